@@ -1,0 +1,370 @@
+"""The configuration: a TOML file validated into frozen dataclasses.
+
+Owns: reading the file, checking every key and value, resolving paths relative to the file.
+Must not: touch the network, the state or the feeds.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .errors import ConfigError
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SPLIT_MODES = ("auto", "headlines", "whole")
+UPDATE_POLICIES = ("mark", "silent", "new-entry")
+FORMATS = ("atom", "rss", "json")
+DEFAULT_USER_AGENT = "feedbot/0.1 (+https://github.com/feedbot/feedbot)"
+_DURATION_RE = re.compile(r"^(\d+)\s*(s|m|h|d)$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    name: str
+    url: str  # http(s) URL, or an absolute file:// URL (local paths are resolved to file://)
+    feed: str
+    feed_title: str | None = None
+    content_selector: str | None = None
+    exclude_selectors: tuple[str, ...] = ()
+    headline_selector: str | None = None
+    headline_regex: str | None = None
+    split: str = "auto"
+    encoding: str | None = None
+    schedule: str | None = None
+    volatile_patterns: tuple[str, ...] = ()
+
+    @property
+    def is_local(self) -> bool:
+        return self.url.startswith("file://")
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    name: str
+    title: str
+    entries: int
+    update_policy: str
+    formats: tuple[str, ...]
+    retention_days: int | None = None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    state_dir: Path
+    feeds_dir: Path
+    user_agent: str
+    schedule: str
+    entries_per_feed: int
+    connect_timeout: float
+    read_timeout: float
+    lock_timeout: float
+    base_url: str | None
+    sources: tuple[SourceConfig, ...]
+    feeds: tuple[FeedConfig, ...]
+
+    def source(self, name: str) -> SourceConfig:
+        for source in self.sources:
+            if source.name == name:
+                return source
+        raise KeyError(name)
+
+    def feed(self, name: str) -> FeedConfig:
+        for feed in self.feeds:
+            if feed.name == name:
+                return feed
+        raise KeyError(name)
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "feedbot.sqlite3"
+
+
+def parse_duration(value: str) -> int:
+    """``"30m"`` -> 1800. Raises ValueError for anything else."""
+    match = _DURATION_RE.match(value.strip())
+    if not match or int(match.group(1)) <= 0:
+        raise ValueError(f"not a duration such as '30m', '2h' or '1d': {value!r}")
+    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+
+
+class _Table:
+    """Typed access to one TOML table that reports the file and the dotted key on error."""
+
+    def __init__(self, path: Path, prefix: str, data: Any) -> None:
+        self.path = path
+        self.prefix = prefix
+        if not isinstance(data, dict):
+            raise ConfigError(str(path), prefix or None, "must be a table")
+        self.data: dict[str, Any] = data
+        self.used: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def error(self, name: str, message: str) -> ConfigError:
+        return ConfigError(str(self.path), self.key(name), message)
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
+        self.used.add(name)
+        if name not in self.data:
+            return default
+        value = self.data[name]
+        if isinstance(value, bool) and kind is not bool:
+            raise self.error(name, f"must be {_kind_name(kind)}, not a boolean")
+        if not isinstance(value, kind):
+            raise self.error(name, f"must be {_kind_name(kind)}, not {type(value).__name__}")
+        return value
+
+    def require(self, name: str, kind: type) -> Any:
+        if name not in self.data:
+            raise self.error(name, "is required")
+        return self.get(name, kind)
+
+    def text(self, name: str, default: str | None = None) -> str | None:
+        value = self.get(name, str, default)
+        if value is not None and not value.strip():
+            raise self.error(name, "must not be empty")
+        return value  # type: ignore[no-any-return]
+
+    def strings(self, name: str) -> tuple[str, ...]:
+        value = self.get(name, list, [])
+        for index, element in enumerate(value):
+            if not isinstance(element, str) or not element.strip():
+                raise self.error(f"{name}[{index}]", "must be a non-empty string")
+        return tuple(value)
+
+    def positive(self, name: str, kind: type, default: Any) -> Any:
+        value = self.get(name, (int, float) if kind is float else int, default)
+        if value is not None and value <= 0:
+            raise self.error(name, "must be greater than zero")
+        return value
+
+    def check_unknown(self) -> None:
+        for name in self.data:
+            if name not in self.used:
+                raise self.error(name, "unknown key (check its spelling)")
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", list: "a list",
+             dict: "a table", bool: "true or false"}
+    if isinstance(kind, tuple):
+        return " or ".join(names.get(k, k.__name__) for k in kind)
+    return names.get(kind, kind.__name__)
+
+
+def _check_selector(table: _Table, name: str, selector: str | None) -> None:
+    if selector is None:
+        return
+    import soupsieve  # a dependency of beautifulsoup4: the CSS selector engine it uses
+
+    try:
+        soupsieve.compile(selector)
+    except Exception as exc:  # soupsieve raises SelectorSyntaxError, a ValueError subclass
+        raise table.error(name, f"is not a valid CSS selector: {exc}") from None
+
+
+def _resolve_url(table: _Table, base: Path, url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme in ("http", "https"):
+        if not parts.netloc:
+            raise table.error("url", f"has no host: {url!r}")
+        return url
+    if parts.scheme == "file":
+        return url
+    if parts.scheme and len(parts.scheme) > 1:
+        raise table.error("url", f"unsupported scheme {parts.scheme!r} (use http, https, file or a path)")
+    path = Path(url).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    return path.resolve().as_uri()
+
+
+def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig:
+    table = _Table(path, f"sources[{index}]", data)
+    name = table.require("name", str)
+    if not NAME_RE.match(name):
+        raise table.error("name", "must be letters, digits, '.', '_' or '-' (at most 64)")
+    table.prefix = f"sources[{index}] ({name})"
+    feed = table.get("feed", str, name)
+    if not NAME_RE.match(feed):
+        raise table.error("feed", "must be letters, digits, '.', '_' or '-' (at most 64)")
+    split = table.get("split", str, "auto")
+    if split not in SPLIT_MODES:
+        raise table.error("split", f"must be one of {', '.join(SPLIT_MODES)}")
+    headline_regex = table.text("headline_regex")
+    if headline_regex is not None:
+        try:
+            re.compile(headline_regex)
+        except re.error as exc:
+            raise table.error("headline_regex", f"is not a valid regular expression: {exc}") from None
+    volatile = table.strings("volatile_patterns")
+    for pattern in volatile:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise table.error("volatile_patterns", f"{pattern!r} is not valid: {exc}") from None
+    encoding = table.text("encoding")
+    if encoding is not None:
+        import codecs
+
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise table.error("encoding", f"unknown encoding {encoding!r}") from None
+    schedule = table.text("schedule")
+    if schedule is not None:
+        _check_schedule(table, "schedule", schedule)
+    source = SourceConfig(
+        name=name,
+        url=_resolve_url(table, path.parent, table.require("url", str)),
+        feed=feed,
+        feed_title=table.text("feed_title"),
+        content_selector=table.text("content_selector"),
+        exclude_selectors=table.strings("exclude_selectors"),
+        headline_selector=table.text("headline_selector"),
+        headline_regex=headline_regex,
+        split=split,
+        encoding=encoding,
+        schedule=schedule,
+        volatile_patterns=volatile,
+    )
+    _check_selector(table, "content_selector", source.content_selector)
+    _check_selector(table, "headline_selector", source.headline_selector)
+    for selector in source.exclude_selectors:
+        _check_selector(table, "exclude_selectors", selector)
+    table.check_unknown()
+    return source
+
+
+def _check_schedule(table: _Table, name: str, value: str) -> None:
+    try:
+        parse_duration(value)
+        return
+    except ValueError:
+        pass
+    fields = value.split()
+    if len(fields) != 5:
+        raise table.error(name, f"must be an interval such as '30m' or a 5-field cron expression, not {value!r}")
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise table.error(name, f"is not a valid cron expression: {exc}") from None
+
+
+def _feeds(
+    path: Path, raw: Any, sources: tuple[SourceConfig, ...], entries_default: int
+) -> tuple[FeedConfig, ...]:
+    tables = _Table(path, "feeds", raw if raw is not None else {})
+    result: list[FeedConfig] = []
+    names = list(dict.fromkeys(source.feed for source in sources))
+    for name in tables.data:
+        if name not in names:
+            raise tables.error(name, "no source writes to this feed")
+    for name in names:
+        table = _Table(path, f"feeds.{name}", tables.data.get(name, {}))
+        titles = {s.feed_title for s in sources if s.feed == name and s.feed_title}
+        title = table.text("title")
+        if title is None:
+            if len(titles) > 1:
+                raise ConfigError(
+                    str(path), f"feeds.{name}.title",
+                    f"sources writing this feed disagree on feed_title ({', '.join(sorted(titles))}); "
+                    "set it once here",
+                )
+            title = titles.pop() if titles else name
+        policy = table.get("update_policy", str, "mark")
+        if policy not in UPDATE_POLICIES:
+            raise table.error("update_policy", f"must be one of {', '.join(UPDATE_POLICIES)}")
+        formats = table.strings("formats") or ("atom",)
+        for fmt in formats:
+            if fmt not in FORMATS:
+                raise table.error("formats", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+        result.append(
+            FeedConfig(
+                name=name,
+                title=title,
+                entries=table.positive("entries", int, entries_default),
+                update_policy=policy,
+                formats=tuple(dict.fromkeys(formats)),
+                retention_days=table.positive("retention_days", int, None),
+            )
+        )
+        table.check_unknown()
+    return tuple(result)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a configuration file. Raises ConfigError naming the file and the key."""
+    path = Path(path).expanduser().resolve()
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(str(path), None, "file not found") from None
+    except OSError as exc:
+        raise ConfigError(str(path), None, f"cannot read: {exc.strerror}") from None
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), None, "is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), None, f"invalid TOML: {exc}") from None
+    return parse_config(path, data)
+
+
+def parse_config(path: Path, data: dict[str, Any]) -> Config:
+    top = _Table(path, "", data)
+    settings = _Table(path, "feedbot", top.get("feedbot", dict, {}))
+    base = path.parent
+    state_dir = base / settings.get("state_dir", str, "state")
+    feeds_dir = base / settings.get("feeds_dir", str, "feeds")
+    user_agent = settings.text("user_agent", DEFAULT_USER_AGENT) or DEFAULT_USER_AGENT
+    if "http://" not in user_agent and "https://" not in user_agent and "@" not in user_agent:
+        raise settings.error("user_agent", "must include a contact URL or address, e.g. 'mybot/1.0 (+https://example.org/bot)'")
+    schedule = settings.text("schedule", "1h") or "1h"
+    _check_schedule(settings, "schedule", schedule)
+    entries = settings.positive("entries_per_feed", int, 50)
+    connect_timeout = float(settings.positive("connect_timeout", float, 10.0))
+    read_timeout = float(settings.positive("read_timeout", float, 30.0))
+    lock_timeout = float(settings.get("lock_timeout", (int, float), 60.0))
+    if lock_timeout < 0:
+        raise settings.error("lock_timeout", "must not be negative")
+    base_url = settings.text("base_url")
+    if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
+        raise settings.error("base_url", "must be an http or https URL")
+    settings.check_unknown()
+
+    raw_sources = top.get("sources", list, [])
+    if not raw_sources:
+        raise ConfigError(str(path), "sources", "at least one [[sources]] entry is required")
+    sources = tuple(_source(path, i, s, settings) for i, s in enumerate(raw_sources))
+    seen: set[str] = set()
+    for i, source in enumerate(sources):
+        if source.name in seen:
+            raise ConfigError(str(path), f"sources[{i}].name", f"duplicate source name {source.name!r}")
+        seen.add(source.name)
+    feeds = _feeds(path, top.get("feeds", dict, None), sources, entries)
+    top.check_unknown()
+    return Config(
+        path=path,
+        state_dir=state_dir.resolve(),
+        feeds_dir=feeds_dir.resolve(),
+        user_agent=user_agent,
+        schedule=schedule,
+        entries_per_feed=entries,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        lock_timeout=lock_timeout,
+        base_url=base_url.rstrip("/") + "/" if base_url else None,
+        sources=sources,
+        feeds=feeds,
+    )

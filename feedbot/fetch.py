@@ -1,0 +1,329 @@
+"""Retrieving pages: one requests session, timeouts, redirects, conditional GET, size limits, charset.
+
+Owns: every network and local-file read of a page. Must not: parse HTML (beyond the charset sniff),
+touch the state or decide anything about items. Cache validators come in and go out as values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import requests
+
+from .clock import utcnow
+from .config import SourceConfig
+from .encoding import decode
+from .errors import FetchError, NotModified
+from .model import Page
+
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What we remember of the last good fetch of a URL."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    user_agent: str
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    max_bytes: int = 10 * 1024 * 1024
+    max_redirects: int = 10
+    tries: int = 3
+    backoff: float = 1.0  # seconds before the second try; doubled each time, with jitter
+    max_backoff: float = 60.0
+    deadline: float = 120.0  # total seconds per source, retries included
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _kind_of(content_type: str, path: str) -> str | None:
+    mime = content_type.split(";")[0].strip().lower()
+    if mime in HTML_TYPES:
+        return "text/html"
+    if mime in TEXT_TYPES:
+        return "text/plain"
+    if not mime or mime == "application/octet-stream":
+        lower = path.lower()
+        if lower.endswith((".txt", ".text", ".md")):
+            return "text/plain"
+        if lower.endswith((".html", ".htm", ".xhtml", "/")) or "." not in lower.rsplit("/", 1)[-1]:
+            return "text/html"
+    return None
+
+
+def _sniff_binary(data: bytes) -> str | None:
+    """Recognise a few binary formats that servers mislabel, so the error says what came back."""
+    signatures = {
+        b"%PDF-": "a PDF document",
+        b"\x89PNG": "a PNG image",
+        b"\xff\xd8\xff": "a JPEG image",
+        b"GIF8": "a GIF image",
+        b"PK\x03\x04": "a ZIP archive",
+    }
+    for magic, name in signatures.items():
+        if data.startswith(magic):
+            return name
+    if b"\x00" in data[:1024] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "binary data"
+    return None
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip("\"'") or None
+    return None
+
+
+def retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+class Fetcher:
+    """One requests session shared by every source of a run."""
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        *,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = settings.user_agent
+        self.session.headers["Accept"] = "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1"
+        self.session.headers["Accept-Encoding"] = "gzip, deflate"
+        self.session.max_redirects = settings.max_redirects
+        self._sleep = sleep
+        self._monotonic = monotonic
+
+    def close(self) -> None:
+        self.session.close()
+
+    def fetch(self, source: SourceConfig, cached: Validators | None = None) -> Page:
+        """Retrieve the source's page. Raises NotModified when it did not change, FetchError on failure."""
+        if source.is_local:
+            return self._fetch_file(source, cached)
+        return self._fetch_http(source, source.url, cached)
+
+    def _fetch_file(self, source: SourceConfig, cached: Validators | None) -> Page:
+        path = Path(unquote(urlsplit(source.url).path))
+        try:
+            if path.stat().st_size > self.settings.max_bytes:
+                raise FetchError(source.name, source.url, f"file larger than {self.settings.max_bytes} bytes")
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise FetchError(source.name, source.url, "file not found") from None
+        except IsADirectoryError:
+            raise FetchError(source.name, source.url, "is a directory, not a page") from None
+        except OSError as exc:
+            raise FetchError(source.name, source.url, f"cannot read: {exc.strerror}") from None
+        kind = _kind_of("", path.name)
+        return self._page(source, source.url, source.url, data, kind, None, None, None, cached)
+
+    def _page(
+        self,
+        source: SourceConfig,
+        url: str,
+        final_url: str,
+        data: bytes,
+        kind: str | None,
+        header_charset: str | None,
+        etag: str | None,
+        last_modified: str | None,
+        cached: Validators | None,
+    ) -> Page:
+        binary = _sniff_binary(data)
+        if binary:
+            raise FetchError(source.name, url, f"got {binary}, not an HTML or text page")
+        if kind is None:
+            raise FetchError(source.name, url, "not an HTML or text page")
+        if not data.strip():
+            raise FetchError(source.name, url, "empty page (0 bytes of content)")
+        digest = content_hash(data)
+        if cached is not None and cached.content_hash == digest:
+            raise NotModified(url)
+        text, codec = decode(
+            data, header_charset=header_charset, override=source.encoding, html=kind == "text/html"
+        )
+        return Page(
+            url=url,
+            final_url=final_url,
+            text=text,
+            content_type=kind,
+            encoding=codec,
+            content_hash=digest,
+            fetched_at=utcnow(),
+            etag=etag,
+            last_modified=last_modified,
+        )
+
+    def _fetch_http(self, source: SourceConfig, url: str, cached: Validators | None) -> Page:
+        settings = self.settings
+        started = self._monotonic()
+        delay = settings.backoff
+        last_error = "no attempt made"
+        for attempt in range(1, settings.tries + 1):
+            wait: float | None = None
+            try:
+                return self._attempt(source, url, cached)
+            except _Retryable as exc:
+                last_error = exc.message
+                wait = exc.retry_after
+            if attempt == settings.tries:
+                break
+            if wait is None:
+                wait = min(settings.max_backoff, delay) * (0.5 + random.random() / 2)
+                delay *= 2
+            if self._monotonic() - started + wait > settings.deadline:
+                last_error += f" (giving up: the next try would pass the {settings.deadline:g}s deadline)"
+                break
+            self._sleep(wait)
+        raise FetchError(source.name, url, f"{last_error} (after {attempt} tr{'y' if attempt == 1 else 'ies'})")
+
+    def _attempt(self, source: SourceConfig, url: str, cached: Validators | None) -> Page:
+        headers: dict[str, str] = {}
+        if cached is not None:
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
+        settings = self.settings
+        try:
+            response = self.session.get(
+                url,
+                headers=headers,
+                timeout=(settings.connect_timeout, settings.read_timeout),
+                stream=True,
+                allow_redirects=True,
+            )
+        except requests.TooManyRedirects:
+            raise FetchError(source.name, url, f"more than {settings.max_redirects} redirects") from None
+        except requests.ConnectTimeout:
+            raise _Retryable(f"connection timed out after {settings.connect_timeout:g}s") from None
+        except requests.ReadTimeout:
+            raise _Retryable(f"no response within {settings.read_timeout:g}s") from None
+        except requests.ConnectionError as exc:
+            raise _Retryable(f"cannot connect: {_reason(exc)}") from None
+        except requests.RequestException as exc:
+            raise FetchError(source.name, url, f"request failed: {exc}") from None
+        with response:
+            status = response.status_code
+            if status == 304:
+                raise NotModified(url)
+            if status in RETRY_STATUSES:
+                after = retry_after(response.headers.get("Retry-After"), utcnow())
+                raise _Retryable(f"HTTP {status} {response.reason or ''}".rstrip(), after)
+            if status >= 400:
+                raise FetchError(source.name, url, f"HTTP {status} {response.reason or ''}".rstrip())
+            content_type = response.headers.get("Content-Type", "")
+            final_url = response.url or url
+            kind = _kind_of(content_type, urlsplit(final_url).path)
+            if kind is None:
+                mime = content_type.split(";")[0].strip() or "(none)"
+                raise FetchError(source.name, url, f"content type {mime} is not HTML or text")
+            data = self._read_body(source, url, response)
+            return self._page(
+                source,
+                url,
+                final_url,
+                data,
+                kind,
+                _charset(content_type),
+                response.headers.get("ETag"),
+                response.headers.get("Last-Modified"),
+                cached,
+            )
+
+    def _read_body(self, source: SourceConfig, url: str, response: requests.Response) -> bytes:
+        """Read the body, stopping at the size limit both before and after decompression."""
+        limit = self.settings.max_bytes
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > limit and not response.headers.get("Content-Encoding"):
+            raise FetchError(source.name, url, f"response of {declared} bytes is over the {limit}-byte limit")
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        decompressor = None
+        if encoding in ("gzip", "x-gzip"):
+            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            decompressor = zlib.decompressobj()
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            for raw in response.raw.stream(64 * 1024, decode_content=False):
+                if decompressor is None:
+                    chunk = raw
+                else:
+                    chunk = decompressor.decompress(raw, limit + 1 - size)
+                    while decompressor.unconsumed_tail and size + len(chunk) <= limit:
+                        chunk += decompressor.decompress(decompressor.unconsumed_tail, limit + 1 - size - len(chunk))
+                size += len(chunk)
+                if size > limit:
+                    what = "decompressed body" if decompressor else "body"
+                    raise FetchError(source.name, url, f"{what} is over the {limit}-byte limit")
+                chunks.append(chunk)
+        except zlib.error as exc:
+            raise FetchError(source.name, url, f"corrupt {encoding} body: {exc}") from None
+        except requests.exceptions.ReadTimeout:
+            raise _Retryable(f"body not received within {self.settings.read_timeout:g}s") from None
+        except (requests.ConnectionError, OSError) as exc:
+            raise _Retryable(f"connection lost while reading the body: {_reason(exc)}") from None
+        except Exception as exc:  # urllib3 wraps socket errors in its own exception types
+            name = type(exc).__name__
+            if "Timeout" in name:
+                raise _Retryable(f"body not received within {self.settings.read_timeout:g}s") from None
+            if "Protocol" in name or "IncompleteRead" in name or "Connection" in name:
+                raise _Retryable(f"connection lost while reading the body: {name}") from None
+            raise
+        return b"".join(chunks)
+
+
+class _Retryable(Exception):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "No route to host",
+                   "Connection reset", "timed out", "Temporary failure in name resolution"):
+        if marker in text:
+            return marker.lower()
+    return text[:200]
