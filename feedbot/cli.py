@@ -1,0 +1,288 @@
+"""The command line: ``feedbot run | preview | status | history``.
+
+Data goes to stdout, logs to stderr. Exit status: 0 all sources fine or unchanged, 1 a source failed,
+2 usage or configuration error (or the lock is held).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+from .config import Config, SourceConfig, load_config
+from .errors import ConfigError, FeedbotError, LockError, StoreError
+from .fetch import Fetcher, FetchSettings
+from .lock import RunLock
+from .model import RunResult, Split
+from .run import run_once, split_options
+from .store import Store
+
+log = logging.getLogger("feedbot")
+DEFAULT_CONFIG = "feedbot.toml"
+
+
+def _config_path(arg: str | None) -> str:
+    return arg or os.environ.get("FEEDBOT_CONFIG") or DEFAULT_CONFIG
+
+
+def _setup_logging(verbose: int, fmt: str = "text") -> None:
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    if fmt == "json":
+        handler.setFormatter(_JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("feedbot: %(levelname)s: %(message)s"))
+    root = logging.getLogger("feedbot")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        return json.dumps(
+            {"time": self.formatTime(record), "level": record.levelname.lower(), "message": record.getMessage()},
+            ensure_ascii=False,
+        )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="feedbot", description="Turn digest pages into feeds.")
+    parser.add_argument("--version", action="version", version=f"feedbot {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("-c", "--config", help=f"configuration file (default: $FEEDBOT_CONFIG or ./{DEFAULT_CONFIG})")
+        p.add_argument("-v", "--verbose", action="count", default=0, help="log progress (-vv for debug)")
+        p.add_argument("--log-format", choices=("text", "json"), default="text")
+
+    p_run = sub.add_parser("run", help="process every source once and write the feeds")
+    common(p_run)
+    p_run.add_argument("--source", action="append", default=[], metavar="NAME", help="only this source (repeatable)")
+
+    p_prev = sub.add_parser("preview", help="show how a page splits, without touching the state")
+    p_prev.add_argument("target", help="a URL, a file, or the name of a configured source")
+    p_prev.add_argument("-c", "--config", help="configuration file (for source names and settings)")
+    p_prev.add_argument("--json", action="store_true", help="machine-readable output")
+    p_prev.add_argument("--split", choices=("auto", "headlines", "whole"), default=None)
+    p_prev.add_argument("--content-selector")
+    p_prev.add_argument("--headline-selector")
+    p_prev.add_argument("--headline-regex")
+    p_prev.add_argument("--encoding")
+    p_prev.add_argument("-v", "--verbose", action="count", default=0)
+
+    p_status = sub.add_parser("status", help="show each source's last run")
+    common(p_status)
+    p_status.add_argument("--json", action="store_true")
+
+    p_hist = sub.add_parser("history", help="list an entry's revisions with what changed")
+    common(p_hist)
+    p_hist.add_argument("feed")
+    p_hist.add_argument("entry", nargs="?", help="entry id (default: list the feed's updated entries)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _setup_logging(getattr(args, "verbose", 0), getattr(args, "log_format", "text"))
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "preview":
+            return cmd_preview(args)
+        if args.command == "status":
+            return cmd_status(args)
+        if args.command == "history":
+            return cmd_history(args)
+    except ConfigError as exc:
+        print(f"feedbot: config error: {exc}", file=sys.stderr)
+        return 2
+    except LockError as exc:
+        print(f"feedbot: {exc}", file=sys.stderr)
+        return 2
+    except StoreError as exc:
+        print(f"feedbot: state error: {exc}", file=sys.stderr)
+        return 1
+    except FeedbotError as exc:
+        print(f"feedbot: {exc}", file=sys.stderr)
+        return 1
+    parser.error(f"unknown command {args.command}")
+    return 2
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    config = load_config(_config_path(args.config))
+    unknown = [n for n in args.source if n not in {s.name for s in config.sources}]
+    if unknown:
+        raise ConfigError(str(config.path), "sources", f"no source named {', '.join(map(repr, unknown))}")
+    progress = _progress_bar(len(args.source) or len(config.sources)) if sys.stderr.isatty() else None
+    with RunLock(config.state_dir, config.lock_timeout):
+        results = run_once(config, names=args.source, progress=progress)
+    failed = [r for r in results if not r.ok]
+    for result in failed:
+        print(f"feedbot: {result.error}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _progress_bar(total: int) -> object:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="source", file=sys.stderr, leave=False)
+
+    def advance(result: RunResult) -> None:
+        bar.set_postfix_str(result.source)
+        bar.update(1)
+        if bar.n >= total:
+            bar.close()
+
+    return advance
+
+
+def _preview_source(args: argparse.Namespace) -> tuple[SourceConfig, Config | None]:
+    config: Config | None = None
+    path = _config_path(args.config)
+    if args.config or Path(path).exists():
+        config = load_config(path)
+        for source in config.sources:
+            if source.name == args.target:
+                return source, config
+    target = args.target
+    if "://" not in target:
+        resolved = Path(target).expanduser().resolve()
+        if not resolved.exists():
+            raise FeedbotError(f"preview: {target}: no such file, URL or configured source")
+        target = resolved.as_uri()
+    return SourceConfig(name="preview", url=target, feed="preview"), config
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .split import split_page
+
+    source, config = _preview_source(args)
+    overrides = {
+        "split": args.split,
+        "content_selector": args.content_selector,
+        "headline_selector": args.headline_selector,
+        "headline_regex": args.headline_regex,
+        "encoding": args.encoding,
+    }
+    source = replace(source, **{k: v for k, v in overrides.items() if v is not None})
+    ua = config.user_agent if config else "feedbot/0.1 (+https://github.com/feedbot/feedbot) preview"
+    fetcher = Fetcher(FetchSettings(user_agent=ua, tries=1))
+    try:
+        page = fetcher.fetch(source)
+    finally:
+        fetcher.close()
+    split = split_page(page.text, page.content_type, split_options(source))
+    if args.json:
+        print(json.dumps(preview_json(split, page.url, page.encoding), ensure_ascii=False, indent=2))
+    else:
+        print(preview_text(split, page.url, page.encoding))
+    return 0 if split.items else 1
+
+
+def preview_json(split: Split, url: str, encoding: str) -> dict[str, object]:
+    return {
+        "url": url,
+        "encoding": encoding,
+        "title": split.title,
+        "structure": split.structure,
+        "single_article": split.single_article,
+        "attribution": split.attribution,
+        "candidates": [
+            {"name": c.name, "headlines": c.count, "score": c.score, "reasons": list(c.reasons)}
+            for c in split.candidates
+        ],
+        "items": [
+            {"headline": i.headline, "anchor": i.anchor, "starts": i.body_text[:60], "ends": i.body_text[-60:],
+             "chars": len(i.body_text), "attribution": i.attribution}
+            for i in split.items
+        ],
+        "dropped": [{"reason": d.reason, "text": d.text} for d in split.dropped],
+    }
+
+
+def preview_text(split: Split, url: str, encoding: str) -> str:
+    lines = [f"page:      {url}", f"encoding:  {encoding}", f"title:     {split.title or '(none)'}"]
+    if split.single_article:
+        lines.append("structure: a single article (kept as one item)")
+    elif split.items:
+        lines.append(f"structure: {split.structure} ({len(split.items)} items)")
+    else:
+        lines.append("structure: none found: this page would give an error and leave the feed as it is")
+    if split.attribution:
+        lines.append(f"source:    {split.attribution}")
+    lines.append("")
+    lines.append("candidates (best first):")
+    for c in split.candidates:
+        lines.append(f"  {c.score:6.2f}  {c.name:<14} {c.count:3d}  {'; '.join(c.reasons)}")
+    lines.append("")
+    lines.append("items:")
+    for item in split.items:
+        first = item.body_text.replace("\n", " ")[:70]
+        lines.append(f"  {item.position + 1:2d}. {item.headline}")
+        lines.append(f"      {first}{'…' if len(item.body_text) > 70 else ''}")
+    lines.append("")
+    lines.append("cut:")
+    for d in split.dropped:
+        text = d.text if len(d.text) <= 90 else d.text[:89] + "…"
+        lines.append(f"  [{d.reason}] {text}")
+    return "\n".join(lines)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config = load_config(_config_path(args.config))
+    runs = {}
+    counts: dict[str, int] = {}
+    if config.db_path.exists():
+        with Store(config.db_path) as store:
+            runs = store.source_runs()
+            counts = {f.name: store.count_entries(f.name) for f in config.feeds}
+    rows = []
+    for source in config.sources:
+        run = runs.get(source.name)
+        rows.append(
+            {
+                "source": source.name,
+                "feed": source.feed,
+                "last_run": run.last_run.isoformat() if run else None,
+                "last_success": run.last_success.isoformat() if run and run.last_success else None,
+                "result": run.result if run else "never run",
+                "failures": run.failures if run else 0,
+                "last_error": run.error if run else None,
+                "items": run.items if run else 0,
+                "feed_entries": counts.get(source.feed, 0),
+            }
+        )
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    print(f"{'source':<20} {'result':<13} {'last run':<26} {'fails':>5} {'items':>5}  last error")
+    for row in rows:
+        print(
+            f"{row['source']:<20} {row['result']:<13} {row['last_run'] or '-':<26} {row['failures']:>5} "
+            f"{row['items']:>5}  {row['last_error'] or ''}"
+        )
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .history import format_history
+
+    config = load_config(_config_path(args.config))
+    with Store(config.db_path) as store:
+        print(format_history(store, args.feed, args.entry))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

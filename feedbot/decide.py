@@ -1,0 +1,128 @@
+"""Deciding what each item of a page means for the feed: new, updated, or unchanged.
+
+Owns: the same-story decision. Pure: items and stored entries in, changes out; the store applies them.
+
+Rules (see DESIGN.md, "Identity and change tracking"):
+- same headline key and same fingerprint: unchanged;
+- same key and a similar body: updated (an edit); same key and an unrelated body: new (a recurring
+  section heading such as "Markets" reused for another story);
+- another key and a near-identical body: the same story (reworded headline, other Chinese script,
+  another source) — updated when its own source changed the headline, unchanged otherwise;
+- anything else: new. One stored entry matches at most one item of a page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .identify import shingles, similarity
+from .model import Change, Identified, Outcome, StoredEntry
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    # same headline key: an edit keeps at least this much of the shorter text's shingles
+    edit_containment: float = 0.35
+    edit_jaccard: float = 0.2
+    # another key: the bodies must be near-identical
+    same_jaccard: float = 0.6
+    same_containment: float = 0.85
+    same_containment_jaccard: float = 0.4
+
+
+DEFAULT = Thresholds()
+
+
+def same_story(
+    a_key: str,
+    a_body: frozenset[int],
+    b_key: str,
+    b_body: frozenset[int],
+    thresholds: Thresholds = DEFAULT,
+) -> tuple[bool, float]:
+    """The same-story decision for one pair, with the similarity it rests on."""
+    jaccard, containment = similarity(a_body, b_body)
+    if a_key == b_key:
+        if not a_body and not b_body:
+            return True, 1.0
+        same = containment >= thresholds.edit_containment or jaccard >= thresholds.edit_jaccard
+        return same, max(jaccard, containment)
+    same = jaccard >= thresholds.same_jaccard or (
+        containment >= thresholds.same_containment and jaccard >= thresholds.same_containment_jaccard
+    )
+    return same, jaccard
+
+
+def decide(
+    items: Sequence[Identified],
+    stored: Sequence[StoredEntry],
+    *,
+    source: str,
+    thresholds: Thresholds = DEFAULT,
+) -> list[Change]:
+    """Match the items of one page against the entries of its feed."""
+    by_key: dict[str, list[StoredEntry]] = {}
+    for entry in stored:
+        by_key.setdefault(entry.key, []).append(entry)
+    used: set[int] = set()
+    result: list[Change | None] = [None] * len(items)
+    cache: dict[int, frozenset[int]] = {}
+
+    def sh(entry: StoredEntry) -> frozenset[int]:
+        if entry.rowid not in cache:
+            cache[entry.rowid] = shingles(entry.norm_body)
+        return cache[entry.rowid]
+
+    item_sh = [shingles(item.norm_body) for item in items]
+    # 1. exact repeats
+    for i, item in enumerate(items):
+        for entry in by_key.get(item.key, ()):
+            if entry.fingerprint == item.fingerprint and entry.rowid not in used:
+                used.add(entry.rowid)
+                result[i] = Change(Outcome.UNCHANGED, item, entry, "same headline and body", 1.0)
+                break
+    # 2. same headline, edited body
+    for i, item in enumerate(items):
+        if result[i] is not None:
+            continue
+        best: tuple[float, StoredEntry] | None = None
+        for entry in by_key.get(item.key, ()):
+            if entry.rowid in used:
+                continue
+            same, score = same_story(item.key, item_sh[i], entry.key, sh(entry), thresholds)
+            if same and (best is None or score > best[0]):
+                best = (score, entry)
+        if best is not None:
+            used.add(best[1].rowid)
+            result[i] = Change(Outcome.UPDATED, item, best[1], "same headline, body edited", best[0])
+    # 3. another headline, same body
+    for i, item in enumerate(items):
+        if result[i] is not None:
+            continue
+        best = None
+        for entry in stored:
+            if entry.rowid in used:
+                continue
+            if entry.key == item.key:
+                continue  # same key was judged in step 2: an unrelated body is a new story
+            if entry.fingerprint == item.fingerprint:
+                score, same = 1.0, True
+            else:
+                same, score = same_story(item.key, item_sh[i], entry.key, sh(entry), thresholds)
+            if same and (best is None or score > best[0]):
+                best = (score, entry)
+        if best is not None:
+            entry = best[1]
+            used.add(entry.rowid)
+            own = source in entry.sources
+            if entry.fingerprint == item.fingerprint and not own:
+                result[i] = Change(Outcome.UNCHANGED, item, entry, "same story from another source", best[0])
+            elif entry.fingerprint == item.fingerprint and entry.norm_headline == item.norm_headline:
+                result[i] = Change(Outcome.UNCHANGED, item, entry, "same story", best[0])
+            else:
+                reason = "headline reworded" if entry.fingerprint == item.fingerprint else "same story, edited"
+                result[i] = Change(Outcome.UPDATED, item, entry, reason, best[0])
+            continue
+        result[i] = Change(Outcome.NEW, item, None, "not seen before")
+    return [change for change in result if change is not None]

@@ -1,0 +1,114 @@
+"""Identity and fingerprints: what makes two items the same story, and whether a story changed.
+
+Owns: normalisation for comparison (never for display), headline keys, body fingerprints, shingles
+and similarity. Pure: strings in, values out.
+
+Normalisation: Unicode NFKC (full-width and half-width forms fold), zero-width and bidi controls
+removed, Traditional and Hong Kong Chinese folded to Simplified with OpenCC (``hk2s``, which also
+knows variants such as 衞 -> 卫), case folded, punctuation and white space removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+import opencc
+
+from .model import Identified, Item
+
+_INVISIBLE = re.compile("[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f]")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]|[^\W_]+", re.U)
+# Bits of a page that change on every visit without the story changing.
+BUILTIN_VOLATILE = (
+    r"\d+\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\s+ago",
+    r"\d+\s*(秒|分钟|分鐘|小时|小時|天)前",
+    r"(刚刚|剛剛|just now)",
+    r"(阅读|閱讀|浏览|瀏覽|点击|點擊|views?|reads?)\s*[:：]?\s*[\d,]+\s*(次|views?)?",
+    r"[\d,]+\s*(views|次阅读|次閱讀|次浏览|次瀏覽|人阅读|人閱讀)",
+)
+_converter: opencc.OpenCC | None = None
+
+
+def _cc() -> opencc.OpenCC:
+    global _converter
+    if _converter is None:
+        _converter = opencc.OpenCC("hk2s")
+    return _converter
+
+
+@lru_cache(maxsize=4096)
+def fold(text: str) -> str:
+    """Display-independent form: NFKC, no invisible controls, Simplified script, case folded,
+    white space collapsed. Punctuation is kept (see :func:`squash`)."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _INVISIBLE.sub("", text)
+    if _CJK.search(text):
+        text = _cc().convert(text)
+    text = text.casefold()
+    return " ".join(text.split())
+
+
+def squash(text: str) -> str:
+    """Folded text with every punctuation mark, symbol and space removed."""
+    return "".join(ch for ch in fold(text) if unicodedata.category(ch)[0] in "LN")
+
+
+def remove_volatile(text: str, patterns: Sequence[str] = ()) -> str:
+    for pattern in (*BUILTIN_VOLATILE, *patterns):
+        text = re.sub(pattern, " ", text, flags=re.I)
+    return text
+
+
+def headline_key(headline: str) -> str:
+    return hashlib.sha1(squash(headline).encode("utf-8")).hexdigest()[:20]
+
+
+def fingerprint(norm_body: str) -> str:
+    return hashlib.sha256(norm_body.encode("utf-8")).hexdigest()[:32]
+
+
+def normalise_body(body_text: str, volatile: Sequence[str] = ()) -> str:
+    """The body as compared: volatile bits removed, folded, tokens separated by single spaces."""
+    return " ".join(tokens(remove_volatile(fold(body_text), volatile)))
+
+
+def tokens(text: str) -> list[str]:
+    """CJK characters one by one, other scripts word by word (already folded text)."""
+    return _TOKEN.findall(text)
+
+
+def identify(items: Iterable[Item], volatile: Sequence[str] = ()) -> list[Identified]:
+    out = []
+    for item in items:
+        norm_body = normalise_body(item.body_text, volatile)
+        out.append(
+            Identified(
+                item=item,
+                key=headline_key(item.headline),
+                fingerprint=fingerprint(norm_body),
+                norm_headline=squash(item.headline),
+                norm_body=norm_body,
+            )
+        )
+    return out
+
+
+def shingles(norm_body: str, size: int = 3) -> frozenset[int]:
+    """Hashed n-grams over tokens: character n-grams for CJK, word n-grams for other scripts."""
+    toks = norm_body.split(" ")
+    if len(toks) < size:
+        return frozenset({hash(" ".join(toks))}) if toks and toks[0] else frozenset()
+    return frozenset(hash(" ".join(toks[i : i + size])) for i in range(len(toks) - size + 1))
+
+
+def similarity(a: frozenset[int], b: frozenset[int]) -> tuple[float, float]:
+    """(Jaccard, containment of the smaller in the larger) of two shingle sets."""
+    if not a or not b:
+        return 0.0, 0.0
+    common = len(a & b)
+    return common / len(a | b), common / min(len(a), len(b))
