@@ -123,6 +123,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(str(config.path), "sources", f"no source named {', '.join(map(repr, unknown))}")
     progress = _progress_bar(len(args.source) or len(config.sources)) if sys.stderr.isatty() else None
+    if args.verbose == 0:
+        # without -v the one-line errors below are the only output, so cron mails only problems
+        logging.getLogger("feedbot").setLevel(logging.CRITICAL)
     with RunLock(config.state_dir, config.lock_timeout):
         results = run_once(config, names=args.source, progress=progress)
     failed = [r for r in results if not r.ok]

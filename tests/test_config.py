@@ -1,0 +1,89 @@
+"""A bad configuration names the file, the key and what is wrong, and exits with status 2."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from feedbot.cli import main
+from feedbot.config import load_config
+from feedbot.errors import ConfigError
+
+GOOD_SOURCE = '[[sources]]\nname = "a"\nurl = "page.html"\nfeed = "f"\n'
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "feedbot.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "message"),
+    [
+        ("[feedbot]\nentries_per_feed = 0\n" + GOOD_SOURCE, "feedbot.entries_per_feed", "greater than zero"),
+        ("[feedbot]\nentries_per_feed = 'ten'\n" + GOOD_SOURCE, "feedbot.entries_per_feed", "integer"),
+        ("[feedbot]\nuser_agent = 'bot'\n" + GOOD_SOURCE, "feedbot.user_agent", "contact"),
+        ("[feedbot]\nschedul = '1h'\n" + GOOD_SOURCE, "feedbot.schedul", "unknown key"),
+        ("[feedbot]\nschedule = 'often'\n" + GOOD_SOURCE, "feedbot.schedule", "cron"),
+        ("", "sources", "at least one"),
+        ('[[sources]]\nurl = "x.html"\n', "sources[0].name", "required"),
+        ('[[sources]]\nname = "a"\n', "sources[0] (a).url", "required"),
+        ('[[sources]]\nname = "a"\nurl = "ftp://x/y"\n', "sources[0] (a).url", "unsupported scheme"),
+        ('[[sources]]\nname = "a"\nurl = "x.html"\nsplit = "maybe"\n', "sources[0] (a).split", "auto"),
+        ('[[sources]]\nname = "a"\nurl = "x.html"\nheadline_regex = "("\n', "sources[0] (a).headline_regex", "regular expression"),
+        ('[[sources]]\nname = "a"\nurl = "x.html"\ncontent_selector = "div[["\n', "sources[0] (a).content_selector", "CSS selector"),
+        ('[[sources]]\nname = "a"\nurl = "x.html"\nencoding = "klingon"\n', "sources[0] (a).encoding", "unknown encoding"),
+        (GOOD_SOURCE + GOOD_SOURCE, "sources[1].name", "duplicate"),
+        (GOOD_SOURCE + "[feeds.g]\ntitle = 'x'\n", "feeds.g", "no source writes"),
+        (GOOD_SOURCE + "[feeds.f]\nupdate_policy = 'loud'\n", "feeds.f.update_policy", "mark"),
+        (GOOD_SOURCE + "[feeds.f]\nformats = ['atom', 'html']\n", "feeds.f.formats", "not one of"),
+        ("[feedbot\n", None, "invalid TOML"),
+    ],
+)
+def test_bad_config_names_file_key_and_problem(tmp_path: Path, text: str, key: str | None, message: str) -> None:
+    path = _write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert info.value.key == key
+    assert message in info.value.message
+    assert str(path) in str(info.value)
+
+
+def test_cli_exits_2_on_config_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, "[feedbot]\nentries_per_feed = -1\n" + GOOD_SOURCE)
+    assert main(["run", "-c", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert str(path) in err and "feedbot.entries_per_feed" in err
+    assert err.count("\n") == 1
+
+
+def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "-c", str(tmp_path / "nope.toml")]) == 2
+    assert "file not found" in capsys.readouterr().err
+
+
+def test_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    path = _write(tmp_path / "sub", '[feedbot]\nstate_dir = "st"\n' + GOOD_SOURCE)
+    config = load_config(path)
+    assert config.state_dir == tmp_path / "sub" / "st"
+    assert config.feeds_dir == tmp_path / "sub" / "feeds"
+    assert config.sources[0].url == (tmp_path / "sub" / "page.html").as_uri()
+    assert config.feed("f").entries == 50
+    assert config.feed("f").formats == ("atom",)
+
+
+def test_feed_title_conflict(tmp_path: Path) -> None:
+    text = (
+        '[[sources]]\nname = "a"\nurl = "a.html"\nfeed = "f"\nfeed_title = "A"\n'
+        '[[sources]]\nname = "b"\nurl = "b.html"\nfeed = "f"\nfeed_title = "B"\n'
+    )
+    with pytest.raises(ConfigError, match="disagree"):
+        load_config(_write(tmp_path, text))
+
+
+def test_example_config_is_valid() -> None:
+    config = load_config(Path(__file__).parent.parent / "examples" / "feedbot.toml")
+    assert {s.feed for s in config.sources} == {"ukraine", "ukraine-text"}
