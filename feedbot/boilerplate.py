@@ -10,7 +10,8 @@ import re
 
 _OPEN = r"^[\s(（\[【<《]*"
 ATTRIBUTION = re.compile(
-    _OPEN + r"(來源|来源|出處|出处|資料來源|资料来源|消息來源|消息来源|Sources?|Via|Credit|Quelle|Source\s*:|出典|情報源)\s*[:：]",
+    _OPEN
+    + r"(來源|来源|出處|出处|資料來源|资料来源|消息來源|消息来源|Sources?|Via|Credit|Quelle|Source\s*:|出典|情報源)\s*[:：]",
     re.I,
 )
 EDITOR = re.compile(

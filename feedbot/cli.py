@@ -11,7 +11,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import __version__
@@ -47,7 +47,11 @@ def _setup_logging(verbose: int, fmt: str = "text") -> None:
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return json.dumps(
-            {"time": self.formatTime(record), "level": record.levelname.lower(), "message": record.getMessage()},
+            {
+                "time": self.formatTime(record),
+                "level": record.levelname.lower(),
+                "message": record.getMessage(),
+            },
             ensure_ascii=False,
         )
 
@@ -58,13 +62,25 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("-c", "--config", help=f"configuration file (default: $FEEDBOT_CONFIG or ./{DEFAULT_CONFIG})")
-        p.add_argument("-v", "--verbose", action="count", default=0, help="log progress (-vv for debug)")
+        p.add_argument(
+            "-c",
+            "--config",
+            help=f"configuration file (default: $FEEDBOT_CONFIG or ./{DEFAULT_CONFIG})",
+        )
+        p.add_argument(
+            "-v", "--verbose", action="count", default=0, help="log progress (-vv for debug)"
+        )
         p.add_argument("--log-format", choices=("text", "json"), default="text")
 
     p_run = sub.add_parser("run", help="process every source once and write the feeds")
     common(p_run)
-    p_run.add_argument("--source", action="append", default=[], metavar="NAME", help="only this source (repeatable)")
+    p_run.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this source (repeatable)",
+    )
 
     p_prev = sub.add_parser("preview", help="show how a page splits, without touching the state")
     p_prev.add_argument("target", help="a URL, a file, or the name of a configured source")
@@ -84,7 +100,9 @@ def _parser() -> argparse.ArgumentParser:
     p_hist = sub.add_parser("history", help="list an entry's revisions with what changed")
     common(p_hist)
     p_hist.add_argument("feed")
-    p_hist.add_argument("entry", nargs="?", help="entry id (default: list the feed's updated entries)")
+    p_hist.add_argument(
+        "entry", nargs="?", help="entry id (default: list the feed's updated entries)"
+    )
     return parser
 
 
@@ -121,8 +139,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args.config))
     unknown = [n for n in args.source if n not in {s.name for s in config.sources}]
     if unknown:
-        raise ConfigError(str(config.path), "sources", f"no source named {', '.join(map(repr, unknown))}")
-    progress = _progress_bar(len(args.source) or len(config.sources)) if sys.stderr.isatty() else None
+        raise ConfigError(
+            str(config.path), "sources", f"no source named {', '.join(map(repr, unknown))}"
+        )
+    progress = (
+        _progress_bar(len(args.source) or len(config.sources)) if sys.stderr.isatty() else None
+    )
     if args.verbose == 0:
         # without -v the one-line errors below are the only output, so cron mails only problems
         logging.getLogger("feedbot").setLevel(logging.CRITICAL)
@@ -134,7 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _progress_bar(total: int) -> object:
+def _progress_bar(total: int) -> Callable[[RunResult], None]:
     from tqdm import tqdm
 
     bar = tqdm(total=total, unit="source", file=sys.stderr, leave=False)
@@ -179,7 +201,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
         "encoding": args.encoding,
     }
     source = replace(source, **{k: v for k, v in overrides.items() if v is not None})
-    ua = config.user_agent if config else "feedbot/0.1 (+https://github.com/feedbot/feedbot) preview"
+    ua = (
+        config.user_agent if config else "feedbot/0.1 (+https://github.com/feedbot/feedbot) preview"
+    )
     fetcher = Fetcher(FetchSettings(user_agent=ua, tries=1))
     try:
         page = fetcher.fetch(source)
@@ -187,7 +211,9 @@ def cmd_preview(args: argparse.Namespace) -> int:
         fetcher.close()
     split = split_page(page.text, page.content_type, split_options(source))
     if args.json:
-        print(json.dumps(preview_json(split, page.url, page.encoding), ensure_ascii=False, indent=2))
+        print(
+            json.dumps(preview_json(split, page.url, page.encoding), ensure_ascii=False, indent=2)
+        )
     else:
         print(preview_text(split, page.url, page.encoding))
     return 0 if split.items else 1
@@ -206,8 +232,14 @@ def preview_json(split: Split, url: str, encoding: str) -> dict[str, object]:
             for c in split.candidates
         ],
         "items": [
-            {"headline": i.headline, "anchor": i.anchor, "starts": i.body_text[:60], "ends": i.body_text[-60:],
-             "chars": len(i.body_text), "attribution": i.attribution}
+            {
+                "headline": i.headline,
+                "anchor": i.anchor,
+                "starts": i.body_text[:60],
+                "ends": i.body_text[-60:],
+                "chars": len(i.body_text),
+                "attribution": i.attribution,
+            }
             for i in split.items
         ],
         "dropped": [{"reason": d.reason, "text": d.text} for d in split.dropped],
@@ -221,7 +253,9 @@ def preview_text(split: Split, url: str, encoding: str) -> str:
     elif split.items:
         lines.append(f"structure: {split.structure} ({len(split.items)} items)")
     else:
-        lines.append("structure: none found: this page would give an error and leave the feed as it is")
+        lines.append(
+            "structure: none found: this page would give an error and leave the feed as it is"
+        )
     if split.attribution:
         lines.append(f"source:    {split.attribution}")
     lines.append("")

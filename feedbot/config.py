@@ -153,8 +153,14 @@ class _Table:
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {str: "a string", int: "an integer", float: "a number", list: "a list",
-             dict: "a table", bool: "true or false"}
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        list: "a list",
+        dict: "a table",
+        bool: "true or false",
+    }
     if isinstance(kind, tuple):
         return " or ".join(names.get(k, k.__name__) for k in kind)
     return names.get(kind, kind.__name__)
@@ -180,7 +186,9 @@ def _resolve_url(table: _Table, base: Path, url: str) -> str:
     if parts.scheme == "file":
         return url
     if parts.scheme and len(parts.scheme) > 1:
-        raise table.error("url", f"unsupported scheme {parts.scheme!r} (use http, https, file or a path)")
+        raise table.error(
+            "url", f"unsupported scheme {parts.scheme!r} (use http, https, file or a path)"
+        )
     path = Path(url).expanduser()
     if not path.is_absolute():
         path = base / path
@@ -204,7 +212,9 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
         try:
             re.compile(headline_regex)
         except re.error as exc:
-            raise table.error("headline_regex", f"is not a valid regular expression: {exc}") from None
+            raise table.error(
+                "headline_regex", f"is not a valid regular expression: {exc}"
+            ) from None
     volatile = table.strings("volatile_patterns")
     for pattern in volatile:
         try:
@@ -252,7 +262,9 @@ def _check_schedule(table: _Table, name: str, value: str) -> None:
         pass
     fields = value.split()
     if len(fields) != 5:
-        raise table.error(name, f"must be an interval such as '30m' or a 5-field cron expression, not {value!r}")
+        raise table.error(
+            name, f"must be an interval such as '30m' or a 5-field cron expression, not {value!r}"
+        )
     from apscheduler.triggers.cron import CronTrigger
 
     try:
@@ -277,7 +289,8 @@ def _feeds(
         if title is None:
             if len(titles) > 1:
                 raise ConfigError(
-                    str(path), f"feeds.{name}.title",
+                    str(path),
+                    f"feeds.{name}.title",
                     f"sources writing this feed disagree on feed_title ({', '.join(sorted(titles))}); "
                     "set it once here",
                 )
@@ -329,7 +342,10 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
     feeds_dir = base / settings.get("feeds_dir", str, "feeds")
     user_agent = settings.text("user_agent", DEFAULT_USER_AGENT) or DEFAULT_USER_AGENT
     if "http://" not in user_agent and "https://" not in user_agent and "@" not in user_agent:
-        raise settings.error("user_agent", "must include a contact URL or address, e.g. 'mybot/1.0 (+https://example.org/bot)'")
+        raise settings.error(
+            "user_agent",
+            "must include a contact URL or address, e.g. 'mybot/1.0 (+https://example.org/bot)'",
+        )
     schedule = settings.text("schedule", "1h") or "1h"
     _check_schedule(settings, "schedule", schedule)
     entries = settings.positive("entries_per_feed", int, 50)
@@ -350,7 +366,9 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
     seen: set[str] = set()
     for i, source in enumerate(sources):
         if source.name in seen:
-            raise ConfigError(str(path), f"sources[{i}].name", f"duplicate source name {source.name!r}")
+            raise ConfigError(
+                str(path), f"sources[{i}].name", f"duplicate source name {source.name!r}"
+            )
         seen.add(source.name)
     feeds = _feeds(path, top.get("feeds", dict, None), sources, entries)
     top.check_unknown()

@@ -49,7 +49,8 @@ def same_story(
         same = containment >= thresholds.edit_containment or jaccard >= thresholds.edit_jaccard
         return same, max(jaccard, containment)
     same = jaccard >= thresholds.same_jaccard or (
-        containment >= thresholds.same_containment and jaccard >= thresholds.same_containment_jaccard
+        containment >= thresholds.same_containment
+        and jaccard >= thresholds.same_containment_jaccard
     )
     return same, jaccard
 
@@ -95,7 +96,9 @@ def decide(
                 best = (score, entry)
         if best is not None:
             used.add(best[1].rowid)
-            result[i] = Change(Outcome.UPDATED, item, best[1], "same headline, body edited", best[0])
+            result[i] = Change(
+                Outcome.UPDATED, item, best[1], "same headline, body edited", best[0]
+            )
     # 3. another headline, same body
     for i, item in enumerate(items):
         if result[i] is not None:
@@ -117,11 +120,19 @@ def decide(
             used.add(entry.rowid)
             own = source in entry.sources
             if entry.fingerprint == item.fingerprint and not own:
-                result[i] = Change(Outcome.UNCHANGED, item, entry, "same story from another source", best[0])
-            elif entry.fingerprint == item.fingerprint and entry.norm_headline == item.norm_headline:
+                result[i] = Change(
+                    Outcome.UNCHANGED, item, entry, "same story from another source", best[0]
+                )
+            elif (
+                entry.fingerprint == item.fingerprint and entry.norm_headline == item.norm_headline
+            ):
                 result[i] = Change(Outcome.UNCHANGED, item, entry, "same story", best[0])
             else:
-                reason = "headline reworded" if entry.fingerprint == item.fingerprint else "same story, edited"
+                reason = (
+                    "headline reworded"
+                    if entry.fingerprint == item.fingerprint
+                    else "same story, edited"
+                )
                 result[i] = Change(Outcome.UPDATED, item, entry, reason, best[0])
             continue
         result[i] = Change(Outcome.NEW, item, None, "not seen before")

@@ -33,9 +33,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_META_RE = re.compile(
-    rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE
-)
+_META_RE = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.IGNORECASE)
 
 
 def normalise_codec(label: str | None) -> str | None:
@@ -65,7 +63,11 @@ def _strict(data: bytes, codec: str) -> str | None:
 
 
 def decode(
-    data: bytes, *, header_charset: str | None = None, override: str | None = None, html: bool = True
+    data: bytes,
+    *,
+    header_charset: str | None = None,
+    override: str | None = None,
+    html: bool = True,
 ) -> tuple[str, str]:
     """Decode page bytes. Returns (text, codec name).
 
@@ -86,11 +88,11 @@ def decode(
     if as_utf8 is not None and not data.isascii():
         return as_utf8, "utf-8"
     for label in (header_charset, sniff_meta(data) if html else None):
-        codec = normalise_codec(label)
-        if codec:
-            text = _strict(data, codec)
+        declared = normalise_codec(label)
+        if declared:
+            text = _strict(data, declared)
             if text is not None:
-                return text, codec
+                return text, declared
     if as_utf8 is not None:
         return as_utf8, "utf-8"
     best = charset_normalizer.from_bytes(data).best()

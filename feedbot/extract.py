@@ -19,27 +19,169 @@ from bs4.element import CData, Declaration, Doctype, ProcessingInstruction
 from .parse import parse_html
 
 DROP_TAGS = frozenset(
-    "script style noscript iframe object embed form button input select textarea svg canvas "
-    "template nav aside footer link meta head map audio video source track dialog menu".split()
+    [
+        "script",
+        "style",
+        "noscript",
+        "iframe",
+        "object",
+        "embed",
+        "form",
+        "button",
+        "input",
+        "select",
+        "textarea",
+        "svg",
+        "canvas",
+        "template",
+        "nav",
+        "aside",
+        "footer",
+        "link",
+        "meta",
+        "head",
+        "map",
+        "audio",
+        "video",
+        "source",
+        "track",
+        "dialog",
+        "menu",
+    ]
 )
 BLOCK_TAGS = frozenset(
-    "p div section article main li ul ol dl dt dd h1 h2 h3 h4 h5 h6 blockquote pre table tr td th "
-    "tbody thead tfoot caption figure figcaption header hr address details summary center fieldset "
-    "body html".split()
+    [
+        "p",
+        "div",
+        "section",
+        "article",
+        "main",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "blockquote",
+        "pre",
+        "table",
+        "tr",
+        "td",
+        "th",
+        "tbody",
+        "thead",
+        "tfoot",
+        "caption",
+        "figure",
+        "figcaption",
+        "header",
+        "hr",
+        "address",
+        "details",
+        "summary",
+        "center",
+        "fieldset",
+        "body",
+        "html",
+    ]
 )
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-LEAF_KINDS = frozenset("li td th dt dd blockquote figure figcaption".split())
-BR_CONTAINERS = frozenset("div section article td body main center blockquote".split())
-WRAPPERS = {"pre": "pre", "blockquote": "blockquote", "figure": "figure", "h1": "h1", "h2": "h2", "h3": "h3", "h4": "h4", "h5": "h5", "h6": "h6"}
+LEAF_KINDS = frozenset(["li", "td", "th", "dt", "dd", "blockquote", "figure", "figcaption"])
+BR_CONTAINERS = frozenset(
+    ["div", "section", "article", "td", "body", "main", "center", "blockquote"]
+)
+WRAPPERS = {
+    "pre": "pre",
+    "blockquote": "blockquote",
+    "figure": "figure",
+    "h1": "h1",
+    "h2": "h2",
+    "h3": "h3",
+    "h4": "h4",
+    "h5": "h5",
+    "h6": "h6",
+}
 # class / id tokens that mark page furniture (matched as whole tokens, so "content" is not "ad")
 FURNITURE = frozenset(
-    "nav navbar navigation menu menus breadcrumb breadcrumbs crumb crumbs ad ads adv advert adverts "
-    "advertisement advertising adsbygoogle sponsor sponsored promo promotion share shares sharing "
-    "sharebar social related recommend recommended recommendation recommendations comment comments "
-    "footer copyright sidebar widget widgets cookie cookies consent newsletter signup subscribe "
-    "subscription popup modal toolbar pagination pager tags tagcloud masthead topbar header "
-    "disqus outbrain taboola carousel slideshow hot-list hotlist ranking rank toplist most-read "
-    "mostread trending byline dateline author-box".split()
+    [
+        "nav",
+        "navbar",
+        "navigation",
+        "menu",
+        "menus",
+        "breadcrumb",
+        "breadcrumbs",
+        "crumb",
+        "crumbs",
+        "ad",
+        "ads",
+        "adv",
+        "advert",
+        "adverts",
+        "advertisement",
+        "advertising",
+        "adsbygoogle",
+        "sponsor",
+        "sponsored",
+        "promo",
+        "promotion",
+        "share",
+        "shares",
+        "sharing",
+        "sharebar",
+        "social",
+        "related",
+        "recommend",
+        "recommended",
+        "recommendation",
+        "recommendations",
+        "comment",
+        "comments",
+        "footer",
+        "copyright",
+        "sidebar",
+        "widget",
+        "widgets",
+        "cookie",
+        "cookies",
+        "consent",
+        "newsletter",
+        "signup",
+        "subscribe",
+        "subscription",
+        "popup",
+        "modal",
+        "toolbar",
+        "pagination",
+        "pager",
+        "tags",
+        "tagcloud",
+        "masthead",
+        "topbar",
+        "header",
+        "disqus",
+        "outbrain",
+        "taboola",
+        "carousel",
+        "slideshow",
+        "hot-list",
+        "hotlist",
+        "ranking",
+        "rank",
+        "toplist",
+        "most-read",
+        "mostread",
+        "trending",
+        "byline",
+        "dateline",
+        "author-box",
+    ]
 )
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
@@ -142,8 +284,12 @@ def _parse_date(value: str) -> datetime | None:
             return None
         try:
             parsed = datetime(
-                int(match.group(1)), int(match.group(2)), int(match.group(3)),
-                int(match.group(4) or 0), int(match.group(5) or 0), int(match.group(6) or 0),
+                int(match.group(1)),
+                int(match.group(2)),
+                int(match.group(3)),
+                int(match.group(4) or 0),
+                int(match.group(5) or 0),
+                int(match.group(6) or 0),
             )
         except ValueError:
             return None
@@ -161,7 +307,7 @@ def page_date(soup: BeautifulSoup) -> datetime | None:
         {"itemprop": "datePublished"},
         {"name": "date"},
     ):
-        meta = soup.find("meta", attrs=attrs)  # type: ignore[arg-type]
+        meta = soup.find("meta", attrs=attrs)
         if isinstance(meta, Tag) and isinstance(meta.get("content"), str):
             found = _parse_date(str(meta["content"]))
             if found:
@@ -307,24 +453,26 @@ class _Linearizer:
                 continue
             name = tag.name
             if name in HEADINGS:
-                self.emit_nodes(list(tag.children), tag, name, split_br=False)
+                self.emit_nodes(_children(tag), tag, name, split_br=False)
                 continue
             if name == "hr":
                 continue
             if name == "pre":
-                self.emit_nodes(list(tag.children), tag, "pre", split_br=False)
+                self.emit_nodes(_children(tag), tag, "pre", split_br=False)
                 continue
             if not self.has_block.get(id(tag), False):
                 kind = name if name in LEAF_KINDS else "p"
                 if name in BR_CONTAINERS and tag.find("br") is not None:
                     kind = "line"
-                self.emit_nodes(list(tag.children), tag, kind, split_br=True)
+                self.emit_nodes(_children(tag), tag, kind, split_br=True)
                 continue
             # a container: runs of inline content become blocks, block children are walked in order
             items: list[tuple[Tag, list[NavigableString | Tag] | None]] = []
             current: list[NavigableString | Tag] = []
             for child in tag.children:
-                if isinstance(child, Tag) and (child.name in BLOCK_TAGS or self.has_block.get(id(child), False)):
+                if isinstance(child, Tag) and (
+                    child.name in BLOCK_TAGS or self.has_block.get(id(child), False)
+                ):
                     if current:
                         items.append((tag, current))
                         current = []
@@ -335,7 +483,9 @@ class _Linearizer:
                 items.append((tag, current))
             work.extend(reversed(items))
 
-    def emit_nodes(self, nodes: list[NavigableString | Tag], parent: Tag, kind: str, *, split_br: bool) -> None:
+    def emit_nodes(
+        self, nodes: list[NavigableString | Tag], parent: Tag, kind: str, *, split_br: bool
+    ) -> None:
         line: list[NavigableString | Tag] = []
         lines: list[list[NavigableString | Tag]] = []
         for node in nodes:
@@ -352,7 +502,15 @@ class _Linearizer:
             text = _nodes_text(part)
             if not text:
                 continue
-            self.blocks.append(_make_block(part, parent, kind, text, container, whole=len(lines) == 1 or index == -1))
+            self.blocks.append(
+                _make_block(
+                    part, parent, kind, text, container, whole=len(lines) == 1 or index == -1
+                )
+            )
+
+
+def _children(tag: Tag) -> list[NavigableString | Tag]:
+    return [c for c in tag.children if isinstance(c, NavigableString | Tag)]
 
 
 def _nodes_text(nodes: list[NavigableString | Tag]) -> str:
@@ -375,7 +533,11 @@ def _is_bold_tag(tag: Tag) -> bool:
 def _bold_and_link_len(nodes: list[NavigableString | Tag], parent: Tag) -> tuple[int, int]:
     bold = 0
     linked = 0
-    parent_bold = any(_is_bold_tag(p) for p in [parent, *parent.parents] if isinstance(p, Tag) and p.name not in ("body", "html", "[document]"))
+    parent_bold = any(
+        _is_bold_tag(p)
+        for p in [parent, *parent.parents]
+        if isinstance(p, Tag) and p.name not in ("body", "html", "[document]")
+    )
     for node in nodes:
         strings: list[tuple[NavigableString, Tag | None]] = []
         if isinstance(node, Tag):
@@ -407,7 +569,12 @@ _BRACKET_LEAD = re.compile(r"^\s*([【\[]([^】\]]{2,60})[】\]])\s*(.*)$", re.S
 
 
 def _make_block(
-    nodes: list[NavigableString | Tag], parent: Tag, kind: str, text: str, container: str, whole: bool
+    nodes: list[NavigableString | Tag],
+    parent: Tag,
+    kind: str,
+    text: str,
+    container: str,
+    whole: bool,
 ) -> Block:
     inner = "".join(str(n) for n in nodes).strip()
     wrapper = WRAPPERS.get(kind, "p")
@@ -433,7 +600,11 @@ def _make_block(
                 if isinstance(found, Tag) and isinstance(found.get("id"), str):
                     block.anchor = str(found["id"])
                     break
-                named = node if node.name == "a" and node.get("name") else node.find("a", attrs={"name": True})
+                named = (
+                    node
+                    if node.name == "a" and node.get("name")
+                    else node.find("a", attrs={"name": True})
+                )
                 if isinstance(named, Tag) and isinstance(named.get("name"), str):
                     block.anchor = str(named["name"])
                     break
@@ -444,16 +615,11 @@ def _make_block(
 
 def _find_lead(block: Block, nodes: list[NavigableString | Tag]) -> None:
     """A bold or linked phrase that opens the block and is followed by more text."""
-    first: Tag | None = None
-    index = 0
-    for index, node in enumerate(nodes):
-        if isinstance(node, NavigableString):
-            if str(node).strip():
-                break
-            continue
-        first = node
-        break
-    if first is not None:
+    index = next(
+        (i for i, n in enumerate(nodes) if isinstance(n, Tag) or str(n).strip()), len(nodes)
+    )
+    first = nodes[index] if index < len(nodes) and isinstance(nodes[index], Tag) else None
+    if isinstance(first, Tag):
         inner = first
         # <b><a>lead</a></b> or <a><b>lead</b></a>
         kind: str | None = None
@@ -472,7 +638,9 @@ def _find_lead(block: Block, nodes: list[NavigableString | Tag]) -> None:
             if lead and rest and len(_WS.sub("", rest)) >= 2:
                 block.lead = lead.rstrip(":：.-—– ")
                 block.lead_kind = kind
-                block.rest_html = "<p>" + "".join(str(n) for n in rest_nodes).strip().lstrip(":：-—– ") + "</p>"
+                block.rest_html = (
+                    "<p>" + "".join(str(n) for n in rest_nodes).strip().lstrip(":：-—– ") + "</p>"
+                )
                 return
     match = _BRACKET_LEAD.match(block.text)
     if match and match.group(3).strip():
@@ -480,7 +648,11 @@ def _find_lead(block: Block, nodes: list[NavigableString | Tag]) -> None:
         block.lead_kind = "bracket"
         html = block.html
         cut = html.find(match.group(1)[-1])
-        block.rest_html = "<p>" + htmllib.escape(match.group(3).strip()) + "</p>" if cut < 0 else "<p>" + html[cut + 1 :].removesuffix("</p>").strip() + "</p>"
+        block.rest_html = (
+            "<p>" + htmllib.escape(match.group(3).strip()) + "</p>"
+            if cut < 0
+            else "<p>" + html[cut + 1 :].removesuffix("</p>").strip() + "</p>"
+        )
 
 
 def extract_html(
@@ -497,11 +669,13 @@ def extract_html(
         found = soup.select_one(content_selector)
         content = found if isinstance(found, Tag) else None
         if content is None:
-            return Extracted(title, [], dropped, published, f"(nothing matches {content_selector!r})")
+            return Extracted(
+                title, [], dropped, published, f"(nothing matches {content_selector!r})"
+            )
         remove_furniture(content, _text_len(content), dropped, exclude)
     else:
-        remove_furniture(body, total, dropped, exclude)  # type: ignore[arg-type]
-        content = find_content(body)  # type: ignore[arg-type]
+        remove_furniture(body, total, dropped, exclude)
+        content = find_content(body)
     lin = _Linearizer()
     lin.mark(content)
     lin.walk(content)

@@ -126,7 +126,9 @@ class Fetcher:
         self.settings = settings
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = settings.user_agent
-        self.session.headers["Accept"] = "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1"
+        self.session.headers["Accept"] = (
+            "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1"
+        )
         self.session.headers["Accept-Encoding"] = "gzip, deflate"
         self.session.max_redirects = settings.max_redirects
         self._sleep = sleep
@@ -145,7 +147,9 @@ class Fetcher:
         path = Path(unquote(urlsplit(source.url).path))
         try:
             if path.stat().st_size > self.settings.max_bytes:
-                raise FetchError(source.name, source.url, f"file larger than {self.settings.max_bytes} bytes")
+                raise FetchError(
+                    source.name, source.url, f"file larger than {self.settings.max_bytes} bytes"
+                )
             data = path.read_bytes()
         except FileNotFoundError:
             raise FetchError(source.name, source.url, "file not found") from None
@@ -211,10 +215,14 @@ class Fetcher:
                 wait = min(settings.max_backoff, delay) * (0.5 + random.random() / 2)
                 delay *= 2
             if self._monotonic() - started + wait > settings.deadline:
-                last_error += f" (giving up: the next try would pass the {settings.deadline:g}s deadline)"
+                last_error += (
+                    f" (giving up: the next try would pass the {settings.deadline:g}s deadline)"
+                )
                 break
             self._sleep(wait)
-        raise FetchError(source.name, url, f"{last_error} (after {attempt} tr{'y' if attempt == 1 else 'ies'})")
+        raise FetchError(
+            source.name, url, f"{last_error} (after {attempt} tr{'y' if attempt == 1 else 'ies'})"
+        )
 
     def _attempt(self, source: SourceConfig, url: str, cached: Validators | None) -> Page:
         headers: dict[str, str] = {}
@@ -233,7 +241,9 @@ class Fetcher:
                 allow_redirects=True,
             )
         except requests.TooManyRedirects:
-            raise FetchError(source.name, url, f"more than {settings.max_redirects} redirects") from None
+            raise FetchError(
+                source.name, url, f"more than {settings.max_redirects} redirects"
+            ) from None
         except requests.ConnectTimeout:
             raise _Retryable(f"connection timed out after {settings.connect_timeout:g}s") from None
         except requests.ReadTimeout:
@@ -250,7 +260,9 @@ class Fetcher:
                 after = retry_after(response.headers.get("Retry-After"), utcnow())
                 raise _Retryable(f"HTTP {status} {response.reason or ''}".rstrip(), after)
             if status >= 400:
-                raise FetchError(source.name, url, f"HTTP {status} {response.reason or ''}".rstrip())
+                raise FetchError(
+                    source.name, url, f"HTTP {status} {response.reason or ''}".rstrip()
+                )
             content_type = response.headers.get("Content-Type", "")
             final_url = response.url or url
             kind = _kind_of(content_type, urlsplit(final_url).path)
@@ -274,8 +286,14 @@ class Fetcher:
         """Read the body, stopping at the size limit both before and after decompression."""
         limit = self.settings.max_bytes
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > limit and not response.headers.get("Content-Encoding"):
-            raise FetchError(source.name, url, f"response of {declared} bytes is over the {limit}-byte limit")
+        if (
+            declared.isdigit()
+            and int(declared) > limit
+            and not response.headers.get("Content-Encoding")
+        ):
+            raise FetchError(
+                source.name, url, f"response of {declared} bytes is over the {limit}-byte limit"
+            )
         encoding = response.headers.get("Content-Encoding", "").strip().lower()
         decompressor = None
         if encoding in ("gzip", "x-gzip"):
@@ -291,7 +309,9 @@ class Fetcher:
                 else:
                     chunk = decompressor.decompress(raw, limit + 1 - size)
                     while decompressor.unconsumed_tail and size + len(chunk) <= limit:
-                        chunk += decompressor.decompress(decompressor.unconsumed_tail, limit + 1 - size - len(chunk))
+                        chunk += decompressor.decompress(
+                            decompressor.unconsumed_tail, limit + 1 - size - len(chunk)
+                        )
                 size += len(chunk)
                 if size > limit:
                     what = "decompressed body" if decompressor else "body"
@@ -306,7 +326,9 @@ class Fetcher:
         except Exception as exc:  # urllib3 wraps socket errors in its own exception types
             name = type(exc).__name__
             if "Timeout" in name:
-                raise _Retryable(f"body not received within {self.settings.read_timeout:g}s") from None
+                raise _Retryable(
+                    f"body not received within {self.settings.read_timeout:g}s"
+                ) from None
             if "Protocol" in name or "IncompleteRead" in name or "Connection" in name:
                 raise _Retryable(f"connection lost while reading the body: {name}") from None
             raise
@@ -322,8 +344,14 @@ class _Retryable(Exception):
 
 def _reason(exc: BaseException) -> str:
     text = str(exc)
-    for marker in ("Connection refused", "Name or service not known", "No route to host",
-                   "Connection reset", "timed out", "Temporary failure in name resolution"):
+    for marker in (
+        "Connection refused",
+        "Name or service not known",
+        "No route to host",
+        "Connection reset",
+        "timed out",
+        "Temporary failure in name resolution",
+    ):
         if marker in text:
             return marker.lower()
     return text[:200]

@@ -37,7 +37,9 @@ def format_history(store: Store, feed: str, entry_id: str | None) -> str:
         entries = store.feed_entries(feed, 10_000)
         lines = [f"{'revs':>4}  {'updated':<25}  entry id / headline"]
         for e in entries:
-            lines.append(f"{e.revisions:>4}  {e.updated.isoformat():<25}  {e.entry_id}  {e.headline}")
+            lines.append(
+                f"{e.revisions:>4}  {e.updated.isoformat():<25}  {e.entry_id}  {e.headline}"
+            )
         return "\n".join(lines)
     revisions = store.revisions(feed, entry_id)
     if not revisions:
@@ -45,7 +47,9 @@ def format_history(store: Store, feed: str, entry_id: str | None) -> str:
     lines = []
     previous = None
     for rev in revisions:
-        lines.append(f"revision {rev.number}  {rev.seen_at.isoformat()}  {rev.source}  {rev.page_url}")
+        lines.append(
+            f"revision {rev.number}  {rev.seen_at.isoformat()}  {rev.source}  {rev.page_url}"
+        )
         lines.append(f"  headline: {rev.headline}")
         if previous is None:
             lines.append("  " + rev.body_text.replace("\n", "\n  "))

@@ -67,7 +67,9 @@ def what_changed(old: str, new: str) -> str:
     new_parts = [p for p in new.split("\n\n") if p.strip()]
     added: list[str] = []
     removed: list[str] = []
-    for op, a1, a2, b1, b2 in difflib.SequenceMatcher(None, old_parts, new_parts, autojunk=False).get_opcodes():
+    for op, a1, a2, b1, b2 in difflib.SequenceMatcher(
+        None, old_parts, new_parts, autojunk=False
+    ).get_opcodes():
         if op in ("replace", "delete"):
             removed.extend(old_parts[a1:a2])
         if op in ("replace", "insert"):
@@ -88,20 +90,29 @@ def _short(text: str, limit: int = 160) -> str:
 
 def entry_content(entry: EntryRow, policy: str) -> str:
     parts: list[str] = []
-    if policy == "mark" and entry.revisions > 1 and entry.previous_text is not None and entry.replaces is None:
+    if (
+        policy == "mark"
+        and entry.revisions > 1
+        and entry.previous_text is not None
+        and entry.replaces is None
+    ):
         when = entry.updated.strftime("%Y-%m-%d %H:%M UTC")
         parts.append(
             f'<div class="feedbot-update"><p><strong>Updated {when}</strong> '
             f"(revision {entry.revisions}):</p>{what_changed(entry.previous_text, entry.body_text)}</div><hr>"
         )
     if entry.replaces is not None:
-        parts.append(f'<p><em>This story was updated; the earlier version is entry {htmllib.escape(entry.replaces)}.</em></p>')
+        parts.append(
+            f"<p><em>This story was updated; the earlier version is entry {htmllib.escape(entry.replaces)}.</em></p>"
+        )
     body = entry.body_html
     if len(body) > MAX_CONTENT:
         body = body[:MAX_CONTENT]
         body = body[: body.rfind("<")] if "<" in body[-200:] else body
         parts.append(body)
-        parts.append(f'<p><a href="{htmllib.escape(entry.link)}">Continue reading on the page…</a></p>')
+        parts.append(
+            f'<p><a href="{htmllib.escape(entry.link)}">Continue reading on the page…</a></p>'
+        )
     else:
         parts.append(body)
     if entry.attribution:

@@ -61,9 +61,13 @@ class Runner:
             result = RunResult(source.name, ok=False, error=f"source {source.name!r}: {exc}")
         try:
             self.store.record_run(
-                source.name, now=self.now(), ok=result.ok,
+                source.name,
+                now=self.now(),
+                ok=result.ok,
                 result="not modified" if result.not_modified else ("ok" if result.ok else "error"),
-                error=result.error, new=result.new, updated=result.updated,
+                error=result.error,
+                new=result.new,
+                updated=result.updated,
             )
         except Exception as exc:  # recording the run must never hide the run's own result
             log.warning("source %s: cannot record the run: %s", source.name, exc)
@@ -73,7 +77,10 @@ class Runner:
             "source=%s result=%s new=%d updated=%d unchanged=%d duration=%.2fs%s",
             source.name,
             "not-modified" if result.not_modified else ("ok" if result.ok else "error"),
-            result.new, result.updated, result.unchanged, time.monotonic() - started,
+            result.new,
+            result.updated,
+            result.unchanged,
+            time.monotonic() - started,
             f" error={result.error}" if result.error else "",
         )
         return result
@@ -115,8 +122,13 @@ class Runner:
             Validators(page.etag, page.last_modified, page.content_hash),
         )
         new, updated, unchanged = self.store.apply_page(
-            feed=feed.name, source=source.name, page_url=page.final_url, changes=prepared,
-            now=now, policy=feed.update_policy, validators=validators,
+            feed=feed.name,
+            source=source.name,
+            page_url=page.final_url,
+            changes=prepared,
+            now=now,
+            policy=feed.update_policy,
+            validators=validators,
         )
         return RunResult(source.name, ok=True, new=new, updated=updated, unchanged=unchanged)
 
@@ -127,7 +139,8 @@ class Runner:
         if not entries:
             return []
         link = next(
-            (s.url for s in self.config.sources if s.feed == name and s.url.startswith("http")), None
+            (s.url for s in self.config.sources if s.feed == name and s.url.startswith("http")),
+            None,
         )
         written = []
         for fmt in feed.formats:
@@ -170,9 +183,14 @@ def run_once(
                     progress(result)
             feeds = list(dict.fromkeys(s.feed for s in sources))
             for feed in feeds:
-                changed = any(r.ok and (r.new or r.updated) for r in results if config.source(r.source).feed == feed)
+                changed = any(
+                    r.ok and (r.new or r.updated)
+                    for r in results
+                    if config.source(r.source).feed == feed
+                )
                 missing = any(
-                    not (config.feeds_dir / f"{feed}.{EXTENSIONS[f]}").exists() for f in config.feed(feed).formats
+                    not (config.feeds_dir / f"{feed}.{EXTENSIONS[f]}").exists()
+                    for f in config.feed(feed).formats
                 )
                 if not (changed or missing):
                     continue
@@ -181,7 +199,9 @@ def run_once(
                 except (RenderError, FeedbotError) as exc:
                     log.error("feed %s: %s", feed, exc)
                     results = [
-                        RunResult(r.source, ok=False, error=str(exc)) if config.source(r.source).feed == feed else r
+                        RunResult(r.source, ok=False, error=str(exc))
+                        if config.source(r.source).feed == feed
+                        else r
                         for r in results
                     ]
                     continue

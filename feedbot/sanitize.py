@@ -16,10 +16,55 @@ import nh3
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _URL_ATTR = re.compile(r"""(\s(?:href|src)\s*=\s*)(["'])(.*?)\2""", re.I | re.S)
 TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "cite", "code", "dd", "del", "dfn", "div", "dl", "dt", "em",
-    "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li",
-    "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup", "table", "tbody",
-    "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "cite",
+    "code",
+    "dd",
+    "del",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "ins",
+    "kbd",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "u",
+    "ul",
 }
 ATTRIBUTES = {
     "a": {"href", "title"},
@@ -39,12 +84,13 @@ def absolutize(html: str, base_url: str) -> str:
     def fix(match: re.Match[str]) -> str:
         url = match.group(3).strip()
         if url.startswith("#") or not url:
-            return match.group(0)
+            return str(match.group(0))
+        head, quote_ = str(match.group(1)), str(match.group(2))
         try:
             url = urljoin(base_url, url)
         except ValueError:
-            return match.group(1) + match.group(2) + match.group(2)
-        return match.group(1) + match.group(2) + url + match.group(2)
+            return head + quote_ + quote_
+        return head + quote_ + url + quote_
 
     return _URL_ATTR.sub(fix, html)
 

@@ -9,6 +9,7 @@ result so that ``feedbot preview`` can show why.
 from __future__ import annotations
 
 import html as htmllib
+import itertools
 import re
 import statistics
 from collections.abc import Callable, Sequence
@@ -51,9 +52,21 @@ SECTION_CUES = re.compile(
 )
 QA_LINE = re.compile(r"^\s*(问|問|答|Q|A|记者|記者|主持人|[A-Z][a-z]+)\s*[:：]")
 PRIORS = {
-    "h2": 0.35, "h3": 0.35, "h4": 0.3, "h5": 0.25, "h6": 0.2, "h1": 0.2,
-    "bold": 0.3, "bracket": 0.3, "bracket-lead": 0.25, "li-bold": 0.3, "li-link": 0.25,
-    "p-bold-lead": 0.05, "short": 0.0, "selector": 5.0, "regex": 5.0,
+    "h2": 0.35,
+    "h3": 0.35,
+    "h4": 0.3,
+    "h5": 0.25,
+    "h6": 0.2,
+    "h1": 0.2,
+    "bold": 0.3,
+    "bracket": 0.3,
+    "bracket-lead": 0.25,
+    "li-bold": 0.3,
+    "li-link": 0.25,
+    "p-bold-lead": 0.05,
+    "short": 0.0,
+    "selector": 5.0,
+    "regex": 5.0,
 }
 
 
@@ -158,7 +171,9 @@ def _families(blocks: Sequence[Block], skip: set[int]) -> dict[str, list[int]]:
     return fams
 
 
-def _score(name: str, heads: list[int], blocks: Sequence[Block], skip: set[int], total: float) -> _Scored:
+def _score(
+    name: str, heads: list[int], blocks: Sequence[Block], skip: set[int], total: float
+) -> _Scored:
     reasons: list[str] = []
     n = len(heads)
     if n < 2:
@@ -191,7 +206,11 @@ def _score(name: str, heads: list[int], blocks: Sequence[Block], skip: set[int],
     if name.startswith("mark:"):
         numbers = [marker_of(blocks[i].text) for i in heads]
         values = [m[1] for m in numbers if m]
-        if name != "mark:bullet" and values and all(b - a == 1 for a, b in zip(values, values[1:], strict=False)):
+        if (
+            name != "mark:bullet"
+            and values
+            and all(b - a == 1 for a, b in itertools.pairwise(values))
+        ):
             score += 0.6
             reasons.append("numbered in sequence")
         elif name != "mark:bullet":
@@ -210,11 +229,17 @@ def _score(name: str, heads: list[int], blocks: Sequence[Block], skip: set[int],
         reasons.append("headlines are mostly links (a table of contents?)")
     ok = frac_body >= 0.5 and mean_head <= 80
     if not ok:
-        reasons.append("rejected: too few headlines with a body" if frac_body < 0.5 else "rejected: headlines too long")
+        reasons.append(
+            "rejected: too few headlines with a body"
+            if frac_body < 0.5
+            else "rejected: headlines too long"
+        )
     return _Scored(name, heads, round(score, 3), reasons, ok)
 
 
-def _grouping(best: _Scored, scored: dict[str, _Scored], blocks: Sequence[Block], skip: set[int]) -> _Scored | None:
+def _grouping(
+    best: _Scored, scored: dict[str, _Scored], blocks: Sequence[Block], skip: set[int]
+) -> _Scored | None:
     """If the chosen headlines are section labels each directly followed by finer headlines, the finer
     level is the item level (a round-up grouped under "Politics", "Business", ...)."""
     chosen = set(best.heads)
@@ -243,8 +268,20 @@ def _is_single_article(
     if title and DIGEST_CUES.search(title):
         return False, [f"title {title!r} names a digest"]
     score = 0.0
-    qa = sum(1 for b in blocks if QA_LINE.match(b.text) and b.text[:2] not in ("A:",) or b.text.startswith(("问：", "問：", "Q:", "Q：")))
-    if sum(1 for b in blocks if b.text.startswith(("问：", "問：", "Q:", "Q：", "答：", "A:", "A："))) >= 4:
+    qa = sum(
+        1
+        for b in blocks
+        if (QA_LINE.match(b.text) and b.text[:2] not in ("A:",))
+        or b.text.startswith(("问：", "問：", "Q:", "Q："))
+    )
+    if (
+        sum(
+            1
+            for b in blocks
+            if b.text.startswith(("问：", "問：", "Q:", "Q：", "答：", "A:", "A："))
+        )
+        >= 4
+    ):
         score += 2
         reasons.append("question-and-answer paragraphs (an interview)")
     del qa
@@ -271,12 +308,41 @@ def _is_single_article(
     return score >= 2.0, reasons or ["headlines look like separate stories"]
 
 
-_STOP = frozenset("the and for with that this from have has are was were will what when where which about into after over more than their they them".split())
+_STOP = frozenset(
+    [
+        "the",
+        "and",
+        "for",
+        "with",
+        "that",
+        "this",
+        "from",
+        "have",
+        "has",
+        "are",
+        "was",
+        "were",
+        "will",
+        "what",
+        "when",
+        "where",
+        "which",
+        "about",
+        "into",
+        "after",
+        "over",
+        "more",
+        "than",
+        "their",
+        "they",
+        "them",
+    ]
+)
 
 
 def _terms(text: str) -> set[str]:
     cjk = [c for c in text if _CJK.match(c)]
-    grams = {a + b for a, b in zip(cjk, cjk[1:], strict=False)}
+    grams = {a + b for a, b in itertools.pairwise(cjk)}
     words = {w.lower() for w in _WORD.findall(text) if len(w) >= 4 and w.lower() not in _STOP}
     return grams | words
 
@@ -297,8 +363,8 @@ def _override_heads(blocks: Sequence[Block], options: SplitOptions, skip: set[in
 
 
 def _selector_texts(page_text: str, selector: str) -> set[str]:
-    from .parse import parse_html
     from .extract import collapse
+    from .parse import parse_html
 
     soup = parse_html(page_text)
     return {collapse(tag.get_text(" ")) for tag in soup.select(selector)} - {""}
@@ -314,7 +380,9 @@ def split_page(
     if content_type == "text/plain":
         ext = extract_text(text)
     else:
-        ext = extract_html(text, content_selector=options.content_selector, exclude=options.exclude_selectors)
+        ext = extract_html(
+            text, content_selector=options.content_selector, exclude=options.exclude_selectors
+        )
     return split_blocks(ext, options, page_text=text)
 
 
@@ -344,7 +412,11 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
         scored["regex"] = _score("regex", forced, blocks, skip, total)
     elif options.headline_selector:
         wanted = _selector_texts(page_text, options.headline_selector)
-        forced = [i for i, b in enumerate(blocks) if i not in skip and (b.text in wanted or (b.lead or "") in wanted)]
+        forced = [
+            i
+            for i, b in enumerate(blocks)
+            if i not in skip and (b.text in wanted or (b.lead or "") in wanted)
+        ]
         scored["selector"] = _score("selector", forced, blocks, skip, total)
     else:
         for name, heads in fams.items():
@@ -355,7 +427,11 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
             key=lambda c: (-c.score, c.name),
         )
     )
-    viable = [s for s in scored.values() if s.ok] if not forced else [s for s in scored.values() if s.heads]
+    viable = (
+        [s for s in scored.values() if s.ok]
+        if not forced
+        else [s for s in scored.values() if s.heads]
+    )
     best = max(viable, key=lambda s: (s.score, -len(s.name))) if viable else None
     section_heads: set[int] = set()
     if best is not None and not forced:
@@ -377,15 +453,20 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
         )
 
     lead_family = best is not None and best.name.startswith(("li-", "p-bold-lead", "bracket-lead"))
-    heads_text = [] if best is None else [
-        strip_marker(blocks[i].lead if lead_family and blocks[i].lead else blocks[i].text) for i in best.heads
-    ]
+    heads_text = (
+        []
+        if best is None
+        else [strip_marker(_head_text(blocks[i], lead_family)) for i in best.heads]
+    )
     single = False
     if options.mode == "whole":
         single = True
     elif options.mode == "auto" and best is not None and not forced and not lead_family:
         single, why = _is_single_article(title, best, blocks, heads_text)
-        candidates = (*candidates, Candidate("single-article", 1 if single else 0, 1.0 if single else 0.0, tuple(why)))
+        candidates = (
+            *candidates,
+            Candidate("single-article", 1 if single else 0, 1.0 if single else 0.0, tuple(why)),
+        )
 
     # what is cut: boilerplate lines, the page-level attribution
     def record_skips(indices: Sequence[int]) -> None:
@@ -444,6 +525,10 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
     return finish(items, best.name, False)
 
 
+def _head_text(block: Block, lead_family: bool) -> str:
+    return block.lead if lead_family and block.lead else block.text
+
+
 def _make_item(
     headline: str, body: Sequence[Block], anchor: str | None, position: int, attribution: str | None
 ) -> Item:
@@ -464,7 +549,9 @@ def _make_item(
     )
 
 
-_END_HTML = re.compile(r"\s*[(（]\s*完\s*[)）]\s*(?=(</\w+>\s*)*$)|\s*[-—–]+\s*(END|完)\s*[-—–]+\s*(?=(</\w+>\s*)*$)")
+_END_HTML = re.compile(
+    r"\s*[(（]\s*完\s*[)）]\s*(?=(</\w+>\s*)*$)|\s*[-—–]+\s*(END|完)\s*[-—–]+\s*(?=(</\w+>\s*)*$)"
+)
 
 
 def _strip_end_html(html: str) -> str:

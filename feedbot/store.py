@@ -211,7 +211,9 @@ class Store:
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self.db.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: migration {number + 1} ({name}) failed: {exc}") from None
+                raise StoreError(
+                    f"{self.path}: migration {number + 1} ({name}) failed: {exc}"
+                ) from None
 
     # --- HTTP cache -------------------------------------------------------------------------
     def validators(self, url: str) -> Validators | None:
@@ -278,7 +280,9 @@ class Store:
                     change.outcome is Outcome.UPDATED and policy == "new-entry"
                 ):
                     replaces = change.entry.entry_id if change.entry is not None else None
-                    rowid = self._insert_entry(db, feed, source, page_url, change, prepared, stamp, replaces)
+                    rowid = self._insert_entry(
+                        db, feed, source, page_url, change, prepared, stamp, replaces
+                    )
                 elif change.outcome is Outcome.UPDATED:
                     assert change.entry is not None
                     rowid = change.entry.rowid
@@ -287,12 +291,33 @@ class Store:
                                norm_body = ?, body_html = ?, body_text = ?, link = ?, attribution = ?,
                                last_seen = ?, updated = ?, revisions = revisions + 1, position = ?
                            WHERE id = ?""",
-                        (item.key, item.fingerprint, item.item.headline, item.norm_headline, item.norm_body,
-                         prepared.body_html, item.item.body_text, prepared.link, item.item.attribution,
-                         stamp, stamp, item.item.position, rowid),
+                        (
+                            item.key,
+                            item.fingerprint,
+                            item.item.headline,
+                            item.norm_headline,
+                            item.norm_body,
+                            prepared.body_html,
+                            item.item.body_text,
+                            prepared.link,
+                            item.item.attribution,
+                            stamp,
+                            stamp,
+                            item.item.position,
+                            rowid,
+                        ),
                     )
-                    self._insert_revision(db, rowid, item.item.headline, prepared.body_html,
-                                          item.item.body_text, item.fingerprint, stamp, page_url, source)
+                    self._insert_revision(
+                        db,
+                        rowid,
+                        item.item.headline,
+                        prepared.body_html,
+                        item.item.body_text,
+                        item.fingerprint,
+                        stamp,
+                        page_url,
+                        source,
+                    )
                 else:
                     assert change.entry is not None
                     rowid = change.entry.rowid
@@ -334,20 +359,52 @@ class Store:
                    body_html, body_text, link, attribution, published, first_seen, last_seen, updated,
                    revisions, position, source, replaces)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)""",
-            (feed, entry_id, item.key, item.fingerprint, item.item.headline, item.norm_headline,
-             item.norm_body, prepared.body_html, item.item.body_text, prepared.link, item.item.attribution,
-             published, stamp, stamp, stamp,
-             item.item.position, source, replaces),
+            (
+                feed,
+                entry_id,
+                item.key,
+                item.fingerprint,
+                item.item.headline,
+                item.norm_headline,
+                item.norm_body,
+                prepared.body_html,
+                item.item.body_text,
+                prepared.link,
+                item.item.attribution,
+                published,
+                stamp,
+                stamp,
+                stamp,
+                item.item.position,
+                source,
+                replaces,
+            ),
         )
         rowid = int(cursor.lastrowid or 0)
-        self._insert_revision(db, rowid, item.item.headline, prepared.body_html, item.item.body_text,
-                              item.fingerprint, stamp, page_url, source)
+        self._insert_revision(
+            db,
+            rowid,
+            item.item.headline,
+            prepared.body_html,
+            item.item.body_text,
+            item.fingerprint,
+            stamp,
+            page_url,
+            source,
+        )
         return rowid
 
     @staticmethod
     def _insert_revision(
-        db: sqlite3.Connection, rowid: int, headline: str, body_html: str, body_text: str,
-        fingerprint: str, stamp: str, page_url: str, source: str,
+        db: sqlite3.Connection,
+        rowid: int,
+        headline: str,
+        body_html: str,
+        body_text: str,
+        fingerprint: str,
+        stamp: str,
+        page_url: str,
+        source: str,
     ) -> None:
         db.execute(
             """INSERT INTO revisions (entry, number, headline, body_html, body_text, fingerprint, seen_at,
@@ -388,7 +445,9 @@ class Store:
                 previous_text=row["previous_text"],
                 previous_headline=row["previous_headline"],
                 sources=tuple(sorted(set((row["sources"] or "").split(",")) - {""})),
-                pages=tuple(dict.fromkeys((row["pages"] or "").split("\n")) ) if row["pages"] else (),
+                pages=tuple(dict.fromkeys((row["pages"] or "").split("\n")))
+                if row["pages"]
+                else (),
             )
             for row in rows
         ]
@@ -396,7 +455,9 @@ class Store:
     def count_entries(self, feed: str | None = None) -> int:
         if feed is None:
             return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
-        return int(self.db.execute("SELECT count(*) FROM entries WHERE feed = ?", (feed,)).fetchone()[0])
+        return int(
+            self.db.execute("SELECT count(*) FROM entries WHERE feed = ?", (feed,)).fetchone()[0]
+        )
 
     def revisions(self, feed: str, entry_id: str) -> list[Revision]:
         rows = self.db.execute(
@@ -405,15 +466,28 @@ class Store:
             (feed, entry_id),
         ).fetchall()
         return [
-            Revision(row["number"], row["headline"], row["body_text"], parse_iso(row["seen_at"]),
-                     row["page_url"], row["source"])
+            Revision(
+                row["number"],
+                row["headline"],
+                row["body_text"],
+                parse_iso(row["seen_at"]),
+                row["page_url"],
+                row["source"],
+            )
             for row in rows
         ]
 
     # --- runs ------------------------------------------------------------------------------
     def record_run(
-        self, source: str, *, now: datetime, ok: bool, result: str, error: str | None = None,
-        new: int = 0, updated: int = 0,
+        self,
+        source: str,
+        *,
+        now: datetime,
+        ok: bool,
+        result: str,
+        error: str | None = None,
+        new: int = 0,
+        updated: int = 0,
     ) -> None:
         stamp = format_iso(now)
         with self.transaction() as db:
@@ -429,7 +503,17 @@ class Store:
                        result = excluded.result, error = excluded.error,
                        failures = CASE WHEN excluded.failures = 0 THEN 0 ELSE source_runs.failures + 1 END,
                        new = excluded.new, updated = excluded.updated, items = excluded.items""",
-                (source, stamp, stamp if ok else None, result, error, 0 if ok else 1, new, updated, items),
+                (
+                    source,
+                    stamp,
+                    stamp if ok else None,
+                    result,
+                    error,
+                    0 if ok else 1,
+                    new,
+                    updated,
+                    items,
+                ),
             )
 
     def source_runs(self) -> dict[str, SourceRun]:

@@ -119,9 +119,13 @@ def check_atom(data: bytes) -> Any:
     for entry in doc.findall(f"{ATOM}entry"):
         assert feed_author or entry.find(f"{ATOM}author") is not None, "entry without author"
         alternate = [
-            link for link in entry.findall(f"{ATOM}link") if link.get("rel", "alternate") == "alternate"
+            link
+            for link in entry.findall(f"{ATOM}link")
+            if link.get("rel", "alternate") == "alternate"
         ]
-        assert alternate or entry.find(f"{ATOM}content") is not None, "entry without link or content"
+        assert alternate or entry.find(f"{ATOM}content") is not None, (
+            "entry without link or content"
+        )
     parsed = feedparser.parse(data)
     assert parsed.bozo == 0, parsed.get("bozo_exception")
     return parsed

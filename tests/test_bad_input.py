@@ -37,16 +37,31 @@ CASES = {
     "404": (Response(404, b"gone"), "HTTP 404"),
     "500": (Response(500, b"oops"), "HTTP 500"),
     "timeout": (Response(200, PAGE, delay=1.5), "no response within 0.5s"),
-    "pdf": (Response(200, b"%PDF-1.4 ...", {"Content-Type": "application/pdf"}), "content type application/pdf"),
-    "image": (Response(200, b"\x89PNG\r\n\x1a\n....", {"Content-Type": "image/png"}), "content type image/png"),
-    "pdf-as-html": (Response(200, b"%PDF-1.4 binary", {"Content-Type": "text/html"}), "got a PDF document"),
+    "pdf": (
+        Response(200, b"%PDF-1.4 ...", {"Content-Type": "application/pdf"}),
+        "content type application/pdf",
+    ),
+    "image": (
+        Response(200, b"\x89PNG\r\n\x1a\n....", {"Content-Type": "image/png"}),
+        "content type image/png",
+    ),
+    "pdf-as-html": (
+        Response(200, b"%PDF-1.4 binary", {"Content-Type": "text/html"}),
+        "got a PDF document",
+    ),
     "empty": (Response(200, b""), "empty page"),
     "blank-html": (Response(200, b"<html><body>  </body></html>"), "the feed is left as it was"),
     "no-headline": (
-        Response(200, "<html><body><p>Just one paragraph of text, nothing else.</p></body></html>".encode()),
+        Response(
+            200,
+            b"<html><body><p>Just one paragraph of text, nothing else.</p></body></html>",
+        ),
         "no headline structure found",
     ),
-    "malformed": (Response(200, b"<html><body><div><p><b>\xff\xfe<<<</div></table><p>Text</html"), "no headline"),
+    "malformed": (
+        Response(200, b"<html><body><div><p><b>\xff\xfe<<<</div></table><p>Text</html"),
+        "no headline",
+    ),
 }
 
 
@@ -117,7 +132,9 @@ def test_missing_local_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
 
 def test_server_error_then_success_retries(tmp_path: Path, server: Server) -> None:
     server.routes["/d"] = [Response(500, b"x"), Response(200, PAGE)]
-    config = load_config(write_config(tmp_path, [{"name": "s", "url": server.url("/d"), "feed": "f"}]))
+    config = load_config(
+        write_config(tmp_path, [{"name": "s", "url": server.url("/d"), "feed": "f"}])
+    )
     results = run_once(config, now=Clock(), fetcher=_fetcher())
     assert results[0].ok and results[0].new == 5
     assert len(server.requests) == 2

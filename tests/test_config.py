@@ -22,19 +22,47 @@ def _write(tmp_path: Path, text: str) -> Path:
 @pytest.mark.parametrize(
     ("text", "key", "message"),
     [
-        ("[feedbot]\nentries_per_feed = 0\n" + GOOD_SOURCE, "feedbot.entries_per_feed", "greater than zero"),
-        ("[feedbot]\nentries_per_feed = 'ten'\n" + GOOD_SOURCE, "feedbot.entries_per_feed", "integer"),
+        (
+            "[feedbot]\nentries_per_feed = 0\n" + GOOD_SOURCE,
+            "feedbot.entries_per_feed",
+            "greater than zero",
+        ),
+        (
+            "[feedbot]\nentries_per_feed = 'ten'\n" + GOOD_SOURCE,
+            "feedbot.entries_per_feed",
+            "integer",
+        ),
         ("[feedbot]\nuser_agent = 'bot'\n" + GOOD_SOURCE, "feedbot.user_agent", "contact"),
         ("[feedbot]\nschedul = '1h'\n" + GOOD_SOURCE, "feedbot.schedul", "unknown key"),
         ("[feedbot]\nschedule = 'often'\n" + GOOD_SOURCE, "feedbot.schedule", "cron"),
         ("", "sources", "at least one"),
         ('[[sources]]\nurl = "x.html"\n', "sources[0].name", "required"),
         ('[[sources]]\nname = "a"\n', "sources[0] (a).url", "required"),
-        ('[[sources]]\nname = "a"\nurl = "ftp://x/y"\n', "sources[0] (a).url", "unsupported scheme"),
-        ('[[sources]]\nname = "a"\nurl = "x.html"\nsplit = "maybe"\n', "sources[0] (a).split", "auto"),
-        ('[[sources]]\nname = "a"\nurl = "x.html"\nheadline_regex = "("\n', "sources[0] (a).headline_regex", "regular expression"),
-        ('[[sources]]\nname = "a"\nurl = "x.html"\ncontent_selector = "div[["\n', "sources[0] (a).content_selector", "CSS selector"),
-        ('[[sources]]\nname = "a"\nurl = "x.html"\nencoding = "klingon"\n', "sources[0] (a).encoding", "unknown encoding"),
+        (
+            '[[sources]]\nname = "a"\nurl = "ftp://x/y"\n',
+            "sources[0] (a).url",
+            "unsupported scheme",
+        ),
+        (
+            '[[sources]]\nname = "a"\nurl = "x.html"\nsplit = "maybe"\n',
+            "sources[0] (a).split",
+            "auto",
+        ),
+        (
+            '[[sources]]\nname = "a"\nurl = "x.html"\nheadline_regex = "("\n',
+            "sources[0] (a).headline_regex",
+            "regular expression",
+        ),
+        (
+            '[[sources]]\nname = "a"\nurl = "x.html"\ncontent_selector = "div[["\n',
+            "sources[0] (a).content_selector",
+            "CSS selector",
+        ),
+        (
+            '[[sources]]\nname = "a"\nurl = "x.html"\nencoding = "klingon"\n',
+            "sources[0] (a).encoding",
+            "unknown encoding",
+        ),
         (GOOD_SOURCE + GOOD_SOURCE, "sources[1].name", "duplicate"),
         (GOOD_SOURCE + "[feeds.g]\ntitle = 'x'\n", "feeds.g", "no source writes"),
         (GOOD_SOURCE + "[feeds.f]\nupdate_policy = 'loud'\n", "feeds.f.update_policy", "mark"),
@@ -42,7 +70,9 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("[feedbot\n", None, "invalid TOML"),
     ],
 )
-def test_bad_config_names_file_key_and_problem(tmp_path: Path, text: str, key: str | None, message: str) -> None:
+def test_bad_config_names_file_key_and_problem(
+    tmp_path: Path, text: str, key: str | None, message: str
+) -> None:
     path = _write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_config(path)

@@ -8,13 +8,12 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+import lxml.etree as etree
 import pytest
 
 from feedbot.config import load_config
 from feedbot.run import run_once
 from feedbot.store import Store
-
-import lxml.etree as etree
 
 from .helpers import ATOM, FIXTURES, Clock, check_atom, check_feedparser, write_config
 
@@ -27,14 +26,24 @@ def _setup(tmp_path: Path, policy: str = "mark") -> Path:
     shutil.copy(FIXTURES / "ukraine-digest-2022-03-06.html", page)
     return write_config(
         tmp_path,
-        [{"name": "ukraine", "url": "digest.html", "feed": "ukraine", "feed_title": "Ukraine digest"}],
+        [
+            {
+                "name": "ukraine",
+                "url": "digest.html",
+                "feed": "ukraine",
+                "feed_title": "Ukraine digest",
+            }
+        ],
         feeds={"ukraine": {"update_policy": policy, "formats": ["atom", "rss", "json"]}},
     )
 
 
 def _entries(atom: bytes) -> dict[str, dict[str, str]]:
     parsed = check_atom(atom)
-    return {e.id: {"title": e.title, "updated": e.updated, "published": e.published} for e in parsed.entries}
+    return {
+        e.id: {"title": e.title, "updated": e.updated, "published": e.published}
+        for e in parsed.entries
+    }
 
 
 def test_two_days_into_one_feed(tmp_path: Path) -> None:
@@ -124,7 +133,9 @@ def test_atom_entries_link_to_the_item_and_content_is_safe(tmp_path: Path) -> No
     links = [a.get("href") for a in etree.fromstring(data).iter(f"{ATOM}link")]
     assert len(links) == 5
     for link in links:
-        assert link.startswith((tmp_path / "digest.html").as_uri() + "#:~:text=")
+        assert link is not None and link.startswith(
+            (tmp_path / "digest.html").as_uri() + "#:~:text="
+        )
     for entry in parsed.entries:
         html = entry.content[0].value
         assert "<script" not in html

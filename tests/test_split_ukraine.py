@@ -15,7 +15,10 @@ EXPECTED = json.loads((FIXTURES / "ukraine-digest.expected.json").read_text(enco
 
 @pytest.mark.parametrize(
     ("filename", "content_type"),
-    [("ukraine-digest-2022-03-06.html", "text/html"), ("ukraine-digest-2022-03-06.txt", "text/plain")],
+    [
+        ("ukraine-digest-2022-03-06.html", "text/html"),
+        ("ukraine-digest-2022-03-06.txt", "text/plain"),
+    ],
 )
 def test_splits_into_the_five_expected_items(filename: str, content_type: str) -> None:
     text = (FIXTURES / filename).read_text(encoding="utf-8")
