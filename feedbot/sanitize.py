@@ -87,7 +87,7 @@ def absolutize(html: str, base_url: str) -> str:
             return str(match.group(0))
         head, quote_ = str(match.group(1)), str(match.group(2))
         try:
-            url = urljoin(base_url, url)
+            url = str(urljoin(base_url, url))
         except ValueError:
             return head + quote_ + quote_
         return head + quote_ + url + quote_
