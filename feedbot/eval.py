@@ -36,7 +36,9 @@ class CaseScore:
 
     @property
     def precision(self) -> float:
-        return self.matched / self.predicted if self.predicted else (1.0 if not self.expected else 0.0)
+        return (
+            self.matched / self.predicted if self.predicted else (1.0 if not self.expected else 0.0)
+        )
 
     @property
     def recall(self) -> float:
@@ -79,7 +81,9 @@ def score_case(page: Path, expected: dict[str, Any]) -> CaseScore:
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
             table[i][j] = (
-                table[i + 1][j + 1] + 1 if want_keys[i] == got_keys[j] else max(table[i + 1][j], table[i][j + 1])
+                table[i + 1][j + 1] + 1
+                if want_keys[i] == got_keys[j]
+                else max(table[i + 1][j], table[i][j + 1])
             )
     pairs = []
     i = j = 0
@@ -170,13 +174,17 @@ def totals(scores: list[CaseScore]) -> Totals:
         recall=r,
         f1=2 * p * r / (p + r) if p + r else 0.0,
         body_accuracy=sum(s.bodies_ok for s in scores) / matched if matched else 0.0,
-        single_accuracy=sum(s.single_expected == s.single_predicted for s in scores) / len(scores) if scores else 0.0,
+        single_accuracy=sum(s.single_expected == s.single_predicted for s in scores) / len(scores)
+        if scores
+        else 0.0,
         leaks=sum(len(s.leaks) for s in scores),
     )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m feedbot.eval", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m feedbot.eval", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("directory", type=Path)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true", help="show each page's errors")
@@ -184,11 +192,23 @@ def main(argv: list[str] | None = None) -> int:
     scores = [score_case(page, expected) for page, expected in load_cases(args.directory)]
     total = totals(scores)
     if args.json:
-        print(json.dumps({"pages": [s.__dict__ for s in scores], "total": total.__dict__}, ensure_ascii=False, indent=2))
+        print(
+            json.dumps(
+                {"pages": [s.__dict__ for s in scores], "total": total.__dict__},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return 0
-    print(f"{'page':<42} {'struct':<12} {'exp':>3} {'got':>3} {'P':>5} {'R':>5} {'F1':>5} {'body':>5} {'single':>7} leaks")
+    print(
+        f"{'page':<42} {'struct':<12} {'exp':>3} {'got':>3} {'P':>5} {'R':>5} {'F1':>5} {'body':>5} {'single':>7} leaks"
+    )
     for s in scores:
-        single = "ok" if s.single_expected == s.single_predicted else ("MISS" if s.single_expected else "FALSE")
+        single = (
+            "ok"
+            if s.single_expected == s.single_predicted
+            else ("MISS" if s.single_expected else "FALSE")
+        )
         body = f"{s.bodies_ok}/{s.matched}"
         print(
             f"{s.name:<42} {s.structure:<12} {s.expected:>3} {s.predicted:>3} {s.precision:>5.2f} {s.recall:>5.2f} "
