@@ -12,10 +12,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bs4 import BeautifulSoup  # noqa: E402
+from bs4 import BeautifulSoup
 
-from bench.corpus import corpus  # noqa: E402
-from feedbot.split import split_page  # noqa: E402
+from bench.corpus import corpus
+from feedbot.split import split_page
 
 
 def best_of(fn: object, page: str, repeat: int) -> float:
