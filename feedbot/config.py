@@ -52,6 +52,7 @@ class FeedConfig:
     update_policy: str
     formats: tuple[str, ...]
     retention_days: int | None = None
+    show_provenance: bool = False
 
 
 @dataclass(frozen=True)
@@ -310,6 +311,7 @@ def _feeds(
                 update_policy=policy,
                 formats=tuple(dict.fromkeys(formats)),
                 retention_days=table.positive("retention_days", int, None),
+                show_provenance=table.get("show_provenance", bool, False),
             )
         )
         table.check_unknown()

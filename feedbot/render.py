@@ -40,6 +40,7 @@ class FeedMeta:
     link: str | None  # the site or first page the feed is made from
     self_url: str | None  # where the feed itself is served, when known
     update_policy: str = "mark"
+    show_provenance: bool = False
 
 
 def feed_id(name: str) -> str:
@@ -88,7 +89,21 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def entry_content(entry: EntryRow, policy: str) -> str:
+def provenance(entry: EntryRow) -> str:
+    pages = "".join(
+        f'<li><a href="{htmllib.escape(url)}">{htmllib.escape(url)}</a></li>'
+        for url in entry.pages
+        if url
+    )
+    return (
+        '<div class="feedbot-provenance"><p><small>First seen '
+        f"{entry.first_seen.strftime('%Y-%m-%d %H:%M UTC')}, last seen "
+        f"{entry.last_seen.strftime('%Y-%m-%d %H:%M UTC')}; sources: "
+        f"{htmllib.escape(', '.join(entry.sources))}</small></p><ul>{pages}</ul></div>"
+    )
+
+
+def entry_content(entry: EntryRow, policy: str, show_provenance: bool = False) -> str:
     parts: list[str] = []
     if (
         policy == "mark"
@@ -117,6 +132,8 @@ def entry_content(entry: EntryRow, policy: str) -> str:
         parts.append(body)
     if entry.attribution:
         parts.append(f'<p class="feedbot-source">({htmllib.escape(entry.attribution)})</p>')
+    if show_provenance:
+        parts.append(provenance(entry))
     return xml_safe("\n".join(parts))
 
 
@@ -147,7 +164,7 @@ def _generator(meta: FeedMeta, entries: Sequence[EntryRow], fmt: str) -> FeedGen
         fe.link(href=entry.link, rel="alternate")
         fe.published(entry.published)
         fe.updated(entry.updated)
-        fe.content(entry_content(entry, meta.update_policy), type="html")
+        fe.content(entry_content(entry, meta.update_policy, meta.show_provenance), type="html")
         if fmt == "rss":
             fe.guid(entry.entry_id, permalink=False)
     return fg
@@ -184,7 +201,7 @@ def render_json(meta: FeedMeta, entries: Sequence[EntryRow]) -> bytes:
             "id": entry.entry_id,
             "url": entry.link,
             "title": _headline(entry, meta.update_policy),
-            "content_html": entry_content(entry, meta.update_policy),
+            "content_html": entry_content(entry, meta.update_policy, meta.show_provenance),
             "date_published": entry.published.isoformat(),
             "date_modified": entry.updated.isoformat(),
         }

@@ -10,7 +10,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from .clock import utcnow
 from .config import Config, SourceConfig
@@ -146,7 +146,9 @@ class Runner:
         for fmt in feed.formats:
             filename = f"{name}.{EXTENSIONS[fmt]}"
             self_url = f"{self.config.base_url}{filename}" if self.config.base_url else None
-            meta = FeedMeta(name, feed.title, link, self_url, feed.update_policy)
+            meta = FeedMeta(
+                name, feed.title, link, self_url, feed.update_policy, feed.show_provenance
+            )
             data = RENDERERS[fmt](meta, entries)
             if write_if_changed(self.config.feeds_dir / filename, data):
                 written.append(filename)
@@ -207,6 +209,21 @@ def run_once(
                     continue
                 if written:
                     log.info("feed=%s written=%s", feed, ",".join(written))
+            for feed in feeds:
+                settings = config.feed(feed)
+                if settings.retention_days is not None:
+                    pruned = store.prune(
+                        feed,
+                        before=now() - timedelta(days=settings.retention_days),
+                        keep=settings.entries,
+                    )
+                    if pruned:
+                        log.info(
+                            "feed=%s pruned=%d (older than %d days)",
+                            feed,
+                            pruned,
+                            settings.retention_days,
+                        )
     finally:
         if own_fetcher:
             fetcher.close()

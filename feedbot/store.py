@@ -452,6 +452,18 @@ class Store:
             for row in rows
         ]
 
+    def prune(self, feed: str, *, before: datetime, keep: int) -> int:
+        """Delete entries of ``feed`` last seen before ``before``, except the ``keep`` newest (the ones
+        the feed shows). Revisions and appearances go with them. Returns the number deleted."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                """DELETE FROM entries WHERE feed = ? AND last_seen < ? AND id NOT IN (
+                       SELECT id FROM entries WHERE feed = ?
+                       ORDER BY updated DESC, position ASC, id ASC LIMIT ?)""",
+                (feed, format_iso(before), feed, keep),
+            )
+            return int(cursor.rowcount)
+
     def count_entries(self, feed: str | None = None) -> int:
         if feed is None:
             return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
