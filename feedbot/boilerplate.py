@@ -17,7 +17,7 @@ ATTRIBUTION = re.compile(
 EDITOR = re.compile(
     _OPEN
     + r"(責任編輯|责任编辑|責編|责编|編輯|编辑|校對|校对|審核|审核|審校|审校|記者|记者|撰文|作者|"
-    r"Editor|Edited by|Editing by|Reporting by|Writing by|Compiled by|Redaktion|Rédaction|編集)\s*[:：]",
+    r"文・写真|文/写真|写真|Text|Texte|Editor|Edited by|Editing by|Reporting by|Writing by|Compiled by|Redaktion|Rédaction|編集)\s*[:：]",
     re.I,
 )
 COPYRIGHT = re.compile(
@@ -35,11 +35,66 @@ SHARE = re.compile(
     re.I,
 )
 AD = re.compile(
-    r"^\s*[(（\[【]?\s*(廣告|广告|推廣|推广|Advertisement|Sponsored|Presented by|Paid content|Anzeige|Publicité|広告|PR)\s*[)）\]】]?\s*([:：|\-—]|$)",
+    r"^\s*(?:[(（\[【]\s*(廣告|广告|推廣|推广|贊助|赞助|Advertisement|Sponsored|Ad|Anzeige|Publicité|広告|PR)\s*[)）\]】]|"
+    r"(廣告|广告|推廣|推广|贊助內容|赞助内容|Advertisement|Sponsored|Presented by|Paid content|Anzeige|Publicité|"
+    r"広告|PR|A MESSAGE FROM\b.*)\s*([:：|\-—]|$))",
     re.I,
 )
 END_MARK = re.compile(r"\s*[(（]\s*完\s*[)）]\s*$|\s*[-—–]+\s*(END|完)\s*[-—–]+\s*$|\s*\(END\)\s*$")
 END_ONLY = re.compile(r"^\s*([(（]\s*完\s*[)）]|[-—–]*\s*(END|完|Ends)\s*[-—–]*)\s*$", re.I)
+
+# credits that name no label with a colon: "(Reporting by X; Editing by Y)", "Compiled by ...",
+# "Zusammengestellt von ...", "Mit Material von dpa"
+CREDIT = re.compile(
+    _OPEN
+    + r"((Additional )?Reporting by|Writing by|Editing by|Edited by|Compiled by|Curated by|Produced by|"
+    r"Photographs? by|Illustrations? by|Interview by|Written by|Reviewed by|Zusammengestellt von|"
+    r"Mit Material von|Propos recueillis par|Avec AFP|Mit dpa)\b",
+    re.I,
+)
+# photo credits: "Photo: Jane Doe", "Getty Images", "图/新华社"
+PHOTO = re.compile(
+    r"^\s*[(（]?\s*(Photo|Photograph|Picture|Image|Foto|Bild|Crédit photo|圖片?|图片?|攝影|摄影|照片|写真|題圖|题图)"
+    r"\s*(credit)?\s*[:：/／]|^\s*\S*( ?/ ?)?(Getty Images|AP Photo|AFP|Reuters|EPA|Shutterstock|iStock)\s*$",
+    re.I,
+)
+# a press contact: "Media contact: ...", "Pressekontakt: ..."
+CONTACT = re.compile(
+    _OPEN
+    + r"(Media contacts?|Press contacts?|Media inquiries|Pressekontakt|Contact presse|媒體聯絡|媒体联系)\s*[:：]",
+    re.I,
+)
+# a broadcast cue or stage direction: "(COMMERCIAL BREAK)", "[APPLAUSE]"
+CUE = re.compile(r"^\s*[(\[][A-Z][A-Z ,.'-]{2,40}[)\]]\s*$")
+# a line that is only a date and/or a time: "March 18, 2024", "2024-06-13 14:32", "2024/06/15 05:30"
+_MONTHS = (
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?|"
+    r"(janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre|"
+    r"Januar|Februar|März|Juni|Juli|Oktober|Dezember)"
+)
+_DAY = (
+    r"(((Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|"
+    r"Sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche),?\s*)?"
+)
+_CLOCK = r"(\s*(,|·|\||at|um|à)?\s*\d{1,2}[:.h]\d{2}(\s*[ap]\.?m\.?)?(\s*[A-Z]{2,4})?\s*(Uhr)?)?"
+DATELINE = re.compile(
+    r"^\s*(Updated|Published|Posted|Aktualisiert|Publié le|Mis à jour)?\s*:?\s*(" + _DAY + r"("
+    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|"
+    r"\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{2,4}|"
+    r"(" + _MONTHS + r")\s+\d{1,2},?\s*\d{4}|"
+    r"\d{1,2}\.?\s+(" + _MONTHS + r")\s+\d{4}|"
+    r"\d{1,2}月\s*\d{1,2}日"
+    r")" + _CLOCK + r"|\d{1,2}:\d{2}(\s*[ap]\.?m\.?)?)\s*([(（][^)）]{1,12}[)）])?\s*$",
+    re.I,
+)
+
+# a byline: "By Jane Doe", "◎林建志（新北市，退休教師）", "記者王小明／台北報導", "文／王小明"
+BYLINE = re.compile(
+    r"^\s*((By|Von|Par|Por|Door)\s+[A-Z][\w.'-]+(\s+[A-Z][\w.'-]+){0,3}\s*([,·|&]|and\b|und\b|et\b|$)|"
+    r"[◎○]?\s*(記者|记者|文|圖|图|撰文|採訪|采访|攝影|摄影)\s*[／/|｜]\s*\S|"
+    r"[◎○]?\s*(記者|记者)\s*\S{2,4}\s*[／/]\s*\S{1,8}(報導|报道|報道)|"
+    r"[◎○]?\s*[\u4e00-\u9fff]{2,4}\s*[（(][^）)]{1,12}[，,、][^）)]{1,12}[）)]\s*$)"
+)
 
 MAX_LINE = 200  # a boilerplate line is short; a long paragraph that mentions "source:" is content
 
@@ -60,6 +115,72 @@ def classify(text: str) -> str | None:
         return "attribution"
     if EDITOR.match(text) and len(text) <= 60:
         return "editor"
+    if CREDIT.match(text):
+        return "credit"
+    if len(text) <= 80 and BYLINE.match(text):
+        return "byline"
+    if CONTACT.match(text):
+        return "contact"
+    if len(text) <= 80 and PHOTO.search(text):
+        return "photo credit"
+    if CUE.match(text):
+        return "cue"
+    if len(text) <= 60 and DATELINE.match(text):
+        return "timestamp"
+    return None
+
+
+# lines that close a story or a page and may only be cut there: sign-offs, teasers, disclaimers,
+# a bracketed credit or signature, submission and contact notes, sponsor notes
+SIGNOFF = re.compile(
+    r"(Thanks? (you )?for (reading|watching|listening)|That'?s (all|it) for (today|tonight|this week|now)|"
+    r"\bthat'?s (the|our) .{0,60} for (today|tonight|this \w+)|\bGood night\.?$|"
+    r"Forward (it|this)( email| newsletter)? to a friend|refer a friend|See you (tomorrow|next week)|"
+    r"was (copy )?edited by|When we come back|Still ahead|Coming up (next|after)|After the break|"
+    r"made possible (in part )?by|is sponsored by|brought to you by|underwritten by|"
+    r"Das waren die Nachrichten|nächste Ausgabe|C'est tout pour|播送完了|感谢您的收看|感謝您的收看|"
+    r"欢迎转发|歡迎轉發|转发给|轉發給|明天见|下期再见|下期再會|准时更新|準時更新|更多新聞請|更多新闻请|"
+    r"下載App|下载App|喜欢就点|喜歡就點|点个.?在看|點個.?在看|以上内容仅供参考|以上內容僅供參考)",
+    re.I,
+)
+DISCLAIMER = re.compile(
+    r"^\s*[(（]?\s*(风险提示|風險提示|免责声明|免責聲明|声明|聲明|Disclaimer|Hinweis|注意事項|※|注[:：]|註[:：])",
+    re.I,
+)
+BRACKETED = re.compile(r"^\s*[(（〔\[【][^()（）〔〕\[\]【】]{2,30}[)）〕\]】]\s*$")
+SIGNATURE = re.compile(r"^\s*(——|—|--)\s*\S.{0,30}$")
+STAFF = re.compile(r"(本期|本期責編|本期责编)?(编辑|編輯|责编|責編|校对|校對|审核|審核)\s*[:：]")
+SUBMIT = re.compile(
+    r"(To submit|Send (us )?(your )?(announcements|letters|tips|news)|Have news to share|Feedback or tips|"
+    r"Letters (to the editor )?(may|should|must) be|投書請寄|投书请寄|來稿|来稿|投稿請|投稿请|"
+    r"取消訂閱|取消订阅|unsubscribe|Abmelden|se désinscrire)",
+    re.I,
+)
+CONTACT_INFO = re.compile(
+    r"[\w.+-]+@[\w-]+\.[\w.]+|\(?\b\d{2,4}\)?[-\s]?\d{3,4}-\d{4}\b|\b1-8\d\d-\d{3}-\d{4}\b|(電話|电话|Tel|Phone)\s*[:：]"
+)
+
+
+def classify_tail(text: str, *, last: bool = True) -> str | None:
+    """The kind of closing line a short line is, when it ends a story (``last``: the page's last
+    story, where notes on submissions and contacts close the page), else None."""
+    kind = classify(text)
+    if kind:
+        return kind
+    if not text or len(text) > MAX_LINE:
+        return None
+    if SIGNOFF.search(text):
+        return "sign-off"
+    if DISCLAIMER.match(text):
+        return "disclaimer"
+    if BRACKETED.match(text) or SIGNATURE.match(text):
+        return "credit"
+    if len(text) <= 80 and STAFF.search(text):
+        return "editor"
+    if last and SUBMIT.search(text):
+        return "submissions"
+    if last and len(text) <= 120 and CONTACT_INFO.search(text):
+        return "contact"
     return None
 
 

@@ -87,6 +87,7 @@ BLOCK_TAGS = frozenset(
         "summary",
         "center",
         "fieldset",
+        "form",
         "body",
         "html",
     ]
@@ -208,9 +209,11 @@ class Block:
     lead: str | None = None  # a bold / linked / bracketed lead at the start, followed by more text
     lead_kind: str | None = None  # "bold", "link", "bracket"
     rest_html: str = ""  # the block's HTML after the lead
+    rest_text: str = ""  # the block's text after the lead
     link_ratio: float = 0.0  # share of the text inside links
     anchor: str | None = None
     container: str = ""  # signature of the parent element
+    gap: int = 0  # separation before the block: blank lines (text, <br><br>), 3 for a rule or <hr>
     element: Tag | None = field(default=None, repr=False, compare=False)
 
 
@@ -344,6 +347,9 @@ def remove_furniture(
         if tag.decomposed or tag.parent is None:
             continue
         if tag.name in DROP_TAGS:
+            if tag.name == "form" and total and _text_len(tag) > 0.5 * total:
+                # ASP.NET-style pages wrap the whole page in one <form>
+                continue
             if tag.name in ("script", "style", "noscript", "template", "head", "link", "meta"):
                 tag.decompose()
             else:
@@ -418,10 +424,20 @@ def path_of(tag: Tag) -> str:
     return " > ".join(reversed(parts))
 
 
+SEPARATOR_GAP = 3  # the gap a rule (<hr>, "-----", "* * *") stands for
+
+
+def is_separator(text: str) -> bool:
+    """A line with no letters or digits ("-----", "* * *", "###", "▼") separates, it says nothing."""
+    return not any(ch.isalnum() for ch in text)
+
+
 class _Linearizer:
     def __init__(self) -> None:
         self.blocks: list[Block] = []
         self.has_block: dict[int, bool] = {}
+        self.pending_gap = 0
+        self.separators: list[str] = []
 
     def mark(self, root: Tag) -> None:
         """Post-order: does each element contain a block-level element? (iterative, for deep trees)"""
@@ -449,13 +465,16 @@ class _Linearizer:
         while work:
             tag, run = work.pop()
             if run is not None:
-                self.emit_nodes(run, tag, "line", split_br=True)
+                # loose text inside a list item is that item's text
+                kind = tag.name if tag.name in LEAF_KINDS else "line"
+                self.emit_nodes(run, tag, kind, split_br=True)
                 continue
             name = tag.name
             if name in HEADINGS:
                 self.emit_nodes(_children(tag), tag, name, split_br=False)
                 continue
             if name == "hr":
+                self.pending_gap = SEPARATOR_GAP
                 continue
             if name == "pre":
                 self.emit_nodes(_children(tag), tag, "pre", split_br=False)
@@ -498,15 +517,24 @@ class _Linearizer:
         if len([ln for ln in lines if _nodes_text(ln)]) > 1:
             kind = "line" if kind == "p" else kind
         container = path_of(parent)
+        blank = 0
         for index, part in enumerate(lines):
             text = _nodes_text(part)
             if not text:
+                if index:
+                    blank += 1
                 continue
-            self.blocks.append(
-                _make_block(
-                    part, parent, kind, text, container, whole=len(lines) == 1 or index == -1
-                )
+            if is_separator(text):
+                self.pending_gap = SEPARATOR_GAP
+                self.separators.append(text)
+                continue
+            block = _make_block(
+                part, parent, kind, text, container, whole=len(lines) == 1 or index == -1
             )
+            block.gap = max(blank, self.pending_gap)
+            blank = 0
+            self.pending_gap = 0
+            self.blocks.append(block)
 
 
 def _children(tag: Tag) -> list[NavigableString | Tag]:
@@ -638,6 +666,7 @@ def _find_lead(block: Block, nodes: list[NavigableString | Tag]) -> None:
             if lead and rest and len(_WS.sub("", rest)) >= 2:
                 block.lead = lead.rstrip(":：.-—– ")
                 block.lead_kind = kind
+                block.rest_text = rest.lstrip(":：-—– ")
                 block.rest_html = (
                     "<p>" + "".join(str(n) for n in rest_nodes).strip().lstrip(":：-—– ") + "</p>"
                 )
@@ -646,6 +675,7 @@ def _find_lead(block: Block, nodes: list[NavigableString | Tag]) -> None:
     if match and match.group(3).strip():
         block.lead = match.group(2).strip()
         block.lead_kind = "bracket"
+        block.rest_text = match.group(3).strip()
         html = block.html
         cut = html.find(match.group(1)[-1])
         block.rest_html = (
@@ -680,6 +710,7 @@ def extract_html(
     lin.mark(content)
     lin.walk(content)
     blocks = lin.blocks
+    dropped.extend(("separator", text) for text in lin.separators)
     # the page title (usually an <h1> above or inside the content) is not an item
     if title:
         kept: list[Block] = []
@@ -695,14 +726,29 @@ def extract_html(
 
 def extract_text(text: str) -> Extracted:
     """Plain text: one paragraph per line; the first line is the title when it looks like one."""
-    lines = [collapse(line) for line in text.splitlines()]
-    lines = [line for line in lines if line]
-    blocks = [
-        Block(text=line, html=f"<p>{htmllib.escape(line)}</p>", tag="line", container="text")
-        for line in lines
-    ]
-    title = ""
+    blocks: list[Block] = []
     dropped: list[tuple[str, str]] = []
+    gap = 0
+    for raw in text.splitlines():
+        line = collapse(raw)
+        if not line:
+            gap += 1
+            continue
+        if is_separator(line):
+            gap = SEPARATOR_GAP
+            dropped.append(("separator", line))
+            continue
+        blocks.append(
+            Block(
+                text=line,
+                html=f"<p>{htmllib.escape(line)}</p>",
+                tag="line",
+                container="text",
+                gap=gap if blocks else 0,
+            )
+        )
+        gap = 0
+    title = ""
     return Extracted(title, blocks, dropped, None, "text", is_text=True)
 
 

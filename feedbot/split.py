@@ -12,11 +12,13 @@ import html as htmllib
 import itertools
 import re
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from bs4 import Tag
+
 from . import boilerplate
-from .extract import HEADINGS, Block, Extracted, extract_html, extract_text
+from .extract import HEADINGS, SEPARATOR_GAP, Block, Extracted, extract_html, extract_text
 from .model import Candidate, Dropped, Item, Split
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
@@ -104,7 +106,7 @@ def marker_of(text: str) -> tuple[str, int] | None:
         if match and match.end() < len(text):
             value = match.group(1)
             number = 0
-            if value.isdigit():
+            if value.isascii() and value.isdigit():
                 number = int(value)
             elif value in _CJK_DIGITS:
                 number = _CJK_DIGITS[value]
@@ -127,8 +129,19 @@ def _body_chars(block: Block) -> float:
     return len(block.text) * (1.0 - block.link_ratio)
 
 
+def _chunked(blocks: Sequence[Block]) -> bool:
+    """Lines grouped into chunks by blank lines: a story is one chunk, its headline the first line."""
+    lines = [b for b in blocks[1:] if b.tag == "line"]
+    if len(lines) < 4:
+        return False
+    together = sum(1 for b in lines if b.gap == 0) / len(lines)
+    apart = sum(1 for b in lines if b.gap > 0) / len(lines)
+    return together >= 0.25 and apart >= 0.1
+
+
 def _families(blocks: Sequence[Block], skip: set[int]) -> dict[str, list[int]]:
     fams: dict[str, list[int]] = {}
+    chunked = _chunked(blocks)
 
     def add(name: str, index: int) -> None:
         fams.setdefault(name, []).append(index)
@@ -158,6 +171,15 @@ def _families(blocks: Sequence[Block], skip: set[int]) -> dict[str, list[int]]:
             add("bold", i)
         if text.startswith("【") and text.endswith("】"):
             add("bracket", i)
+        nxt = i + 1
+        while nxt in skip:
+            nxt += 1
+        if (
+            chunked
+            and block.tag == "line"
+            and ((i and block.gap == 0) or nxt >= len(blocks) or blocks[nxt].gap > 0)
+        ):
+            continue  # not the first line of a chunk with more lines
         if (
             block.tag in ("line", "p")
             and not block.bold
@@ -176,7 +198,8 @@ def _score(
 ) -> _Scored:
     reasons: list[str] = []
     n = len(heads)
-    if n < 2:
+    if n < 2 and not (n == 1 and name in ("h2", "h3", "h4")):
+        # one heading can stand for a digest that has a single story today; nothing else can
         return _Scored(name, heads, 0.0, ["fewer than 2 headlines"], False)
     lead_family = name.startswith(("li-", "p-bold-lead", "bracket-lead"))
     head_sizes: list[float] = []
@@ -227,6 +250,9 @@ def _score(
     if linked > 0.5 and not name.startswith("li-link"):
         score -= 0.5
         reasons.append("headlines are mostly links (a table of contents?)")
+    if n == 1:
+        score -= 2.0
+        reasons.append("a single headline")
     ok = frac_body >= 0.5 and mean_head <= 80
     if not ok:
         reasons.append(
@@ -262,7 +288,11 @@ def _grouping(
 
 
 def _is_single_article(
-    title: str, best: _Scored, blocks: Sequence[Block], heads_text: list[str]
+    title: str,
+    best: _Scored,
+    blocks: Sequence[Block],
+    heads_text: list[str],
+    skip: set[int] | None = None,
 ) -> tuple[bool, list[str]]:
     reasons: list[str] = []
     if title and DIGEST_CUES.search(title):
@@ -292,6 +322,27 @@ def _is_single_article(
         reasons.append(f"short section-like headings (mean {mean:.1f} units)")
     elif mean <= 10:
         score += 0.5
+    # a single article opens with an introduction as long as one of its sections; a digest opens
+    # with a greeting or a one-line summary, if anything
+    skipped = skip or set()
+    lead = sum(_body_chars(blocks[i]) for i in range(best.heads[0]) if i not in skipped)
+    section_sizes = []
+    for k, start in enumerate(best.heads):
+        end = best.heads[k + 1] if k + 1 < len(best.heads) else len(blocks)
+        section_sizes.append(
+            sum(_body_chars(blocks[j]) for j in range(start + 1, end) if j not in skipped)
+        )
+    typical = statistics.median(section_sizes) if section_sizes else 0.0
+    if typical and lead >= typical:
+        score += 1.5
+        reasons.append("an introduction as long as a section")
+    elif typical and lead >= 0.55 * typical:
+        score += 1.0
+        reasons.append("an introduction half as long as a section")
+    questions = sum(1 for h in heads_text if h.rstrip().endswith(("?", "？")))
+    if heads_text and questions / len(heads_text) >= 0.5:
+        score += 1.0
+        reasons.append("the headings are questions (an interview or an explainer)")
     cues = sum(1 for h in heads_text if SECTION_CUES.match(strip_marker(h)))
     if heads_text and cues / len(heads_text) >= 0.3:
         score += 1.2
@@ -302,7 +353,7 @@ def _is_single_article(
             bodies = _bodies_text(best.heads, blocks)
             hits = sum(1 for body in bodies if len(terms & _terms(body)) >= min(2, len(terms)))
             share = hits / len(bodies) if bodies else 0.0
-            if share >= 0.75:
+            if share >= 0.66:
                 score += 1.0
                 reasons.append(f"the title's words recur in {share:.0%} of the sections")
     return score >= 2.0, reasons or ["headlines look like separate stories"]
@@ -355,6 +406,84 @@ def _bodies_text(heads: list[int], blocks: Sequence[Block]) -> list[str]:
     return out
 
 
+_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
+
+
+def _link_only(block: Block) -> bool:
+    return block.link_ratio >= 0.9 and block.tag not in HEADINGS and units(block.text) <= 60
+
+
+def _is_heading_like(block: Block) -> bool:
+    return block.tag in HEADINGS or (block.bold and block.tag != "li")
+
+
+def _prepass(blocks: Sequence[Block]) -> dict[int, str]:
+    """Blocks that are no story's text, with the reason: boilerplate lines, runs of bare links (a table
+    of contents, a "related" list), a lone link after a story ("Go deeper: ...", "View all"), an entry
+    of an in-page table of contents (its text comes again further down), and a heading over nothing
+    but links."""
+    reasons: dict[int, str] = {}
+    n = len(blocks)
+    for i, block in enumerate(blocks):
+        kind = boilerplate.classify(block.text)
+        if kind:
+            reasons[i] = kind
+        elif block.tag in ("figure", "figcaption"):
+            reasons[i] = "caption"  # describes a picture the item does not carry
+    links = [_link_only(b) and not b.bold for b in blocks]
+    for i in range(n):
+        if not links[i] or i in reasons:
+            continue
+        j = i + 1
+        while j < n and j in reasons:
+            j += 1
+        k = i - 1
+        while k >= 0 and k in reasons and reasons[k] != "links":
+            k -= 1
+        if (
+            (j < n and links[j])
+            or (k >= 0 and links[k] and reasons.get(k) == "links")
+            or j >= n
+            or _is_heading_like(blocks[j])
+            or _LABEL.match(blocks[i].text)
+            or " · " in blocks[i].text
+            or " | " in blocks[i].text
+        ):
+            reasons[i] = "links"
+    # an in-page table of contents: a short line whose text comes again later
+    last: dict[str, int] = {}
+    keys: list[str] = []
+    for i, block in enumerate(blocks):
+        key = "".join(strip_marker(block.text).split()).lower()
+        keys.append(key)
+        last[key] = i
+    for i, block in enumerate(blocks):
+        if (
+            i not in reasons
+            and block.tag not in HEADINGS
+            and last[keys[i]] != i
+            and units(block.text) <= 60
+        ):
+            reasons[i] = "table of contents"
+    # a heading whose section holds nothing but links ("Related", "Past issues")
+    for i, block in enumerate(blocks):
+        if i in reasons or not _is_heading_like(block):
+            continue
+        j = i + 1
+        linked = 0
+        text = 0.0
+        while j < n and not _is_heading_like(blocks[j]):
+            if reasons.get(j) == "links":
+                linked += 1
+            elif j not in reasons:
+                text += _body_chars(blocks[j])
+            j += 1
+        if linked >= 2 and text < 40:
+            for k in range(i, j):
+                reasons.setdefault(k, "links")
+    return reasons
+
+
 def _override_heads(blocks: Sequence[Block], options: SplitOptions, skip: set[int]) -> list[int]:
     if options.headline_regex:
         pattern = re.compile(options.headline_regex)
@@ -389,12 +518,9 @@ def split_page(
 def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> Split:
     blocks = ext.blocks
     dropped: list[Dropped] = [Dropped(reason, text) for reason, text in ext.dropped]
-    skip: set[int] = set()
     attribution: str | None = None
-    for i, block in enumerate(blocks):
-        kind = boilerplate.classify(block.text)
-        if kind:
-            skip.add(i)
+    reasons = _prepass(blocks)
+    skip: set[int] = set(reasons)
     total = sum(_body_chars(b) for i, b in enumerate(blocks) if i not in skip)
     title = ext.title
     # plain text: the first line is the title when it stands alone before the first headline
@@ -403,6 +529,7 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
         if not first.endswith(tuple("。．.；;，,")) and units(blocks[1].text) <= 45:
             title = first
             skip.add(0)
+            reasons[0] = "title"
 
     fams = _families(blocks, skip)
     scored: dict[str, _Scored] = {}
@@ -439,6 +566,11 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
         if finer is not None:
             section_heads = set(best.heads)
             best = finer
+    closing: int | None = None
+    if best is not None and not forced:
+        closing = _closing_heads(best.heads, blocks, skip)
+        if closing is not None:
+            best = _Scored(best.name, best.heads[:closing], best.score, best.reasons, best.ok)
 
     def finish(items: list[Item], structure: str, single: bool) -> Split:
         return Split(
@@ -462,7 +594,7 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
     if options.mode == "whole":
         single = True
     elif options.mode == "auto" and best is not None and not forced and not lead_family:
-        single, why = _is_single_article(title, best, blocks, heads_text)
+        single, why = _is_single_article(title, best, blocks, heads_text, skip)
         candidates = (
             *candidates,
             Candidate("single-article", 1 if single else 0, 1.0 if single else 0.0, tuple(why)),
@@ -472,14 +604,25 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
     def record_skips(indices: Sequence[int]) -> None:
         nonlocal attribution
         for i in indices:
-            kind = boilerplate.classify(blocks[i].text) or "boilerplate"
+            kind = reasons.get(i) or boilerplate.classify(blocks[i].text) or "boilerplate"
             if kind == "attribution" and attribution is None:
                 attribution = boilerplate.clean_attribution(blocks[i].text)
             dropped.append(Dropped(kind, blocks[i].text))
 
     if single:
         body = [i for i in range(len(blocks)) if i not in skip]
-        record_skips(sorted(skip))
+        # a plain-text title line becomes the article's headline, so it is not reported as cut
+        record_skips(sorted(i for i in skip if reasons.get(i) != "title"))
+        while len(body) > 1 and units(blocks[body[0]].text) <= 4:
+            # a kicker over the article ("Q&A", "Analysis")
+            if blocks[body[0]].text.endswith(SENTENCE_END):
+                break
+            dropped.append(Dropped("kicker", blocks[body.pop(0)].text))
+        while body:
+            kind = boilerplate.classify_tail(blocks[body[-1]].text, last=True)
+            if not kind:
+                break
+            dropped.append(Dropped(kind, blocks[body.pop()].text))
         if not body:
             return finish([], "whole", True)
         item = _make_item(title or blocks[body[0]].text, [blocks[i] for i in body], None, 0, None)
@@ -493,21 +636,37 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
         return finish([], "none", False)
 
     heads = best.heads
+    ends = [heads[k + 1] if k + 1 < len(heads) else len(blocks) for k in range(len(heads))]
+    outside = _outside_items(heads, ends, blocks, skip)
+    trailer = _trailer_start(heads, blocks, skip, reasons)
     items: list[Item] = []
     for i in range(0, heads[0]):
         if i not in skip:
             dropped.append(Dropped("lead" if i not in section_heads else "section", blocks[i].text))
     record_skips(sorted(i for i in skip if i < heads[0]))
     for k, start in enumerate(heads):
-        end = heads[k + 1] if k + 1 < len(heads) else len(blocks)
+        end = ends[k]
+        last_item = k == len(heads) - 1
         head = blocks[start]
-        body_idx = [j for j in range(start + 1, end) if j not in skip and j not in section_heads]
+        body_idx: list[int] = []
         for j in range(start + 1, end):
+            if j in skip:
+                continue
             if j in section_heads:
                 dropped.append(Dropped("section", blocks[j].text))
+            elif j in outside:
+                dropped.append(Dropped("outside the story", blocks[j].text))
+            elif last_item and trailer is not None and j >= trailer:
+                dropped.append(Dropped("trailer", blocks[j].text))
+            else:
+                body_idx.append(j)
+        while body_idx:
+            kind = boilerplate.classify_tail(blocks[body_idx[-1]].text, last=last_item)
+            if not kind:
+                break
+            dropped.append(Dropped(kind, blocks[body_idx.pop()].text))
         own_skips = [j for j in range(start + 1, end) if j in skip]
         item_attr: str | None = None
-        last_item = k == len(heads) - 1
         for j in own_skips:
             kind = boilerplate.classify(blocks[j].text)
             if kind == "attribution" and not last_item:
@@ -516,13 +675,125 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
         headline = strip_marker(head.lead if lead_family and head.lead else head.text)
         body_blocks = [blocks[j] for j in body_idx]
         if lead_family and head.lead:
-            rest = Block(text=head.text, html=head.rest_html, tag="p")
-            body_blocks.insert(0, rest)
+            rest_text = head.rest_text
+            if _SOURCE_NOTE.match(rest_text):
+                # "<a>Headline</a> (Site name)": the note names where the link goes
+                item_attr = item_attr or rest_text.strip("()（） ")
+                dropped.append(Dropped("attribution", rest_text))
+            else:
+                body_blocks.insert(0, Block(text=rest_text, html=head.rest_html, tag="p"))
         if not body_blocks and not items and k + 1 < len(heads):
             dropped.append(Dropped("title", head.text))
             continue
         items.append(_make_item(headline, body_blocks, head.anchor, len(items), item_attr))
     return finish(items, best.name, False)
+
+
+_SOURCE_NOTE = re.compile(r"^\s*[(（][^()（）]{2,40}[)）]\s*$")
+
+
+def _ancestors(tag: Tag | None) -> Iterator[Tag]:
+    while tag is not None and tag.name not in ("[document]", "html"):
+        yield tag
+        tag = tag.parent
+
+
+def _outside_items(
+    heads: list[int], ends: list[int], blocks: Sequence[Block], skip: set[int]
+) -> set[int]:
+    """When every story sits in an element of its own (a <section>, an <li>), text after a story's
+    element and before the next headline belongs to no story (a gallery, an editors' note)."""
+    elements = [blocks[h].element for h in heads]
+    if len(heads) < 2 or any(e is None for e in elements):
+        return set()
+    chains = [list(_ancestors(e)) for e in elements]
+    ids = [{id(a) for a in chain} for chain in chains]
+    boxes: list[Tag] = []
+    for k, chain in enumerate(chains):
+        others = (ids[k - 1] if k else set()) | (ids[k + 1] if k + 1 < len(chains) else set())
+        box = chain[0]
+        for tag in chain:
+            if id(tag) in others:
+                break
+            box = tag
+        boxes.append(box)
+
+    def inside(j: int, box: Tag) -> bool:
+        return any(tag is box for tag in _ancestors(blocks[j].element))
+
+    out: set[int] = set()
+    for k, start in enumerate(heads):
+        body = [j for j in range(start + 1, ends[k]) if j not in skip]
+        if not body:
+            continue
+        if not inside(body[0], boxes[k]):
+            return set()
+        out.update(j for j in body if not inside(j, boxes[k]))
+    return out
+
+
+def _closing_heads(heads: list[int], blocks: Sequence[Block], skip: set[int]) -> int | None:
+    """The position in ``heads`` where the page's closing notes begin: the first headline after a
+    rule (<hr>, "-----") when no earlier story is set off by one and what follows is shorter than a
+    story (an organisation's name over its phone number is no story)."""
+    if len(heads) < 3:
+        return None
+    sizes = []
+    for k, start in enumerate(heads):
+        end = heads[k + 1] if k + 1 < len(heads) else len(blocks)
+        sizes.append(sum(_body_chars(blocks[j]) for j in range(start, end) if j not in skip))
+    for k in range(2, len(heads)):
+        if blocks[heads[k]].gap < SEPARATOR_GAP:
+            continue
+        if any(blocks[h].gap >= SEPARATOR_GAP for h in heads[1:k]) or len(heads) - k > 2:
+            return None
+        if sum(sizes[k:]) < statistics.median(sizes[:k]):
+            return k
+        return None
+    return None
+
+
+def _trailer_start(
+    heads: list[int], blocks: Sequence[Block], skip: set[int], reasons: dict[int, str]
+) -> int | None:
+    """Where the page's closing text starts inside the last story: after an end mark, or at a break
+    as wide as the ones between stories (a rule, blank lines) when the stories' own paragraphs are
+    never that far apart."""
+    last = heads[-1]
+    body = [j for j in range(last + 1, len(blocks)) if j not in skip]
+    for j in range(last + 1, len(blocks)):
+        if reasons.get(j) == "end mark" and any(b < j for b in body):
+            return j
+    if len(heads) < 2 or len(body) < 2:
+        return None
+
+    def gap(j: int) -> int:
+        value = blocks[j].gap
+        m = j - 1
+        while m >= 0 and m in skip:
+            value = max(value, blocks[m].gap)
+            m -= 1
+        return value
+
+    head_gaps = [gap(h) for h in heads[1:]]
+    body_gaps = [
+        gap(j)
+        for k, h in enumerate(heads[:-1])
+        for j in range(h + 1, heads[k + 1])
+        if j not in skip
+    ]
+    widest = max(body_gaps, default=0)
+    narrowest = min(head_gaps)
+    if widest < narrowest:
+        threshold = narrowest
+    elif widest < SEPARATOR_GAP:
+        threshold = SEPARATOR_GAP
+    else:
+        return None
+    for j in body[1:]:
+        if gap(j) >= threshold:
+            return j
+    return None
 
 
 def _head_text(block: Block, lead_family: bool) -> str:
