@@ -625,7 +625,9 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
             dropped.append(Dropped(kind, blocks[body.pop()].text))
         if not body:
             return finish([], "whole", True)
-        item = _make_item(title or blocks[body[0]].text, [blocks[i] for i in body], None, 0, None)
+        # with no title, the first line is the headline (and so not also the body's first line)
+        headline = title or blocks[body.pop(0)].text
+        item = _make_item(headline, [blocks[i] for i in body], None, 0, None)
         return finish([item], "whole", True)
 
     if best is None:

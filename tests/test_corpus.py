@@ -27,7 +27,9 @@ def test_overall_quality() -> None:
     total = totals(scores)
     report = "\n".join(f"{s.name}: F1 {s.f1:.2f} {s.errors[:3]}" for s in scores if s.f1 < 1.0)
     assert total.f1 >= 0.97, report
-    assert total.single_accuracy == 1.0, [s.name for s in scores if s.single_expected != s.single_predicted]
+    assert total.single_accuracy == 1.0, [
+        s.name for s in scores if s.single_expected != s.single_predicted
+    ]
 
 
 @pytest.mark.parametrize(("page", "expected"), CASES, ids=[p.stem for p, _ in CASES])
