@@ -13,8 +13,16 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 
-from bs4 import BeautifulSoup, Comment, NavigableString, Tag
-from bs4.element import CData, Declaration, Doctype, ProcessingInstruction
+from bs4 import BeautifulSoup
+from bs4.element import (
+    CData,
+    Comment,
+    Declaration,
+    Doctype,
+    NavigableString,
+    ProcessingInstruction,
+    Tag,
+)
 
 from .parse import parse_html
 
@@ -303,14 +311,15 @@ def _parse_date(value: str) -> datetime | None:
 
 def page_date(soup: BeautifulSoup) -> datetime | None:
     """A publication date the page states: meta tags, <time datetime>, or a date near the title."""
-    for attrs in (
+    meta_attrs: tuple[dict[str, str | bool], ...] = (
         {"property": "article:published_time"},
         {"name": "pubdate"},
         {"name": "publishdate"},
         {"itemprop": "datePublished"},
         {"name": "date"},
-    ):
-        meta = soup.find("meta", attrs=attrs)
+    )
+    for attrs in meta_attrs:
+        meta = soup.find("meta", attrs=dict(attrs))
         if isinstance(meta, Tag) and isinstance(meta.get("content"), str):
             found = _parse_date(str(meta["content"]))
             if found:
@@ -624,7 +633,7 @@ def _make_block(
     else:
         for node in nodes:
             if isinstance(node, Tag):
-                found = node if node.get("id") else node.find(attrs={"id": True})
+                found = node if node.get("id") else node.find(id=True)
                 if isinstance(found, Tag) and isinstance(found.get("id"), str):
                     block.anchor = str(found["id"])
                     break
