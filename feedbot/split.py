@@ -53,6 +53,8 @@ SECTION_CUES = re.compile(
     re.I,
 )
 QA_LINE = re.compile(r"^\s*(问|問|答|Q|A|记者|記者|主持人|[A-Z][a-z]+)\s*[:：]")
+# families whose headline is a lead phrase opening a block, the rest of the block being body
+LEAD_FAMILIES = ("li-", "p-bold-lead", "bracket-lead")
 PRIORS = {
     "h2": 0.35,
     "h3": 0.35,
@@ -201,14 +203,14 @@ def _score(
     if n < 2 and not (n == 1 and name in ("h2", "h3", "h4")):
         # one heading can stand for a digest that has a single story today; nothing else can
         return _Scored(name, heads, 0.0, ["fewer than 2 headlines"], False)
-    lead_family = name.startswith(("li-", "p-bold-lead", "bracket-lead"))
+    lead_family = name.startswith(LEAD_FAMILIES)
     head_sizes: list[float] = []
     body_sizes: list[float] = []
     covered = 0.0
     for k, start in enumerate(heads):
         end = heads[k + 1] if k + 1 < n else len(blocks)
         block = blocks[start]
-        head_text = block.lead if lead_family and block.lead else block.text
+        head_text = _head_text(block, lead_family)
         head_sizes.append(units(head_text))
         body = 0.0
         if lead_family and block.lead:
@@ -584,7 +586,7 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
             published=ext.published,
         )
 
-    lead_family = best is not None and best.name.startswith(("li-", "p-bold-lead", "bracket-lead"))
+    lead_family = best is not None and best.name.startswith(LEAD_FAMILIES)
     heads_text = (
         []
         if best is None
@@ -674,7 +676,7 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
             if kind == "attribution" and not last_item:
                 item_attr = boilerplate.clean_attribution(blocks[j].text)
         record_skips(own_skips)
-        headline = strip_marker(head.lead if lead_family and head.lead else head.text)
+        headline = strip_marker(_head_text(head, lead_family))
         body_blocks = [blocks[j] for j in body_idx]
         if lead_family and head.lead:
             rest_text = head.rest_text

@@ -244,7 +244,7 @@ class Store:
                 headline=row["headline"],
                 norm_headline=row["norm_headline"],
                 norm_body=row["norm_body"],
-                sources=tuple((row["sources"] or "").split(",")) if row["sources"] else (),
+                sources=_sources(row["sources"]),
             )
             for row in rows
         ]
@@ -444,7 +444,7 @@ class Store:
                 replaces=row["replaces"],
                 previous_text=row["previous_text"],
                 previous_headline=row["previous_headline"],
-                sources=tuple(sorted(set((row["sources"] or "").split(",")) - {""})),
+                sources=_sources(row["sources"]),
                 pages=tuple(dict.fromkeys((row["pages"] or "").split("\n")))
                 if row["pages"]
                 else (),
@@ -544,3 +544,8 @@ class Store:
             )
             for row in rows
         }
+
+
+def _sources(value: str | None) -> tuple[str, ...]:
+    """The distinct source names of a ``group_concat(DISTINCT a.source)`` column, sorted."""
+    return tuple(sorted(set((value or "").split(",")) - {""}))
