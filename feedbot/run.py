@@ -184,8 +184,9 @@ def run_once(
                 if progress:
                     progress(result)
             feeds = list(dict.fromkeys(s.feed for s in sources))
+            pending = store.pending_feeds()
             for feed in feeds:
-                changed = any(
+                changed = feed in pending or any(
                     r.ok and (r.new or r.updated)
                     for r in results
                     if config.source(r.source).feed == feed
@@ -207,6 +208,7 @@ def run_once(
                         for r in results
                     ]
                     continue
+                store.feed_written(feed)
                 if written:
                     log.info("feed=%s written=%s", feed, ",".join(written))
             for feed in feeds:

@@ -90,6 +90,18 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "feeds waiting to be written",
+        # A feed is marked in the transaction that changes its entries and unmarked once every
+        # format is written, so a run killed (or failing to write) in between is caught up by the
+        # next run even when none of its pages changed again.
+        """
+        CREATE TABLE pending_feeds (
+            feed TEXT PRIMARY KEY,
+            since TEXT NOT NULL
+        );
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -328,6 +340,11 @@ class Store:
                        ON CONFLICT (entry, page_url, source) DO UPDATE SET last_seen = excluded.last_seen""",
                     (rowid, page_url, source, stamp, stamp),
                 )
+            if counts[Outcome.NEW] or counts[Outcome.UPDATED]:
+                db.execute(
+                    "INSERT OR IGNORE INTO pending_feeds (feed, since) VALUES (?, ?)",
+                    (feed, stamp),
+                )
             if validators is not None:
                 url, value = validators
                 db.execute(
@@ -413,6 +430,15 @@ class Store:
                        ?, ?, ?, ?, ?, ?, ?)""",
             (rowid, rowid, headline, body_html, body_text, fingerprint, stamp, page_url, source),
         )
+
+    def pending_feeds(self) -> set[str]:
+        """Feeds whose entries changed since their files were last written in full."""
+        return {row[0] for row in self.db.execute("SELECT feed FROM pending_feeds")}
+
+    def feed_written(self, feed: str) -> None:
+        """Every format of ``feed`` is written: it no longer needs to be caught up."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM pending_feeds WHERE feed = ?", (feed,))
 
     def feed_entries(self, feed: str, limit: int) -> list[EntryRow]:
         rows = self.db.execute(
