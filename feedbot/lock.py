@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
@@ -29,8 +30,9 @@ class RunLock:
         while True:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                os.ftruncate(self.fd, 0)
-                os.write(self.fd, f"{os.getpid()}\n".encode())
+                with contextlib.suppress(OSError):  # the pid is a courtesy; on a full disk, skip it
+                    os.ftruncate(self.fd, 0)
+                    os.write(self.fd, f"{os.getpid()}\n".encode())
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:

@@ -55,7 +55,10 @@ class Runner:
         except SourceError as exc:
             if not exc.url:
                 exc.url = source.url
-            self.store.forget_validators(source.url)
+            try:
+                self.store.forget_validators(source.url)
+            except StoreError as store_exc:
+                log.warning("source %s: %s", source.name, store_exc)
             result = RunResult(source.name, ok=False, error=str(exc))
         except StoreError as exc:
             result = RunResult(source.name, ok=False, error=f"source {source.name!r}: {exc}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -192,18 +192,32 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """One transaction; a database error (a full disk, a read-only file) becomes a StoreError
+        naming the database, after the transaction is rolled back."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot write: {exc}") from None
         try:
             yield self.db
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StoreError(f"{self.path}: cannot write: {exc}") from None
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
             try:
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(f"{self.path}: cannot commit: {exc}") from None
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
+        if self.db.in_transaction:
+            with suppress(sqlite3.Error):
+                self.db.execute("ROLLBACK")
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -222,7 +236,7 @@ class Store:
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(
                     f"{self.path}: migration {number + 1} ({name}) failed: {exc}"
                 ) from None
@@ -237,7 +251,8 @@ class Store:
         return Validators(row["etag"], row["last_modified"], row["content_hash"])
 
     def forget_validators(self, url: str) -> None:
-        self.db.execute("DELETE FROM http_cache WHERE url = ?", (url,))
+        with self.transaction() as db:
+            db.execute("DELETE FROM http_cache WHERE url = ?", (url,))
 
     # --- entries --------------------------------------------------------------------------
     def entries_for(self, feed: str) -> list[StoredEntry]:
