@@ -7,6 +7,7 @@ or render — it stores what it is told and answers queries.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
@@ -168,7 +169,9 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"{path}: cannot open the state database: {exc}") from None
+            raise StoreError(
+                f"{path}: cannot open the state database: {_problem(path, exc)}"
+            ) from None
         try:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
@@ -179,7 +182,7 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self.db.close()
-            raise StoreError(f"{path}: {exc}") from None
+            raise StoreError(f"{path}: {_problem(path, exc)}") from None
 
     def close(self) -> None:
         self.db.close()
@@ -197,12 +200,12 @@ class Store:
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: cannot write: {exc}") from None
+            raise StoreError(f"{self.path}: cannot write: {_problem(self.path, exc)}") from None
         try:
             yield self.db
         except sqlite3.Error as exc:
             self._rollback()
-            raise StoreError(f"{self.path}: cannot write: {exc}") from None
+            raise StoreError(f"{self.path}: cannot write: {_problem(self.path, exc)}") from None
         except BaseException:
             self._rollback()
             raise
@@ -211,7 +214,9 @@ class Store:
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
-                raise StoreError(f"{self.path}: cannot commit: {exc}") from None
+                raise StoreError(
+                    f"{self.path}: cannot commit: {_problem(self.path, exc)}"
+                ) from None
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
@@ -585,6 +590,28 @@ class Store:
             )
             for row in rows
         }
+
+
+def _problem(path: Path, exc: BaseException) -> str:
+    """SQLite's message, plus what is wrong with the place the database lives when that explains it
+    (SQLite says "disk I/O error" for a full disk as often as "database or disk is full")."""
+    directory = path.parent
+    hints = []
+    try:
+        fs = os.statvfs(directory)
+        if fs.f_flag & os.ST_RDONLY:
+            hints.append(f"{directory} is on a read-only file system")
+        elif fs.f_bavail * fs.f_frsize < 1024 * 1024:
+            hints.append(
+                f"the disk holding {directory} is full ({fs.f_bavail * fs.f_frsize} bytes free)"
+            )
+    except OSError:
+        pass
+    if not hints and directory.exists() and not os.access(directory, os.W_OK):
+        hints.append(f"{directory} is not writable")
+    if not hints and path.exists() and not os.access(path, os.W_OK):
+        hints.append(f"{path.name} is read-only")
+    return f"{exc} ({'; '.join(hints)})" if hints else str(exc)
 
 
 def _sources(value: str | None) -> tuple[str, ...]:

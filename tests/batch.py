@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -186,3 +187,37 @@ def check_database(db_path: Path) -> int:
         return int(db.execute("SELECT count(*) FROM entries").fetchone()[0])
     finally:
         db.close()
+
+
+@dataclass
+class Reference:
+    before: Path  # a finished day-1 working directory (the starting point of day-2 trials)
+    day1: dict[str, list[tuple[str, str]]]
+    day2: dict[str, list[tuple[str, str]]]
+    entries1: int
+    entries2: int
+    seconds1: float
+    seconds2: float
+    last_run: str  # when day 1 recorded its last source
+
+
+def build_reference(batch: Batch, base: Path) -> Reference:
+    """Uninterrupted runs: day 1 from an empty state, then day 2 on top of it."""
+    seconds1 = run_to_end(make_workdir(base / "day1", batch, batch.day1))
+    day1 = snapshot(base / "day1" / "feeds")
+    entries1 = check_database(base / "day1" / "state" / "feedbot.sqlite3")
+    shutil.copytree(base / "day1", base / "day2")
+    seconds2 = run_to_end(make_workdir(base / "day2", batch, batch.day2))
+    day2_feeds = snapshot(base / "day2" / "feeds")
+    entries2 = check_database(base / "day2" / "state" / "feedbot.sqlite3")
+    expected = {f"{feed}.{EXT[fmt]}" for feed, t in FEEDS.items() for fmt in t["formats"]}
+    assert set(day1) == set(day2_feeds) == expected
+    assert entries2 > entries1 > 0
+    updated = [t for entries in day2_feeds.values() for _, t in entries if t.endswith("[updated]")]
+    assert updated, "day 2 should mark the edited stories as updated"
+    db = sqlite3.connect(base / "day1" / "state" / "feedbot.sqlite3")
+    last_run = str(db.execute("SELECT max(last_run) FROM source_runs").fetchone()[0])
+    db.close()
+    return Reference(
+        base / "day1", day1, day2_feeds, entries1, entries2, seconds1, seconds2, last_run
+    )
