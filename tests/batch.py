@@ -28,14 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # (source name, feed, HTTP or local file, page seed, KB, Chinese)
 SOURCES = [
-    ("zh-a", "zh", "http", 101, 60, True),
-    ("zh-b", "zh", "http", 102, 40, True),
-    ("zh-c", "zh", "file", 103, 50, True),
-    ("en-a", "en", "http", 201, 60, False),
-    ("en-b", "en", "file", 202, 40, False),
-    ("en-c", "en", "http", 203, 50, False),
-    ("mix-a", "mix", "http", 304, 30, True),
-    ("mix-b", "mix", "file", 305, 30, False),
+    ("zh-a", "zh", "http", 101, 36, True),
+    ("zh-b", "zh", "http", 102, 24, True),
+    ("zh-c", "zh", "file", 103, 30, True),
+    ("en-a", "en", "http", 201, 36, False),
+    ("en-b", "en", "file", 202, 24, False),
+    ("en-c", "en", "http", 203, 30, False),
+    ("mix-a", "mix", "http", 304, 20, True),
+    ("mix-b", "mix", "file", 305, 20, False),
 ]
 FEEDS = {
     "zh": {"formats": ["atom", "rss", "json"]},

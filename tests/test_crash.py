@@ -28,7 +28,6 @@ import sqlite3
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,23 +39,15 @@ from .batch import (
     SOURCES,
     Batch,
     Reference,
-    build_reference,
     check_database,
     difference,
     feedbot_argv,
     make_workdir,
-    serve_batch,
     snapshot,
 )
 
 TRIALS = int(os.environ.get("FEEDBOT_KILL_TRIALS", "8"))
 SEED = int(os.environ.get("FEEDBOT_KILL_SEED", str(random.SystemRandom().randrange(2**32))))
-
-
-@pytest.fixture(scope="module")
-def batch() -> Iterator[Batch]:
-    with serve_batch() as b:
-        yield b
 
 
 def sources_done(db_path: Path, since: str) -> int:
@@ -72,11 +63,6 @@ def sources_done(db_path: Path, since: str) -> int:
             return -1  # killed before the schema was created
     finally:
         db.close()
-
-
-@pytest.fixture(scope="module")
-def reference(batch: Batch, tmp_path_factory: pytest.TempPathFactory) -> Reference:
-    return build_reference(batch, tmp_path_factory.mktemp("reference"))
 
 
 def test_kill_at_random_moments_loses_and_breaks_nothing(
