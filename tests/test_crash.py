@@ -65,6 +65,7 @@ def sources_done(db_path: Path, since: str) -> int:
         db.close()
 
 
+@pytest.mark.timeout(60 + 15 * TRIALS)
 def test_kill_at_random_moments_loses_and_breaks_nothing(
     batch: Batch, reference: Reference, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
