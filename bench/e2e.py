@@ -246,13 +246,18 @@ def report(results: list[E2E], json_path: str | None) -> None:
         Path(json_path).write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
 
 
-def profile(count: int, min_kb: int, max_kb: int, top: int, seed: int = 0) -> str:
-    """cProfile of one first run (in-process run_once) on ``count`` pages; the top functions."""
+def profile(
+    count: int, min_kb: int, max_kb: int, top: int, seed: int = 0, unchanged: bool = False
+) -> str:
+    """cProfile of one first run (in-process run_once) on ``count`` pages, or of the run after it
+    (nothing changed: 304s); the top functions."""
     from feedbot.config import load_config
     from feedbot.run import run_once
 
     with site(count, min_kb, max_kb, seed) as s:
         config = load_config(write_config(s))
+        if unchanged:
+            run_once(config)
         profiler = cProfile.Profile()
         profiler.enable()
         results = run_once(config)

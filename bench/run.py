@@ -91,10 +91,13 @@ def _scale(args: argparse.Namespace) -> int:
 def _profile_args(parser: argparse.ArgumentParser) -> None:
     _sizes(parser, 40, 20, 500)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--unchanged", action="store_true", help="profile a run where nothing changed (304s)"
+    )
 
 
 def _profile(args: argparse.Namespace) -> int:
-    print(e2e.profile(args.pages, args.min_kb, args.max_kb, args.top, args.seed))
+    print(e2e.profile(args.pages, args.min_kb, args.max_kb, args.top, args.seed, args.unchanged))
     return 0
 
 
@@ -102,7 +105,7 @@ def _all(args: argparse.Namespace) -> int:
     ns = argparse.Namespace
     _e2e(ns(pages=100, min_kb=20, max_kb=500, seed=0, json=None))
     _scale(ns(counts="100,1000,10000", min_kb=20, max_kb=60, seed=0, json=None))
-    _profile(ns(pages=40, min_kb=20, max_kb=500, seed=0, top=25))
+    _profile(ns(pages=40, min_kb=20, max_kb=500, seed=0, top=25, unchanged=False))
     return 0
 
 
