@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -71,16 +72,19 @@ class Config:
     feeds: tuple[FeedConfig, ...]
 
     def source(self, name: str) -> SourceConfig:
-        for source in self.sources:
-            if source.name == name:
-                return source
-        raise KeyError(name)
+        return self._sources_by_name[name]
 
     def feed(self, name: str) -> FeedConfig:
-        for feed in self.feeds:
-            if feed.name == name:
-                return feed
-        raise KeyError(name)
+        return self._feeds_by_name[name]
+
+    # by name, built once: a lookup per source and per feed was quadratic with thousands of sources
+    @cached_property
+    def _sources_by_name(self) -> dict[str, SourceConfig]:
+        return {source.name: source for source in self.sources}
+
+    @cached_property
+    def _feeds_by_name(self) -> dict[str, FeedConfig]:
+        return {feed.name: feed for feed in self.feeds}
 
     @property
     def db_path(self) -> Path:

@@ -188,12 +188,11 @@ def run_once(
                     progress(result)
             feeds = list(dict.fromkeys(s.feed for s in sources))
             pending = store.pending_feeds()
+            feed_of = {s.name: s.feed for s in sources}
+            touched = {feed_of[r.source] for r in results if r.ok and (r.new or r.updated)}
             for feed in feeds:
-                changed = feed in pending or any(
-                    r.ok and (r.new or r.updated)
-                    for r in results
-                    if config.source(r.source).feed == feed
-                )
+                # (a scan of every result per feed made a run cubic in the number of sources)
+                changed = feed in pending or feed in touched
                 missing = any(
                     not (config.feeds_dir / f"{feed}.{EXTENSIONS[f]}").exists()
                     for f in config.feed(feed).formats
@@ -206,7 +205,7 @@ def run_once(
                     log.error("feed %s: %s", feed, exc)
                     results = [
                         RunResult(r.source, ok=False, error=str(exc))
-                        if config.source(r.source).feed == feed
+                        if feed_of[r.source] == feed
                         else r
                         for r in results
                     ]
