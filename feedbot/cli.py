@@ -1,4 +1,4 @@
-"""The command line: ``feedbot run | preview | status | history``.
+"""The command line: ``feedbot run | preview | status | history | serve``.
 
 Data goes to stdout, logs to stderr. Exit status: 0 all sources fine or unchanged, 1 a source failed,
 2 usage or configuration error (or the lock is held).
@@ -103,6 +103,15 @@ def _parser() -> argparse.ArgumentParser:
     p_hist.add_argument(
         "entry", nargs="?", help="entry id (default: list the feed's updated entries)"
     )
+
+    p_serve = sub.add_parser(
+        "serve", help="serve the feeds over HTTP (index, OPML, health) for feed readers"
+    )
+    common(p_serve)
+    p_serve.add_argument("--host", help="address to listen on (default: [serve] host, 127.0.0.1)")
+    p_serve.add_argument(
+        "--port", type=int, help="port (default: [serve] port, 8080; 0 picks a free one)"
+    )
     return parser
 
 
@@ -119,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_status(args)
         if args.command == "history":
             return cmd_history(args)
+        if args.command == "serve":
+            return cmd_serve(args)
     except ConfigError as exc:
         print(f"feedbot: config error: {exc}", file=sys.stderr)
         return 2
@@ -318,6 +329,17 @@ def cmd_history(args: argparse.Namespace) -> int:
     config = load_config(_config_path(args.config))
     with Store(config.db_path) as store:
         print(format_history(store, args.feed, args.entry))
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    config = load_config(_config_path(args.config))
+    if args.verbose == 0:
+        # a server's access log and its "serving on" line are its output
+        logging.getLogger("feedbot").setLevel(logging.INFO)
+    serve(config, args.host, args.port)
     return 0
 
 

@@ -53,6 +53,15 @@ class FeedConfig:
     formats: tuple[str, ...]
     retention_days: int | None = None
     show_provenance: bool = False
+    websub_hub: str | None = None  # a WebSub hub: <link rel="hub"> and a publish ping on change
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """``[serve]``: where ``feedbot serve`` (and the daemon's server) listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,7 @@ class Config:
     base_url: str | None
     sources: tuple[SourceConfig, ...]
     feeds: tuple[FeedConfig, ...]
+    serve: ServeConfig = ServeConfig()
 
     def source(self, name: str) -> SourceConfig:
         for source in self.sources:
@@ -275,7 +285,11 @@ def _check_schedule(table: _Table, name: str, value: str) -> None:
 
 
 def _feeds(
-    path: Path, raw: Any, sources: tuple[SourceConfig, ...], entries_default: int
+    path: Path,
+    raw: Any,
+    sources: tuple[SourceConfig, ...],
+    entries_default: int,
+    base_url: str | None = None,
 ) -> tuple[FeedConfig, ...]:
     tables = _Table(path, "feeds", raw if raw is not None else {})
     result: list[FeedConfig] = []
@@ -303,6 +317,16 @@ def _feeds(
         for fmt in formats:
             if fmt not in FORMATS:
                 raise table.error("formats", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+        hub = table.text("websub_hub")
+        if hub is not None:
+            parts = urlsplit(hub)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise table.error("websub_hub", f"must be an http or https URL, not {hub!r}")
+            if base_url is None:
+                raise table.error(
+                    "websub_hub",
+                    "needs [feedbot] base_url (the hub is told the feed's public URL)",
+                )
         result.append(
             FeedConfig(
                 name=name,
@@ -312,6 +336,7 @@ def _feeds(
                 formats=tuple(dict.fromkeys(formats)),
                 retention_days=table.positive("retention_days", int, None),
                 show_provenance=table.get("show_provenance", bool, False),
+                websub_hub=hub,
             )
         )
         table.check_unknown()
@@ -372,7 +397,8 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
                 str(path), f"sources[{i}].name", f"duplicate source name {source.name!r}"
             )
         seen.add(source.name)
-    feeds = _feeds(path, top.get("feeds", dict, None), sources, entries)
+    feeds = _feeds(path, top.get("feeds", dict, None), sources, entries, base_url)
+    serve = _serve(path, top.get("serve", dict, {}))
     top.check_unknown()
     return Config(
         path=path,
@@ -387,4 +413,15 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
         base_url=base_url.rstrip("/") + "/" if base_url else None,
         sources=sources,
         feeds=feeds,
+        serve=serve,
     )
+
+
+def _serve(path: Path, data: Any) -> ServeConfig:
+    table = _Table(path, "serve", data)
+    host = table.text("host", "127.0.0.1") or "127.0.0.1"
+    port = table.get("port", int, 8080)
+    if not 0 <= port <= 65535:
+        raise table.error("port", "must be between 0 and 65535")
+    table.check_unknown()
+    return ServeConfig(host=host, port=port)

@@ -529,21 +529,43 @@ class Store:
             )
 
     def source_runs(self) -> dict[str, SourceRun]:
-        rows = self.db.execute("SELECT * FROM source_runs").fetchall()
-        return {
-            row["source"]: SourceRun(
-                source=row["source"],
-                last_run=parse_iso(row["last_run"]),
-                last_success=parse_iso(row["last_success"]) if row["last_success"] else None,
-                result=row["result"],
-                error=row["error"],
-                failures=row["failures"],
-                new=row["new"],
-                updated=row["updated"],
-                items=row["items"],
-            )
-            for row in rows
-        }
+        return _source_runs(self.db)
+
+
+def read_source_runs(path: Path) -> dict[str, SourceRun]:
+    """The run records, read without writing anything (no migration, no journal change): for
+    ``/healthz`` while runs go on. An absent database means no source has run yet."""
+    if not path.exists():
+        return {}
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open the state database: {exc}") from None
+    try:
+        db.row_factory = sqlite3.Row
+        return _source_runs(db)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot read the run records: {exc}") from None
+    finally:
+        db.close()
+
+
+def _source_runs(db: sqlite3.Connection) -> dict[str, SourceRun]:
+    rows = db.execute("SELECT * FROM source_runs").fetchall()
+    return {
+        row["source"]: SourceRun(
+            source=row["source"],
+            last_run=parse_iso(row["last_run"]),
+            last_success=parse_iso(row["last_success"]) if row["last_success"] else None,
+            result=row["result"],
+            error=row["error"],
+            failures=row["failures"],
+            new=row["new"],
+            updated=row["updated"],
+            items=row["items"],
+        )
+        for row in rows
+    }
 
 
 def _sources(value: str | None) -> tuple[str, ...]:
