@@ -142,16 +142,33 @@ class Runner:
             (s.url for s in self.config.sources if s.feed == name and s.url.startswith("http")),
             None,
         )
+        complete = self.store.count_entries(name) <= feed.entries
         written = []
         for fmt in feed.formats:
             filename = f"{name}.{EXTENSIONS[fmt]}"
             self_url = f"{self.config.base_url}{filename}" if self.config.base_url else None
             meta = FeedMeta(
-                name, feed.title, link, self_url, feed.update_policy, feed.show_provenance
+                name,
+                feed.title,
+                link,
+                self_url,
+                feed.update_policy,
+                feed.show_provenance,
+                hub=feed.websub_hub,
+                complete=complete,
             )
             data = RENDERERS[fmt](meta, entries)
             if write_if_changed(self.config.feeds_dir / filename, data):
                 written.append(filename)
+        if written and feed.websub_hub and self.config.base_url:
+            from .websub import publish
+
+            publish(
+                feed.websub_hub,
+                [f"{self.config.base_url}{filename}" for filename in written],
+                user_agent=self.config.user_agent,
+                timeout=self.config.connect_timeout,
+            )
         return written
 
 
