@@ -401,7 +401,13 @@ class FeedServer:
     """
 
     def __init__(
-        self, config: Config, host: str | None = None, port: int | None = None, threads: int = 4
+        self,
+        config: Config,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        threads: int = 4,
+        poll: float = 0.5,
     ) -> None:
         import waitress
 
@@ -414,6 +420,8 @@ class FeedServer:
             ident="feedbot",
             clear_untrusted_proxy_headers=True,
         )
+        self.poll = poll  # seconds: how soon run() notices close()
+        self._stop = threading.Event()
         self._running = threading.Event()
         self._stopped = threading.Event()
 
@@ -431,24 +439,30 @@ class FeedServer:
         return f"http://{host}:{self.port}/"
 
     def run(self) -> None:
-        self._running.set()
-        try:
-            self.server.run()
-        finally:
-            self.server.task_dispatcher.shutdown()
-            self._stopped.set()
-
-    def close(self, timeout: float = 5.0) -> None:
-        """Stop serving: the listening socket and open connections are closed in the server's own
-        loop thread; returns when :meth:`run` has returned (or at once if it never ran)."""
+        """Serve until :meth:`close`. The loop wakes at least every ``poll`` seconds to look at the
+        stop flag, and everything is closed in this thread (waitress's loop is not thread-safe)."""
         from waitress import wasyncore
 
         server = self.server
-        if not self._running.is_set():
+        self._running.set()
+        try:
+            while not self._stop.is_set() and server._map:
+                wasyncore.loop(timeout=self.poll, map=server._map, use_poll=True, count=1)
+        finally:
+            wasyncore.close_all(server._map, ignore_all=True)
             server.task_dispatcher.shutdown()
-            wasyncore.close_all(server._map)
+            self._stopped.set()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop serving: returns when :meth:`run` has closed the listening socket and every
+        connection (at once when it never ran)."""
+        from waitress import wasyncore
+
+        self._stop.set()
+        if not self._running.is_set():
+            wasyncore.close_all(self.server._map, ignore_all=True)
+            self.server.task_dispatcher.shutdown()
             return
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         self._stopped.wait(timeout)
 
 

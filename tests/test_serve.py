@@ -95,7 +95,7 @@ class Running:
 
 
 def start(config: Config) -> Running:
-    server = FeedServer(config, "127.0.0.1", 0)
+    server = FeedServer(config, "127.0.0.1", 0, poll=0.02)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     return Running(server, thread)
