@@ -339,6 +339,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.verbose == 0:
         # a server's access log and its "serving on" line are its output
         logging.getLogger("feedbot").setLevel(logging.INFO)
+    # waitress's own warnings through our handler; its per-request "Task queue depth" notes under
+    # load would flood the log, so that one logger shows errors only
+    waitress_log = logging.getLogger("waitress")
+    waitress_log.handlers[:] = logging.getLogger("feedbot").handlers
+    waitress_log.setLevel(logging.WARNING)
+    waitress_log.propagate = False
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
     serve(config, args.host, args.port)
     return 0
 

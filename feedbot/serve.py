@@ -80,6 +80,7 @@ class _Representation:
     etag: str
     gzip_etag: str
     modified: int  # seconds since the epoch (HTTP dates have one-second resolution)
+    last_modified: str  # the same as an HTTP date
 
 
 @dataclass
@@ -219,6 +220,7 @@ class FeedApp:
             etag=plain,
             gzip_etag=plain[:-1] + '-gzip"',
             modified=int(st.st_mtime),
+            last_modified=http_date(int(st.st_mtime)),
         )
         with self._lock:
             self._cache[filename] = rep
@@ -237,7 +239,7 @@ class FeedApp:
         headers = [
             ("Content-Type", CONTENT_TYPES[route.fmt]),
             ("ETag", etag),
-            ("Last-Modified", http_date(rep.modified)),
+            ("Last-Modified", rep.last_modified),
             ("Cache-Control", f"public, max-age={route.max_age}"),
             ("Vary", "Accept-Encoding"),
         ]
@@ -385,6 +387,8 @@ def _json(data: object) -> bytes:
 
 def _log_safe(text: str) -> str:
     """No line breaks or quotes from the client into the log line."""
+    if text.isprintable() and '"' not in text:
+        return text
     return "".join(c if c.isprintable() and c != '"' else f"\\x{ord(c):02x}" for c in text)
 
 
