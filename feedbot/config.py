@@ -54,6 +54,7 @@ class FeedConfig:
     retention_days: int | None = None
     show_provenance: bool = False
     websub_hub: str | None = None  # a WebSub hub: <link rel="hub"> and a publish ping on change
+    archive: bool = False  # RFC 5005 paged archives of the Atom feed
 
 
 @dataclass(frozen=True)
@@ -327,6 +328,13 @@ def _feeds(
                     "websub_hub",
                     "needs [feedbot] base_url (the hub is told the feed's public URL)",
                 )
+        archive = table.get("archive", bool, False)
+        if archive and "atom" not in formats:
+            raise table.error("archive", "archives are Atom documents: add 'atom' to formats")
+        if archive and "retention_days" in table.data:
+            raise table.error(
+                "archive", "cannot be combined with retention_days (archive pages never change)"
+            )
         result.append(
             FeedConfig(
                 name=name,
@@ -337,6 +345,7 @@ def _feeds(
                 retention_days=table.positive("retention_days", int, None),
                 show_provenance=table.get("show_provenance", bool, False),
                 websub_hub=hub,
+                archive=archive,
             )
         )
         table.check_unknown()

@@ -19,7 +19,7 @@ from .errors import ExtractError, FeedbotError, NotModified, RenderError, Source
 from .fetch import Fetcher, FetchSettings, Validators
 from .identify import identify
 from .model import Page, RunResult
-from .render import EXTENSIONS, RENDERERS, FeedMeta, item_link
+from .render import EXTENSIONS, RENDERERS, FeedMeta, archive_filename, item_link, render_atom
 from .sanitize import clean_html
 from .split import SplitOptions, split_page
 from .store import Prepared, Store
@@ -142,8 +142,20 @@ class Runner:
             (s.url for s in self.config.sources if s.feed == name and s.url.startswith("http")),
             None,
         )
-        complete = self.store.count_entries(name) <= feed.entries
-        written = []
+        total = self.store.count_entries(name)
+        pages = total // feed.entries if feed.archive and total > feed.entries else 0
+        complete = not pages and total <= feed.entries
+        written = self.write_archives(name, link, pages)
+        if pages:
+            # the entries after the last full archive page are in no archive yet: the feed carries
+            # them too, so that the feed plus its archives hold every entry
+            shown = {e.entry_id for e in entries}
+            tail = [
+                e
+                for e in self.store.archive_entries(name, pages * feed.entries, feed.entries)
+                if e.entry_id not in shown
+            ]
+            entries = sorted([*entries, *tail], key=lambda e: (-e.updated.timestamp(), e.position))
         for fmt in feed.formats:
             filename = f"{name}.{EXTENSIONS[fmt]}"
             self_url = f"{self.config.base_url}{filename}" if self.config.base_url else None
@@ -156,19 +168,53 @@ class Runner:
                 feed.show_provenance,
                 hub=feed.websub_hub,
                 complete=complete,
+                prev_archive=self._url(archive_filename(name, pages))
+                if pages and fmt == "atom"
+                else None,
             )
             data = RENDERERS[fmt](meta, entries)
             if write_if_changed(self.config.feeds_dir / filename, data):
                 written.append(filename)
         if written and feed.websub_hub and self.config.base_url:
+            written_feeds = [f for f in written if ".archive-" not in f]
             from .websub import publish
 
             publish(
                 feed.websub_hub,
-                [f"{self.config.base_url}{filename}" for filename in written],
+                [f"{self.config.base_url}{filename}" for filename in written_feeds],
                 user_agent=self.config.user_agent,
                 timeout=self.config.connect_timeout,
             )
+        return written
+
+    def _url(self, filename: str) -> str:
+        """A feed file's URL: absolute under ``base_url``, else relative to the feed itself."""
+        return f"{self.config.base_url}{filename}" if self.config.base_url else filename
+
+    def write_archives(self, name: str, link: str | None, pages: int) -> list[str]:
+        """RFC 5005 archive pages 1..``pages``: entries in the order they were first stored,
+        ``entries`` per page, each page written once when it is full and never again."""
+        feed = self.config.feed(name)
+        written = []
+        for page in range(1, pages + 1):
+            filename = archive_filename(name, page)
+            path = self.config.feeds_dir / filename
+            if path.exists():
+                continue
+            rows = self.store.archive_entries(name, (page - 1) * feed.entries, feed.entries)
+            meta = FeedMeta(
+                name,
+                feed.title,
+                link,
+                self._url(filename),
+                feed.update_policy,
+                feed.show_provenance,
+                archive=True,
+                current=self._url(f"{name}.atom"),
+                prev_archive=self._url(archive_filename(name, page - 1)) if page > 1 else None,
+            )
+            if write_if_changed(path, render_atom(meta, rows[::-1])):
+                written.append(filename)
         return written
 
 

@@ -21,6 +21,7 @@ import html
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -40,6 +41,8 @@ from .render import CONTENT_TYPES, EXTENSIONS
 from .store import read_source_runs
 
 log = logging.getLogger("feedbot.serve")
+_ARCHIVE = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.archive-([1-9][0-9]{0,8})\.atom$")
+ARCHIVE_MAX_AGE = 365 * 86400  # archive pages never change once written
 access_log = logging.getLogger("feedbot.access")
 
 FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
@@ -153,6 +156,7 @@ class FeedApp:
             for fmt in feed.formats:
                 filename = f"{feed.name}.{EXTENSIONS[fmt]}"
                 self.routes["/" + filename] = Route(feed, fmt, filename, max_age)
+        self.archived = {feed.name: feed for feed in config.feeds if feed.archive}
         self._cache: dict[str, _Representation] = {}
         self._lock = threading.Lock()
 
@@ -180,7 +184,7 @@ class FeedApp:
 
     def respond(self, environ: dict[str, Any]) -> _Response:
         path = environ.get("PATH_INFO", "") or "/"
-        route = self.routes.get(path)
+        route = self.routes.get(path) or self._archive_route(path)
         if route is not None:
             return self._feed(environ, route)
         if path in ("/", "/index.html"):
@@ -192,6 +196,12 @@ class FeedApp:
         if path == "/healthz":
             return self._healthz()
         return _Response(404, b"not found\n", [("Content-Type", "text/plain; charset=utf-8")])
+
+    def _archive_route(self, path: str) -> Route | None:
+        match = _ARCHIVE.match(path)
+        if not match or match.group(1) not in self.archived:
+            return None
+        return Route(self.archived[match.group(1)], "atom", path[1:], ARCHIVE_MAX_AGE)
 
     # --- feeds -----------------------------------------------------------------------------
     def _read(self, filename: str) -> _Representation | None:
@@ -240,7 +250,11 @@ class FeedApp:
             ("Content-Type", CONTENT_TYPES[route.fmt]),
             ("ETag", etag),
             ("Last-Modified", rep.last_modified),
-            ("Cache-Control", f"public, max-age={route.max_age}"),
+            (
+                "Cache-Control",
+                f"public, max-age={route.max_age}"
+                + (", immutable" if route.max_age == ARCHIVE_MAX_AGE else ""),
+            ),
             ("Vary", "Accept-Encoding"),
         ]
         if _not_modified(environ, (rep.etag, rep.gzip_etag), rep.modified):

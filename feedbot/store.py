@@ -415,6 +415,15 @@ class Store:
         )
 
     def feed_entries(self, feed: str, limit: int) -> list[EntryRow]:
+        """The newest ``limit`` entries of a feed, most recently updated first."""
+        return self._entry_rows(feed, "e.updated DESC, e.position ASC, e.id ASC", limit, 0)
+
+    def archive_entries(self, feed: str, offset: int, limit: int) -> list[EntryRow]:
+        """Entries in the order they were first stored (a stable order for RFC 5005 archive
+        pages): ``limit`` of them from ``offset``."""
+        return self._entry_rows(feed, "e.id ASC", limit, offset)
+
+    def _entry_rows(self, feed: str, order: str, limit: int, offset: int) -> list[EntryRow]:
         rows = self.db.execute(
             """SELECT e.*,
                   (SELECT r.body_text FROM revisions r WHERE r.entry = e.id AND r.number = e.revisions - 1)
@@ -424,8 +433,10 @@ class Store:
                   (SELECT group_concat(DISTINCT a.source) FROM appearances a WHERE a.entry = e.id) AS sources,
                   (SELECT group_concat(a.page_url, char(10)) FROM appearances a WHERE a.entry = e.id) AS pages
                FROM entries e WHERE e.feed = ?
-               ORDER BY e.updated DESC, e.position ASC, e.id ASC LIMIT ?""",
-            (feed, limit),
+               ORDER BY """
+            + order
+            + " LIMIT ? OFFSET ?",
+            (feed, limit, offset),
         ).fetchall()
         return [
             EntryRow(
