@@ -385,6 +385,10 @@ class Fetcher:
                     what = "decompressed body" if decompressor else "body"
                     raise FetchError(source.name, url, f"{what} is over the {limit}-byte limit")
                 chunks.append(chunk)
+            if decompressor is not None and not decompressor.eof and encoding != "deflate":
+                raise FetchError(
+                    source.name, url, f"truncated {encoding} body (the stream ends early)"
+                )
         except zlib.error as exc:
             raise FetchError(source.name, url, f"corrupt {encoding} body: {exc}") from None
         except requests.exceptions.ReadTimeout:
