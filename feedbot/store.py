@@ -260,7 +260,7 @@ class Store:
     def index_pages(self, source: str) -> list[KnownPage]:
         """The pages of an index source processed before, newest first."""
         rows = self.db.execute(
-            "SELECT url, first_seen FROM index_pages WHERE source = ? ORDER BY first_seen DESC, url",
+            "SELECT url, first_seen FROM index_pages WHERE source = ? ORDER BY first_seen DESC, rowid DESC",
             (source,),
         ).fetchall()
         return [KnownPage(row["url"], parse_iso(row["first_seen"])) for row in rows]
