@@ -131,7 +131,15 @@ class Fetcher:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # Keep-alive connections for many hosts at once, and as many per host as we allow.
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=256, pool_maxsize=max(10, settings.host_concurrency)
+            )
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self.session = session
         self.session.headers["User-Agent"] = settings.user_agent
         self.session.headers["Accept"] = (
             "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1"
