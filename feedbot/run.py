@@ -172,6 +172,7 @@ class Runner:
         """Identify, decide and store what a worker brought back; record and log the run (main
         thread). Never raises for a source's fault."""
         source = fetched.source
+        started = time.monotonic()
         try:
             if source.kind == "index":
                 result = self._finish_index(fetched)
@@ -200,7 +201,7 @@ class Runner:
             result.new,
             result.updated,
             result.unchanged,
-            fetched.seconds,
+            fetched.seconds + time.monotonic() - started,
             f" error={result.error}" if result.error else "",
         )
         return result
