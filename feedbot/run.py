@@ -26,7 +26,7 @@ from .errors import ExtractError, FeedbotError, NotModified, RenderError, Source
 from .fetch import Fetcher, FetchSettings, Validators
 from .identify import identify
 from .index import KnownPage, describe_links, index_links, pages_to_follow
-from .model import Page, RunResult, Split
+from .model import Identified, Page, RunResult, Split
 from .render import EXTENSIONS, RENDERERS, FeedMeta, item_link
 from .sanitize import clean_html
 from .split import SplitOptions, split_page
@@ -64,6 +64,7 @@ class PageResult:
     url: str  # as configured or as the index links it
     page: Page | None = None
     split: Split | None = None
+    identified: tuple[Identified, ...] = ()  # the split's items with their keys and fingerprints
     not_modified: bool = False
     error: SourceError | None = None
 
@@ -90,12 +91,19 @@ def split_or_fail(source: SourceConfig, page: Page) -> Split:
     return split
 
 
+def identify_split(source: SourceConfig, split: Split) -> tuple[Identified, ...]:
+    """Keys and fingerprints of a split page's items (pure, so workers do it too)."""
+    items = [replace(i, attribution=i.attribution or split.attribution) for i in split.items]
+    return tuple(identify(items, source.volatile_patterns))
+
+
 def _fetch_and_split(
     fetcher: Fetcher, source: SourceConfig, url: str, cached: Validators | None
 ) -> PageResult:
     try:
         page = fetcher.fetch_url(source, url, cached)
-        return PageResult(url, page=page, split=split_or_fail(source, page))
+        split = split_or_fail(source, page)
+        return PageResult(url, page=page, split=split, identified=identify_split(source, split))
     except NotModified:
         return PageResult(url, not_modified=True)
     except SourceError as exc:
@@ -217,7 +225,7 @@ class Runner:
         if outcome.not_modified:
             return RunResult(source.name, ok=True, not_modified=True)
         assert outcome.page is not None and outcome.split is not None
-        return self.store_page(source, outcome.page, outcome.split)
+        return self.store_page(source, outcome.page, outcome.split, outcome.identified)
 
     def _finish_index(self, fetched: Fetched) -> RunResult:
         """Store each followed page in its own transaction. A page that fails is reported (naming
@@ -239,7 +247,9 @@ class Runner:
                 self.store.remember_index_page(source.name, source.url, outcome.url, now=self.now())
                 continue
             assert outcome.page is not None and outcome.split is not None
-            result = self.store_page(source, outcome.page, outcome.split, linked_as=outcome.url)
+            result = self.store_page(
+                source, outcome.page, outcome.split, outcome.identified, linked_as=outcome.url
+            )
             changed = True
             new, updated, unchanged = (
                 new + result.new,
@@ -264,13 +274,19 @@ class Runner:
         return self.store_page(source, page, split_or_fail(source, page))
 
     def store_page(
-        self, source: SourceConfig, page: Page, split: Split, *, linked_as: str | None = None
+        self,
+        source: SourceConfig,
+        page: Page,
+        split: Split,
+        identified: Sequence[Identified] = (),
+        *,
+        linked_as: str | None = None,
     ) -> RunResult:
-        """Identify, decide and store one split page in one transaction. ``linked_as`` is the URL
-        an index source linked the page by: the page is then remembered as processed."""
+        """Decide and store one split page in one transaction (identifying its items first unless
+        a worker did). ``linked_as`` is the URL an index source linked the page by: the page is then
+        remembered as processed."""
         feed = self.config.feed(source.feed)
-        items = [replace(i, attribution=i.attribution or split.attribution) for i in split.items]
-        identified = identify(items, source.volatile_patterns)
+        identified = identified or identify_split(source, split)
         changes = decide(identified, self.store.entries_for(feed.name), source=source.name)
         now = self.now()
         prepared = []
