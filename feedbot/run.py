@@ -344,6 +344,31 @@ class Runner:
         return written
 
 
+def _render(
+    runner: Runner, feed: str, sources: Sequence[SourceConfig], results: list[RunResult]
+) -> None:
+    """Render ``feed`` if one of its sources changed it or a file is missing. A render failure
+    turns the results of the feed's sources into errors (in place)."""
+    config = runner.config
+    mine = [i for i, source in enumerate(sources) if source.feed == feed]
+    changed = any(results[i].new or results[i].updated for i in mine)  # even if a page failed
+    missing = any(
+        not (config.feeds_dir / f"{feed}.{EXTENSIONS[f]}").exists()
+        for f in config.feed(feed).formats
+    )
+    if not (changed or missing):
+        return
+    try:
+        written = runner.render_feed(feed)
+    except (RenderError, FeedbotError) as exc:
+        log.error("feed %s: %s", feed, exc)
+        for i in mine:
+            results[i] = RunResult(results[i].source, ok=False, error=str(exc))
+        return
+    if written:
+        log.info("feed=%s written=%s", feed, ",".join(written))
+
+
 def fetch_settings(config: Config) -> FetchSettings:
     """The fetcher settings a run uses, from the configuration."""
     return FetchSettings(
@@ -377,37 +402,20 @@ def run_once(
                 futures: list[Future[Fetched]] = [
                     pool.submit(collect, fetcher, runner.plan(source)) for source in sources
                 ]
-                for future in futures:  # stored in config order: the same state, whoever was first
+                # A feed is rendered as soon as its last source is stored, while the workers go
+                # on fetching: rendering overlaps the network instead of following it.
+                last = {source.feed: i for i, source in enumerate(sources)}
+                complete: dict[int, list[str]] = {}  # source index -> feeds it completes
+                for feed, i in last.items():
+                    complete.setdefault(i, []).append(feed)
+                for i, future in enumerate(futures):  # stored in config order, whoever was first
                     result = runner.finish(future.result())
                     results.append(result)
                     if progress:
                         progress(result)
+                    for feed in complete.get(i, ()):
+                        _render(runner, feed, sources, results)
             feeds = list(dict.fromkeys(s.feed for s in sources))
-            for feed in feeds:
-                changed = any(
-                    r.new or r.updated  # an index source may store some pages and fail on others
-                    for r in results
-                    if config.source(r.source).feed == feed
-                )
-                missing = any(
-                    not (config.feeds_dir / f"{feed}.{EXTENSIONS[f]}").exists()
-                    for f in config.feed(feed).formats
-                )
-                if not (changed or missing):
-                    continue
-                try:
-                    written = runner.render_feed(feed)
-                except (RenderError, FeedbotError) as exc:
-                    log.error("feed %s: %s", feed, exc)
-                    results = [
-                        RunResult(r.source, ok=False, error=str(exc))
-                        if config.source(r.source).feed == feed
-                        else r
-                        for r in results
-                    ]
-                    continue
-                if written:
-                    log.info("feed=%s written=%s", feed, ",".join(written))
             for feed in feeds:
                 settings = config.feed(feed)
                 if settings.retention_days is not None:
