@@ -165,13 +165,25 @@ class Fetcher:
         """Retrieve the source's page. Raises NotModified when it did not change, FetchError on failure."""
         return self.fetch_url(source, source.url, cached)
 
-    def fetch_url(self, source: SourceConfig, url: str, cached: Validators | None = None) -> Page:
-        """Retrieve ``url`` for ``source`` (its own page, or a page its index links to)."""
+    def fetch_url(
+        self,
+        source: SourceConfig,
+        url: str,
+        cached: Validators | None = None,
+        *,
+        started: float | None = None,
+    ) -> Page:
+        """Retrieve ``url`` for ``source`` (its own page, or a page its index links to). The
+        deadline counts from ``started`` (a :meth:`monotonic` reading: when the source began) or
+        from now."""
         if url.startswith("file://"):
             return self._fetch_file(source, url, cached)
         if source.robots:
             self._check_robots(source, url)
-        return self._fetch_http(source, url, cached)
+        return self._fetch_http(source, url, cached, started)
+
+    def monotonic(self) -> float:
+        return self._monotonic()
 
     def _check_robots(self, source: SourceConfig, url: str) -> None:
         answer = self.robots.answer(url)
@@ -269,9 +281,12 @@ class Fetcher:
             last_modified=last_modified,
         )
 
-    def _fetch_http(self, source: SourceConfig, url: str, cached: Validators | None) -> Page:
+    def _fetch_http(
+        self, source: SourceConfig, url: str, cached: Validators | None, started: float | None
+    ) -> Page:
         settings = self.settings
-        started = self._monotonic()
+        if started is None:
+            started = self._monotonic()
         delay = settings.backoff
         last_error = "no attempt made"
         for attempt in range(1, settings.tries + 1):

@@ -98,10 +98,14 @@ def identify_split(source: SourceConfig, split: Split) -> tuple[Identified, ...]
 
 
 def _fetch_and_split(
-    fetcher: Fetcher, source: SourceConfig, url: str, cached: Validators | None
+    fetcher: Fetcher,
+    source: SourceConfig,
+    url: str,
+    cached: Validators | None,
+    started: float | None = None,
 ) -> PageResult:
     try:
-        page = fetcher.fetch_url(source, url, cached)
+        page = fetcher.fetch_url(source, url, cached, started=started)
         split = split_or_fail(source, page)
         return PageResult(url, page=page, split=split, identified=identify_split(source, split))
     except NotModified:
@@ -119,8 +123,9 @@ def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
         result = _fetch_and_split(fetcher, source, source.url, plan.validators)
         return Fetched(source, pages=(result,), seconds=time.monotonic() - started)
     index: Page | None = None
+    begun = fetcher.monotonic()  # one deadline for the index and the pages it leads to
     try:
-        index = fetcher.fetch(source, plan.validators)
+        index = fetcher.fetch_url(source, source.url, plan.validators, started=begun)
     except NotModified:
         # The index did not change: re-check the pages it listed that are still in the window.
         links = [page.url for page in plan.known]
@@ -144,7 +149,8 @@ def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
         now=plan.now,
     )
     pages = tuple(
-        _fetch_and_split(fetcher, source, url, plan.page_validators.get(url)) for url in chosen
+        _fetch_and_split(fetcher, source, url, plan.page_validators.get(url), begun)
+        for url in chosen
     )
     return Fetched(source, pages=pages, index=index, seconds=time.monotonic() - started)
 

@@ -237,6 +237,24 @@ def test_unsplittable_page_is_an_error_for_that_page(tmp_path: Path, server: Ser
     assert f"page {server.url('/digest/2.html')}: no headline structure found" in result.error
 
 
+def test_robots_txt_forbidding_a_followed_page(tmp_path: Path, server: Server) -> None:
+    serve_digests(server, 1, 2)
+    server.routes["/robots.txt"] = Response(
+        200, b"User-agent: *\nDisallow: /digest/2.html\n", {"Content-Type": "text/plain"}
+    )
+    server.routes["/archive"] = Response(200, index(2, 1))
+    config = index_config(tmp_path, server)
+    result = run(config, Clock())
+    assert not result.ok and result.new == 2
+    assert result.error is not None
+    assert (
+        f"source 'news': index {server.url('/archive')}: page {server.url('/digest/2.html')}: "
+        "robots.txt disallows this page"
+    ) in result.error
+    assert "/digest/2.html" not in paths(server)
+    assert len(server.robots_requests) == 1
+
+
 def test_link_pattern_and_newest_last(tmp_path: Path, server: Server) -> None:
     serve_digests(server, 1, 2, 3, 4)
     server.routes["/archive"] = Response(200, index(1, 2, 3, 4))  # oldest first
@@ -375,3 +393,29 @@ def test_migration_2_upgrades_a_version_1_state(tmp_path: Path) -> None:
         assert store.index_pages("any") == []
         cached = store.validators("http://x.test/")
         assert cached is not None and cached.etag == '"e"'
+
+
+def test_one_deadline_for_the_index_and_its_pages(tmp_path: Path, server: Server) -> None:
+    """The deadline is per source: time spent waiting on one followed page counts for the next."""
+    clock = [0.0]
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        clock[0] += seconds
+
+    fetch = Fetcher(
+        FetchSettings(user_agent="t (+http://127.0.0.1/)", tries=3, deadline=50),
+        sleep=sleep,
+        monotonic=lambda: clock[0],
+    )
+    server.routes["/archive"] = Response(200, index(2, 1))
+    busy = Response(503, b"busy", {"Retry-After": "30"})
+    server.routes["/digest/1.html"] = [busy, Response(200, digest(1))]
+    server.routes["/digest/2.html"] = busy
+    config = index_config(tmp_path, server)
+    (result,) = run_once(config, now=Clock(), fetcher=fetch)
+    assert result.new == 2 and not result.ok
+    assert result.error is not None and "page " + server.url("/digest/2.html") in result.error
+    assert "the next try would pass the 50s deadline" in result.error
+    assert sleeps == [30.0]
