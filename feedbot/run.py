@@ -404,7 +404,8 @@ def run_once(
         with Store(config.db_path) as store:
             runner = Runner(config, store, fetcher, now)
             workers = max(1, min(config.concurrency, len(sources)))
-            with ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch") as pool:
+            pool = ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch")
+            try:
                 futures: list[Future[Fetched]] = [
                     pool.submit(collect, fetcher, runner.plan(source)) for source in sources
                 ]
@@ -421,6 +422,9 @@ def run_once(
                         progress(result)
                     for feed in complete.get(i, ()):
                         _render(runner, feed, sources, results)
+            finally:
+                # On an error or Ctrl-C, sources not started yet are dropped, not fetched.
+                pool.shutdown(wait=True, cancel_futures=True)
             feeds = list(dict.fromkeys(s.feed for s in sources))
             for feed in feeds:
                 settings = config.feed(feed)
