@@ -19,6 +19,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SPLIT_MODES = ("auto", "headlines", "whole")
 UPDATE_POLICIES = ("mark", "silent", "new-entry")
 FORMATS = ("atom", "rss", "json")
+SOURCE_KINDS = ("page", "index")
 DEFAULT_USER_AGENT = "feedbot/0.1 (+https://github.com/feedbot/feedbot)"
 _DURATION_RE = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -38,6 +39,13 @@ class SourceConfig:
     encoding: str | None = None
     schedule: str | None = None
     volatile_patterns: tuple[str, ...] = ()
+    kind: str = "page"  # "page": one page edited in place; "index": a page listing digest pages
+    link_selector: str | None = None  # index: CSS selector for the links (or elements holding them)
+    link_pattern: str | None = None  # index: regular expression the absolute link URL must match
+    follow: int = 5  # index: how many of the newest links are followed
+    newest: str = "first"  # index: whether the index lists its newest link "first" or "last"
+    recheck: int = 3 * 86400  # index: seconds during which a processed page is re-fetched for edits
+    robots: bool = True  # respect robots.txt (set false for pages the user owns)
 
     @property
     def is_local(self) -> bool:
@@ -79,6 +87,9 @@ class Config:
     base_url: str | None
     sources: tuple[SourceConfig, ...]
     feeds: tuple[FeedConfig, ...]
+    concurrency: int = 4  # sources fetched at the same time
+    host_concurrency: int = 2  # requests at the same time to one host (host:port)
+    host_interval: float = 1.0  # seconds between the starts of two requests to one host
     serve: ServeConfig = ServeConfig()
 
     def source(self, name: str) -> SourceConfig:
@@ -244,6 +255,7 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
     schedule = table.text("schedule")
     if schedule is not None:
         _check_schedule(table, "schedule", schedule)
+    index_settings = _index_settings(table)
     source = SourceConfig(
         name=name,
         url=_resolve_url(table, path.parent, table.require("url", str)),
@@ -257,6 +269,8 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
         encoding=encoding,
         schedule=schedule,
         volatile_patterns=volatile,
+        robots=table.get("robots", bool, True),
+        **index_settings,
     )
     _check_selector(table, "content_selector", source.content_selector)
     _check_selector(table, "headline_selector", source.headline_selector)
@@ -264,6 +278,62 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
         _check_selector(table, "exclude_selectors", selector)
     table.check_unknown()
     return source
+
+
+def _index_settings(table: _Table) -> dict[str, Any]:
+    """The keys of an index source (``kind = "index"``); an error if they are set on a page source."""
+    kind = table.get("kind", str, "page")
+    if kind not in SOURCE_KINDS:
+        raise table.error("kind", f"must be one of {', '.join(SOURCE_KINDS)}")
+    index_keys = ("link_selector", "link_pattern", "follow", "newest", "recheck")
+    if kind == "page":
+        for name in index_keys:
+            if name in table.data:
+                raise table.error(name, 'is only for index sources (add kind = "index")')
+        return {}
+    link_selector = table.text("link_selector")
+    _check_selector(table, "link_selector", link_selector)
+    link_pattern = table.text("link_pattern")
+    if link_pattern is not None:
+        try:
+            re.compile(link_pattern)
+        except re.error as exc:
+            raise table.error("link_pattern", f"is not a valid regular expression: {exc}") from None
+    if link_selector is None and link_pattern is None:
+        raise table.error(
+            "link_selector", "an index source needs link_selector, link_pattern or both"
+        )
+    newest = table.get("newest", str, "first")
+    if newest not in ("first", "last"):
+        raise table.error(
+            "newest", "must be 'first' or 'last' (where the index lists its newest link)"
+        )
+    recheck_text = table.text("recheck", "3d") or "3d"
+    try:
+        recheck = parse_duration(recheck_text)
+    except ValueError as exc:
+        raise table.error("recheck", str(exc)) from None
+    return {
+        "kind": kind,
+        "link_selector": link_selector,
+        "link_pattern": link_pattern,
+        "follow": table.positive("follow", int, 5),
+        "newest": newest,
+        "recheck": recheck,
+    }
+
+
+def _seconds(table: _Table, name: str, default: float) -> float:
+    """A duration as a number of seconds (0 allowed) or a string such as '2s' or '1m'."""
+    value = table.get(name, (int, float, str), default)
+    if isinstance(value, str):
+        try:
+            return float(parse_duration(value))
+        except ValueError as exc:
+            raise table.error(name, str(exc)) from None
+    if value < 0:
+        raise table.error(name, "must not be negative")
+    return float(value)
 
 
 def _check_schedule(table: _Table, name: str, value: str) -> None:
@@ -390,6 +460,9 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
     lock_timeout = float(settings.get("lock_timeout", (int, float), 60.0))
     if lock_timeout < 0:
         raise settings.error("lock_timeout", "must not be negative")
+    concurrency = settings.positive("concurrency", int, 4)
+    host_concurrency = settings.positive("host_concurrency", int, 2)
+    host_interval = _seconds(settings, "host_interval", 1.0)
     base_url = settings.text("base_url")
     if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
         raise settings.error("base_url", "must be an http or https URL")
@@ -422,6 +495,9 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
         base_url=base_url.rstrip("/") + "/" if base_url else None,
         sources=sources,
         feeds=feeds,
+        concurrency=concurrency,
+        host_concurrency=host_concurrency,
+        host_interval=host_interval,
         serve=serve,
     )
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from .clock import format_iso, parse_iso
 from .errors import StoreError
 from .fetch import Validators
+from .index import KnownPage
 from .model import Change, Outcome, StoredEntry
 
 ID_NAMESPACE = uuid.UUID("6f1c5c1e-3d2a-4b8e-9a57-0f6e2f1b7a11")
@@ -87,6 +88,19 @@ MIGRATIONS: list[tuple[str, str]] = [
             new INTEGER NOT NULL DEFAULT 0,
             updated INTEGER NOT NULL DEFAULT 0,
             items INTEGER NOT NULL DEFAULT 0
+        );
+        """,
+    ),
+    (
+        "pages followed from index sources",
+        """
+        CREATE TABLE index_pages (
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            index_url TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_checked TEXT NOT NULL,
+            PRIMARY KEY (source, url)
         );
         """,
     ),
@@ -227,6 +241,45 @@ class Store:
     def forget_validators(self, url: str) -> None:
         self.db.execute("DELETE FROM http_cache WHERE url = ?", (url,))
 
+    def save_validators(self, url: str, value: Validators, *, now: datetime) -> None:
+        with self.transaction() as db:
+            self._save_validators(db, url, value, format_iso(now))
+
+    @staticmethod
+    def _save_validators(db: sqlite3.Connection, url: str, value: Validators, stamp: str) -> None:
+        db.execute(
+            """INSERT INTO http_cache (url, etag, last_modified, content_hash, fetched_at)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                   last_modified = excluded.last_modified, content_hash = excluded.content_hash,
+                   fetched_at = excluded.fetched_at""",
+            (url, value.etag, value.last_modified, value.content_hash, stamp),
+        )
+
+    # --- index sources ----------------------------------------------------------------------
+    def index_pages(self, source: str) -> list[KnownPage]:
+        """The pages of an index source processed before, newest first."""
+        rows = self.db.execute(
+            "SELECT url, first_seen FROM index_pages WHERE source = ? ORDER BY first_seen DESC, rowid DESC",
+            (source,),
+        ).fetchall()
+        return [KnownPage(row["url"], parse_iso(row["first_seen"])) for row in rows]
+
+    def remember_index_page(self, source: str, index_url: str, url: str, *, now: datetime) -> None:
+        with self.transaction() as db:
+            self._remember_index_page(db, source, index_url, url, format_iso(now))
+
+    @staticmethod
+    def _remember_index_page(
+        db: sqlite3.Connection, source: str, index_url: str, url: str, stamp: str
+    ) -> None:
+        db.execute(
+            """INSERT INTO index_pages (source, url, index_url, first_seen, last_checked)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (source, url) DO UPDATE SET last_checked = excluded.last_checked""",
+            (source, url, index_url, stamp, stamp),
+        )
+
     # --- entries --------------------------------------------------------------------------
     def entries_for(self, feed: str) -> list[StoredEntry]:
         rows = self.db.execute(
@@ -268,8 +321,11 @@ class Store:
         now: datetime,
         policy: str,
         validators: tuple[str, Validators] | None,
+        index_page: tuple[str, str] | None = None,
     ) -> tuple[int, int, int]:
-        """Write the outcome of one page in one transaction. Returns (new, updated, unchanged)."""
+        """Write the outcome of one page in one transaction. Returns (new, updated, unchanged).
+        ``index_page`` is (index URL, page URL as linked) for a page followed from an index source:
+        it is remembered as processed in the same transaction."""
         stamp = format_iso(now)
         counts = {Outcome.NEW: 0, Outcome.UPDATED: 0, Outcome.UNCHANGED: 0}
         with self.transaction() as db:
@@ -330,14 +386,9 @@ class Store:
                 )
             if validators is not None:
                 url, value = validators
-                db.execute(
-                    """INSERT INTO http_cache (url, etag, last_modified, content_hash, fetched_at)
-                       VALUES (?, ?, ?, ?, ?)
-                       ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
-                           last_modified = excluded.last_modified, content_hash = excluded.content_hash,
-                           fetched_at = excluded.fetched_at""",
-                    (url, value.etag, value.last_modified, value.content_hash, stamp),
-                )
+                self._save_validators(db, url, value, stamp)
+            if index_page is not None:
+                self._remember_index_page(db, source, index_page[0], index_page[1], stamp)
         return counts[Outcome.NEW], counts[Outcome.UPDATED], counts[Outcome.UNCHANGED]
 
     def _insert_entry(

@@ -32,11 +32,15 @@ class Response:
 
 
 class Server:
-    """A tiny HTTP server on 127.0.0.1 whose routes tests set; it records every request."""
+    """A tiny HTTP server on 127.0.0.1 whose routes tests set; it records every request — those for
+    /robots.txt in ``robots_requests``, every other one in ``requests`` (robots.txt is asked for once
+    per host and run, so keeping it apart keeps request counts about pages). /robots.txt answers 404
+    (allow everything) unless a test sets a route for it."""
 
     def __init__(self) -> None:
         self.routes: dict[str, Response | list[Response]] = {}
         self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.robots_requests: list[tuple[str, str, dict[str, str]]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -46,7 +50,8 @@ class Server:
                 pass
 
             def do_GET(self) -> None:
-                outer.requests.append((self.command, self.path, dict(self.headers)))
+                log = outer.robots_requests if self.path == "/robots.txt" else outer.requests
+                log.append((self.command, self.path, dict(self.headers)))
                 route = outer.routes.get(self.path)
                 if isinstance(route, list):
                     response = route.pop(0) if len(route) > 1 else route[0]
@@ -71,7 +76,9 @@ class Server:
 
         self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base(self) -> str:
@@ -169,6 +176,7 @@ def write_config(directory: Path, sources: list[dict[str, Any]], **settings: Any
     lines = ["[feedbot]"]
     settings.setdefault("user_agent", "feedbot-tests/1 (+http://127.0.0.1/contact)")
     settings.setdefault("lock_timeout", 2)
+    settings.setdefault("host_interval", 0)  # tests talk to one local server; no need to pace
     feeds = settings.pop("feeds", {})
     for key, value in settings.items():
         lines.append(f"{key} = {json.dumps(value, ensure_ascii=False)}")
