@@ -279,11 +279,11 @@ class Daemon:
 
     # --- jobs -----------------------------------------------------------------------------------
     def _seed_states(self) -> None:
-        """Consecutive failures and last runs come from the store, so a restart keeps backing off."""
-        runs = {}
-        if self.config.db_path.exists():
-            with Store(self.config.db_path) as store:
-                runs = store.source_runs()
+        """Consecutive failures and last runs come from the store, so a restart keeps backing off.
+        Opening the store here also creates or migrates it before any run, and a state database
+        that cannot be used stops the daemon at once instead of failing every run."""
+        with Store(self.config.db_path) as store:
+            runs = store.source_runs()
         for source in self.config.sources:
             run = runs.get(source.name)
             self.states[source.name] = SourceState(

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -281,3 +282,26 @@ def test_stale_daemon_file_is_ignored(tmp_path: Path) -> None:
     (state / STATE_FILE).write_text(json.dumps(data))
     info = read_daemon_state(state)
     assert info is not None and info.pid == os.getpid()
+
+
+def test_concurrent_first_opens_of_a_new_store_migrate_once(tmp_path: Path) -> None:
+    """Found by the soak: the daemon's first runs, in parallel threads on a new state database,
+    each tried to create the schema ("table entries already exists")."""
+    errors: list[BaseException] = []
+    for round_ in range(5):
+        path = tmp_path / f"s{round_}.db"
+        barrier = threading.Barrier(8)
+
+        def open_store(path: Path = path, barrier: threading.Barrier = barrier) -> None:
+            barrier.wait()
+            try:
+                Store(path).close()
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=open_store) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert errors == []
