@@ -81,6 +81,7 @@ class PageServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else the body waits for a delayed ACK (40 ms a page)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -136,6 +137,8 @@ def proc_status(pid: int) -> dict[str, int]:
         if key in ("VmRSS", "VmHWM", "Threads"):
             fields[key] = int(value.split()[0])
     fields["fds"] = len(os.listdir(f"/proc/{pid}/fd"))
+    stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields["cpu"] = (int(stat[11]) + int(stat[12])) * 1000 // os.sysconf("SC_CLK_TCK")  # ms
     return fields
 
 
@@ -210,7 +213,8 @@ def main() -> int:
             at, runs, requests, st = rows[-1]
             print(
                 f"t={at:6.0f}s runs={runs:7d} requests={requests:7d} rss={st['VmRSS'] / 1024:6.1f} MiB "
-                f"hwm={st['VmHWM'] / 1024:6.1f} MiB threads={st['Threads']} fds={st['fds']}",
+                f"hwm={st['VmHWM'] / 1024:6.1f} MiB threads={st['Threads']} fds={st['fds']} "
+                f"cpu={st['cpu'] / 1000:.0f}s",
                 flush=True,
             )
         stop_started = time.monotonic()
@@ -236,6 +240,9 @@ def main() -> int:
     print(
         f"RSS start {first['VmRSS'] / 1024:.1f} MiB, end {last['VmRSS'] / 1024:.1f} MiB, "
         f"peak {max(r[3]['VmHWM'] for r in rows) / 1024:.1f} MiB"
+    )
+    print(
+        f"daemon CPU time {last['cpu'] / 1000:.0f} s ({last['cpu'] / 10 / rows[-1][0]:.0f}% of one core)"
     )
     print(f"SIGTERM -> exit status {status} in {stop_took:.2f} s")
     if args.keep:

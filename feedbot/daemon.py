@@ -44,6 +44,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from .clock import format_iso, parse_iso, utcnow_exact
 from .config import Config, SourceConfig, load_config, parse_duration
+from .cron import cron_trigger
 from .errors import ConfigError, FeedbotError
 from .fetch import Fetcher, FetchSettings
 from .lock import RunLock
@@ -80,14 +81,14 @@ class Schedule:
         try:
             return cls(text, float(parse_duration(text)))
         except ValueError:
-            CronTrigger.from_crontab(text, timezone=UTC)  # validated by the config already
+            cron_trigger(text, timezone=UTC)  # validated by the config already
             return cls(text, None)
 
     def period(self, now: datetime) -> float:
         """Seconds between two runs (for a cron expression: between its next two times)."""
         if self.interval is not None:
             return self.interval
-        trigger = CronTrigger.from_crontab(self.text, timezone=UTC)
+        trigger = cron_trigger(self.text, timezone=UTC)
         first = trigger.get_next_fire_time(None, now)
         second = trigger.get_next_fire_time(first, first + timedelta(microseconds=1))
         if first is None or second is None:
@@ -102,7 +103,7 @@ class Schedule:
         jitter = self.jitter(now)
         if self.interval is not None:
             return IntervalTrigger(seconds=self.interval, jitter=jitter, timezone=UTC)
-        trigger = CronTrigger.from_crontab(self.text, timezone=UTC)
+        trigger = cron_trigger(self.text, timezone=UTC)
         trigger.jitter = jitter
         return trigger
 
@@ -110,7 +111,7 @@ class Schedule:
         """When a source last run at ``last_run`` is next due (the past means: now)."""
         if self.interval is not None:
             return last_run + timedelta(seconds=self.interval)
-        trigger = CronTrigger.from_crontab(self.text, timezone=UTC)
+        trigger = cron_trigger(self.text, timezone=UTC)
         due = trigger.get_next_fire_time(None, last_run + timedelta(microseconds=1))
         return due if due is not None else now
 

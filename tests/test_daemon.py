@@ -22,7 +22,9 @@ import pytest
 
 from feedbot.cli import main
 from feedbot.config import load_config, parse_duration
+from feedbot.cron import cron_trigger
 from feedbot.daemon import STATE_FILE, Schedule, backoff_delay, read_daemon_state
+from feedbot.errors import ConfigError
 from feedbot.lock import RunLock
 from feedbot.store import Store
 
@@ -305,3 +307,37 @@ def test_concurrent_first_opens_of_a_new_store_migrate_once(tmp_path: Path) -> N
         for thread in threads:
             thread.join()
     assert errors == []
+
+
+@pytest.mark.parametrize(
+    ("weekday", "days"),
+    [
+        ("1-5", ["Mon", "Tue", "Wed", "Thu", "Fri"]),  # APScheduler's own reading: Tue to Sat
+        ("0", ["Sun"]),
+        ("7", ["Sun"]),
+        ("5-7", ["Fri", "Sat", "Sun"]),
+        ("sat,sun", ["Sat", "Sun"]),
+        ("*/2", ["Sun", "Tue", "Thu", "Sat"]),
+        ("mon-fri", ["Mon", "Tue", "Wed", "Thu", "Fri"]),
+        ("*", ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]),
+    ],
+)
+def test_cron_weekdays_as_crontab_means_them(weekday: str, days: list[str]) -> None:
+    trigger = cron_trigger(f"0 7 * * {weekday}")
+    fired: list[datetime] = []
+    at = datetime(2022, 3, 6, 0, 0, tzinfo=UTC)  # a Sunday
+    while len(fired) < 14:
+        nxt = trigger.get_next_fire_time(fired[-1] if fired else None, at)
+        assert nxt is not None
+        fired.append(nxt)
+        at = nxt + timedelta(seconds=1)
+    assert all(t.hour == 7 and t.minute == 0 for t in fired)
+    assert {t.strftime("%a") for t in fired} == set(days)
+
+
+def test_bad_weekday_is_a_config_error(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, [{"name": "a", "url": "http://127.0.0.1/", "schedule": "0 7 * * 8"}]
+    )
+    with pytest.raises(ConfigError, match=r"sources\[0\] \(a\)\.schedule: is not a valid cron"):
+        load_config(config)
