@@ -172,6 +172,7 @@ class Daemon:
         self._fetchers: list[Fetcher] = []
         self._local = threading.local()
         self._wake = threading.Event()
+        self._started = False
         self._stop_requested = False
         self._reload_requested = False
         self._dirty = True
@@ -180,8 +181,8 @@ class Daemon:
     # --- life cycle ----------------------------------------------------------------------------
     def run(self) -> int:
         """Take the lock, schedule every source and serve until stopped. Returns the exit status."""
-        self.start()
         self.install_signal_handlers()
+        self.start()
         try:
             while not self._stop_requested:
                 self._wake.wait(0.5)
@@ -211,6 +212,7 @@ class Daemon:
                 self._scheduler.shutdown(wait=False)
             self._lock.release()
             raise
+        self._started = True
         self.write_state(force=True)
         log.info(
             "daemon started: pid=%d sources=%d workers=%d config=%s",
@@ -226,6 +228,9 @@ class Daemon:
         signal.signal(signal.SIGHUP, self._on_reload_signal)
 
     def _on_stop_signal(self, signum: int, frame: FrameType | None) -> None:
+        if not self._started:
+            # still starting (e.g. waiting for the lock): unwind start(), which releases what it took
+            raise SystemExit(0)
         self.request_stop()
 
     def _on_reload_signal(self, signum: int, frame: FrameType | None) -> None:

@@ -218,6 +218,31 @@ def test_sigkill_in_the_middle_of_a_run_then_restart(
     assert len({r["key"] for r in rows}) == 6  # no story stored twice
 
 
+def test_sigterm_lets_a_short_run_finish_and_abandons_a_long_one(
+    tmp_path: Path, server: Server, daemons: Callable[..., DaemonProcess]
+) -> None:
+    server.routes["/short"] = Response(body=DAY1, delay=1)
+    server.routes["/long"] = Response(body=DAY1, delay=8)
+    config = write_config(
+        tmp_path, [source(server, "short", "/short"), source(server, "long", "/long")]
+    )
+    daemon = daemons(config, "--shutdown-timeout", "2")
+    wait_for("both requests", lambda: {r[1] for r in server.requests} == {"/short", "/long"})
+    status, took = daemon.stop()
+    assert status == 0 and took < 3.5, took
+    feeds = tmp_path / "feeds"
+    assert len(feed_titles(feeds / "short.atom")) == 5  # finished within the grace time
+    assert not (feeds / "long.atom").exists() and not list(feeds.glob(".*"))  # nothing half-written
+    log = daemon.log()
+    assert "abandoned 1 run(s) in flight after 2s: long" in log
+    assert len(server.requests) == 2  # no new run started after SIGTERM
+    with RunLock(tmp_path / "state", 0):
+        pass
+    with Store(load_config(config).db_path) as store:
+        runs = store.source_runs()
+    assert runs["short"].result == "ok" and "long" not in runs
+
+
 def test_failing_source_backs_off_and_recovers(
     tmp_path: Path,
     server: Server,
