@@ -57,6 +57,7 @@ STATE_FILE = "daemon.json"
 MAX_BACKOFF = 6 * 3600.0  # seconds: a failing source is still tried at least this often
 REPORT_AFTER = 3  # consecutive failures after which each failure is logged at ERROR
 MAX_JITTER = 300.0  # seconds
+FIRST_SPREAD = 10.0  # seconds
 
 
 class Service(Protocol):
@@ -301,7 +302,9 @@ class Daemon:
     def _first_run(self, source: SourceConfig, schedule: Schedule) -> datetime:
         now = self.now()
         state = self.states.setdefault(source.name, SourceState())
-        spread = timedelta(seconds=random.uniform(0, schedule.jitter(now)))
+        # spread the first runs a little (at most FIRST_SPREAD) so that many sources do not all
+        # start in the same instant, without making a new daemon wait minutes for its first run
+        spread = timedelta(seconds=random.uniform(0, min(schedule.jitter(now), FIRST_SPREAD)))
         if state.last_run is None:
             return now + spread
         due = schedule.due_after(state.last_run, now)
@@ -535,7 +538,7 @@ class DaemonInfo:
     """A running daemon as ``feedbot status`` sees it."""
 
     pid: int
-    started: datetime
+    started: datetime  # to the second, like every time ``feedbot status`` shows
     next_runs: dict[str, datetime | None]
     failures: dict[str, int]
 
@@ -547,7 +550,7 @@ def read_daemon_state(state_dir: Path) -> DaemonInfo | None:
         data = json.loads((state_dir / STATE_FILE).read_text())
         pid = int(data["pid"])
         sources = data["sources"]
-        started = parse_iso(data["started"])
+        started = parse_iso(data["started"]).replace(microsecond=0)
     except (OSError, ValueError, KeyError, TypeError):
         return None
     holder, role = RunLock(state_dir, 0).holder()
@@ -557,7 +560,7 @@ def read_daemon_state(state_dir: Path) -> DaemonInfo | None:
         pid=pid,
         started=started,
         next_runs={
-            name: parse_iso(s["next_run"]) if s.get("next_run") else None
+            name: parse_iso(s["next_run"]).replace(microsecond=0) if s.get("next_run") else None
             for name, s in sources.items()
         },
         failures={name: int(s.get("failures", 0)) for name, s in sources.items()},
