@@ -229,7 +229,7 @@ def test_sigterm_lets_a_short_run_finish_and_abandons_a_long_one(
     daemon = daemons(config, "--shutdown-timeout", "2")
     wait_for("both requests", lambda: {r[1] for r in server.requests} == {"/short", "/long"})
     status, took = daemon.stop()
-    assert status == 0 and took < 3.5, took
+    assert status == 0 and took < 4.5, took  # 2 s for the short run, then out
     feeds = tmp_path / "feeds"
     assert len(feed_titles(feeds / "short.atom")) == 5  # finished within the grace time
     assert not (feeds / "long.atom").exists() and not list(feeds.glob(".*"))  # nothing half-written
@@ -263,7 +263,7 @@ def test_failing_source_backs_off_and_recovers(
     gaps = [b - a for a, b in itertools.pairwise(stamps)]
     # one period after the first failure (counted from the scheduled start, so the first run's
     # set-up makes it shorter), then 2 s, then 4 s (the cap), counted from the end of the failed run
-    assert gaps[0] < 1.6 and 1.9 < gaps[1] < 3.0 and 3.9 < gaps[2] < 5.0, gaps
+    assert gaps[0] < 1.8 and 1.9 < gaps[1] < 3.5 and 3.9 < gaps[2] < 5.5, gaps
 
     log = daemon.log()
     assert "source=a failing: 3 failed run(s) in a row" in log
@@ -277,7 +277,7 @@ def test_failing_source_backs_off_and_recovers(
     wait_for("recovery", lambda: "recovered after" in daemon.log(), timeout=6)
     count = tries()
     wait_for("two more runs", lambda: tries() >= count + 2, timeout=4)
-    assert stamps[-1] - stamps[-2] < 1.6
+    assert stamps[-1] - stamps[-2] < 1.9  # not the 4 s of the backoff
     status, _ = daemon.stop()
     assert status == 0
 
