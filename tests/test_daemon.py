@@ -23,7 +23,14 @@ import pytest
 from feedbot.cli import main
 from feedbot.config import load_config, parse_duration
 from feedbot.cron import cron_trigger
-from feedbot.daemon import STATE_FILE, Schedule, backoff_delay, read_daemon_state
+from feedbot.daemon import (
+    STATE_FILE,
+    Daemon,
+    Schedule,
+    backoff_delay,
+    read_daemon_state,
+    schedule_of,
+)
 from feedbot.errors import ConfigError
 from feedbot.lock import RunLock
 from feedbot.store import Store
@@ -366,3 +373,29 @@ def test_bad_weekday_is_a_config_error(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"sources\[0\] \(a\)\.schedule: is not a valid cron"):
         load_config(config)
+
+
+def test_a_restart_keeps_backing_off_a_failing_source(tmp_path: Path) -> None:
+    """Consecutive failures come from the store's source_runs, so a restarted daemon does not
+    hammer a broken site; a source that ran recently waits for its turn; a new one starts soon."""
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "broken", "url": "http://127.0.0.1:9/", "schedule": "1m"},
+            {"name": "fine", "url": "http://127.0.0.1:9/", "schedule": "1m"},
+            {"name": "new", "url": "http://127.0.0.1:9/", "schedule": "1m"},
+        ],
+    )
+    now = datetime(2022, 3, 6, 9, 0, tzinfo=UTC)
+    with Store(load_config(config).db_path) as store:
+        for _ in range(5):
+            store.record_run("broken", now=now, ok=False, result="error", error="HTTP 500")
+        store.record_run("fine", now=now, ok=True, result="ok")
+    daemon = Daemon(config, max_backoff=3600, now=lambda: now + timedelta(seconds=30))
+    daemon._seed_states()
+    assert daemon.states["broken"].failures == 5
+    schedules = {s.name: schedule_of(daemon.config, s) for s in daemon.config.sources}
+    first = {s.name: daemon._first_run(s, schedules[s.name]) for s in daemon.config.sources}
+    assert first["broken"] >= now + timedelta(minutes=16)  # 2**4 periods after the last failure
+    assert now + timedelta(minutes=1) <= first["fine"] <= now + timedelta(minutes=1, seconds=6)
+    assert first["new"] <= now + timedelta(seconds=30 + 6)
