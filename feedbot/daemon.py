@@ -414,8 +414,8 @@ class Daemon:
         retry = now + timedelta(seconds=wait)
         with contextlib.suppress(JobLookupError):
             job = self._scheduler.get_job(source.name)
-            if failures > 1 and job is not None and job.next_run_time is not None:
-                if job.next_run_time < retry:
+            if job is not None and job.next_run_time is not None:
+                if failures > 1 and job.next_run_time < retry:
                     self._scheduler.modify_job(source.name, next_run_time=retry)
                 else:
                     retry = job.next_run_time
