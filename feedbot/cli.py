@@ -1,4 +1,4 @@
-"""The command line: ``feedbot run | preview | status | history | serve``.
+"""The command line: ``feedbot run | daemon | serve | preview | status | history``.
 
 Data goes to stdout, logs to stderr. Exit status: 0 all sources fine or unchanged, 1 a source failed,
 2 usage or configuration error (or the lock is held).
@@ -82,6 +82,30 @@ def _parser() -> argparse.ArgumentParser:
         help="only this source (repeatable)",
     )
 
+    p_daemon = sub.add_parser(
+        "daemon", help="run every source on its schedule until stopped (SIGHUP reloads the config)"
+    )
+    common(p_daemon)
+    p_daemon.add_argument(
+        "-q", "--quiet", action="store_true", help="log only warnings and errors, not every run"
+    )
+    p_daemon.add_argument(
+        "--workers", type=int, default=4, help="sources processed at the same time (default 4)"
+    )
+    p_daemon.add_argument(
+        "--max-backoff",
+        default="6h",
+        metavar="DURATION",
+        help="longest wait between tries of a failing source (default 6h)",
+    )
+    p_daemon.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="how long runs in flight may finish on SIGTERM before they are abandoned (default 3)",
+    )
+
     p_prev = sub.add_parser("preview", help="show how a page splits, without touching the state")
     p_prev.add_argument("target", help="a URL, a file, or the name of a configured source")
     p_prev.add_argument("-c", "--config", help="configuration file (for source names and settings)")
@@ -122,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "daemon":
+            return cmd_daemon(args)
         if args.command == "preview":
             return cmd_preview(args)
         if args.command == "status":
@@ -165,6 +191,36 @@ def cmd_run(args: argparse.Namespace) -> int:
     for result in failed:
         print(f"feedbot: {result.error}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from .config import parse_duration
+    from .daemon import Daemon
+
+    try:
+        max_backoff = parse_duration(args.max_backoff)
+    except ValueError as exc:
+        print(f"feedbot: --max-backoff: {exc}", file=sys.stderr)
+        return 2
+    if args.workers < 1 or args.shutdown_timeout < 0:
+        print(
+            "feedbot: --workers must be at least 1, --shutdown-timeout not negative",
+            file=sys.stderr,
+        )
+        return 2
+    # a daemon logs one line per run by default (-q: only problems); -v adds debug detail
+    _setup_logging(0 if args.quiet else 1 + args.verbose, args.log_format)
+    scheduler_log = logging.getLogger("apscheduler")
+    scheduler_log.handlers[:] = logging.getLogger("feedbot").handlers
+    scheduler_log.setLevel(logging.INFO if args.verbose >= 2 else logging.ERROR)
+    scheduler_log.propagate = False
+    daemon = Daemon(
+        _config_path(args.config),
+        workers=args.workers,
+        max_backoff=float(max_backoff),
+        shutdown_timeout=args.shutdown_timeout,
+    )
+    return daemon.run()
 
 
 def _progress_bar(total: int) -> Callable[[RunResult], None]:
@@ -288,7 +344,11 @@ def preview_text(split: Split, url: str, encoding: str) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from .daemon import read_daemon_state
+
     config = load_config(_config_path(args.config))
+    daemon = read_daemon_state(config.state_dir)
+    next_runs = daemon.next_runs if daemon else {}
     runs = {}
     counts: dict[str, int] = {}
     if config.db_path.exists():
@@ -307,6 +367,9 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "result": run.result if run else "never run",
                 "failures": run.failures if run else 0,
                 "last_error": run.error if run else None,
+                "next_run": (
+                    next_run.isoformat() if (next_run := next_runs.get(source.name)) else None
+                ),
                 "items": run.items if run else 0,
                 "feed_entries": counts.get(source.feed, 0),
             }
@@ -314,11 +377,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    print(f"{'source':<20} {'result':<13} {'last run':<26} {'fails':>5} {'items':>5}  last error")
+    if daemon:
+        print(f"daemon: running (pid {daemon.pid}, since {daemon.started.isoformat()})")
+    else:
+        print("daemon: not running")
+    print(
+        f"{'source':<20} {'result':<13} {'last run':<26} {'next run':<26} {'fails':>5} {'items':>5}"
+        "  last error"
+    )
     for row in rows:
         print(
-            f"{row['source']:<20} {row['result']:<13} {row['last_run'] or '-':<26} {row['failures']:>5} "
-            f"{row['items']:>5}  {row['last_error'] or ''}"
+            f"{row['source']:<20} {row['result']:<13} {row['last_run'] or '-':<26} "
+            f"{row['next_run'] or '-':<26} {row['failures']:>5} {row['items']:>5}  "
+            f"{row['last_error'] or ''}"
         )
     return 0
 

@@ -347,10 +347,10 @@ def _check_schedule(table: _Table, name: str, value: str) -> None:
         raise table.error(
             name, f"must be an interval such as '30m' or a 5-field cron expression, not {value!r}"
         )
-    from apscheduler.triggers.cron import CronTrigger
+    from .cron import cron_trigger
 
     try:
-        CronTrigger.from_crontab(value, timezone="UTC")
+        cron_trigger(value)
     except ValueError as exc:
         raise table.error(name, f"is not a valid cron expression: {exc}") from None
 

@@ -8,6 +8,7 @@ or render — it stores what it is told and answers queries.
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -175,8 +176,7 @@ class Store:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA busy_timeout = 30000")
-            mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            del mode
+            _set_wal(self.db)
             self.db.execute("PRAGMA synchronous = FULL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -218,6 +218,9 @@ class Store:
             name, sql = MIGRATIONS[number]
             try:
                 self.db.execute("BEGIN IMMEDIATE")
+                if self.db.execute("PRAGMA user_version").fetchone()[0] > number:
+                    self.db.execute("COMMIT")  # another connection applied it meanwhile
+                    continue
                 for statement in sql.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
@@ -628,6 +631,19 @@ def _source_runs(db: sqlite3.Connection) -> dict[str, SourceRun]:
         )
         for row in rows
     }
+
+
+def _set_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. On a new database opened by several connections at once, the switch can
+    report "database is locked" without waiting (SQLite's busy handler does not cover it): retry."""
+    for attempt in range(100):
+        try:
+            db.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.01)
 
 
 def _sources(value: str | None) -> tuple[str, ...]:
