@@ -99,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
         help="longest wait between tries of a failing source (default 6h)",
     )
     p_daemon.add_argument(
+        "--serve",
+        action="store_true",
+        help="also serve the feeds over HTTP, as `feedbot serve` does ([serve] host and port)",
+    )
+    p_daemon.add_argument("--host", help="with --serve: address to listen on (default 127.0.0.1)")
+    p_daemon.add_argument("--port", type=int, help="with --serve: port (default 8080)")
+    p_daemon.add_argument(
         "--shutdown-timeout",
         type=float,
         default=3.0,
@@ -195,7 +202,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_daemon(args: argparse.Namespace) -> int:
     from .config import parse_duration
-    from .daemon import Daemon
+    from .daemon import Daemon, Service
 
     try:
         max_backoff = parse_duration(args.max_backoff)
@@ -214,8 +221,18 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     scheduler_log.handlers[:] = logging.getLogger("feedbot").handlers
     scheduler_log.setLevel(logging.INFO if args.verbose >= 2 else logging.ERROR)
     scheduler_log.propagate = False
+    services: list[Service] = []
+    if args.serve:
+        from .serve import ServeService
+
+        _quiet_waitress()
+        services.append(ServeService(args.host, args.port))
+    elif args.host or args.port is not None:
+        print("feedbot: --host and --port need --serve", file=sys.stderr)
+        return 2
     daemon = Daemon(
         _config_path(args.config),
+        services=services,
         workers=args.workers,
         max_backoff=float(max_backoff),
         shutdown_timeout=args.shutdown_timeout,
@@ -410,6 +427,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.verbose == 0:
         # a server's access log and its "serving on" line are its output
         logging.getLogger("feedbot").setLevel(logging.INFO)
+    _quiet_waitress()
+    serve(config, args.host, args.port)
+    return 0
+
+
+def _quiet_waitress() -> None:
     # waitress's own warnings through our handler; its per-request "Task queue depth" notes under
     # load would flood the log, so that one logger shows errors only
     waitress_log = logging.getLogger("waitress")
@@ -417,8 +440,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     waitress_log.setLevel(logging.WARNING)
     waitress_log.propagate = False
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
-    serve(config, args.host, args.port)
-    return 0
 
 
 if __name__ == "__main__":

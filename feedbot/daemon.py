@@ -46,9 +46,9 @@ from .clock import format_iso, parse_iso, utcnow_exact
 from .config import Config, SourceConfig, load_config, parse_duration
 from .cron import cron_trigger
 from .errors import ConfigError, FeedbotError
-from .fetch import Fetcher, FetchSettings
+from .fetch import Fetcher
 from .lock import RunLock
-from .run import run_once
+from .run import fetch_settings, run_once
 from .store import Store
 
 log = logging.getLogger("feedbot")
@@ -171,7 +171,6 @@ class Daemon:
         self._inflight: set[str] = set()
         self._stopping = False
         self._fetchers: list[Fetcher] = []
-        self._local = threading.local()
         self._wake = threading.Event()
         self._started = False
         self._stop_requested = False
@@ -341,24 +340,17 @@ class Daemon:
             return self._feed_locks.setdefault(feed, threading.Lock())
 
     def _fetcher(self, config: Config) -> Fetcher:
-        """One fetcher (requests session) per worker thread, renewed when its settings change."""
-        settings = FetchSettings(
-            user_agent=config.user_agent,
-            connect_timeout=config.connect_timeout,
-            read_timeout=config.read_timeout,
-        )
-        fetcher: Fetcher | None = getattr(self._local, "fetcher", None)
-        if fetcher is not None and fetcher.settings == settings:
-            return fetcher
-        new = Fetcher(settings)
+        """One fetcher shared by every worker thread, so per-host limits and the robots.txt cache
+        hold across sources run at the same time; renewed when its settings change (SIGHUP)."""
+        settings = fetch_settings(config)
         with self._mutex:
-            if fetcher is not None:
-                self._fetchers.remove(fetcher)
+            current = self._fetchers[-1] if self._fetchers else None
+            if current is not None and current.settings == settings:
+                return current
+            new = Fetcher(settings)
+            # the old one is closed at shutdown: runs in flight may still be using it
             self._fetchers.append(new)
-        if fetcher is not None:
-            fetcher.close()
-        self._local.fetcher = new
-        return new
+            return new
 
     def _run_source(self, name: str) -> None:
         """One scheduled run of one source: ``run_once`` for it alone, then backoff bookkeeping."""

@@ -494,3 +494,42 @@ def serve(config: Config, host: str | None = None, port: int | None = None) -> N
         pass
     finally:
         server.close()
+
+
+class ServeService:
+    """``feedbot daemon --serve``: the feed server in a thread of the daemon, for as long as it runs.
+
+    On a config reload (SIGHUP) the server keeps its socket and serves the new feeds at once; a new
+    ``[serve]`` host or port needs a restart, which is logged."""
+
+    def __init__(self, host: str | None = None, port: int | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.server: FeedServer | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, config: Config) -> None:
+        self.server = FeedServer(config, self.host, self.port)
+        self.thread = threading.Thread(target=self.server.run, name="feedbot-serve", daemon=True)
+        self.thread.start()
+        log.info(
+            "serving %d feeds from %s on %s", len(config.feeds), config.feeds_dir, self.server.url
+        )
+
+    def reload(self, config: Config) -> None:
+        if self.server is None:
+            return
+        self.server.server.application = make_app(config)
+        wanted = (self.host or config.serve.host, self.port or config.serve.port)
+        if self.port != 0 and wanted != (self.server.host, self.server.port):
+            log.warning(
+                "serve: the new address %s:%s takes effect at the next restart; still on %s",
+                *wanted,
+                self.server.url,
+            )
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        if self.thread is not None:
+            self.thread.join(5.0)

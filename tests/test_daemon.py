@@ -399,3 +399,52 @@ def test_a_restart_keeps_backing_off_a_failing_source(tmp_path: Path) -> None:
     assert first["broken"] >= now + timedelta(minutes=16)  # 2**4 periods after the last failure
     assert now + timedelta(minutes=1) <= first["fine"] <= now + timedelta(minutes=1, seconds=6)
     assert first["new"] <= now + timedelta(seconds=30 + 6)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_daemon_serve_answers_while_it_runs_and_follows_a_reload(
+    tmp_path: Path, server: Server, daemons: Callable[..., DaemonProcess]
+) -> None:
+    import requests
+
+    server.routes["/a"] = Response(body=DAY1)
+    server.routes["/b"] = Response(body=DAY1)
+    config = write_config(tmp_path, [source(server, "a", "/a")])
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    daemon = daemons(config, "--serve", "--port", str(port))
+
+    def healthy() -> bool:
+        try:
+            return requests.get(f"{base}/healthz", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_for("a healthy daemon", healthy)
+    health = requests.get(f"{base}/healthz", timeout=2).json()
+    assert "a" in json.dumps(health)
+    feed = requests.get(f"{base}/a.atom", timeout=2)
+    assert feed.status_code == 200 and len(check_atom(feed.content).entries) == 5
+    again = requests.get(
+        f"{base}/a.atom", headers={"If-None-Match": feed.headers["ETag"]}, timeout=2
+    )
+    assert again.status_code == 304
+    assert requests.get(f"{base}/b.atom", timeout=2).status_code == 404
+
+    # SIGHUP adds a source: the server, same socket, serves its feed and lists it
+    write_config(tmp_path, [source(server, "a", "/a"), source(server, "b", "/b")])
+    daemon.signal(signal.SIGHUP)
+    wait_for("feed b served", lambda: requests.get(f"{base}/b.atom", timeout=2).status_code == 200)
+    assert "b.atom" in requests.get(f"{base}/", timeout=2).text
+
+    status, took = daemon.stop()
+    assert status == 0 and took < 5
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{base}/healthz", timeout=2)
