@@ -353,7 +353,9 @@ def remove_furniture(
         if isinstance(node, Comment | Doctype | Declaration | ProcessingInstruction | CData):
             node.extract()
     for tag in list(root.find_all(True)):
-        if tag.decomposed or tag.parent is None:
+        # not tag.decomposed: bs4 answers that for a live tag by searching its whole subtree for a
+        # child tag named "_decomposed" (quadratic on deeply nested pages)
+        if vars(tag).get("_decomposed") or tag.parent is None:
             continue
         if tag.name in DROP_TAGS:
             if tag.name == "form" and total and _text_len(tag) > 0.5 * total:
@@ -397,24 +399,35 @@ def _own_len(tag: Tag) -> tuple[int, int]:
 def find_content(body: Tag) -> Tag:
     """Descend from <body> into the child that holds nearly all of the non-link text."""
     node = body
+    total, linked = _own_len(node)
     while True:
-        total, linked = _own_len(node)
         content = total - linked
         if content <= 0:
             return node
         best: Tag | None = None
         best_len = 0
-        for child in node.children:
-            if not isinstance(child, Tag) or child.name not in BLOCK_TAGS:
-                continue
-            t, link = _own_len(child)
-            if t - link > best_len:
-                best, best_len = child, t - link
+        best_counts = (0, 0)
+        elements = [c for c in node.children if isinstance(c, Tag)]
+        if len(elements) == 1 and not any(
+            str(c).strip() for c in node.children if not isinstance(c, Tag)
+        ):
+            # a pure wrapper holds all its parent's text: no need to count it again (hostile
+            # pages nest thousands of wrappers, and counting at every level was quadratic)
+            if elements[0].name in BLOCK_TAGS:
+                best, best_len, best_counts = elements[0], content, (total, linked)
+        else:
+            for child in elements:
+                if child.name not in BLOCK_TAGS:
+                    continue
+                t, link = _own_len(child)
+                if t - link > best_len:
+                    best, best_len, best_counts = child, t - link, (t, link)
         if best is None or best_len < 0.8 * content:
             return node
         if best.name in ("li", "p", "pre", "blockquote", "td", "dd") or best.name in HEADINGS:
             return node
         node = best
+        total, linked = best_counts
 
 
 def path_of(tag: Tag) -> str:

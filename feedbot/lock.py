@@ -7,6 +7,7 @@ naming the daemon's pid instead of waiting for a lock that will not be released.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import time
@@ -35,8 +36,9 @@ class RunLock:
         while True:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                os.ftruncate(self.fd, 0)
-                os.write(self.fd, f"{os.getpid()} {self.role}\n".encode())
+                with contextlib.suppress(OSError):  # the pid is a courtesy; on a full disk, skip it
+                    os.ftruncate(self.fd, 0)
+                    os.write(self.fd, f"{os.getpid()} {self.role}\n".encode())
                 return
             except BlockingIOError:
                 pid, role = self.holder()

@@ -220,13 +220,21 @@ class Runner:
         )
         return result
 
+    def _forget_validators(self, url: str) -> None:
+        """Drop a failed URL's validators; a store error here (a full disk) is logged and never hides
+        the source's own error."""
+        try:
+            self.store.forget_validators(url)
+        except StoreError as exc:
+            log.warning("%s: %s", url, exc)
+
     def _finish_page(self, fetched: Fetched) -> RunResult:
         source = fetched.source
         (outcome,) = fetched.pages
         if outcome.error is not None:
             if not outcome.error.url:
                 outcome.error.url = source.url
-            self.store.forget_validators(source.url)
+            self._forget_validators(source.url)
             return RunResult(source.name, ok=False, error=str(outcome.error))
         if outcome.not_modified:
             return RunResult(source.name, ok=True, not_modified=True)
@@ -239,14 +247,14 @@ class Runner:
         are kept only when every page went well, so that a failed page is tried again next run."""
         source = fetched.source
         if fetched.error is not None:
-            self.store.forget_validators(source.url)
+            self._forget_validators(source.url)
             return RunResult(source.name, ok=False, error=str(fetched.error))
         new = updated = unchanged = 0
         errors: list[str] = []
         changed = False
         for outcome in fetched.pages:
             if outcome.error is not None:
-                self.store.forget_validators(outcome.url)
+                self._forget_validators(outcome.url)
                 errors.append(f"page {outcome.url}: {outcome.error.message}")
                 continue
             if outcome.not_modified:
@@ -263,7 +271,7 @@ class Runner:
                 unchanged + result.unchanged,
             )
         if errors:
-            self.store.forget_validators(source.url)
+            self._forget_validators(source.url)
             error = f"source {source.name!r}: index {source.url}: {'; '.join(errors)}"
             return RunResult(source.name, False, new, updated, unchanged, error=error)
         if fetched.index is not None:
@@ -420,7 +428,11 @@ def _render(
     turns the results of the feed's sources into errors (in place)."""
     config = runner.config
     mine = [i for i, source in enumerate(sources) if source.feed == feed]
-    changed = any(results[i].new or results[i].updated for i in mine)  # even if a page failed
+    # a feed whose entries changed (in this run, even if a page failed, or in one killed before it
+    # could write the files) is pending in the store until every format is written
+    changed = feed in runner.store.pending_feeds() or any(
+        results[i].new or results[i].updated for i in mine
+    )
     missing = any(
         not (config.feeds_dir / f"{feed}.{EXTENSIONS[f]}").exists()
         for f in config.feed(feed).formats
@@ -434,6 +446,7 @@ def _render(
         for i in mine:
             results[i] = RunResult(results[i].source, ok=False, error=str(exc))
         return
+    runner.store.feed_written(feed)
     if written:
         log.info("feed=%s written=%s", feed, ",".join(written))
 

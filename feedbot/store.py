@@ -7,11 +7,12 @@ or render — it stores what it is told and answers queries.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -105,6 +106,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         );
         """,
     ),
+    (
+        "feeds waiting to be written",
+        # A feed is marked in the transaction that changes its entries and unmarked once every
+        # format is written, so a run killed (or failing to write) in between is caught up by the
+        # next run even when none of its pages changed again.
+        """
+        CREATE TABLE pending_feeds (
+            feed TEXT PRIMARY KEY,
+            since TEXT NOT NULL
+        );
+        """,
+    ),
+    (
+        "appearances by source",
+        # record_run counts a source's entries after every run: without this index that is a scan
+        # of every appearance per source, so an unchanged run grew with the square of the sources.
+        """
+        CREATE INDEX appearances_source ON appearances (source, entry);
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -171,7 +192,9 @@ class Store:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"{path}: cannot open the state database: {exc}") from None
+            raise StoreError(
+                f"{path}: cannot open the state database: {_problem(path, exc)}"
+            ) from None
         try:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
@@ -181,7 +204,7 @@ class Store:
             self._migrate()
         except sqlite3.DatabaseError as exc:
             self.db.close()
-            raise StoreError(f"{path}: {exc}") from None
+            raise StoreError(f"{path}: {_problem(path, exc)}") from None
 
     def close(self) -> None:
         self.db.close()
@@ -194,18 +217,34 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
+        """One transaction; a database error (a full disk, a read-only file) becomes a StoreError
+        naming the database, after the transaction is rolled back."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot write: {_problem(self.path, exc)}") from None
         try:
             yield self.db
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StoreError(f"{self.path}: cannot write: {_problem(self.path, exc)}") from None
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
             try:
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:
+                self._rollback()
+                raise StoreError(
+                    f"{self.path}: cannot commit: {_problem(self.path, exc)}"
+                ) from None
+
+    def _rollback(self) -> None:
+        # SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
+        if self.db.in_transaction:
+            with suppress(sqlite3.Error):
                 self.db.execute("ROLLBACK")
-                raise StoreError(f"{self.path}: cannot commit: {exc}") from None
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -227,7 +266,7 @@ class Store:
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:
-                self.db.execute("ROLLBACK")
+                self._rollback()
                 raise StoreError(
                     f"{self.path}: migration {number + 1} ({name}) failed: {exc}"
                 ) from None
@@ -242,7 +281,8 @@ class Store:
         return Validators(row["etag"], row["last_modified"], row["content_hash"])
 
     def forget_validators(self, url: str) -> None:
-        self.db.execute("DELETE FROM http_cache WHERE url = ?", (url,))
+        with self.transaction() as db:
+            db.execute("DELETE FROM http_cache WHERE url = ?", (url,))
 
     def save_validators(self, url: str, value: Validators, *, now: datetime) -> None:
         with self.transaction() as db:
@@ -387,6 +427,11 @@ class Store:
                        ON CONFLICT (entry, page_url, source) DO UPDATE SET last_seen = excluded.last_seen""",
                     (rowid, page_url, source, stamp, stamp),
                 )
+            if counts[Outcome.NEW] or counts[Outcome.UPDATED]:
+                db.execute(
+                    "INSERT OR IGNORE INTO pending_feeds (feed, since) VALUES (?, ?)",
+                    (feed, stamp),
+                )
             if validators is not None:
                 url, value = validators
                 self._save_validators(db, url, value, stamp)
@@ -467,6 +512,15 @@ class Store:
                        ?, ?, ?, ?, ?, ?, ?)""",
             (rowid, rowid, headline, body_html, body_text, fingerprint, stamp, page_url, source),
         )
+
+    def pending_feeds(self) -> set[str]:
+        """Feeds whose entries changed since their files were last written in full."""
+        return {row[0] for row in self.db.execute("SELECT feed FROM pending_feeds")}
+
+    def feed_written(self, feed: str) -> None:
+        """Every format of ``feed`` is written: it no longer needs to be caught up."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM pending_feeds WHERE feed = ?", (feed,))
 
     def feed_entries(self, feed: str, limit: int) -> list[EntryRow]:
         """The newest ``limit`` entries of a feed, most recently updated first."""
@@ -644,6 +698,28 @@ def _set_wal(db: sqlite3.Connection) -> None:
             if "locked" not in str(exc) or attempt == 99:
                 raise
             time.sleep(0.01)
+
+
+def _problem(path: Path, exc: BaseException) -> str:
+    """SQLite's message, plus what is wrong with the place the database lives when that explains it
+    (SQLite says "disk I/O error" for a full disk as often as "database or disk is full")."""
+    directory = path.parent
+    hints = []
+    try:
+        fs = os.statvfs(directory)
+        if fs.f_flag & os.ST_RDONLY:
+            hints.append(f"{directory} is on a read-only file system")
+        elif fs.f_bavail * fs.f_frsize < 1024 * 1024:
+            hints.append(
+                f"the disk holding {directory} is full ({fs.f_bavail * fs.f_frsize} bytes free)"
+            )
+    except OSError:
+        pass
+    if not hints and directory.exists() and not os.access(directory, os.W_OK):
+        hints.append(f"{directory} is not writable")
+    if not hints and path.exists() and not os.access(path, os.W_OK):
+        hints.append(f"{path.name} is read-only")
+    return f"{exc} ({'; '.join(hints)})" if hints else str(exc)
 
 
 def _sources(value: str | None) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ bytes and its modification time, so HTTP validators and readers' caches stay val
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
 from pathlib import Path
@@ -16,7 +17,9 @@ from .errors import RenderError
 
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Write ``data`` to ``path`` atomically unless the file already holds exactly these bytes.
-    Returns True when the file was written."""
+    Returns True when the file was written. Temporary files of this path left by a run that was
+    killed while writing are removed (runs never overlap: the run lock is held)."""
+    _remove_leftovers(path)
     try:
         if path.read_bytes() == data:
             return False
@@ -51,3 +54,13 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
     return True
+
+
+def _remove_leftovers(path: Path) -> None:
+    try:
+        leftovers = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        with contextlib.suppress(OSError):
+            leftover.unlink()
