@@ -287,7 +287,23 @@ def text_of(tag: Element) -> str:
 
 
 def _text_len(tag: Element) -> int:
+    return len(text_of(tag))
+
+
+def _rough_len(tag: Element) -> int:
+    """At most :func:`_text_len` (it leaves out the spaces between words), and much cheaper."""
     return nonws(etree.tostring(tag, method="text", encoding="unicode", with_tail=False))
+
+
+def _longer_than(tag: Element, limit: int) -> bool:
+    """Whether an element holds at least ``limit`` characters that are not white space, reading
+    only as much of its text as it takes to tell."""
+    seen = 0
+    for piece in _strings(tag):
+        seen += nonws(piece)
+        if seen >= limit:
+            return True
+    return False
 
 
 def page_title(root: Element) -> str:
@@ -365,8 +381,8 @@ def page_date(root: Element) -> datetime | None:
         for sibling in itertools.islice(elements, 8):
             if not isinstance(sibling.tag, str) or sibling.tag in HEADINGS:
                 continue
-            if _text_len(sibling) >= 80:
-                continue  # (a container: its text need not be joined to know it is long)
+            if _longer_than(sibling, 80):
+                continue  # (a container: no need to join all of its text to know it is long)
             text = text_of(sibling)
             if len(text) < 80:
                 match = _DATE_RE.search(text)
@@ -383,11 +399,12 @@ def _remove(tag: Element) -> None:
     tail = tag.tail
     if tail:
         previous = tag.getprevious()
+        # the text before and the tail stay apart by a space, as they would as two strings
         try:
             if previous is not None:
-                previous.tail = (previous.tail or "") + tail
+                previous.tail = previous.tail + " " + tail if previous.tail else tail
             else:
-                parent.text = (parent.text or "") + tail
+                parent.text = parent.text + " " + tail if parent.text else tail
         except ValueError:  # a character lxml will not store; the parser let it through
             for child in list(tag):
                 tag.remove(child)
@@ -403,8 +420,26 @@ _INVISIBLE = ("script", "style", "template")
 _SILENT = ("noscript", "head", "link", "meta")
 
 
-def remove_furniture(root: Element, total: int, dropped: list[tuple[str, str]]) -> None:
-    """Remove page furniture in place. An element holding most of the page's text is never removed."""
+def remove_furniture(root: Element, dropped: list[tuple[str, str]]) -> None:
+    """Remove page furniture in place. An element holding most of the page's text is never removed.
+
+    "The page's text" is its length before anything was removed. Measuring it exactly means joining
+    all of it, so a cheap lower bound decides first and the exact length is only taken when an
+    element comes close to half of it (then as what is left plus what was removed)."""
+    rough = _rough_len(root)
+    removed = 0
+    exact: list[int] = []
+
+    def holds_most(tag: Element) -> bool:
+        if not rough:
+            return False
+        size = _text_len(tag)
+        if size <= 0.5 * rough:
+            return False
+        if not exact:
+            exact.append(_text_len(root) + removed)
+        return size > 0.5 * exact[0]
+
     # elements with attributes or a name to drop, found first so that removing does not disturb the walk
     found = [tag for tag in root.iterdescendants() if tag.tag in DROP_TAGS or tag.attrib]
     gone: set[Element] = set()
@@ -413,39 +448,47 @@ def remove_furniture(root: Element, total: int, dropped: list[tuple[str, str]]) 
             continue
         name = tag.tag
         if name in DROP_TAGS:
-            if name == "form" and total and _text_len(tag) > 0.5 * total:
+            if name == "form" and holds_most(tag):
                 # ASP.NET-style pages wrap the whole page in one <form>
                 continue
+            gone.update(tag.iter())
             if name in _SILENT or name in _INVISIBLE:
-                gone.update(tag.iter())
+                text = text_of(tag) if name == "noscript" else ""
+                removed += len(text) + 1 if text else 0
                 _remove(tag)
             else:
-                gone.update(tag.iter())
-                _drop(tag, str(name), dropped)
+                removed += _drop(tag, str(name), dropped)
         elif name not in ("html", "body") and _is_furniture(tag):
-            if total and _text_len(tag) > 0.5 * total:
+            if holds_most(tag):
                 continue
             gone.update(tag.iter())
-            _drop(tag, "furniture", dropped)
+            removed += _drop(tag, "furniture", dropped)
 
 
-def _drop(tag: Element, reason: str, dropped: list[tuple[str, str]]) -> None:
+def _drop(tag: Element, reason: str, dropped: list[tuple[str, str]]) -> int:
+    """Remove an element, recording its text; returns how much shorter the page's text became."""
     text = text_of(tag)
     if text:
         dropped.append((reason, text))
     _remove(tag)
+    return len(text) + 1 if text else 0
+
+
+_BOLD_NAMES = frozenset(["b", "strong", *HEADINGS])
 
 
 def _is_bold_tag(tag: Element) -> bool:
-    name = tag.tag
-    if name in ("b", "strong") or name in HEADINGS:
+    if tag.tag in _BOLD_NAMES:
         return True
     style = tag.get("style")
     return bool(style) and bool(_BOLD_STYLE.search(style or ""))
 
 
-# per-element figures from one post-order pass: (text length, text inside links, bold text, flags)
-Stats: TypeAlias = tuple[int, int, int, int]
+# per-element figures from one post-order pass: (text length, text inside links, bold text, flags,
+# stripped length, stripped length inside links). Lengths count characters that are not white space;
+# the stripped ones count each string's characters after stripping its ends (what find_content
+# always compared: the spaces inside a string count there).
+Stats: TypeAlias = tuple[int, int, int, int, int, int]
 HAS_BLOCK = 1  # holds a block-level element
 HAS_BR = 2  # holds a <br>
 ANCHORED = 4  # holds (or is) an element with an id, or an <a name>
@@ -458,15 +501,21 @@ def measure(root: Element) -> dict[Element, Stats]:
     block_tags = BLOCK_TAGS
     for _event, tag in etree.iterwalk(root, events=("end",)):
         text = tag.text
-        total = nonws(text) if text else 0
-        linked = bold = flags = 0
+        if text:
+            total = nonws(text)
+            stripped = len(text.strip())
+        else:
+            total = stripped = 0
+        linked = bold = flags = stripped_linked = 0
         if len(tag):
             for child in tag:
-                ct, cl, cb, cf = stats[child]
+                ct, cl, cb, cf, cs, csl = stats[child]
                 total += ct
                 linked += cl
                 bold += cb
                 flags |= cf
+                stripped += cs
+                stripped_linked += csl
                 name = child.tag
                 if name in block_tags:
                     flags |= HAS_BLOCK
@@ -475,15 +524,20 @@ def measure(root: Element) -> dict[Element, Stats]:
                 tail = child.tail
                 if tail:
                     total += nonws(tail)
-        if tag.tag == "a":
+                    stripped += len(tail.strip())
+        name = tag.tag
+        if name == "a":
             linked = total
-            if tag.get("name") is not None:
-                flags |= ANCHORED
-        if tag.get("id") is not None:
-            flags |= ANCHORED
-        if _is_bold_tag(tag):
+            stripped_linked = stripped
+        if name in _BOLD_NAMES:
             bold = total
-        stats[tag] = (total, linked, bold, flags)
+        if tag.keys():  # most elements have no attributes at all
+            if tag.get("id") is not None or (name == "a" and tag.get("name") is not None):
+                flags |= ANCHORED
+            style = tag.get("style")
+            if style and _BOLD_STYLE.search(style):
+                bold = total
+        stats[tag] = (total, linked, bold, flags, stripped, stripped_linked)
     return stats
 
 
@@ -491,7 +545,7 @@ def find_content(body: Element, stats: dict[Element, Stats]) -> Element:
     """Descend from <body> into the child that holds nearly all of the non-link text."""
     node = body
     while True:
-        text, linked, _bold, _flags = stats[node]
+        text, linked = stats[node][4:6]
         content = text - linked
         if content <= 0:
             return node
@@ -500,7 +554,7 @@ def find_content(body: Element, stats: dict[Element, Stats]) -> Element:
         for child in node:
             if child.tag not in BLOCK_TAGS:
                 continue
-            text, linked, _bold, _flags = stats[child]
+            text, linked = stats[child][4:6]
             if text - linked > best_len:
                 best, best_len = child, text - linked
         if best is None or best_len < 0.8 * content:
@@ -617,7 +671,8 @@ class _Linearizer:
                 kind = str(name) if name in LEAF_KINDS else "p"
                 if name in BR_CONTAINERS and flags & HAS_BR:
                     kind = "line"
-                self.emit_nodes(_children(tag), tag, kind, bold, split_br=True, whole=True)
+                nodes: list[Node] = _children(tag) if len(tag) else [tag.text] if tag.text else []
+                self.emit_nodes(nodes, tag, kind, bold, split_br=True, whole=True)
                 continue
             # a container: runs of inline content become blocks, block children are walked in order
             items: list[tuple[Element, list[Node] | None, bool]] = []
@@ -648,6 +703,11 @@ class _Linearizer:
         split_br: bool,
         whole: bool,
     ) -> None:
+        if len(nodes) == 1 and isinstance(nodes[0], str):
+            self.emit_text(nodes[0], parent, kind, bold)
+            return
+        if not nodes:
+            return
         line: list[Node] = []
         lines: list[list[Node]] = []
         for node in nodes:
@@ -682,6 +742,32 @@ class _Linearizer:
             self.pending_gap = 0
             self.blocks.append(block)
 
+    def emit_text(self, raw: str, parent: Element, kind: str, bold: bool) -> None:
+        """The common case of :meth:`emit_nodes`: an element that holds nothing but text."""
+        text = collapse(raw)
+        if not text:
+            return
+        if is_separator(text):
+            self.pending_gap = SEPARATOR_GAP
+            self.separators.append(text)
+            return
+        # what _make_block finds for such an element: all bold or none, no links, the element's id
+        wrapper = WRAPPERS.get(kind, "p")
+        block = Block(
+            text=text,
+            html=f"<{wrapper}>{htmllib.escape(raw, quote=False).strip()}</{wrapper}>",
+            tag=kind,
+            bold=kind in HEADINGS or bold,
+            anchor=parent.get("id") or None,
+            container=_signature(parent),
+            gap=self.pending_gap,
+            element=parent,
+        )
+        self.pending_gap = 0
+        if not block.bold:
+            _bracket_lead(block)
+        self.blocks.append(block)
+
 
 def _bold_and_link_len(
     nodes: list[Node], parent_bold: bool, stats: dict[Element, Stats]
@@ -693,7 +779,7 @@ def _bold_and_link_len(
             if parent_bold:
                 bold += nonws(node)
         else:
-            text, link, bold_text, _flags = stats[node]
+            text, link, bold_text = stats[node][:3]
             bold += text if parent_bold else bold_text
             linked += link
     return bold, linked
@@ -755,6 +841,9 @@ def _make_block(
 
 def _find_lead(block: Block, nodes: list[Node]) -> None:
     """A bold or linked phrase that opens the block and is followed by more text."""
+    if nodes and isinstance(nodes[0], str) and nodes[0].strip():
+        _bracket_lead(block)  # opens with text: no bold or linked lead
+        return
     index = next(
         (i for i, n in enumerate(nodes) if not isinstance(n, str) or n.strip()), len(nodes)
     )
@@ -785,6 +874,11 @@ def _find_lead(block: Block, nodes: list[Node]) -> None:
                 block.rest_text = rest.lstrip(":：-—– ")
                 block.rest_html = "<p>" + _html(rest_nodes).strip().lstrip(":：-—– ") + "</p>"
                 return
+    _bracket_lead(block)
+
+
+def _bracket_lead(block: Block) -> None:
+    """A 【bracketed】 phrase that opens the block and is followed by more text."""
     match = _BRACKET_LEAD.match(block.text)
     if match and match.group(3).strip():
         block.lead = match.group(2).strip()
@@ -862,7 +956,7 @@ def extract_html(
             )
     else:
         scope = _body(root)
-    remove_furniture(scope, _text_len(scope), dropped)
+    remove_furniture(scope, dropped)
     stats = measure(scope)
     content = scope if content_selector else find_content(scope, stats)
     lin = _Linearizer(stats)

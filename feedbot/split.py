@@ -101,12 +101,16 @@ def units(text: str, limit: float | None = None) -> float:
     With ``limit``, a long text is measured only as far as needed to tell that it is over the limit:
     the result is then some value above ``limit`` (a prefix never has more units than the whole), so
     comparisons against ``limit`` or anything below it stay exact while paragraphs cost little."""
-    if limit is not None:
-        # a CJK paragraph is over the limit within limit + 16 characters, an English one within
-        # about four characters a unit
-        for cut in (int(limit) + 16, int(4 * limit) + _PREFIX):
-            if len(text) <= cut:
-                break
+    if limit is not None and len(text) > int(limit) + 16:
+        # a CJK paragraph is over the limit within limit + 16 characters (its CJK characters alone
+        # say so), an English one within about four characters a unit
+        short = text[: int(limit) + 16]
+        if not short.isascii():
+            cjk = sum(map(len, _CJK_RUN.findall(short)))
+            if cjk > limit:
+                return float(cjk)
+        cut = int(4 * limit) + _PREFIX
+        if len(text) > cut:
             head = _units(text[:cut])
             if head > limit:
                 return head
@@ -123,8 +127,9 @@ _ASCII_WORDS = str.maketrans(
 def _units(text: str) -> float:
     if text.isascii():
         folded = text.translate(_ASCII_WORDS)
-        return 1.6 * (len(folded.split()) + folded.count("a0") + folded.count("0a"))
-    runs = _CJK_RUN.findall(text)
+        tokens = folded.count(" a") + folded.count(" 0") + (folded[:1] in ("a", "0"))
+        return 1.6 * (tokens + folded.count("a0") + folded.count("0a"))
+    runs: list[str] = _CJK_RUN.findall(text)
     if not runs:
         return 1.6 * len(_WORD.findall(text))
     cjk = sum(map(len, runs))
@@ -639,7 +644,7 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
             best = finer
     closing: int | None = None
     if best is not None and not forced:
-        closing = _closing_heads(best.heads, blocks, skip)
+        closing = _closing_heads(best.heads, blocks, skip, chars)
         if closing is not None:
             best = _Scored(best.name, best.heads[:closing], best.score, best.reasons, best.ok)
 
@@ -805,16 +810,23 @@ def _outside_items(
     return out
 
 
-def _closing_heads(heads: list[int], blocks: Sequence[Block], skip: set[int]) -> int | None:
+def _closing_heads(
+    heads: list[int],
+    blocks: Sequence[Block],
+    skip: set[int],
+    chars: Sequence[float] | None = None,
+) -> int | None:
     """The position in ``heads`` where the page's closing notes begin: the first headline after a
     rule (<hr>, "-----") when no earlier story is set off by one and what follows is shorter than a
     story (an organisation's name over its phone number is no story)."""
     if len(heads) < 3:
         return None
+    if chars is None:
+        chars = [0.0 if j in skip else _body_chars(b) for j, b in enumerate(blocks)]
     sizes = []
     for k, start in enumerate(heads):
         end = heads[k + 1] if k + 1 < len(heads) else len(blocks)
-        sizes.append(sum(_body_chars(blocks[j]) for j in range(start, end) if j not in skip))
+        sizes.append(sum(chars[start:end]))
     for k in range(2, len(heads)):
         if blocks[heads[k]].gap < SEPARATOR_GAP:
             continue
