@@ -492,22 +492,26 @@ Stats: TypeAlias = tuple[int, int, int, int, int, int]
 HAS_BLOCK = 1  # holds a block-level element
 HAS_BR = 2  # holds a <br>
 ANCHORED = 4  # holds (or is) an element with an id, or an <a name>
+SELF_BOLD = 8  # is bold itself (<b>, <strong>, a heading, a bold style); not passed to its parents
+_INHERITED = HAS_BLOCK | HAS_BR | ANCHORED
 
 
 def measure(root: Element) -> dict[Element, Stats]:
     """Text, link and bold lengths and flags of every element, in one post-order pass (iterative,
-    for deep trees) instead of walking each subtree again for each question."""
+    for deep trees) instead of walking each subtree again for each question.
+
+    The lengths that count white space exactly (text, links, bold) are only asked of inline
+    elements inside a block, so they are only taken for elements with no block-level element in
+    or around them; block-level elements get 0. The stripped lengths are taken everywhere."""
     stats: dict[Element, Stats] = {}
     block_tags = BLOCK_TAGS
     for _event, tag in etree.iterwalk(root, events=("end",)):
+        name = tag.tag
         text = tag.text
-        if text:
-            total = nonws(text)
-            stripped = len(text.strip())
-        else:
-            total = stripped = 0
-        linked = bold = flags = stripped_linked = 0
-        if len(tag):
+        stripped = len(text.strip()) if text else 0
+        total = linked = bold = flags = stripped_linked = 0
+        children = len(tag)
+        if children:
             for child in tag:
                 ct, cl, cb, cf, cs, csl = stats[child]
                 total += ct
@@ -516,27 +520,38 @@ def measure(root: Element) -> dict[Element, Stats]:
                 flags |= cf
                 stripped += cs
                 stripped_linked += csl
-                name = child.tag
-                if name in block_tags:
+                child_name = child.tag
+                if child_name in block_tags:
                     flags |= HAS_BLOCK
-                elif name == "br":
+                elif child_name == "br":
                     flags |= HAS_BR
                 tail = child.tail
                 if tail:
-                    total += nonws(tail)
                     stripped += len(tail.strip())
-        name = tag.tag
+            flags &= _INHERITED
+        if name in block_tags or flags & HAS_BLOCK:
+            total = linked = bold = 0
+        else:
+            if text:
+                total += nonws(text)
+            if children:
+                for child in tag:
+                    tail = child.tail
+                    if tail:
+                        total += nonws(tail)
         if name == "a":
             linked = total
             stripped_linked = stripped
         if name in _BOLD_NAMES:
             bold = total
+            flags |= SELF_BOLD
         if tag.keys():  # most elements have no attributes at all
             if tag.get("id") is not None or (name == "a" and tag.get("name") is not None):
                 flags |= ANCHORED
             style = tag.get("style")
             if style and _BOLD_STYLE.search(style):
                 bold = total
+                flags |= SELF_BOLD
         stats[tag] = (total, linked, bold, flags, stripped, stripped_linked)
     return stats
 
@@ -684,7 +699,7 @@ class _Linearizer:
                     if current:
                         items.append((tag, current, bold))
                         current = []
-                    items.append((child, None, bold or _is_bold_tag(child)))
+                    items.append((child, None, bold or bool(stats[child][3] & SELF_BOLD)))
                 else:
                     current.append(child)
                 if child.tail:
@@ -779,10 +794,35 @@ def _bold_and_link_len(
             if parent_bold:
                 bold += nonws(node)
         else:
-            text, link, bold_text = stats[node][:3]
+            own = stats[node]
+            if node.tag in BLOCK_TAGS or own[3] & HAS_BLOCK:
+                # block-level content inside a heading or <pre>, which are emitted whole
+                text, link, bold_text = _lengths(node)
+            else:
+                text, link, bold_text = own[:3]
             bold += text if parent_bold else bold_text
             linked += link
     return bold, linked
+
+
+def _lengths(root: Element) -> tuple[int, int, int]:
+    """Text, link and bold lengths of a subtree of any kind (what measure leaves out for
+    block-level elements), in one post-order pass."""
+    found: dict[Element, tuple[int, int, int]] = {}
+    for _event, tag in etree.iterwalk(root, events=("end",)):
+        total = nonws(tag.text) if tag.text else 0
+        linked = bold = 0
+        for child in tag:
+            ct, cl, cb = found.pop(child)
+            total += ct + (nonws(child.tail) if child.tail else 0)
+            linked += cl
+            bold += cb
+        if tag.tag == "a":
+            linked = total
+        if _is_bold_tag(tag):
+            bold = total
+        found[tag] = (total, linked, bold)
+    return found[root]
 
 
 _BRACKET_LEAD = re.compile(r"^\s*([【\[]([^】\]]{2,60})[】\]])\s*(.*)$", re.S)
