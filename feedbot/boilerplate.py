@@ -145,7 +145,21 @@ _DIGIT = re.compile(r"\d")
 
 
 def _holds(lowered: str, needles: tuple[str, ...]) -> bool:
+    """Whether the text holds one of the pieces; each piece is tested by itself (fast for ASCII)."""
     return any(map(lowered.__contains__, needles))
+
+
+def _gate(*groups: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern that finds any of the pieces: a single pass tells a text that holds none of them
+    (most lines, and in CJK text the test of each piece by itself is the slower way)."""
+    return re.compile("|".join(re.escape(needle) for group in groups for needle in group))
+
+
+def _may_hold(lowered: str, gate: re.Pattern[str]) -> bool:
+    return lowered.isascii() or gate.search(lowered) is not None
+
+
+_CLASSIFY_GATE = _gate(_END_NEEDLES, _COPYRIGHT_NEEDLES, _CONTACT_NEEDLES)
 
 
 def classify(text: str) -> str | None:
@@ -153,9 +167,10 @@ def classify(text: str) -> str | None:
     if not text or len(text) > MAX_LINE:
         return None
     lowered = text.lower()
-    if _holds(lowered, _END_NEEDLES) and END_ONLY.match(text):
+    gated = _may_hold(lowered, _CLASSIFY_GATE)
+    if gated and _holds(lowered, _END_NEEDLES) and END_ONLY.match(text):
         return "end mark"
-    if _holds(lowered, _COPYRIGHT_NEEDLES) and COPYRIGHT.search(text):
+    if gated and _holds(lowered, _COPYRIGHT_NEEDLES) and COPYRIGHT.search(text):
         return "copyright"
     if AD.match(text):
         return "ad"
@@ -169,7 +184,7 @@ def classify(text: str) -> str | None:
         return "credit"
     if len(text) <= 80 and BYLINE.match(text):
         return "byline"
-    if _holds(lowered, _CONTACT_NEEDLES) and CONTACT.match(text):
+    if gated and _holds(lowered, _CONTACT_NEEDLES) and CONTACT.match(text):
         return "contact"
     if len(text) <= 80 and _holds(lowered, _PHOTO_NEEDLES) and PHOTO.search(text):
         return "photo credit"
@@ -271,6 +286,9 @@ CONTACT_INFO = re.compile(
 )
 
 
+_TAIL_GATE = _gate(_SIGNOFF_NEEDLES, _SUBMIT_NEEDLES)
+
+
 def classify_tail(text: str, *, last: bool = True) -> str | None:
     """The kind of closing line a short line is, when it ends a story (``last``: the page's last
     story, where notes on submissions and contacts close the page), else None."""
@@ -280,7 +298,8 @@ def classify_tail(text: str, *, last: bool = True) -> str | None:
     if not text or len(text) > MAX_LINE:
         return None
     lowered = text.lower()
-    if _holds(lowered, _SIGNOFF_NEEDLES) and SIGNOFF.search(text):
+    gated = _may_hold(lowered, _TAIL_GATE)
+    if gated and _holds(lowered, _SIGNOFF_NEEDLES) and SIGNOFF.search(text):
         return "sign-off"
     if DISCLAIMER.match(text):
         return "disclaimer"
@@ -288,7 +307,7 @@ def classify_tail(text: str, *, last: bool = True) -> str | None:
         return "credit"
     if len(text) <= 80 and _holds(text, _STAFF_NEEDLES) and STAFF.search(text):
         return "editor"
-    if last and _holds(lowered, _SUBMIT_NEEDLES) and SUBMIT.search(text):
+    if last and gated and _holds(lowered, _SUBMIT_NEEDLES) and SUBMIT.search(text):
         return "submissions"
     if (
         last

@@ -103,13 +103,15 @@ def units(text: str, limit: float | None = None) -> float:
     comparisons against ``limit`` or anything below it stay exact while paragraphs cost little."""
     if limit is not None and len(text) > int(limit) + 16:
         # a CJK paragraph is over the limit within limit + 16 characters (its CJK characters alone
-        # say so), an English one within about four characters a unit
+        # say so), an English one within about eight characters a unit (long words, one pass)
         short = text[: int(limit) + 16]
         if not short.isascii():
             cjk = sum(map(len, _CJK_RUN.findall(short)))
             if cjk > limit:
                 return float(cjk)
-        cut = int(4 * limit) + _PREFIX
+            cut = int(4 * limit) + _PREFIX
+        else:
+            cut = int(8 * limit) + _PREFIX
         if len(text) > cut:
             head = _units(text[:cut])
             if head > limit:
@@ -127,8 +129,11 @@ _ASCII_WORDS = str.maketrans(
 def _units(text: str) -> float:
     if text.isascii():
         folded = text.translate(_ASCII_WORDS)
-        tokens = folded.count(" a") + folded.count(" 0") + (folded[:1] in ("a", "0"))
-        return 1.6 * (tokens + folded.count("a0") + folded.count("0a"))
+        words = folded.count(" a") + (folded[:1] == "a")
+        if "0" in folded:
+            words += folded.count(" 0") + (folded[:1] == "0")
+            words += folded.count("a0") + folded.count("0a")
+        return 1.6 * words
     runs: list[str] = _CJK_RUN.findall(text)
     if not runs:
         return 1.6 * len(_WORD.findall(text))
