@@ -762,7 +762,7 @@ class _Linearizer:
         text = collapse(raw)
         if not text:
             return
-        if is_separator(text):
+        if not text[0].isalnum() and is_separator(text):
             self.pending_gap = SEPARATOR_GAP
             self.separators.append(text)
             return
@@ -779,7 +779,7 @@ class _Linearizer:
             element=parent,
         )
         self.pending_gap = 0
-        if not block.bold:
+        if not block.bold and text[0] in "【[":  # (the text is collapsed: no leading space)
             _bracket_lead(block)
         self.blocks.append(block)
 

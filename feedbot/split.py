@@ -533,13 +533,14 @@ def _prepass(blocks: Sequence[Block], sizes: Sequence[float] | None = None) -> d
         if i not in reasons and block.tag not in HEADINGS and sizes[i] <= 60
     ]
     keys = {i: _toc_key(blocks[i].text) for i in entries}
-    # a text with the same key is at most about twice as long (single spaces, a marker, brackets)
-    bound = 2 * (max((len(key) for key in keys.values()), default=0) + 16)
+    # a text with the same key has at most a marker, brackets and colons more than the key, not
+    # counting white space (a block's text is collapsed: its only white space is single spaces)
+    bound = max((len(key) for key in keys.values()), default=0) + 16
     last: dict[str, int] = {}
     for i, block in enumerate(blocks):
         if i in keys:
             last[keys[i]] = i
-        elif len(block.text) <= bound:
+        elif len(block.text) - block.text.count(" ") <= bound:
             last[_toc_key(block.text)] = i
     for i in entries:
         if last[keys[i]] != i:
