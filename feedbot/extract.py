@@ -660,8 +660,9 @@ class _Linearizer:
     def walk(self, root: Element) -> None:
         """Emit blocks in document order, iteratively (pages can nest thousands of levels deep)."""
         stats = self.stats
-        bold = any(
-            _is_bold_tag(t) for t in (root, *root.iterancestors()) if t.tag not in ("body", "html")
+        # (one ancestor at a time: a deep tree's proxies are freed cheaply only from the bottom up)
+        bold = (root.tag not in ("body", "html") and _is_bold_tag(root)) or any(
+            _is_bold_tag(t) for t in root.iterancestors() if t.tag not in ("body", "html")
         )
         work: list[tuple[Element, list[Node] | None, bool]] = [(root, None, bold)]
         while work:

@@ -790,13 +790,15 @@ def _outside_items(
     elements = [blocks[h].element for h in heads]
     if len(heads) < 2 or any(e is None for e in elements):
         return set()
-    chains = [list(_ancestors(e)) for e in elements]
+    # each chain runs from the top down: lxml frees an element's Python proxy cheaply only while
+    # its parent still has one, and a list lets go of its items from the last one back
+    chains = [list(_ancestors(e))[::-1] for e in elements]
     ids = [{id(a) for a in chain} for chain in chains]
     boxes: list[Element] = []
     for k, chain in enumerate(chains):
         others = (ids[k - 1] if k else set()) | (ids[k + 1] if k + 1 < len(chains) else set())
-        box = chain[0]
-        for tag in chain:
+        box = chain[-1]
+        for tag in reversed(chain):
             if id(tag) in others:
                 break
             box = tag
