@@ -687,8 +687,10 @@ class _Linearizer:
                 kind = str(name) if name in LEAF_KINDS else "p"
                 if name in BR_CONTAINERS and flags & HAS_BR:
                     kind = "line"
-                nodes: list[Node] = _children(tag) if len(tag) else [tag.text] if tag.text else []
-                self.emit_nodes(nodes, tag, kind, bold, split_br=True, whole=True)
+                if len(tag):
+                    self.emit_nodes(_children(tag), tag, kind, bold, split_br=True, whole=True)
+                elif tag.text:  # the common case: a paragraph of nothing but text
+                    self.emit_text(tag.text, tag, kind, bold)
                 continue
             # a container: runs of inline content become blocks, block children are walked in order
             items: list[tuple[Element, list[Node] | None, bool]] = []

@@ -546,13 +546,14 @@ def _prepass(blocks: Sequence[Block], sizes: Sequence[float] | None = None) -> d
         if last[keys[i]] != i:
             reasons[i] = "table of contents"
     # a heading whose section holds nothing but links ("Related", "Past issues")
-    for i, block in enumerate(blocks):
-        if i in reasons or not _is_heading_like(block):
+    heading_like = [_is_heading_like(block) for block in blocks]
+    for i in range(n):
+        if i in reasons or not heading_like[i]:
             continue
         j = i + 1
         linked = 0
         text = 0.0
-        while j < n and not _is_heading_like(blocks[j]):
+        while j < n and not heading_like[j]:
             if reasons.get(j) == "links":
                 linked += 1
             elif j not in reasons:
@@ -602,7 +603,8 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
     sizes = [units(b.text, 80) for b in blocks]  # exact up to 80, else some value above
     reasons = _prepass(blocks, sizes)
     skip: set[int] = set(reasons)
-    total = sum(_body_chars(b) for i, b in enumerate(blocks) if i not in skip)
+    body_chars = [_body_chars(b) for b in blocks]
+    total = sum(body_chars[i] for i in range(len(blocks)) if i not in skip)
     title = ext.title
     # plain text: the first line is the title when it stands alone before the first headline
     if ext.is_text and blocks and units(blocks[0].text, 45) <= 45 and len(blocks) > 2:
@@ -613,7 +615,7 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
             reasons[0] = "title"
 
     fams = _families(blocks, skip, sizes)
-    chars = [0.0 if i in skip else _body_chars(b) for i, b in enumerate(blocks)]
+    chars = [0.0 if i in skip else body_chars[i] for i in range(len(blocks))]
     scored: dict[str, _Scored] = {}
     forced: list[int] = []
     if options.headline_regex:
