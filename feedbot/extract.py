@@ -423,22 +423,37 @@ _SILENT = ("noscript", "head", "link", "meta")
 def remove_furniture(root: Element, dropped: list[tuple[str, str]]) -> None:
     """Remove page furniture in place. An element holding most of the page's text is never removed.
 
-    "The page's text" is its length before anything was removed. Measuring it exactly means joining
-    all of it, so a cheap lower bound decides first and the exact length is only taken when an
-    element comes close to half of it (then as what is left plus what was removed)."""
+    "The page's text" is its length before anything was removed, white space between words counted.
+    Measuring that exactly means joining all of the text, so bounds decide first: the characters
+    that are not white space (counted in C) are a lower bound and twice them an upper one. The exact
+    lengths are taken only when the bounds do not settle it (the page's as what is left plus what
+    was removed), so nested furniture costs one serialisation per element, not a join of its text."""
     rough = _rough_len(root)
     removed = 0
-    exact: list[int] = []
+    exact: list[int] = []  # the page's exact length, then one entry per large element met
+    lengths: dict[Element, int] = {}
 
     def holds_most(tag: Element) -> bool:
         if not rough:
             return False
-        size = _text_len(tag)
-        if size <= 0.5 * rough:
+        if lengths:
+            return lengths[tag] > 0.5 * exact[0]
+        size = _rough_len(tag)
+        if 2 * size <= 0.5 * rough:
             return False
+        # a large element: after a few, measure every element at once (nested furniture would
+        # otherwise cost a serialisation and a join per level)
         if not exact:
             exact.append(_text_len(root) + removed)
-        return size > 0.5 * exact[0]
+        exact.append(0)
+        if len(exact) > 8:
+            lengths.update(_exact_lengths(root))
+            return lengths[tag] > 0.5 * exact[0]
+        if size > 0.5 * exact[0]:
+            return True
+        if 2 * size <= 0.5 * exact[0]:
+            return False
+        return _text_len(tag) > 0.5 * exact[0]
 
     # elements with attributes or a name to drop, found first so that removing does not disturb the walk
     found = [tag for tag in root.iterdescendants() if tag.tag in DROP_TAGS or tag.attrib]
@@ -463,6 +478,27 @@ def remove_furniture(root: Element, dropped: list[tuple[str, str]]) -> None:
                 continue
             gone.update(tag.iter())
             removed += _drop(tag, "furniture", dropped)
+
+
+def _exact_lengths(root: Element) -> dict[Element, int]:
+    """:func:`_text_len` of every element in one post-order pass. The length of the strings joined
+    by spaces and collapsed is (characters that are not white space) + (runs of them) - 1, and both
+    are sums over the strings, since the joining space keeps runs of two strings apart."""
+    sums: dict[Element, tuple[int, int]] = {}
+    for _event, tag in etree.iterwalk(root, events=("end",)):
+        text = tag.text
+        chars = nonws(text) if text else 0
+        runs = len(text.split()) if text else 0
+        for child in tag:
+            child_chars, child_runs = sums[child]
+            chars += child_chars
+            runs += child_runs
+            tail = child.tail
+            if tail:
+                chars += nonws(tail)
+                runs += len(tail.split())
+        sums[tag] = (chars, runs)
+    return {tag: chars + runs - 1 if runs else 0 for tag, (chars, runs) in sums.items()}
 
 
 def _drop(tag: Element, reason: str, dropped: list[tuple[str, str]]) -> int:
