@@ -50,7 +50,9 @@ def fold(text: str) -> str:
     white space collapsed. Punctuation is kept (see :func:`squash`)."""
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
-    text = _SURROGATE.sub("", text)  # lone surrogates (from &#xD800; and the like) cannot be encoded
+    text = _SURROGATE.sub(
+        "", text
+    )  # lone surrogates (from &#xD800; and the like) cannot be encoded
     if _CJK.search(text):
         text = _cc().convert(text)
     text = text.casefold()
