@@ -421,16 +421,14 @@ class Runner:
         return written
 
 
-def _render(
-    runner: Runner, feed: str, sources: Sequence[SourceConfig], results: list[RunResult]
-) -> None:
-    """Render ``feed`` if one of its sources changed it or a file is missing. A render failure
-    turns the results of the feed's sources into errors (in place)."""
+def _render(runner: Runner, feed: str, mine: Sequence[int], results: list[RunResult]) -> None:
+    """Render ``feed`` if one of its sources (``results[i]`` for ``i`` in ``mine``) changed it or a
+    file is missing. A render failure turns the results of the feed's sources into errors (in
+    place)."""
     config = runner.config
-    mine = [i for i, source in enumerate(sources) if source.feed == feed]
     # a feed whose entries changed (in this run, even if a page failed, or in one killed before it
     # could write the files) is pending in the store until every format is written
-    changed = feed in runner.store.pending_feeds() or any(
+    changed = runner.store.is_pending(feed) or any(
         results[i].new or results[i].updated for i in mine
     )
     missing = any(
@@ -488,6 +486,9 @@ def run_once(
                 # A feed is rendered as soon as its last source is stored, while the workers go
                 # on fetching: rendering overlaps the network instead of following it.
                 last = {source.feed: i for i, source in enumerate(sources)}
+                members: dict[str, list[int]] = {}  # feed -> indexes of its sources (linear)
+                for i, source in enumerate(sources):
+                    members.setdefault(source.feed, []).append(i)
                 complete: dict[int, list[str]] = {}  # source index -> feeds it completes
                 for feed, i in last.items():
                     complete.setdefault(i, []).append(feed)
@@ -497,7 +498,7 @@ def run_once(
                     if progress:
                         progress(result)
                     for feed in complete.get(i, ()):
-                        _render(runner, feed, sources, results)
+                        _render(runner, feed, members[feed], results)
             finally:
                 # On an error or Ctrl-C, sources not started yet are dropped, not fetched.
                 pool.shutdown(wait=True, cancel_futures=True)

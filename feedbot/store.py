@@ -517,6 +517,11 @@ class Store:
         """Feeds whose entries changed since their files were last written in full."""
         return {row[0] for row in self.db.execute("SELECT feed FROM pending_feeds")}
 
+    def is_pending(self, feed: str) -> bool:
+        """Whether ``feed``'s entries changed since its files were last written in full."""
+        row = self.db.execute("SELECT 1 FROM pending_feeds WHERE feed = ?", (feed,)).fetchone()
+        return row is not None
+
     def feed_written(self, feed: str) -> None:
         """Every format of ``feed`` is written: it no longer needs to be caught up."""
         with self.transaction() as db:
