@@ -98,14 +98,79 @@ BYLINE = re.compile(
 
 MAX_LINE = 200  # a boilerplate line is short; a long paragraph that mentions "source:" is content
 
+# Python's regular expressions try every alternative at every position of a text; the unanchored
+# patterns below are only tried when the (lower-cased) text holds a piece that any match must hold,
+# which is far cheaper to test. Each tuple lists such pieces for its pattern.
+_COPYRIGHT_NEEDLES = (
+    "版權",
+    "版权",
+    "轉載",
+    "转载",
+    "未經授權",
+    "未经授权",
+    "禁止",
+    "免責",
+    "免责",
+    "rights reserved",
+    "rechte vorbehalten",
+    "droits réservés",
+    "無断転載",
+    "copyright",
+    "©",
+)
+_PHOTO_NEEDLES = (
+    "photo",
+    "picture",
+    "image",
+    "foto",
+    "bild",
+    "圖",
+    "图",
+    "攝影",
+    "摄影",
+    "照片",
+    "写真",
+    "題圖",
+    "题图",
+    "getty images",
+    "afp",
+    "reuters",
+    "epa",
+    "shutterstock",
+    "istock",
+)
+_CONTACT_NEEDLES = ("contact", "inquiries", "kontakt", "媒體聯絡", "媒体联系")
+_END_NEEDLES = ("完", "end")
+_DIGIT = re.compile(r"\d")
+
+
+def _holds(lowered: str, needles: tuple[str, ...]) -> bool:
+    """Whether the text holds one of the pieces; each piece is tested by itself (fast for ASCII)."""
+    return any(map(lowered.__contains__, needles))
+
+
+def _gate(*groups: tuple[str, ...]) -> re.Pattern[str]:
+    """One pattern that finds any of the pieces: a single pass tells a text that holds none of them
+    (most lines, and in CJK text the test of each piece by itself is the slower way)."""
+    return re.compile("|".join(re.escape(needle) for group in groups for needle in group))
+
+
+def _may_hold(lowered: str, gate: re.Pattern[str]) -> bool:
+    return lowered.isascii() or gate.search(lowered) is not None
+
+
+_CLASSIFY_GATE = _gate(_END_NEEDLES, _COPYRIGHT_NEEDLES, _CONTACT_NEEDLES)
+
 
 def classify(text: str) -> str | None:
     """The kind of boilerplate a short line is, or None when it is content."""
     if not text or len(text) > MAX_LINE:
         return None
-    if END_ONLY.match(text):
+    lowered = text.lower()
+    gated = _may_hold(lowered, _CLASSIFY_GATE)
+    if gated and _holds(lowered, _END_NEEDLES) and END_ONLY.match(text):
         return "end mark"
-    if COPYRIGHT.search(text):
+    if gated and _holds(lowered, _COPYRIGHT_NEEDLES) and COPYRIGHT.search(text):
         return "copyright"
     if AD.match(text):
         return "ad"
@@ -119,13 +184,13 @@ def classify(text: str) -> str | None:
         return "credit"
     if len(text) <= 80 and BYLINE.match(text):
         return "byline"
-    if CONTACT.match(text):
+    if gated and _holds(lowered, _CONTACT_NEEDLES) and CONTACT.match(text):
         return "contact"
-    if len(text) <= 80 and PHOTO.search(text):
+    if len(text) <= 80 and _holds(lowered, _PHOTO_NEEDLES) and PHOTO.search(text):
         return "photo credit"
     if CUE.match(text):
         return "cue"
-    if len(text) <= 60 and DATELINE.match(text):
+    if len(text) <= 60 and _DIGIT.search(text) and DATELINE.match(text):
         return "timestamp"
     return None
 
@@ -156,9 +221,72 @@ SUBMIT = re.compile(
     r"取消訂閱|取消订阅|unsubscribe|Abmelden|se désinscrire)",
     re.I,
 )
+_SIGNOFF_NEEDLES = (
+    "thank",
+    "that's",
+    "thats",
+    "good night",
+    "forward",
+    "refer a friend",
+    "see you",
+    "edited by",
+    "come back",
+    "still ahead",
+    "coming up",
+    "after the break",
+    "made possible",
+    "sponsored by",
+    "brought to you by",
+    "underwritten by",
+    "das waren",
+    "nächste ausgabe",
+    "c'est tout",
+    "播送完了",
+    "感谢",
+    "感謝",
+    "欢迎转发",
+    "歡迎轉發",
+    "转发给",
+    "轉發給",
+    "明天见",
+    "下期再",
+    "准时更新",
+    "準時更新",
+    "更多新",
+    "下載app",
+    "下载app",
+    "喜欢就点",
+    "喜歡就點",
+    "点个",
+    "點個",
+    "以上内容",
+    "以上內容",
+)
+_STAFF_NEEDLES = ("编辑", "編輯", "责编", "責編", "校对", "校對", "审核", "審核")
+_SUBMIT_NEEDLES = (
+    "to submit",
+    "send ",
+    "have news",
+    "feedback or tips",
+    "letters ",
+    "投書",
+    "投书",
+    "來稿",
+    "来稿",
+    "投稿",
+    "取消訂閱",
+    "取消订阅",
+    "unsubscribe",
+    "abmelden",
+    "désinscrire",
+)
+_CONTACT_INFO_NEEDLES = ("@", "-", "電話", "电话", "Tel", "Phone")
 CONTACT_INFO = re.compile(
     r"[\w.+-]+@[\w-]+\.[\w.]+|\(?\b\d{2,4}\)?[-\s]?\d{3,4}-\d{4}\b|\b1-8\d\d-\d{3}-\d{4}\b|(電話|电话|Tel|Phone)\s*[:：]"
 )
+
+
+_TAIL_GATE = _gate(_SIGNOFF_NEEDLES, _SUBMIT_NEEDLES)
 
 
 def classify_tail(text: str, *, last: bool = True) -> str | None:
@@ -169,23 +297,45 @@ def classify_tail(text: str, *, last: bool = True) -> str | None:
         return kind
     if not text or len(text) > MAX_LINE:
         return None
-    if SIGNOFF.search(text):
+    lowered = text.lower()
+    gated = _may_hold(lowered, _TAIL_GATE)
+    if gated and _holds(lowered, _SIGNOFF_NEEDLES) and SIGNOFF.search(text):
         return "sign-off"
     if DISCLAIMER.match(text):
         return "disclaimer"
     if BRACKETED.match(text) or SIGNATURE.match(text):
         return "credit"
-    if len(text) <= 80 and STAFF.search(text):
+    if len(text) <= 80 and _holds(text, _STAFF_NEEDLES) and STAFF.search(text):
         return "editor"
-    if last and SUBMIT.search(text):
+    if last and gated and _holds(lowered, _SUBMIT_NEEDLES) and SUBMIT.search(text):
         return "submissions"
-    if last and len(text) <= 120 and CONTACT_INFO.search(text):
+    if (
+        last
+        and len(text) <= 120
+        and _holds(text, _CONTACT_INFO_NEEDLES)
+        and CONTACT_INFO.search(text)
+    ):
         return "contact"
     return None
 
 
+_END_WINDOW = 120
+
+
 def strip_end_mark(text: str) -> str:
     """Remove a trailing （完） or -END- from the last paragraph of a story."""
+    # every match runs to the end of the text and holds 完 or END: look at the end only, unless a
+    # match there could reach further back (a long run of dashes)
+    cut = max(0, len(text) - _END_WINDOW)
+    window = text[cut:]
+    dashes = window.rstrip().endswith(("-", "—", "–"))
+    if "完" not in window and "END" not in window and not dashes:
+        return text
+    match = END_MARK.search(window)
+    if match is None and not dashes:
+        return text
+    if match is not None and (match.start() > 0 or cut == 0):
+        return text[: cut + match.start()]
     return END_MARK.sub("", text)
 
 

@@ -1,4 +1,4 @@
-"""The command line: ``feedbot run | preview | status | history``.
+"""The command line: ``feedbot run | daemon | serve | preview | status | history``.
 
 Data goes to stdout, logs to stderr. Exit status: 0 all sources fine or unchanged, 1 a source failed,
 2 usage or configuration error (or the lock is held).
@@ -82,6 +82,37 @@ def _parser() -> argparse.ArgumentParser:
         help="only this source (repeatable)",
     )
 
+    p_daemon = sub.add_parser(
+        "daemon", help="run every source on its schedule until stopped (SIGHUP reloads the config)"
+    )
+    common(p_daemon)
+    p_daemon.add_argument(
+        "-q", "--quiet", action="store_true", help="log only warnings and errors, not every run"
+    )
+    p_daemon.add_argument(
+        "--workers", type=int, default=4, help="sources processed at the same time (default 4)"
+    )
+    p_daemon.add_argument(
+        "--max-backoff",
+        default="6h",
+        metavar="DURATION",
+        help="longest wait between tries of a failing source (default 6h)",
+    )
+    p_daemon.add_argument(
+        "--serve",
+        action="store_true",
+        help="also serve the feeds over HTTP, as `feedbot serve` does ([serve] host and port)",
+    )
+    p_daemon.add_argument("--host", help="with --serve: address to listen on (default 127.0.0.1)")
+    p_daemon.add_argument("--port", type=int, help="with --serve: port (default 8080)")
+    p_daemon.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=3.0,
+        metavar="SECONDS",
+        help="how long runs in flight may finish on SIGTERM before they are abandoned (default 3)",
+    )
+
     p_prev = sub.add_parser("preview", help="show how a page splits, without touching the state")
     p_prev.add_argument("target", help="a URL, a file, or the name of a configured source")
     p_prev.add_argument("-c", "--config", help="configuration file (for source names and settings)")
@@ -103,6 +134,15 @@ def _parser() -> argparse.ArgumentParser:
     p_hist.add_argument(
         "entry", nargs="?", help="entry id (default: list the feed's updated entries)"
     )
+
+    p_serve = sub.add_parser(
+        "serve", help="serve the feeds over HTTP (index, OPML, health) for feed readers"
+    )
+    common(p_serve)
+    p_serve.add_argument("--host", help="address to listen on (default: [serve] host, 127.0.0.1)")
+    p_serve.add_argument(
+        "--port", type=int, help="port (default: [serve] port, 8080; 0 picks a free one)"
+    )
     return parser
 
 
@@ -113,12 +153,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
+        if args.command == "daemon":
+            return cmd_daemon(args)
         if args.command == "preview":
             return cmd_preview(args)
         if args.command == "status":
             return cmd_status(args)
         if args.command == "history":
             return cmd_history(args)
+        if args.command == "serve":
+            return cmd_serve(args)
     except ConfigError as exc:
         print(f"feedbot: config error: {exc}", file=sys.stderr)
         return 2
@@ -154,6 +198,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     for result in failed:
         print(f"feedbot: {result.error}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from .config import parse_duration
+    from .daemon import Daemon, Service
+
+    try:
+        max_backoff = parse_duration(args.max_backoff)
+    except ValueError as exc:
+        print(f"feedbot: --max-backoff: {exc}", file=sys.stderr)
+        return 2
+    if args.workers < 1 or args.shutdown_timeout < 0:
+        print(
+            "feedbot: --workers must be at least 1, --shutdown-timeout not negative",
+            file=sys.stderr,
+        )
+        return 2
+    # a daemon logs one line per run by default (-q: only problems); -v adds debug detail
+    _setup_logging(0 if args.quiet else 1 + args.verbose, args.log_format)
+    scheduler_log = logging.getLogger("apscheduler")
+    scheduler_log.handlers[:] = logging.getLogger("feedbot").handlers
+    scheduler_log.setLevel(logging.INFO if args.verbose >= 2 else logging.ERROR)
+    scheduler_log.propagate = False
+    services: list[Service] = []
+    if args.serve:
+        from .serve import ServeService
+
+        _quiet_waitress()
+        services.append(ServeService(args.host, args.port))
+    elif args.host or args.port is not None:
+        print("feedbot: --host and --port need --serve", file=sys.stderr)
+        return 2
+    daemon = Daemon(
+        _config_path(args.config),
+        services=services,
+        workers=args.workers,
+        max_backoff=float(max_backoff),
+        shutdown_timeout=args.shutdown_timeout,
+    )
+    return daemon.run()
 
 
 def _progress_bar(total: int) -> Callable[[RunResult], None]:
@@ -277,7 +361,11 @@ def preview_text(split: Split, url: str, encoding: str) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from .daemon import read_daemon_state
+
     config = load_config(_config_path(args.config))
+    daemon = read_daemon_state(config.state_dir)
+    next_runs = daemon.next_runs if daemon else {}
     runs = {}
     counts: dict[str, int] = {}
     if config.db_path.exists():
@@ -296,6 +384,9 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "result": run.result if run else "never run",
                 "failures": run.failures if run else 0,
                 "last_error": run.error if run else None,
+                "next_run": (
+                    next_run.isoformat() if (next_run := next_runs.get(source.name)) else None
+                ),
                 "items": run.items if run else 0,
                 "feed_entries": counts.get(source.feed, 0),
             }
@@ -303,11 +394,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    print(f"{'source':<20} {'result':<13} {'last run':<26} {'fails':>5} {'items':>5}  last error")
+    if daemon:
+        print(f"daemon: running (pid {daemon.pid}, since {daemon.started.isoformat()})")
+    else:
+        print("daemon: not running")
+    print(
+        f"{'source':<20} {'result':<13} {'last run':<26} {'next run':<26} {'fails':>5} {'items':>5}"
+        "  last error"
+    )
     for row in rows:
         print(
-            f"{row['source']:<20} {row['result']:<13} {row['last_run'] or '-':<26} {row['failures']:>5} "
-            f"{row['items']:>5}  {row['last_error'] or ''}"
+            f"{row['source']:<20} {row['result']:<13} {row['last_run'] or '-':<26} "
+            f"{row['next_run'] or '-':<26} {row['failures']:>5} {row['items']:>5}  "
+            f"{row['last_error'] or ''}"
         )
     return 0
 
@@ -319,6 +418,28 @@ def cmd_history(args: argparse.Namespace) -> int:
     with Store(config.db_path) as store:
         print(format_history(store, args.feed, args.entry))
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .serve import serve
+
+    config = load_config(_config_path(args.config))
+    if args.verbose == 0:
+        # a server's access log and its "serving on" line are its output
+        logging.getLogger("feedbot").setLevel(logging.INFO)
+    _quiet_waitress()
+    serve(config, args.host, args.port)
+    return 0
+
+
+def _quiet_waitress() -> None:
+    # waitress's own warnings through our handler; its per-request "Task queue depth" notes under
+    # load would flood the log, so that one logger shows errors only
+    waitress_log = logging.getLogger("waitress")
+    waitress_log.handlers[:] = logging.getLogger("feedbot").handlers
+    waitress_log.setLevel(logging.WARNING)
+    waitress_log.propagate = False
+    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 if __name__ == "__main__":

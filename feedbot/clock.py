@@ -23,3 +23,8 @@ def format_iso(value: datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime")
     return value.astimezone(UTC).isoformat()
+
+
+def utcnow_exact() -> datetime:
+    """The current time with microseconds, for scheduling (the daemon's next-run arithmetic)."""
+    return datetime.now(UTC)

@@ -20,6 +20,7 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 SPLIT_MODES = ("auto", "headlines", "whole")
 UPDATE_POLICIES = ("mark", "silent", "new-entry")
 FORMATS = ("atom", "rss", "json")
+SOURCE_KINDS = ("page", "index")
 DEFAULT_USER_AGENT = "feedbot/0.1 (+https://github.com/feedbot/feedbot)"
 _DURATION_RE = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -39,6 +40,13 @@ class SourceConfig:
     encoding: str | None = None
     schedule: str | None = None
     volatile_patterns: tuple[str, ...] = ()
+    kind: str = "page"  # "page": one page edited in place; "index": a page listing digest pages
+    link_selector: str | None = None  # index: CSS selector for the links (or elements holding them)
+    link_pattern: str | None = None  # index: regular expression the absolute link URL must match
+    follow: int = 5  # index: how many of the newest links are followed
+    newest: str = "first"  # index: whether the index lists its newest link "first" or "last"
+    recheck: int = 3 * 86400  # index: seconds during which a processed page is re-fetched for edits
+    robots: bool = True  # respect robots.txt (set false for pages the user owns)
 
     @property
     def is_local(self) -> bool:
@@ -54,6 +62,16 @@ class FeedConfig:
     formats: tuple[str, ...]
     retention_days: int | None = None
     show_provenance: bool = False
+    websub_hub: str | None = None  # a WebSub hub: <link rel="hub"> and a publish ping on change
+    archive: bool = False  # RFC 5005 paged archives of the Atom feed
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    """``[serve]``: where ``feedbot serve`` (and the daemon's server) listens."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
 
 
 @dataclass(frozen=True)
@@ -70,6 +88,10 @@ class Config:
     base_url: str | None
     sources: tuple[SourceConfig, ...]
     feeds: tuple[FeedConfig, ...]
+    concurrency: int = 4  # sources fetched at the same time
+    host_concurrency: int = 2  # requests at the same time to one host (host:port)
+    host_interval: float = 1.0  # seconds between the starts of two requests to one host
+    serve: ServeConfig = ServeConfig()
 
     def source(self, name: str) -> SourceConfig:
         return self._sources_by_name[name]
@@ -237,6 +259,7 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
     schedule = table.text("schedule")
     if schedule is not None:
         _check_schedule(table, "schedule", schedule)
+    index_settings = _index_settings(table)
     source = SourceConfig(
         name=name,
         url=_resolve_url(table, path.parent, table.require("url", str)),
@@ -250,6 +273,8 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
         encoding=encoding,
         schedule=schedule,
         volatile_patterns=volatile,
+        robots=table.get("robots", bool, True),
+        **index_settings,
     )
     _check_selector(table, "content_selector", source.content_selector)
     _check_selector(table, "headline_selector", source.headline_selector)
@@ -257,6 +282,62 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
         _check_selector(table, "exclude_selectors", selector)
     table.check_unknown()
     return source
+
+
+def _index_settings(table: _Table) -> dict[str, Any]:
+    """The keys of an index source (``kind = "index"``); an error if they are set on a page source."""
+    kind = table.get("kind", str, "page")
+    if kind not in SOURCE_KINDS:
+        raise table.error("kind", f"must be one of {', '.join(SOURCE_KINDS)}")
+    index_keys = ("link_selector", "link_pattern", "follow", "newest", "recheck")
+    if kind == "page":
+        for name in index_keys:
+            if name in table.data:
+                raise table.error(name, 'is only for index sources (add kind = "index")')
+        return {}
+    link_selector = table.text("link_selector")
+    _check_selector(table, "link_selector", link_selector)
+    link_pattern = table.text("link_pattern")
+    if link_pattern is not None:
+        try:
+            re.compile(link_pattern)
+        except re.error as exc:
+            raise table.error("link_pattern", f"is not a valid regular expression: {exc}") from None
+    if link_selector is None and link_pattern is None:
+        raise table.error(
+            "link_selector", "an index source needs link_selector, link_pattern or both"
+        )
+    newest = table.get("newest", str, "first")
+    if newest not in ("first", "last"):
+        raise table.error(
+            "newest", "must be 'first' or 'last' (where the index lists its newest link)"
+        )
+    recheck_text = table.text("recheck", "3d") or "3d"
+    try:
+        recheck = parse_duration(recheck_text)
+    except ValueError as exc:
+        raise table.error("recheck", str(exc)) from None
+    return {
+        "kind": kind,
+        "link_selector": link_selector,
+        "link_pattern": link_pattern,
+        "follow": table.positive("follow", int, 5),
+        "newest": newest,
+        "recheck": recheck,
+    }
+
+
+def _seconds(table: _Table, name: str, default: float) -> float:
+    """A duration as a number of seconds (0 allowed) or a string such as '2s' or '1m'."""
+    value = table.get(name, (int, float, str), default)
+    if isinstance(value, str):
+        try:
+            return float(parse_duration(value))
+        except ValueError as exc:
+            raise table.error(name, str(exc)) from None
+    if value < 0:
+        raise table.error(name, "must not be negative")
+    return float(value)
 
 
 def _check_schedule(table: _Table, name: str, value: str) -> None:
@@ -270,16 +351,20 @@ def _check_schedule(table: _Table, name: str, value: str) -> None:
         raise table.error(
             name, f"must be an interval such as '30m' or a 5-field cron expression, not {value!r}"
         )
-    from apscheduler.triggers.cron import CronTrigger
+    from .cron import cron_trigger
 
     try:
-        CronTrigger.from_crontab(value, timezone="UTC")
+        cron_trigger(value)
     except ValueError as exc:
         raise table.error(name, f"is not a valid cron expression: {exc}") from None
 
 
 def _feeds(
-    path: Path, raw: Any, sources: tuple[SourceConfig, ...], entries_default: int
+    path: Path,
+    raw: Any,
+    sources: tuple[SourceConfig, ...],
+    entries_default: int,
+    base_url: str | None = None,
 ) -> tuple[FeedConfig, ...]:
     tables = _Table(path, "feeds", raw if raw is not None else {})
     result: list[FeedConfig] = []
@@ -307,6 +392,23 @@ def _feeds(
         for fmt in formats:
             if fmt not in FORMATS:
                 raise table.error("formats", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+        hub = table.text("websub_hub")
+        if hub is not None:
+            parts = urlsplit(hub)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise table.error("websub_hub", f"must be an http or https URL, not {hub!r}")
+            if base_url is None:
+                raise table.error(
+                    "websub_hub",
+                    "needs [feedbot] base_url (the hub is told the feed's public URL)",
+                )
+        archive = table.get("archive", bool, False)
+        if archive and "atom" not in formats:
+            raise table.error("archive", "archives are Atom documents: add 'atom' to formats")
+        if archive and "retention_days" in table.data:
+            raise table.error(
+                "archive", "cannot be combined with retention_days (archive pages never change)"
+            )
         result.append(
             FeedConfig(
                 name=name,
@@ -316,6 +418,8 @@ def _feeds(
                 formats=tuple(dict.fromkeys(formats)),
                 retention_days=table.positive("retention_days", int, None),
                 show_provenance=table.get("show_provenance", bool, False),
+                websub_hub=hub,
+                archive=archive,
             )
         )
         table.check_unknown()
@@ -360,6 +464,9 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
     lock_timeout = float(settings.get("lock_timeout", (int, float), 60.0))
     if lock_timeout < 0:
         raise settings.error("lock_timeout", "must not be negative")
+    concurrency = settings.positive("concurrency", int, 4)
+    host_concurrency = settings.positive("host_concurrency", int, 2)
+    host_interval = _seconds(settings, "host_interval", 1.0)
     base_url = settings.text("base_url")
     if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
         raise settings.error("base_url", "must be an http or https URL")
@@ -376,7 +483,8 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
                 str(path), f"sources[{i}].name", f"duplicate source name {source.name!r}"
             )
         seen.add(source.name)
-    feeds = _feeds(path, top.get("feeds", dict, None), sources, entries)
+    feeds = _feeds(path, top.get("feeds", dict, None), sources, entries, base_url)
+    serve = _serve(path, top.get("serve", dict, {}))
     top.check_unknown()
     return Config(
         path=path,
@@ -391,4 +499,18 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
         base_url=base_url.rstrip("/") + "/" if base_url else None,
         sources=sources,
         feeds=feeds,
+        concurrency=concurrency,
+        host_concurrency=host_concurrency,
+        host_interval=host_interval,
+        serve=serve,
     )
+
+
+def _serve(path: Path, data: Any) -> ServeConfig:
+    table = _Table(path, "serve", data)
+    host = table.text("host", "127.0.0.1") or "127.0.0.1"
+    port = table.get("port", int, 8080)
+    if not 0 <= port <= 65535:
+        raise table.error("port", "must be between 0 and 65535")
+    table.check_unknown()
+    return ServeConfig(host=host, port=port)

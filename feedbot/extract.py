@@ -1,6 +1,7 @@
 """From page text to a linear list of blocks inside the content area.
 
-Owns: parsing (through :mod:`feedbot.parse`), removing page furniture (navigation, ads, share bars,
+Owns: parsing (through :mod:`feedbot.parse`: lxml's own tree on the hot path; a BeautifulSoup tree only
+for per-source CSS selectors), removing page furniture (navigation, ads, share bars,
 "related" lists, comments, footers), finding the content area, and flattening it into blocks — one per
 heading, paragraph, list item or ``<br>``-separated line — with the features the splitter needs.
 Must not: decide which blocks are headlines (that is :mod:`feedbot.split`), or do any I/O.
@@ -9,22 +10,21 @@ Must not: decide which blocks are headlines (that is :mod:`feedbot.split`), or d
 from __future__ import annotations
 
 import html as htmllib
+import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
+from typing import TypeAlias, cast
 
-from bs4 import BeautifulSoup
-from bs4.element import (
-    CData,
-    Comment,
-    Declaration,
-    Doctype,
-    NavigableString,
-    ProcessingInstruction,
-    Tag,
-)
+from bs4.element import Tag
+from lxml import etree
 
-from .parse import parse_html
+from .parse import parse_html, parse_tree
+
+Element: TypeAlias = etree._Element
+# a block's content: text (an element's text or a child's tail) and inline elements, in document order
+Node: TypeAlias = str | etree._Element
 
 DROP_TAGS = frozenset(
     [
@@ -196,14 +196,25 @@ _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _BOLD_STYLE = re.compile(r"font-weight\s*:\s*(bold|bolder|[6-9]00)", re.I)
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-_WS = re.compile(r"\s+")
 _DATE_RE = re.compile(
     r"(20\d\d|19\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
 )
 
 
 def collapse(text: str) -> str:
-    return _WS.sub(" ", text).strip()
+    """White space runs folded to one space, ends trimmed (str.split's white space is re's ``\\s``)."""
+    return " ".join(text.split())
+
+
+def nonws(text: str) -> int:
+    """The number of characters that are not white space (the unit of every length below)."""
+    if text.isascii():
+        n = len(text) - text.count(" ")
+        for space in "\n\t\r\x0b\x0c":
+            if space in text:
+                n -= text.count(space)
+        return n
+    return len("".join(text.split()))
 
 
 @dataclass
@@ -220,9 +231,9 @@ class Block:
     rest_text: str = ""  # the block's text after the lead
     link_ratio: float = 0.0  # share of the text inside links
     anchor: str | None = None
-    container: str = ""  # signature of the parent element
+    container: str = ""  # signature of the parent element (tag#id or tag.class)
     gap: int = 0  # separation before the block: blank lines (text, <br><br>), 3 for a rule or <hr>
-    element: Tag | None = field(default=None, repr=False, compare=False)
+    element: Element | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -235,13 +246,14 @@ class Extracted:
     is_text: bool = False
 
 
-def _tokens(tag: Tag) -> set[str]:
+def _tokens(tag: Element) -> set[str]:
     values: list[str] = []
-    for attr in ("class", "id", "role"):
+    classes = tag.get("class")
+    if classes:
+        values.extend(classes.split())
+    for attr in ("id", "role"):
         value = tag.get(attr)
-        if isinstance(value, list):
-            values.extend(value)
-        elif isinstance(value, str):
+        if value is not None:
             values.append(value)
     tokens: set[str] = set()
     for value in values:
@@ -251,7 +263,7 @@ def _tokens(tag: Tag) -> set[str]:
     return tokens
 
 
-def _is_furniture(tag: Tag) -> bool:
+def _is_furniture(tag: Element) -> bool:
     tokens = _tokens(tag)
     if tokens & FURNITURE:
         return True
@@ -259,27 +271,53 @@ def _is_furniture(tag: Tag) -> bool:
     if role in ("navigation", "banner", "contentinfo", "complementary", "search"):
         return True
     style = tag.get("style")
-    if isinstance(style, str) and _HIDDEN_STYLE.search(style):
+    if style and _HIDDEN_STYLE.search(style):
         return True
-    return bool(tag.get("hidden") is not None or tag.get("aria-hidden") == "true")
+    return tag.get("hidden") is not None or tag.get("aria-hidden") == "true"
 
 
-def _text_len(tag: Tag) -> int:
-    return len(collapse(tag.get_text(" ")))
+def _strings(tag: Element) -> Iterator[str]:
+    """The strings of an element's subtree in document order (an HTML tree holds no bytes)."""
+    return cast("Iterator[str]", tag.itertext())
 
 
-def page_title(soup: BeautifulSoup) -> str:
-    h1 = soup.find("h1")
-    if isinstance(h1, Tag):
-        text = collapse(h1.get_text(" "))
+def text_of(tag: Element) -> str:
+    """An element's text, its strings joined by a space (BeautifulSoup's ``get_text(" ")``)."""
+    return collapse(" ".join(_strings(tag)))
+
+
+def _text_len(tag: Element) -> int:
+    return len(text_of(tag))
+
+
+def _rough_len(tag: Element) -> int:
+    """At most :func:`_text_len` (it leaves out the spaces between words), and much cheaper."""
+    return nonws(etree.tostring(tag, method="text", encoding="unicode", with_tail=False))
+
+
+def _longer_than(tag: Element, limit: int) -> bool:
+    """Whether an element holds at least ``limit`` characters that are not white space, reading
+    only as much of its text as it takes to tell."""
+    seen = 0
+    for piece in _strings(tag):
+        seen += nonws(piece)
+        if seen >= limit:
+            return True
+    return False
+
+
+def page_title(root: Element) -> str:
+    h1 = next(root.iter("h1"), None)
+    if h1 is not None:
+        text = text_of(h1)
         if text:
             return text
-    meta = soup.find("meta", attrs={"property": "og:title"})
-    if isinstance(meta, Tag) and isinstance(meta.get("content"), str):
-        return collapse(str(meta["content"]))
-    title = soup.find("title")
-    if isinstance(title, Tag):
-        text = collapse(title.get_text(" "))
+    meta = next((m for m in root.iter("meta") if m.get("property") == "og:title"), None)
+    if meta is not None and meta.get("content") is not None:
+        return collapse(meta.get("content") or "")
+    title = next(root.iter("title"), None)
+    if title is not None:
+        text = text_of(title)
         # "Headline - Site name": keep the headline part
         return re.split(r"\s+[-|–—_]\s+", text)[0] if text else ""
     return ""
@@ -309,32 +347,43 @@ def _parse_date(value: str) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def page_date(soup: BeautifulSoup) -> datetime | None:
+_META_DATES = (
+    ("property", "article:published_time"),
+    ("name", "pubdate"),
+    ("name", "publishdate"),
+    ("itemprop", "datePublished"),
+    ("name", "date"),
+)
+
+
+def page_date(root: Element) -> datetime | None:
     """A publication date the page states: meta tags, <time datetime>, or a date near the title."""
-    meta_attrs: tuple[dict[str, str | bool], ...] = (
-        {"property": "article:published_time"},
-        {"name": "pubdate"},
-        {"name": "publishdate"},
-        {"itemprop": "datePublished"},
-        {"name": "date"},
-    )
-    for attrs in meta_attrs:
-        meta = soup.find("meta", attrs=dict(attrs))
-        if isinstance(meta, Tag) and isinstance(meta.get("content"), str):
-            found = _parse_date(str(meta["content"]))
+    metas = list(root.iter("meta"))
+    for attr, value in _META_DATES:
+        meta = next((m for m in metas if m.get(attr) == value), None)
+        content = meta.get("content") if meta is not None else None
+        if content is not None:
+            found = _parse_date(content)
             if found:
                 return found
-    time_tag = soup.find("time", attrs={"datetime": True})
-    if isinstance(time_tag, Tag):
-        found = _parse_date(str(time_tag["datetime"]))
+    time_tag = next((t for t in root.iter("time") if t.get("datetime") is not None), None)
+    if time_tag is not None:
+        found = _parse_date(time_tag.get("datetime") or "")
         if found:
             return found
-    h1 = soup.find("h1")
-    if isinstance(h1, Tag):
-        for sibling in h1.find_all_next(limit=8):
-            if not isinstance(sibling, Tag) or sibling.name in HEADINGS:
+    h1 = next(root.iter("h1"), None)
+    if h1 is not None:
+        # the eight elements after the <h1> in document order (its own first, then what follows)
+        elements = root.iter()
+        for element in elements:
+            if element is h1:
+                break
+        for sibling in itertools.islice(elements, 8):
+            if not isinstance(sibling.tag, str) or sibling.tag in HEADINGS:
                 continue
-            text = collapse(sibling.get_text(" "))
+            if _longer_than(sibling, 80):
+                continue  # (a container: no need to join all of its text to know it is long)
+            text = text_of(sibling)
             if len(text) < 80:
                 match = _DATE_RE.search(text)
                 if match:
@@ -342,206 +391,394 @@ def page_date(soup: BeautifulSoup) -> datetime | None:
     return None
 
 
-def remove_furniture(
-    root: Tag, total: int, dropped: list[tuple[str, str]], exclude: tuple[str, ...] = ()
-) -> None:
-    """Remove page furniture in place. An element holding most of the page's text is never removed."""
-    for selector in exclude:
-        for tag in root.select(selector):
-            _drop(tag, "excluded", dropped)
-    for node in list(root.descendants):
-        if isinstance(node, Comment | Doctype | Declaration | ProcessingInstruction | CData):
-            node.extract()
-    for tag in list(root.find_all(True)):
-        # not tag.decomposed: bs4 answers that for a live tag by searching its whole subtree for a
-        # child tag named "_decomposed" (quadratic on deeply nested pages)
-        if vars(tag).get("_decomposed") or tag.parent is None:
+def _remove(tag: Element) -> None:
+    """Take an element out of the tree, keeping the text that follows it (its tail)."""
+    parent = tag.getparent()
+    if parent is None:
+        return
+    tail = tag.tail
+    if tail:
+        previous = tag.getprevious()
+        # the text before and the tail stay apart by a space, as they would as two strings
+        try:
+            if previous is not None:
+                previous.tail = previous.tail + " " + tail if previous.tail else tail
+            else:
+                parent.text = parent.text + " " + tail if parent.text else tail
+        except ValueError:  # a character lxml will not store; the parser let it through
+            for child in list(tag):
+                tag.remove(child)
+            tag.text = None
+            tag.attrib.clear()
+            tag.tag = "span"  # an empty inline element in its place keeps the tail where it was
+            return
+    parent.remove(tag)
+
+
+# elements that are always removed silently (BeautifulSoup never counted their text either)
+_INVISIBLE = ("script", "style", "template")
+_SILENT = ("noscript", "head", "link", "meta")
+
+
+def remove_furniture(root: Element, dropped: list[tuple[str, str]]) -> None:
+    """Remove page furniture in place. An element holding most of the page's text is never removed.
+
+    "The page's text" is its length before anything was removed, white space between words counted.
+    Measuring that exactly means joining all of the text, so bounds decide first: the characters
+    that are not white space (counted in C) are a lower bound and twice them an upper one. The exact
+    lengths are taken only when the bounds do not settle it (the page's as what is left plus what
+    was removed), so nested furniture costs one serialisation per element, not a join of its text."""
+    rough = _rough_len(root)
+    removed = 0
+    exact: list[int] = []  # the page's exact length, then one entry per large element met
+    lengths: dict[Element, int] = {}
+
+    def holds_most(tag: Element) -> bool:
+        if not rough:
+            return False
+        if lengths:
+            return lengths[tag] > 0.5 * exact[0]
+        size = _rough_len(tag)
+        if 2 * size <= 0.5 * rough:
+            return False
+        # a large element: after a few, measure every element at once (nested furniture would
+        # otherwise cost a serialisation and a join per level)
+        if not exact:
+            exact.append(_text_len(root) + removed)
+        exact.append(0)
+        if len(exact) > 8:
+            lengths.update(_exact_lengths(root))
+            return lengths[tag] > 0.5 * exact[0]
+        if size > 0.5 * exact[0]:
+            return True
+        if 2 * size <= 0.5 * exact[0]:
+            return False
+        return _text_len(tag) > 0.5 * exact[0]
+
+    # elements with attributes or a name to drop, found first so that removing does not disturb the walk
+    found = [tag for tag in root.iterdescendants() if tag.tag in DROP_TAGS or tag.attrib]
+    gone: set[Element] = set()
+    for tag in found:
+        if tag in gone:
             continue
-        if tag.name in DROP_TAGS:
-            if tag.name == "form" and total and _text_len(tag) > 0.5 * total:
+        name = tag.tag
+        if name in DROP_TAGS:
+            if name == "form" and holds_most(tag):
                 # ASP.NET-style pages wrap the whole page in one <form>
                 continue
-            if tag.name in ("script", "style", "noscript", "template", "head", "link", "meta"):
-                tag.decompose()
+            gone.update(tag.iter())
+            if name in _SILENT or name in _INVISIBLE:
+                text = text_of(tag) if name == "noscript" else ""
+                removed += len(text) + 1 if text else 0
+                _remove(tag)
             else:
-                _drop(tag, tag.name, dropped)
-        elif tag.name not in ("html", "body") and _is_furniture(tag):
-            if total and _text_len(tag) > 0.5 * total:
+                removed += _drop(tag, str(name), dropped)
+        elif name not in ("html", "body") and _is_furniture(tag):
+            if holds_most(tag):
                 continue
-            _drop(tag, "furniture", dropped)
+            gone.update(tag.iter())
+            removed += _drop(tag, "furniture", dropped)
 
 
-def _drop(tag: Tag, reason: str, dropped: list[tuple[str, str]]) -> None:
-    text = collapse(tag.get_text(" "))
+def _exact_lengths(root: Element) -> dict[Element, int]:
+    """:func:`_text_len` of every element in one post-order pass. The length of the strings joined
+    by spaces and collapsed is (characters that are not white space) + (runs of them) - 1, and both
+    are sums over the strings, since the joining space keeps runs of two strings apart."""
+    sums: dict[Element, tuple[int, int]] = {}
+    for _event, tag in etree.iterwalk(root, events=("end",)):
+        text = tag.text
+        chars = nonws(text) if text else 0
+        runs = len(text.split()) if text else 0
+        for child in tag:
+            child_chars, child_runs = sums[child]
+            chars += child_chars
+            runs += child_runs
+            tail = child.tail
+            if tail:
+                chars += nonws(tail)
+                runs += len(tail.split())
+        sums[tag] = (chars, runs)
+    return {tag: chars + runs - 1 if runs else 0 for tag, (chars, runs) in sums.items()}
+
+
+def _drop(tag: Element, reason: str, dropped: list[tuple[str, str]]) -> int:
+    """Remove an element, recording its text; returns how much shorter the page's text became."""
+    text = text_of(tag)
     if text:
         dropped.append((reason, text))
-    tag.decompose()
+    _remove(tag)
+    return len(text) + 1 if text else 0
 
 
-def _own_len(tag: Tag) -> tuple[int, int]:
-    """(text length, text length inside links) of a subtree."""
-    total = 0
-    linked = 0
-    for text in tag.find_all(string=True):
-        length = len(text.strip())
-        if not length:
-            continue
-        total += length
-        parent = text.parent
-        while parent is not None and parent is not tag:
-            if parent.name == "a":
-                linked += length
-                break
-            parent = parent.parent
-    return total, linked
+_BOLD_NAMES = frozenset(["b", "strong", *HEADINGS])
 
 
-def find_content(body: Tag) -> Tag:
+def _is_bold_tag(tag: Element) -> bool:
+    if tag.tag in _BOLD_NAMES:
+        return True
+    style = tag.get("style")
+    return bool(style) and bool(_BOLD_STYLE.search(style or ""))
+
+
+# per-element figures from one post-order pass: (text length, text inside links, bold text, flags,
+# stripped length, stripped length inside links). Lengths count characters that are not white space;
+# the stripped ones count each string's characters after stripping its ends (what find_content
+# always compared: the spaces inside a string count there).
+Stats: TypeAlias = tuple[int, int, int, int, int, int]
+HAS_BLOCK = 1  # holds a block-level element
+HAS_BR = 2  # holds a <br>
+ANCHORED = 4  # holds (or is) an element with an id, or an <a name>
+SELF_BOLD = 8  # is bold itself (<b>, <strong>, a heading, a bold style); not passed to its parents
+_INHERITED = HAS_BLOCK | HAS_BR | ANCHORED
+
+
+def measure(root: Element) -> dict[Element, Stats]:
+    """Text, link and bold lengths and flags of every element, in one post-order pass (iterative,
+    for deep trees) instead of walking each subtree again for each question.
+
+    The lengths that count white space exactly (text, links, bold) are only asked of inline
+    elements inside a block, so they are only taken for elements with no block-level element in
+    or around them; block-level elements get 0. The stripped lengths are taken everywhere."""
+    stats: dict[Element, Stats] = {}
+    block_tags = BLOCK_TAGS
+    for _event, tag in etree.iterwalk(root, events=("end",)):
+        name = tag.tag
+        text = tag.text
+        stripped = len(text.strip()) if text else 0
+        total = linked = bold = flags = stripped_linked = 0
+        children = len(tag)
+        if children:
+            for child in tag:
+                ct, cl, cb, cf, cs, csl = stats[child]
+                total += ct
+                linked += cl
+                bold += cb
+                flags |= cf
+                stripped += cs
+                stripped_linked += csl
+                child_name = child.tag
+                if child_name in block_tags:
+                    flags |= HAS_BLOCK
+                elif child_name == "br":
+                    flags |= HAS_BR
+                tail = child.tail
+                if tail:
+                    stripped += len(tail.strip())
+            flags &= _INHERITED
+        if name in block_tags or flags & HAS_BLOCK:
+            total = linked = bold = 0
+        else:
+            if text:
+                total += nonws(text)
+            if children:
+                for child in tag:
+                    tail = child.tail
+                    if tail:
+                        total += nonws(tail)
+        if name == "a":
+            linked = total
+            stripped_linked = stripped
+        if name in _BOLD_NAMES:
+            bold = total
+            flags |= SELF_BOLD
+        if tag.keys():  # most elements have no attributes at all
+            if tag.get("id") is not None or (name == "a" and tag.get("name") is not None):
+                flags |= ANCHORED
+            style = tag.get("style")
+            if style and _BOLD_STYLE.search(style):
+                bold = total
+                flags |= SELF_BOLD
+        stats[tag] = (total, linked, bold, flags, stripped, stripped_linked)
+    return stats
+
+
+def find_content(body: Element, stats: dict[Element, Stats]) -> Element:
     """Descend from <body> into the child that holds nearly all of the non-link text."""
     node = body
-    total, linked = _own_len(node)
     while True:
-        content = total - linked
+        text, linked = stats[node][4:6]
+        content = text - linked
         if content <= 0:
             return node
-        best: Tag | None = None
+        best: Element | None = None
         best_len = 0
-        best_counts = (0, 0)
-        elements = [c for c in node.children if isinstance(c, Tag)]
-        if len(elements) == 1 and not any(
-            str(c).strip() for c in node.children if not isinstance(c, Tag)
-        ):
-            # a pure wrapper holds all its parent's text: no need to count it again (hostile
-            # pages nest thousands of wrappers, and counting at every level was quadratic)
-            if elements[0].name in BLOCK_TAGS:
-                best, best_len, best_counts = elements[0], content, (total, linked)
-        else:
-            for child in elements:
-                if child.name not in BLOCK_TAGS:
-                    continue
-                t, link = _own_len(child)
-                if t - link > best_len:
-                    best, best_len, best_counts = child, t - link, (t, link)
+        for child in node:
+            if child.tag not in BLOCK_TAGS:
+                continue
+            text, linked = stats[child][4:6]
+            if text - linked > best_len:
+                best, best_len = child, text - linked
         if best is None or best_len < 0.8 * content:
             return node
-        if best.name in ("li", "p", "pre", "blockquote", "td", "dd") or best.name in HEADINGS:
+        if best.tag in ("li", "p", "pre", "blockquote", "td", "dd") or best.tag in HEADINGS:
             return node
         node = best
-        total, linked = best_counts
 
 
-def path_of(tag: Tag) -> str:
+def _signature(tag: Element) -> str:
+    name = str(tag.tag)
+    ident = tag.get("id")
+    classes = (tag.get("class") or "").split()
+    if ident:
+        name += "#" + ident
+    elif classes:
+        name += "." + ".".join(classes[:2])
+    return name
+
+
+def path_of(tag: Element) -> str:
     parts: list[str] = []
-    node: Tag | None = tag
-    while node is not None and node.name not in ("[document]", "html"):
-        name = node.name
-        ident = node.get("id")
-        classes = node.get("class")
-        if isinstance(ident, str) and ident:
-            name += "#" + ident
-        elif isinstance(classes, list) and classes:
-            name += "." + ".".join(classes[:2])
-        parts.append(name)
-        node = node.parent
+    node: Element | None = tag
+    while node is not None and node.tag != "html":
+        parts.append(_signature(node))
+        node = node.getparent()
     return " > ".join(reversed(parts))
 
 
+_ALNUM = re.compile(r"[^\W_]")  # str.isalnum() characters
 SEPARATOR_GAP = 3  # the gap a rule (<hr>, "-----", "* * *") stands for
 
 
 def is_separator(text: str) -> bool:
     """A line with no letters or digits ("-----", "* * *", "###", "▼") separates, it says nothing."""
-    return not any(ch.isalnum() for ch in text)
+    return _ALNUM.search(text) is None
+
+
+def _children(tag: Element) -> list[Node]:
+    nodes: list[Node] = []
+    if tag.text:
+        nodes.append(tag.text)
+    for child in tag:
+        nodes.append(child)
+        if child.tail:
+            nodes.append(child.tail)
+    return nodes
+
+
+def _nodes_text(nodes: list[Node]) -> str:
+    if len(nodes) == 1 and isinstance(nodes[0], str):
+        return collapse(nodes[0])
+    parts: list[str] = []
+    for node in nodes:
+        if isinstance(node, str):
+            parts.append(node)
+        else:
+            parts.extend(_strings(node))
+    return collapse(" ".join(parts))
+
+
+def _html(nodes: list[Node]) -> str:
+    parts: list[str] = []
+    for node in nodes:
+        if isinstance(node, str):
+            parts.append(htmllib.escape(node, quote=False))
+        else:
+            parts.append(etree.tostring(node, method="html", encoding="unicode", with_tail=False))
+    return "".join(parts)
+
+
+def _inner_html(tag: Element) -> str:
+    """The HTML inside an element (all of its content), in one call to the serialiser."""
+    whole = etree.tostring(tag, method="html", encoding="unicode", with_tail=False)
+    close = f"</{tag.tag}>"
+    if not whole.endswith(close):
+        return _html(_children(tag))
+    return whole[whole.index(">") + 1 : -len(close)]
 
 
 class _Linearizer:
-    def __init__(self) -> None:
+    def __init__(self, stats: dict[Element, Stats]) -> None:
+        self.stats = stats
         self.blocks: list[Block] = []
-        self.has_block: dict[int, bool] = {}
         self.pending_gap = 0
         self.separators: list[str] = []
 
-    def mark(self, root: Tag) -> None:
-        """Post-order: does each element contain a block-level element? (iterative, for deep trees)"""
-        stack: list[tuple[Tag, bool]] = [(root, False)]
-        while stack:
-            tag, done = stack.pop()
-            if done:
-                flag = False
-                for child in tag.children:
-                    if isinstance(child, Tag) and (
-                        child.name in BLOCK_TAGS or self.has_block.get(id(child), False)
-                    ):
-                        flag = True
-                        break
-                self.has_block[id(tag)] = flag
-                continue
-            stack.append((tag, True))
-            for child in tag.children:
-                if isinstance(child, Tag):
-                    stack.append((child, False))
-
-    def walk(self, root: Tag) -> None:
+    def walk(self, root: Element) -> None:
         """Emit blocks in document order, iteratively (pages can nest thousands of levels deep)."""
-        work: list[tuple[Tag, list[NavigableString | Tag] | None]] = [(root, None)]
+        stats = self.stats
+        # (one ancestor at a time: a deep tree's proxies are freed cheaply only from the bottom up)
+        bold = (root.tag not in ("body", "html") and _is_bold_tag(root)) or any(
+            _is_bold_tag(t) for t in root.iterancestors() if t.tag not in ("body", "html")
+        )
+        work: list[tuple[Element, list[Node] | None, bool]] = [(root, None, bold)]
         while work:
-            tag, run = work.pop()
+            tag, run, bold = work.pop()
+            name = tag.tag
             if run is not None:
                 # loose text inside a list item is that item's text
-                kind = tag.name if tag.name in LEAF_KINDS else "line"
-                self.emit_nodes(run, tag, kind, split_br=True)
+                kind = str(name) if name in LEAF_KINDS else "line"
+                self.emit_nodes(run, tag, kind, bold, split_br=True, whole=False)
                 continue
-            name = tag.name
             if name in HEADINGS:
-                self.emit_nodes(_children(tag), tag, name, split_br=False)
+                self.emit_nodes(_children(tag), tag, str(name), bold, split_br=False, whole=True)
                 continue
             if name == "hr":
                 self.pending_gap = SEPARATOR_GAP
                 continue
             if name == "pre":
-                self.emit_nodes(_children(tag), tag, "pre", split_br=False)
+                self.emit_nodes(_children(tag), tag, "pre", bold, split_br=False, whole=True)
                 continue
-            if not self.has_block.get(id(tag), False):
-                kind = name if name in LEAF_KINDS else "p"
-                if name in BR_CONTAINERS and tag.find("br") is not None:
+            flags = stats[tag][3]
+            if not flags & HAS_BLOCK:
+                kind = str(name) if name in LEAF_KINDS else "p"
+                if name in BR_CONTAINERS and flags & HAS_BR:
                     kind = "line"
-                self.emit_nodes(_children(tag), tag, kind, split_br=True)
+                if len(tag):
+                    self.emit_nodes(_children(tag), tag, kind, bold, split_br=True, whole=True)
+                elif tag.text:  # the common case: a paragraph of nothing but text
+                    self.emit_text(tag.text, tag, kind, bold)
                 continue
             # a container: runs of inline content become blocks, block children are walked in order
-            items: list[tuple[Tag, list[NavigableString | Tag] | None]] = []
-            current: list[NavigableString | Tag] = []
-            for child in tag.children:
-                if isinstance(child, Tag) and (
-                    child.name in BLOCK_TAGS or self.has_block.get(id(child), False)
-                ):
+            items: list[tuple[Element, list[Node] | None, bool]] = []
+            current: list[Node] = []
+            if tag.text:
+                current.append(tag.text)
+            for child in tag:
+                if child.tag in BLOCK_TAGS or stats[child][3] & HAS_BLOCK:
                     if current:
-                        items.append((tag, current))
+                        items.append((tag, current, bold))
                         current = []
-                    items.append((child, None))
-                elif isinstance(child, NavigableString | Tag):
+                    items.append((child, None, bold or bool(stats[child][3] & SELF_BOLD)))
+                else:
                     current.append(child)
+                if child.tail:
+                    current.append(child.tail)
             if current:
-                items.append((tag, current))
+                items.append((tag, current, bold))
             work.extend(reversed(items))
 
     def emit_nodes(
-        self, nodes: list[NavigableString | Tag], parent: Tag, kind: str, *, split_br: bool
+        self,
+        nodes: list[Node],
+        parent: Element,
+        kind: str,
+        bold: bool,
+        *,
+        split_br: bool,
+        whole: bool,
     ) -> None:
-        line: list[NavigableString | Tag] = []
-        lines: list[list[NavigableString | Tag]] = []
+        if len(nodes) == 1 and isinstance(nodes[0], str):
+            self.emit_text(nodes[0], parent, kind, bold)
+            return
+        if not nodes:
+            return
+        line: list[Node] = []
+        lines: list[list[Node]] = []
         for node in nodes:
-            if split_br and isinstance(node, Tag) and node.name == "br":
+            if split_br and not isinstance(node, str) and node.tag == "br":
                 lines.append(line)
                 line = []
             else:
                 line.append(node)
         lines.append(line)
-        if len([ln for ln in lines if _nodes_text(ln)]) > 1:
+        texts = [_nodes_text(part) for part in lines]
+        if sum(1 for text in texts if text) > 1:
             kind = "line" if kind == "p" else kind
-        container = path_of(parent)
+        container = _signature(parent)
         blank = 0
+        single = len(lines) == 1
         for index, part in enumerate(lines):
-            text = _nodes_text(part)
+            text = texts[index]
             if not text:
                 if index:
                     blank += 1
@@ -550,149 +787,177 @@ class _Linearizer:
                 self.pending_gap = SEPARATOR_GAP
                 self.separators.append(text)
                 continue
+            inner = _inner_html(parent) if single and whole else _html(part)
             block = _make_block(
-                part, parent, kind, text, container, whole=len(lines) == 1 or index == -1
+                part, parent, kind, text, inner.strip(), container, single, bold, self.stats
             )
             block.gap = max(blank, self.pending_gap)
             blank = 0
             self.pending_gap = 0
             self.blocks.append(block)
 
+    def emit_text(self, raw: str, parent: Element, kind: str, bold: bool) -> None:
+        """The common case of :meth:`emit_nodes`: an element that holds nothing but text."""
+        text = collapse(raw)
+        if not text:
+            return
+        if not text[0].isalnum() and is_separator(text):
+            self.pending_gap = SEPARATOR_GAP
+            self.separators.append(text)
+            return
+        # what _make_block finds for such an element: all bold or none, no links, the element's id
+        wrapper = WRAPPERS.get(kind, "p")
+        block = Block(
+            text=text,
+            html=f"<{wrapper}>{htmllib.escape(raw, quote=False).strip()}</{wrapper}>",
+            tag=kind,
+            bold=kind in HEADINGS or bold,
+            anchor=parent.get("id") or None,
+            container=_signature(parent),
+            gap=self.pending_gap,
+            element=parent,
+        )
+        self.pending_gap = 0
+        if not block.bold and text[0] in "【[":  # (the text is collapsed: no leading space)
+            _bracket_lead(block)
+        self.blocks.append(block)
 
-def _children(tag: Tag) -> list[NavigableString | Tag]:
-    return [c for c in tag.children if isinstance(c, NavigableString | Tag)]
 
-
-def _nodes_text(nodes: list[NavigableString | Tag]) -> str:
-    parts: list[str] = []
-    for node in nodes:
-        if isinstance(node, Tag):
-            parts.append(node.get_text(" "))
-        else:
-            parts.append(str(node))
-    return collapse(" ".join(parts))
-
-
-def _is_bold_tag(tag: Tag) -> bool:
-    if tag.name in ("b", "strong") or tag.name in HEADINGS:
-        return True
-    style = tag.get("style")
-    return isinstance(style, str) and bool(_BOLD_STYLE.search(style))
-
-
-def _bold_and_link_len(nodes: list[NavigableString | Tag], parent: Tag) -> tuple[int, int]:
+def _bold_and_link_len(
+    nodes: list[Node], parent_bold: bool, stats: dict[Element, Stats]
+) -> tuple[int, int]:
     bold = 0
     linked = 0
-    parent_bold = any(
-        _is_bold_tag(p)
-        for p in [parent, *parent.parents]
-        if isinstance(p, Tag) and p.name not in ("body", "html", "[document]")
-    )
     for node in nodes:
-        strings: list[tuple[NavigableString, Tag | None]] = []
-        if isinstance(node, Tag):
-            strings = [(s, node) for s in node.find_all(string=True)]
+        if isinstance(node, str):
+            if parent_bold:
+                bold += nonws(node)
         else:
-            strings = [(node, None)]
-        for text, top in strings:
-            length = len(_WS.sub("", str(text)))
-            if not length:
-                continue
-            is_bold = parent_bold
-            is_link = False
-            element = text.parent
-            while element is not None and element is not parent:
-                if _is_bold_tag(element):
-                    is_bold = True
-                if element.name == "a":
-                    is_link = True
-                element = element.parent
-            if is_bold:
-                bold += length
-            if is_link:
-                linked += length
-            del top
+            own = stats[node]
+            if node.tag in BLOCK_TAGS or own[3] & HAS_BLOCK:
+                # block-level content inside a heading or <pre>, which are emitted whole
+                text, link, bold_text = _lengths(node)
+            else:
+                text, link, bold_text = own[:3]
+            bold += text if parent_bold else bold_text
+            linked += link
     return bold, linked
+
+
+def _lengths(root: Element) -> tuple[int, int, int]:
+    """Text, link and bold lengths of a subtree of any kind (what measure leaves out for
+    block-level elements), in one post-order pass."""
+    found: dict[Element, tuple[int, int, int]] = {}
+    for _event, tag in etree.iterwalk(root, events=("end",)):
+        total = nonws(tag.text) if tag.text else 0
+        linked = bold = 0
+        for child in tag:
+            ct, cl, cb = found.pop(child)
+            total += ct + (nonws(child.tail) if child.tail else 0)
+            linked += cl
+            bold += cb
+        if tag.tag == "a":
+            linked = total
+        if _is_bold_tag(tag):
+            bold = total
+        found[tag] = (total, linked, bold)
+    return found[root]
 
 
 _BRACKET_LEAD = re.compile(r"^\s*([【\[]([^】\]]{2,60})[】\]])\s*(.*)$", re.S)
 
 
+def _anchor(node: Element) -> str | None:
+    ident = node.get("id")
+    if ident:
+        return ident
+    found = node.find(".//*[@id]")
+    if found is not None:
+        return found.get("id")
+    if node.tag == "a" and node.get("name"):
+        return node.get("name")
+    named = node.find(".//a[@name]")
+    return named.get("name") if named is not None else None
+
+
 def _make_block(
-    nodes: list[NavigableString | Tag],
-    parent: Tag,
+    nodes: list[Node],
+    parent: Element,
     kind: str,
     text: str,
+    inner: str,
     container: str,
     whole: bool,
+    parent_bold: bool,
+    stats: dict[Element, Stats],
 ) -> Block:
-    inner = "".join(str(n) for n in nodes).strip()
     wrapper = WRAPPERS.get(kind, "p")
     html = f"<{wrapper}>{inner}</{wrapper}>"
-    compact = _WS.sub("", text)
-    bold_len, link_len = _bold_and_link_len(nodes, parent)
+    compact = len(text) - text.count(" ")
+    bold_len, link_len = _bold_and_link_len(nodes, parent_bold, stats)
     block = Block(
         text=text,
         html=html,
         tag=kind,
-        bold=kind in HEADINGS or (bool(compact) and bold_len >= 0.9 * len(compact)),
-        link_ratio=link_len / len(compact) if compact else 0.0,
+        bold=kind in HEADINGS or (bool(compact) and bold_len >= 0.9 * compact),
+        link_ratio=link_len / compact if compact else 0.0,
         container=container,
         element=parent,
     )
     ident = parent.get("id") if whole else None
-    if isinstance(ident, str) and ident:
+    if ident:
         block.anchor = ident
     else:
         for node in nodes:
-            if isinstance(node, Tag):
-                found = node if node.get("id") else node.find(id=True)
-                if isinstance(found, Tag) and isinstance(found.get("id"), str):
-                    block.anchor = str(found["id"])
-                    break
-                named = (
-                    node
-                    if node.name == "a" and node.get("name")
-                    else node.find("a", attrs={"name": True})
-                )
-                if isinstance(named, Tag) and isinstance(named.get("name"), str):
-                    block.anchor = str(named["name"])
+            if not isinstance(node, str) and stats[node][3] & ANCHORED:
+                block.anchor = _anchor(node)
+                if block.anchor is not None:
                     break
     if not block.bold and kind not in HEADINGS:
         _find_lead(block, nodes)
     return block
 
 
-def _find_lead(block: Block, nodes: list[NavigableString | Tag]) -> None:
+def _find_lead(block: Block, nodes: list[Node]) -> None:
     """A bold or linked phrase that opens the block and is followed by more text."""
+    if nodes and isinstance(nodes[0], str) and nodes[0].strip():
+        _bracket_lead(block)  # opens with text: no bold or linked lead
+        return
     index = next(
-        (i for i, n in enumerate(nodes) if isinstance(n, Tag) or str(n).strip()), len(nodes)
+        (i for i, n in enumerate(nodes) if not isinstance(n, str) or n.strip()), len(nodes)
     )
-    first = nodes[index] if index < len(nodes) and isinstance(nodes[index], Tag) else None
-    if isinstance(first, Tag):
+    first = nodes[index] if index < len(nodes) else None
+    if first is not None and not isinstance(first, str):
         inner = first
         # <b><a>lead</a></b> or <a><b>lead</b></a>
         kind: str | None = None
         if _is_bold_tag(inner):
             kind = "bold"
-        elif inner.name == "a":
+        elif inner.tag == "a":
             kind = "link"
-        elif inner.name in ("span", "font", "em", "i") and len(list(inner.children)) == 1:
-            child = next(iter(inner.children))
-            if isinstance(child, Tag) and _is_bold_tag(child):
-                kind = "bold"
+        elif (
+            inner.tag in ("span", "font", "em", "i")
+            and not inner.text
+            and len(inner) == 1
+            and not inner[0].tail
+            and _is_bold_tag(inner[0])
+        ):
+            kind = "bold"
         if kind:
-            lead = collapse(first.get_text(" "))
+            lead = text_of(first)
             rest_nodes = nodes[index + 1 :]
             rest = _nodes_text(rest_nodes)
-            if lead and rest and len(_WS.sub("", rest)) >= 2:
+            if lead and rest and nonws(rest) >= 2:
                 block.lead = lead.rstrip(":：.-—– ")
                 block.lead_kind = kind
                 block.rest_text = rest.lstrip(":：-—– ")
-                block.rest_html = (
-                    "<p>" + "".join(str(n) for n in rest_nodes).strip().lstrip(":：-—– ") + "</p>"
-                )
+                block.rest_html = "<p>" + _html(rest_nodes).strip().lstrip(":：-—– ") + "</p>"
                 return
+    _bracket_lead(block)
+
+
+def _bracket_lead(block: Block) -> None:
+    """A 【bracketed】 phrase that opens the block and is followed by more text."""
     match = _BRACKET_LEAD.match(block.text)
     if match and match.group(3).strip():
         block.lead = match.group(2).strip()
@@ -707,29 +972,73 @@ def _find_lead(block: Block, nodes: list[NavigableString | Tag]) -> None:
         )
 
 
+_MARK = "data-feedbot-content"
+
+
+def _select(
+    text: str,
+    content_selector: str | None,
+    exclude: tuple[str, ...],
+    dropped: list[tuple[str, str]],
+) -> Element | None:
+    """Apply per-source CSS selectors with soupsieve (the engine the config validates them with) on
+    a BeautifulSoup tree, then hand the result back as an lxml tree: the part to split, with the
+    excluded parts gone. Only sources that set selectors pay for the second parse."""
+    soup = parse_html(text)
+    scope = soup.body if isinstance(soup.body, Tag) else soup
+    if content_selector:
+        found = soup.select_one(content_selector)
+        if not isinstance(found, Tag):
+            return None
+        scope = found
+    for selector in exclude:
+        for tag in scope.select(selector):
+            if tag.decomposed:
+                continue
+            removed = collapse(tag.get_text(" "))
+            if removed:
+                dropped.append(("excluded", removed))
+            tag.decompose()
+    if scope is not soup:
+        scope[_MARK] = "1"
+    root = _prepare(str(soup))
+    marked = root.find(f".//*[@{_MARK}]")
+    if marked is None:
+        return _body(root)
+    del marked.attrib[_MARK]
+    return marked
+
+
+def _prepare(text: str) -> Element:
+    root = parse_tree(text)
+    etree.strip_elements(root, *_INVISIBLE, with_tail=False)
+    return root
+
+
+def _body(root: Element) -> Element:
+    body = root.find("body")
+    return body if body is not None else root
+
+
 def extract_html(
     text: str, *, content_selector: str | None = None, exclude: tuple[str, ...] = ()
 ) -> Extracted:
-    soup = parse_html(text)
-    title = page_title(soup)
-    published = page_date(soup)
+    root = _prepare(text)
+    title = page_title(root)
+    published = page_date(root)
     dropped: list[tuple[str, str]] = []
-    body = soup.body if isinstance(soup.body, Tag) else soup
-    total = _text_len(body)
-    content: Tag | None = None
-    if content_selector:
-        found = soup.select_one(content_selector)
-        content = found if isinstance(found, Tag) else None
-        if content is None:
+    if content_selector or exclude:
+        scope = _select(text, content_selector, exclude, dropped)
+        if scope is None:
             return Extracted(
                 title, [], dropped, published, f"(nothing matches {content_selector!r})"
             )
-        remove_furniture(content, _text_len(content), dropped, exclude)
     else:
-        remove_furniture(body, total, dropped, exclude)
-        content = find_content(body)
-    lin = _Linearizer()
-    lin.mark(content)
+        scope = _body(root)
+    remove_furniture(scope, dropped)
+    stats = measure(scope)
+    content = scope if content_selector else find_content(scope, stats)
+    lin = _Linearizer(stats)
     lin.walk(content)
     blocks = lin.blocks
     dropped.extend(("separator", text) for text in lin.separators)

@@ -1,7 +1,10 @@
-"""Retrieving pages: one requests session, timeouts, redirects, conditional GET, size limits, charset.
+"""Retrieving pages: one requests session, timeouts, redirects, conditional GET, size limits, charset,
+robots.txt and per-host politeness (see :mod:`feedbot.polite`).
 
 Owns: every network and local-file read of a page. Must not: parse HTML (beyond the charset sniff),
 touch the state or decide anything about items. Cache validators come in and go out as values.
+Thread-safe: the worker threads of a run share one Fetcher (requests' connection pool is).
+HTTP proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as requests reads them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from .config import SourceConfig
 from .encoding import decode
 from .errors import FetchError, NotModified
 from .model import Page
+from .polite import HostGate, RobotsCache, RobotsFile
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
@@ -50,6 +54,9 @@ class FetchSettings:
     backoff: float = 1.0  # seconds before the second try; doubled each time, with jitter
     max_backoff: float = 60.0
     deadline: float = 120.0  # total seconds per source, retries included
+    host_concurrency: int = 2  # requests at once to one host (scheme://host:port)
+    host_interval: float = 0.0  # seconds between the starts of two requests to one host
+    robots_ttl: float = 3600.0  # how long a host's robots.txt is believed
 
 
 def content_hash(data: bytes) -> str:
@@ -124,7 +131,15 @@ class Fetcher:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            # Keep-alive connections for many hosts at once, and as many per host as we allow.
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=256, pool_maxsize=max(10, settings.host_concurrency)
+            )
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+        self.session = session
         self.session.headers["User-Agent"] = settings.user_agent
         self.session.headers["Accept"] = (
             "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1"
@@ -133,32 +148,101 @@ class Fetcher:
         self.session.max_redirects = settings.max_redirects
         self._sleep = sleep
         self._monotonic = monotonic
+        self.gate = HostGate(
+            concurrency=settings.host_concurrency,
+            interval=settings.host_interval,
+            sleep=sleep,
+            monotonic=monotonic,
+        )
+        self.robots = RobotsCache(
+            self._retrieve_robots, ttl=settings.robots_ttl, monotonic=monotonic
+        )
 
     def close(self) -> None:
         self.session.close()
 
     def fetch(self, source: SourceConfig, cached: Validators | None = None) -> Page:
         """Retrieve the source's page. Raises NotModified when it did not change, FetchError on failure."""
-        if source.is_local:
-            return self._fetch_file(source, cached)
-        return self._fetch_http(source, source.url, cached)
+        return self.fetch_url(source, source.url, cached)
 
-    def _fetch_file(self, source: SourceConfig, cached: Validators | None) -> Page:
-        path = Path(unquote(urlsplit(source.url).path))
+    def fetch_url(
+        self,
+        source: SourceConfig,
+        url: str,
+        cached: Validators | None = None,
+        *,
+        started: float | None = None,
+    ) -> Page:
+        """Retrieve ``url`` for ``source`` (its own page, or a page its index links to). The
+        deadline counts from ``started`` (a :meth:`monotonic` reading: when the source began) or
+        from now."""
+        if url.startswith("file://"):
+            return self._fetch_file(source, url, cached)
+        if source.robots:
+            self._check_robots(source, url)
+        return self._fetch_http(source, url, cached, started)
+
+    def monotonic(self) -> float:
+        return self._monotonic()
+
+    def _check_robots(self, source: SourceConfig, url: str) -> None:
+        answer = self.robots.answer(url)
+        if answer.allows(url, self.settings.user_agent):
+            return
+        if answer.status == "unreachable" and answer.network:
+            raise FetchError(source.name, url, f"{answer.detail} (while asking for robots.txt)")
+        if answer.status == "unreachable":
+            raise FetchError(
+                source.name,
+                url,
+                f"robots.txt unreachable ({answer.detail}); RFC 9309 says to treat that as "
+                "robots.txt disallows every page until it answers (set robots = false for pages you own)",
+            )
+        raise FetchError(
+            source.name,
+            url,
+            "robots.txt disallows this page for our user agent "
+            "(set robots = false for pages you own)",
+        )
+
+    def _retrieve_robots(self, robots_url: str) -> RobotsFile:
+        settings = self.settings
+        try:
+            with self.gate.slot(robots_url):
+                response = self.session.get(
+                    robots_url,
+                    timeout=(settings.connect_timeout, settings.read_timeout),
+                    stream=True,
+                    allow_redirects=True,
+                )
+                with response:
+                    if response.status_code != 200:
+                        return RobotsFile(response.status_code, b"")
+                    body = _read_limited(response, 2 * 500 * 1024)
+                    return RobotsFile(200, body)
+        except requests.Timeout:
+            return RobotsFile(0, b"", f"no response within {settings.read_timeout:g}s")
+        except (requests.ConnectionError, OSError) as exc:
+            return RobotsFile(0, b"", f"cannot connect: {_reason(exc)}")
+        except (requests.RequestException, zlib.error, _TooLarge) as exc:
+            return RobotsFile(0, b"", f"unusable robots.txt: {_reason(exc)}")
+
+    def _fetch_file(self, source: SourceConfig, url: str, cached: Validators | None) -> Page:
+        path = Path(unquote(urlsplit(url).path))
         try:
             if path.stat().st_size > self.settings.max_bytes:
                 raise FetchError(
-                    source.name, source.url, f"file larger than {self.settings.max_bytes} bytes"
+                    source.name, url, f"file larger than {self.settings.max_bytes} bytes"
                 )
             data = path.read_bytes()
         except FileNotFoundError:
-            raise FetchError(source.name, source.url, "file not found") from None
+            raise FetchError(source.name, url, "file not found") from None
         except IsADirectoryError:
-            raise FetchError(source.name, source.url, "is a directory, not a page") from None
+            raise FetchError(source.name, url, "is a directory, not a page") from None
         except OSError as exc:
-            raise FetchError(source.name, source.url, f"cannot read: {exc.strerror}") from None
+            raise FetchError(source.name, url, f"cannot read: {exc.strerror}") from None
         kind = _kind_of("", path.name)
-        return self._page(source, source.url, source.url, data, kind, None, None, None, cached)
+        return self._page(source, url, url, data, kind, None, None, None, cached)
 
     def _page(
         self,
@@ -197,9 +281,12 @@ class Fetcher:
             last_modified=last_modified,
         )
 
-    def _fetch_http(self, source: SourceConfig, url: str, cached: Validators | None) -> Page:
+    def _fetch_http(
+        self, source: SourceConfig, url: str, cached: Validators | None, started: float | None
+    ) -> Page:
         settings = self.settings
-        started = self._monotonic()
+        if started is None:
+            started = self._monotonic()
         delay = settings.backoff
         last_error = "no attempt made"
         for attempt in range(1, settings.tries + 1):
@@ -225,6 +312,10 @@ class Fetcher:
         )
 
     def _attempt(self, source: SourceConfig, url: str, cached: Validators | None) -> Page:
+        with self.gate.slot(url):
+            return self._request(source, url, cached)
+
+    def _request(self, source: SourceConfig, url: str, cached: Validators | None) -> Page:
         headers: dict[str, str] = {}
         if cached is not None:
             if cached.etag:
@@ -317,6 +408,10 @@ class Fetcher:
                     what = "decompressed body" if decompressor else "body"
                     raise FetchError(source.name, url, f"{what} is over the {limit}-byte limit")
                 chunks.append(chunk)
+            if decompressor is not None and not decompressor.eof and encoding != "deflate":
+                raise FetchError(
+                    source.name, url, f"truncated {encoding} body (the stream ends early)"
+                )
         except zlib.error as exc:
             raise FetchError(source.name, url, f"corrupt {encoding} body: {exc}") from None
         except requests.exceptions.ReadTimeout:
@@ -333,6 +428,20 @@ class Fetcher:
                 raise _Retryable(f"connection lost while reading the body: {name}") from None
             raise
         return b"".join(chunks)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def _read_limited(response: requests.Response, limit: int) -> bytes:
+    """The decoded body of a small response (robots.txt), refusing more than ``limit`` bytes."""
+    data = b""
+    for chunk in response.iter_content(16 * 1024):
+        data += chunk
+        if len(data) > limit:
+            raise _TooLarge(f"over {limit} bytes")
+    return data
 
 
 class _Retryable(Exception):

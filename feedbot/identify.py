@@ -33,6 +33,7 @@ BUILTIN_VOLATILE = (
     r"(阅读|閱讀|浏览|瀏覽|点击|點擊|views?|reads?)\s*[:：]?\s*[\d,]+\s*(次|views?)?",
     r"[\d,]+\s*(views|次阅读|次閱讀|次浏览|次瀏覽|人阅读|人閱讀)",
 )
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _converter: opencc.OpenCC | None = None
 
 
@@ -49,6 +50,9 @@ def fold(text: str) -> str:
     white space collapsed. Punctuation is kept (see :func:`squash`)."""
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
+    text = _SURROGATE.sub(
+        "", text
+    )  # lone surrogates (from &#xD800; and the like) cannot be encoded
     if _CJK.search(text):
         text = _cc().convert(text)
     text = text.casefold()

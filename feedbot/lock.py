@@ -1,4 +1,9 @@
-"""A lock so that two runs (cron, the daemon, a user) never process the same state at once."""
+"""A lock so that two runs (cron, the daemon, a user) never process the same state at once.
+
+The lock file holds the holder's pid and role (``run`` or ``daemon``). The daemon holds the lock for
+its whole life, so a ``feedbot run`` that finds the daemon there gives up at once with a message
+naming the daemon's pid instead of waiting for a lock that will not be released.
+"""
 
 from __future__ import annotations
 
@@ -15,9 +20,10 @@ from .errors import LockError
 class RunLock:
     """An exclusive advisory lock on ``state_dir/feedbot.lock``; released when the process dies."""
 
-    def __init__(self, state_dir: Path, timeout: float) -> None:
+    def __init__(self, state_dir: Path, timeout: float, *, role: str = "run") -> None:
         self.path = state_dir / "feedbot.lock"
         self.timeout = timeout
+        self.role = role
         self.fd = -1
 
     def acquire(self) -> None:
@@ -32,11 +38,23 @@ class RunLock:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 with contextlib.suppress(OSError):  # the pid is a courtesy; on a full disk, skip it
                     os.ftruncate(self.fd, 0)
-                    os.write(self.fd, f"{os.getpid()}\n".encode())
+                    os.write(self.fd, f"{os.getpid()} {self.role}\n".encode())
                 return
             except BlockingIOError:
+                pid, role = self.holder()
+                if role == "daemon":
+                    os.close(self.fd)
+                    self.fd = -1
+                    if self.role == "daemon":
+                        raise LockError(
+                            f"another feedbot daemon (pid {pid}) is already running with {self.path}"
+                        ) from None
+                    raise LockError(
+                        f"the feedbot daemon (pid {pid}) is running and holds {self.path}; it runs "
+                        "every source on its schedule (stop it first to run by hand)"
+                    ) from None
                 if time.monotonic() >= deadline:
-                    holder = self._holder()
+                    holder = f" (pid {pid})" if pid else ""
                     os.close(self.fd)
                     self.fd = -1
                     raise LockError(
@@ -44,12 +62,15 @@ class RunLock:
                     ) from None
                 time.sleep(0.1)
 
-    def _holder(self) -> str:
+    def holder(self) -> tuple[int | None, str]:
+        """The pid and role written by the lock's holder (``(None, "")`` when unknown)."""
         try:
-            pid = self.path.read_text().strip()
+            fields = self.path.read_text().split()
         except OSError:
-            return ""
-        return f" (pid {pid})" if pid.isdigit() else ""
+            return None, ""
+        if not fields or not fields[0].isdigit():
+            return None, ""
+        return int(fields[0]), fields[1] if len(fields) > 1 else "run"
 
     def release(self) -> None:
         if self.fd >= 0:

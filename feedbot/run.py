@@ -2,6 +2,12 @@
 
 Owns: the order of the pipeline and turning each source's failure into a result value. The daemon
 and the CLI both call :func:`run_once`; nothing else drives the pipeline.
+
+Threads: worker threads (at most ``[feedbot] concurrency``) fetch, decode and split (:func:`collect`);
+the main thread alone touches the store — it reads what the workers need beforehand (:meth:`Runner.plan`)
+and identifies, decides and stores their results in config order, one page per transaction
+(:meth:`Runner.finish`). So the SQLite connection is only ever used by the thread that opened it, and
+the result does not depend on which source answered first.
 """
 
 from __future__ import annotations
@@ -9,7 +15,8 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from .clock import utcnow
@@ -18,8 +25,9 @@ from .decide import decide
 from .errors import ExtractError, FeedbotError, NotModified, RenderError, SourceError, StoreError
 from .fetch import Fetcher, FetchSettings, Validators
 from .identify import identify
-from .model import Page, RunResult
-from .render import EXTENSIONS, RENDERERS, FeedMeta, item_link
+from .index import KnownPage, describe_links, index_links, pages_to_follow
+from .model import Identified, Page, RunResult, Split
+from .render import EXTENSIONS, RENDERERS, FeedMeta, archive_filename, item_link, render_atom
 from .sanitize import clean_html
 from .split import SplitOptions, split_page
 from .store import Prepared, Store
@@ -38,6 +46,115 @@ def split_options(source: SourceConfig) -> SplitOptions:
     )
 
 
+@dataclass(frozen=True)
+class Plan:
+    """What a worker needs from the store to fetch one source, read beforehand in the main thread."""
+
+    source: SourceConfig
+    now: datetime
+    validators: Validators | None  # of the source's URL (its page, or its index page)
+    known: tuple[KnownPage, ...] = ()  # index: the pages processed before
+    page_validators: dict[str, Validators] = field(default_factory=dict)  # index: per known page
+
+
+@dataclass(frozen=True)
+class PageResult:
+    """One page of a source after the worker: split, not modified, or failed."""
+
+    url: str  # as configured or as the index links it
+    page: Page | None = None
+    split: Split | None = None
+    identified: tuple[Identified, ...] = ()  # the split's items with their keys and fingerprints
+    not_modified: bool = False
+    error: SourceError | None = None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """Everything a worker brings back for one source."""
+
+    source: SourceConfig
+    pages: tuple[PageResult, ...] = ()
+    index: Page | None = None  # an index source's index page, when it was (re)read
+    error: SourceError | None = None  # the source's own URL failed: nothing else was tried
+    seconds: float = 0.0
+
+
+def split_or_fail(source: SourceConfig, page: Page) -> Split:
+    """Split a page; a page that yields no items is an ExtractError naming the page."""
+    split = split_page(page.text, page.content_type, split_options(source))
+    if not split.items:
+        why = "the page is empty" if not page.text.strip() else "no headline structure found"
+        if split.structure == "none" and split.candidates:
+            why += f" (best candidate: {split.candidates[0].name}, {'; '.join(split.candidates[0].reasons)})"
+        raise ExtractError(source.name, page.url, f"{why}; the feed is left as it was")
+    return split
+
+
+def identify_split(source: SourceConfig, split: Split) -> tuple[Identified, ...]:
+    """Keys and fingerprints of a split page's items (pure, so workers do it too)."""
+    items = [replace(i, attribution=i.attribution or split.attribution) for i in split.items]
+    return tuple(identify(items, source.volatile_patterns))
+
+
+def _fetch_and_split(
+    fetcher: Fetcher,
+    source: SourceConfig,
+    url: str,
+    cached: Validators | None,
+    started: float | None = None,
+) -> PageResult:
+    try:
+        page = fetcher.fetch_url(source, url, cached, started=started)
+        split = split_or_fail(source, page)
+        return PageResult(url, page=page, split=split, identified=identify_split(source, split))
+    except NotModified:
+        return PageResult(url, not_modified=True)
+    except SourceError as exc:
+        return PageResult(url, error=exc)
+
+
+def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
+    """Fetch, decode and split one source (for an index source: the index and the pages it leads
+    to). Touches the network only, never the store, so it may run in a worker thread."""
+    started = time.monotonic()
+    source = plan.source
+    if source.kind != "index":
+        result = _fetch_and_split(fetcher, source, source.url, plan.validators)
+        return Fetched(source, pages=(result,), seconds=time.monotonic() - started)
+    index: Page | None = None
+    begun = fetcher.monotonic()  # one deadline for the index and the pages it leads to
+    try:
+        index = fetcher.fetch_url(source, source.url, plan.validators, started=begun)
+    except NotModified:
+        # The index did not change: re-check the pages it listed that are still in the window.
+        links = [page.url for page in plan.known]
+    except SourceError as exc:
+        return Fetched(source, error=exc, seconds=time.monotonic() - started)
+    if index is not None:
+        links = index_links(index.text, index.final_url, source)
+        if not links:
+            error = ExtractError(
+                source.name,
+                source.url,
+                f"the index lists no links matching {describe_links(source)}; nothing was "
+                "followed and the feed is left as it was",
+            )
+            return Fetched(source, error=error, seconds=time.monotonic() - started)
+    chosen = pages_to_follow(
+        links,
+        plan.known,
+        follow=source.follow,
+        recheck=timedelta(seconds=source.recheck),
+        now=plan.now,
+    )
+    pages = tuple(
+        _fetch_and_split(fetcher, source, url, plan.page_validators.get(url), begun)
+        for url in chosen
+    )
+    return Fetched(source, pages=pages, index=index, seconds=time.monotonic() - started)
+
+
 @dataclass
 class Runner:
     config: Config
@@ -47,19 +164,34 @@ class Runner:
 
     def process(self, source: SourceConfig) -> RunResult:
         """Fetch, split, identify, decide and store one source. Never raises for a source's fault."""
+        return self.finish(collect(self.fetcher, self.plan(source)))
+
+    def plan(self, source: SourceConfig) -> Plan:
+        """Read from the store what fetching ``source`` needs (main thread)."""
+        now = self.now()
+        validators = self.store.validators(source.url)
+        if source.kind != "index":
+            return Plan(source, now, validators)
+        window = timedelta(seconds=source.recheck)
+        known = tuple(self.store.index_pages(source.name))
+        page_validators = {}
+        for page in known:
+            if now - page.first_seen < window:
+                cached = self.store.validators(page.url)
+                if cached is not None:
+                    page_validators[page.url] = cached
+        return Plan(source, now, validators, known, page_validators)
+
+    def finish(self, fetched: Fetched) -> RunResult:
+        """Identify, decide and store what a worker brought back; record and log the run (main
+        thread). Never raises for a source's fault."""
+        source = fetched.source
         started = time.monotonic()
         try:
-            result = self._process(source)
-        except NotModified:
-            result = RunResult(source.name, ok=True, not_modified=True)
-        except SourceError as exc:
-            if not exc.url:
-                exc.url = source.url
-            try:
-                self.store.forget_validators(source.url)
-            except StoreError as store_exc:
-                log.warning("source %s: %s", source.name, store_exc)
-            result = RunResult(source.name, ok=False, error=str(exc))
+            if source.kind == "index":
+                result = self._finish_index(fetched)
+            else:
+                result = self._finish_page(fetched)
         except StoreError as exc:
             result = RunResult(source.name, ok=False, error=f"source {source.name!r}: {exc}")
         try:
@@ -83,25 +215,92 @@ class Runner:
             result.new,
             result.updated,
             result.unchanged,
-            time.monotonic() - started,
+            fetched.seconds + time.monotonic() - started,
             f" error={result.error}" if result.error else "",
         )
         return result
 
-    def _process(self, source: SourceConfig) -> RunResult:
-        page = self.fetcher.fetch(source, self.store.validators(source.url))
-        return self.process_page(source, page)
+    def _forget_validators(self, url: str) -> None:
+        """Drop a failed URL's validators; a store error here (a full disk) is logged and never hides
+        the source's own error."""
+        try:
+            self.store.forget_validators(url)
+        except StoreError as exc:
+            log.warning("%s: %s", url, exc)
+
+    def _finish_page(self, fetched: Fetched) -> RunResult:
+        source = fetched.source
+        (outcome,) = fetched.pages
+        if outcome.error is not None:
+            if not outcome.error.url:
+                outcome.error.url = source.url
+            self._forget_validators(source.url)
+            return RunResult(source.name, ok=False, error=str(outcome.error))
+        if outcome.not_modified:
+            return RunResult(source.name, ok=True, not_modified=True)
+        assert outcome.page is not None and outcome.split is not None
+        return self.store_page(source, outcome.page, outcome.split, outcome.identified)
+
+    def _finish_index(self, fetched: Fetched) -> RunResult:
+        """Store each followed page in its own transaction. A page that fails is reported (naming
+        the source, the index and the page) and does not stop the others; the index's validators
+        are kept only when every page went well, so that a failed page is tried again next run."""
+        source = fetched.source
+        if fetched.error is not None:
+            self._forget_validators(source.url)
+            return RunResult(source.name, ok=False, error=str(fetched.error))
+        new = updated = unchanged = 0
+        errors: list[str] = []
+        changed = False
+        for outcome in fetched.pages:
+            if outcome.error is not None:
+                self._forget_validators(outcome.url)
+                errors.append(f"page {outcome.url}: {outcome.error.message}")
+                continue
+            if outcome.not_modified:
+                self.store.remember_index_page(source.name, source.url, outcome.url, now=self.now())
+                continue
+            assert outcome.page is not None and outcome.split is not None
+            result = self.store_page(
+                source, outcome.page, outcome.split, outcome.identified, linked_as=outcome.url
+            )
+            changed = True
+            new, updated, unchanged = (
+                new + result.new,
+                updated + result.updated,
+                unchanged + result.unchanged,
+            )
+        if errors:
+            self._forget_validators(source.url)
+            error = f"source {source.name!r}: index {source.url}: {'; '.join(errors)}"
+            return RunResult(source.name, False, new, updated, unchanged, error=error)
+        if fetched.index is not None:
+            index = fetched.index
+            self.store.save_validators(
+                source.url,
+                Validators(index.etag, index.last_modified, index.content_hash),
+                now=self.now(),
+            )
+        return RunResult(source.name, True, new, updated, unchanged, not_modified=not changed)
 
     def process_page(self, source: SourceConfig, page: Page) -> RunResult:
-        split = split_page(page.text, page.content_type, split_options(source))
-        if not split.items:
-            why = "the page is empty" if not page.text.strip() else "no headline structure found"
-            if split.structure == "none" and split.candidates:
-                why += f" (best candidate: {split.candidates[0].name}, {'; '.join(split.candidates[0].reasons)})"
-            raise ExtractError(source.name, page.url, f"{why}; the feed is left as it was")
+        """Split, identify, decide and store one page of ``source`` (in the calling thread)."""
+        return self.store_page(source, page, split_or_fail(source, page))
+
+    def store_page(
+        self,
+        source: SourceConfig,
+        page: Page,
+        split: Split,
+        identified: Sequence[Identified] = (),
+        *,
+        linked_as: str | None = None,
+    ) -> RunResult:
+        """Decide and store one split page in one transaction (identifying its items first unless
+        a worker did). ``linked_as`` is the URL an index source linked the page by: the page is then
+        remembered as processed."""
         feed = self.config.feed(source.feed)
-        items = [replace(i, attribution=i.attribution or split.attribution) for i in split.items]
-        identified = identify(items, source.volatile_patterns)
+        identified = identified or identify_split(source, split)
         changes = decide(identified, self.store.entries_for(feed.name), source=source.name)
         now = self.now()
         prepared = []
@@ -121,7 +320,7 @@ class Runner:
                 )
             )
         validators = (
-            source.url,
+            linked_as or source.url,
             Validators(page.etag, page.last_modified, page.content_hash),
         )
         new, updated, unchanged = self.store.apply_page(
@@ -132,6 +331,7 @@ class Runner:
             now=now,
             policy=feed.update_policy,
             validators=validators,
+            index_page=(source.url, linked_as) if linked_as else None,
         )
         return RunResult(source.name, ok=True, new=new, updated=updated, unchanged=unchanged)
 
@@ -145,17 +345,119 @@ class Runner:
             (s.url for s in self.config.sources if s.feed == name and s.url.startswith("http")),
             None,
         )
-        written = []
+        total = self.store.count_entries(name)
+        pages = total // feed.entries if feed.archive and total > feed.entries else 0
+        complete = not pages and total <= feed.entries
+        written = self.write_archives(name, link, pages)
+        if pages:
+            # the entries after the last full archive page are in no archive yet: the feed carries
+            # them too, so that the feed plus its archives hold every entry
+            shown = {e.entry_id for e in entries}
+            tail = [
+                e
+                for e in self.store.archive_entries(name, pages * feed.entries, feed.entries)
+                if e.entry_id not in shown
+            ]
+            entries = sorted([*entries, *tail], key=lambda e: (-e.updated.timestamp(), e.position))
         for fmt in feed.formats:
             filename = f"{name}.{EXTENSIONS[fmt]}"
             self_url = f"{self.config.base_url}{filename}" if self.config.base_url else None
             meta = FeedMeta(
-                name, feed.title, link, self_url, feed.update_policy, feed.show_provenance
+                name,
+                feed.title,
+                link,
+                self_url,
+                feed.update_policy,
+                feed.show_provenance,
+                hub=feed.websub_hub,
+                complete=complete,
+                prev_archive=self._url(archive_filename(name, pages))
+                if pages and fmt == "atom"
+                else None,
             )
             data = RENDERERS[fmt](meta, entries)
             if write_if_changed(self.config.feeds_dir / filename, data):
                 written.append(filename)
+        if written and feed.websub_hub and self.config.base_url:
+            written_feeds = [f for f in written if ".archive-" not in f]
+            from .websub import publish
+
+            publish(
+                feed.websub_hub,
+                [f"{self.config.base_url}{filename}" for filename in written_feeds],
+                user_agent=self.config.user_agent,
+                timeout=self.config.connect_timeout,
+            )
         return written
+
+    def _url(self, filename: str) -> str:
+        """A feed file's URL: absolute under ``base_url``, else relative to the feed itself."""
+        return f"{self.config.base_url}{filename}" if self.config.base_url else filename
+
+    def write_archives(self, name: str, link: str | None, pages: int) -> list[str]:
+        """RFC 5005 archive pages 1..``pages``: entries in the order they were first stored,
+        ``entries`` per page, each page written once when it is full and never again."""
+        feed = self.config.feed(name)
+        written = []
+        for page in range(1, pages + 1):
+            filename = archive_filename(name, page)
+            path = self.config.feeds_dir / filename
+            if path.exists():
+                continue
+            rows = self.store.archive_entries(name, (page - 1) * feed.entries, feed.entries)
+            meta = FeedMeta(
+                name,
+                feed.title,
+                link,
+                self._url(filename),
+                feed.update_policy,
+                feed.show_provenance,
+                archive=True,
+                current=self._url(f"{name}.atom"),
+                prev_archive=self._url(archive_filename(name, page - 1)) if page > 1 else None,
+            )
+            if write_if_changed(path, render_atom(meta, rows[::-1])):
+                written.append(filename)
+        return written
+
+
+def _render(runner: Runner, feed: str, mine: Sequence[int], results: list[RunResult]) -> None:
+    """Render ``feed`` if one of its sources (``results[i]`` for ``i`` in ``mine``) changed it or a
+    file is missing. A render failure turns the results of the feed's sources into errors (in
+    place)."""
+    config = runner.config
+    # a feed whose entries changed (in this run, even if a page failed, or in one killed before it
+    # could write the files) is pending in the store until every format is written
+    changed = runner.store.is_pending(feed) or any(
+        results[i].new or results[i].updated for i in mine
+    )
+    missing = any(
+        not (config.feeds_dir / f"{feed}.{EXTENSIONS[f]}").exists()
+        for f in config.feed(feed).formats
+    )
+    if not (changed or missing):
+        return
+    try:
+        written = runner.render_feed(feed)
+    except (RenderError, FeedbotError) as exc:
+        log.error("feed %s: %s", feed, exc)
+        for i in mine:
+            results[i] = RunResult(results[i].source, ok=False, error=str(exc))
+        return
+    runner.store.feed_written(feed)
+    if written:
+        log.info("feed=%s written=%s", feed, ",".join(written))
+
+
+def fetch_settings(config: Config) -> FetchSettings:
+    """The fetcher settings a run uses, from the configuration."""
+    return FetchSettings(
+        user_agent=config.user_agent,
+        connect_timeout=config.connect_timeout,
+        read_timeout=config.read_timeout,
+        host_concurrency=config.host_concurrency,
+        host_interval=config.host_interval,
+    )
 
 
 def run_once(
@@ -170,49 +472,37 @@ def run_once(
     source; a failing source never stops the others and never rewrites its feed."""
     sources = [s for s in config.sources if not names or s.name in names]
     own_fetcher = fetcher is None
-    fetcher = fetcher or Fetcher(
-        FetchSettings(
-            user_agent=config.user_agent,
-            connect_timeout=config.connect_timeout,
-            read_timeout=config.read_timeout,
-        )
-    )
+    fetcher = fetcher or Fetcher(fetch_settings(config))
     results: list[RunResult] = []
     try:
         with Store(config.db_path) as store:
             runner = Runner(config, store, fetcher, now)
-            for source in sources:
-                result = runner.process(source)
-                results.append(result)
-                if progress:
-                    progress(result)
+            workers = max(1, min(config.concurrency, len(sources)))
+            pool = ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch")
+            try:
+                futures: list[Future[Fetched]] = [
+                    pool.submit(collect, fetcher, runner.plan(source)) for source in sources
+                ]
+                # A feed is rendered as soon as its last source is stored, while the workers go
+                # on fetching: rendering overlaps the network instead of following it.
+                last = {source.feed: i for i, source in enumerate(sources)}
+                members: dict[str, list[int]] = {}  # feed -> indexes of its sources (linear)
+                for i, source in enumerate(sources):
+                    members.setdefault(source.feed, []).append(i)
+                complete: dict[int, list[str]] = {}  # source index -> feeds it completes
+                for feed, i in last.items():
+                    complete.setdefault(i, []).append(feed)
+                for i, future in enumerate(futures):  # stored in config order, whoever was first
+                    result = runner.finish(future.result())
+                    results.append(result)
+                    if progress:
+                        progress(result)
+                    for feed in complete.get(i, ()):
+                        _render(runner, feed, members[feed], results)
+            finally:
+                # On an error or Ctrl-C, sources not started yet are dropped, not fetched.
+                pool.shutdown(wait=True, cancel_futures=True)
             feeds = list(dict.fromkeys(s.feed for s in sources))
-            pending = store.pending_feeds()
-            feed_of = {s.name: s.feed for s in sources}
-            touched = {feed_of[r.source] for r in results if r.ok and (r.new or r.updated)}
-            for feed in feeds:
-                # (a scan of every result per feed made a run cubic in the number of sources)
-                changed = feed in pending or feed in touched
-                missing = any(
-                    not (config.feeds_dir / f"{feed}.{EXTENSIONS[f]}").exists()
-                    for f in config.feed(feed).formats
-                )
-                if not (changed or missing):
-                    continue
-                try:
-                    written = runner.render_feed(feed)
-                except (RenderError, FeedbotError) as exc:
-                    log.error("feed %s: %s", feed, exc)
-                    results = [
-                        RunResult(r.source, ok=False, error=str(exc))
-                        if feed_of[r.source] == feed
-                        else r
-                        for r in results
-                    ]
-                    continue
-                store.feed_written(feed)
-                if written:
-                    log.info("feed=%s written=%s", feed, ",".join(written))
             for feed in feeds:
                 settings = config.feed(feed)
                 if settings.retention_days is not None:

@@ -95,6 +95,21 @@ def absolutize(html: str, base_url: str) -> str:
     return _URL_ATTR.sub(fix, html)
 
 
+def truncate_html(html: str, limit: int) -> str:
+    """The first ``limit`` characters of ``html``, cut at a word or tag boundary when one is near,
+    then re-parsed so that open elements are closed and a half-written tag or entity is dropped."""
+    if len(html) <= limit:
+        return html
+    cut = html[:limit]
+    boundary = max(cut.rfind(">"), cut.rfind(" "), cut.rfind("\n"))
+    if boundary > limit - 2000:
+        cut = cut[: boundary + 1]
+    lt = cut.rfind("<")
+    if lt > cut.rfind(">"):
+        cut = cut[:lt]  # a tag cut in half
+    return nh3.clean(cut, tags=TAGS, attributes=ATTRIBUTES, url_schemes={"http", "https", "mailto"})
+
+
 def clean_html(html: str, base_url: str) -> str:
     """Sanitised HTML with absolute links, safe for a feed's content."""
     html = xml_safe(html)

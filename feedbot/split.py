@@ -15,13 +15,20 @@ import statistics
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from bs4 import Tag
-
 from . import boilerplate
-from .extract import HEADINGS, SEPARATOR_GAP, Block, Extracted, extract_html, extract_text
+from .extract import (
+    HEADINGS,
+    SEPARATOR_GAP,
+    Block,
+    Element,
+    Extracted,
+    extract_html,
+    extract_text,
+)
 from .model import Candidate, Dropped, Item, Split
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
 _WORD = re.compile(r"[^\W\d_]+|\d+", re.U)
 SENTENCE_END = tuple("。．.；;，,、…」』”\"'")
 MARKERS: list[tuple[str, re.Pattern[str]]] = [
@@ -35,6 +42,11 @@ MARKERS: list[tuple[str, re.Pattern[str]]] = [
     ("article-num", re.compile(r"^\s*(第[一二三四五六七八九十\d]{1,4}[条則则项項])\s*[：:、]?\s*")),
     ("bullet", re.compile(r"^\s*([■□●○◆◇▲△★☆▶►◎※])\s*")),
 ]
+# every marker pattern opens (after white space) with a decimal digit or one of these characters
+_MARKER_FIRST = frozenset("(（#第■□●○◆◇▲△★☆▶►◎※一二三四五六七八九十") | frozenset(
+    chr(c) for c in [*range(0x2460, 0x2474), *range(0x3251, 0x3260)]
+)
+_PREFIX = 64
 _CJK_DIGITS = {c: i for i, c in enumerate("一二三四五六七八九十", start=1)}
 DIGEST_CUES = re.compile(
     r"(最新消息|消息汇总|消息彙總|汇总|彙總|早报|早報|晚报|晚報|快讯|快訊|要闻|要聞|速览|速覽|一览|一覽|周刊|週刊|"
@@ -83,15 +95,60 @@ class SplitOptions:
     headline_regex: str | None = None
 
 
-def units(text: str) -> float:
-    """Length in reading units: a CJK character counts 1, a word of other scripts counts 1.6."""
-    cjk = len(_CJK.findall(text))
-    words = len(_WORD.findall(_CJK.sub(" ", text)))
+def units(text: str, limit: float | None = None) -> float:
+    """Length in reading units: a CJK character counts 1, a word of other scripts counts 1.6.
+
+    With ``limit``, a long text is measured only as far as needed to tell that it is over the limit:
+    the result is then some value above ``limit`` (a prefix never has more units than the whole), so
+    comparisons against ``limit`` or anything below it stay exact while paragraphs cost little."""
+    if limit is not None and len(text) > int(limit) + 16:
+        # a CJK paragraph is over the limit within limit + 16 characters (its CJK characters alone
+        # say so), an English one within about eight characters a unit (long words, one pass)
+        short = text[: int(limit) + 16]
+        if not short.isascii():
+            cjk = sum(map(len, _CJK_RUN.findall(short)))
+            if cjk > limit:
+                return float(cjk)
+            cut = int(4 * limit) + _PREFIX
+        else:
+            cut = int(8 * limit) + _PREFIX
+        if len(text) > cut:
+            head = _units(text[:cut])
+            if head > limit:
+                return head
+    return _units(text)
+
+
+# ASCII letters to "a", digits to "0", everything else to a space: words are then the runs of "a"
+# and of "0" (what _WORD finds in ASCII text), counted with str methods instead of a regex
+_ASCII_WORDS = str.maketrans(
+    {chr(c): "a" if chr(c).isalpha() else "0" if chr(c).isdigit() else " " for c in range(128)}
+)
+
+
+def _units(text: str) -> float:
+    if text.isascii():
+        folded = text.translate(_ASCII_WORDS)
+        words = folded.count(" a") + (folded[:1] == "a")
+        if "0" in folded:
+            words += folded.count(" 0") + (folded[:1] == "0")
+            words += folded.count("a0") + folded.count("0a")
+        return 1.6 * words
+    runs: list[str] = _CJK_RUN.findall(text)
+    if not runs:
+        return 1.6 * len(_WORD.findall(text))
+    cjk = sum(map(len, runs))
+    words = len(_WORD.findall(_CJK_RUN.sub(" ", text)))
     return cjk + 1.6 * words
 
 
+def _may_mark(text: str) -> bool:
+    first = text.lstrip()[:1]
+    return bool(first) and (first.isdecimal() or first in _MARKER_FIRST)
+
+
 def strip_marker(text: str) -> str:
-    for _name, pattern in MARKERS:
+    for _name, pattern in MARKERS if _may_mark(text) else ():
         match = pattern.match(text)
         if match and match.end() < len(text):
             text = text[match.end() :]
@@ -103,6 +160,8 @@ def strip_marker(text: str) -> str:
 
 
 def marker_of(text: str) -> tuple[str, int] | None:
+    if not _may_mark(text):
+        return None
     for name, pattern in MARKERS:
         match = pattern.match(text)
         if match and match.end() < len(text):
@@ -141,8 +200,12 @@ def _chunked(blocks: Sequence[Block]) -> bool:
     return together >= 0.25 and apart >= 0.1
 
 
-def _families(blocks: Sequence[Block], skip: set[int]) -> dict[str, list[int]]:
+def _families(
+    blocks: Sequence[Block], skip: set[int], sizes: Sequence[float] | None = None
+) -> dict[str, list[int]]:
     fams: dict[str, list[int]] = {}
+    if sizes is None:
+        sizes = [units(b.text, 80) for b in blocks]
     chunked = _chunked(blocks)
 
     def add(name: str, index: int) -> None:
@@ -152,7 +215,7 @@ def _families(blocks: Sequence[Block], skip: set[int]) -> dict[str, list[int]]:
         if i in skip:
             continue
         text = block.text
-        size = units(text)
+        size = sizes[i]
         if block.tag in HEADINGS:
             if size <= 80:
                 add(block.tag, i)
@@ -162,7 +225,7 @@ def _families(blocks: Sequence[Block], skip: set[int]) -> dict[str, list[int]]:
                 add(f"li-{block.lead_kind}", i)
             elif block.lead_kind == "bracket":
                 add("bracket-lead", i)
-            elif block.lead_kind == "bold" and units(block.lead) <= 40:
+            elif block.lead_kind == "bold" and units(block.lead, 40) <= 40:
                 add("p-bold-lead", i)
         if size > 60:
             continue
@@ -189,14 +252,19 @@ def _families(blocks: Sequence[Block], skip: set[int]) -> dict[str, list[int]]:
             and size <= 40
             and block.link_ratio < 0.5
             and i + 1 < len(blocks)
-            and units(blocks[i + 1].text) > size
+            and sizes[i + 1] > size
         ):
             add("short", i)
     return fams
 
 
 def _score(
-    name: str, heads: list[int], blocks: Sequence[Block], skip: set[int], total: float
+    name: str,
+    heads: list[int],
+    blocks: Sequence[Block],
+    skip: set[int],
+    total: float,
+    chars: Sequence[float] | None = None,
 ) -> _Scored:
     reasons: list[str] = []
     n = len(heads)
@@ -204,6 +272,8 @@ def _score(
         # one heading can stand for a digest that has a single story today; nothing else can
         return _Scored(name, heads, 0.0, ["fewer than 2 headlines"], False)
     lead_family = name.startswith(LEAD_FAMILIES)
+    if chars is None:
+        chars = [0.0 if j in skip else _body_chars(b) for j, b in enumerate(blocks)]
     head_sizes: list[float] = []
     body_sizes: list[float] = []
     covered = 0.0
@@ -215,9 +285,7 @@ def _score(
         body = 0.0
         if lead_family and block.lead:
             body += len(block.text) - len(block.lead)
-        for j in range(start + 1, end):
-            if j not in skip:
-                body += _body_chars(blocks[j])
+        body = sum(chars[start + 1 : end], body)  # in order, as a loop would add them
         body_sizes.append(body)
         covered += body + len(head_text)
     with_body = [b >= max(12.0, 0.8 * h) for b, h in zip(body_sizes, head_sizes, strict=True)]
@@ -394,7 +462,7 @@ _STOP = frozenset(
 
 
 def _terms(text: str) -> set[str]:
-    cjk = [c for c in text if _CJK.match(c)]
+    cjk = _CJK.findall(text)
     grams = {a + b for a, b in itertools.pairwise(cjk)}
     words = {w.lower() for w in _WORD.findall(text) if len(w) >= 4 and w.lower() not in _STOP}
     return grams | words
@@ -412,20 +480,26 @@ _LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
 
 
 def _link_only(block: Block) -> bool:
-    return block.link_ratio >= 0.9 and block.tag not in HEADINGS and units(block.text) <= 60
+    return block.link_ratio >= 0.9 and block.tag not in HEADINGS and units(block.text, 60) <= 60
 
 
 def _is_heading_like(block: Block) -> bool:
     return block.tag in HEADINGS or (block.bold and block.tag != "li")
 
 
-def _prepass(blocks: Sequence[Block]) -> dict[int, str]:
+def _toc_key(text: str) -> str:
+    return "".join(strip_marker(text).split()).lower()
+
+
+def _prepass(blocks: Sequence[Block], sizes: Sequence[float] | None = None) -> dict[int, str]:
     """Blocks that are no story's text, with the reason: boilerplate lines, runs of bare links (a table
     of contents, a "related" list), a lone link after a story ("Go deeper: ...", "View all"), an entry
     of an in-page table of contents (its text comes again further down), and a heading over nothing
     but links."""
     reasons: dict[int, str] = {}
     n = len(blocks)
+    if sizes is None:
+        sizes = [units(b.text, 80) for b in blocks]
     for i, block in enumerate(blocks):
         kind = boilerplate.classify(block.text)
         if kind:
@@ -453,28 +527,33 @@ def _prepass(blocks: Sequence[Block]) -> dict[int, str]:
         ):
             reasons[i] = "links"
     # an in-page table of contents: a short line whose text comes again later
+    entries = [
+        i
+        for i, block in enumerate(blocks)
+        if i not in reasons and block.tag not in HEADINGS and sizes[i] <= 60
+    ]
+    keys = {i: _toc_key(blocks[i].text) for i in entries}
+    # a text with the same key has at most a marker, brackets and colons more than the key, not
+    # counting white space (a block's text is collapsed: its only white space is single spaces)
+    bound = max((len(key) for key in keys.values()), default=0) + 16
     last: dict[str, int] = {}
-    keys: list[str] = []
     for i, block in enumerate(blocks):
-        key = "".join(strip_marker(block.text).split()).lower()
-        keys.append(key)
-        last[key] = i
-    for i, block in enumerate(blocks):
-        if (
-            i not in reasons
-            and block.tag not in HEADINGS
-            and last[keys[i]] != i
-            and units(block.text) <= 60
-        ):
+        if i in keys:
+            last[keys[i]] = i
+        elif len(block.text) - block.text.count(" ") <= bound:
+            last[_toc_key(block.text)] = i
+    for i in entries:
+        if last[keys[i]] != i:
             reasons[i] = "table of contents"
     # a heading whose section holds nothing but links ("Related", "Past issues")
-    for i, block in enumerate(blocks):
-        if i in reasons or not _is_heading_like(block):
+    heading_like = [_is_heading_like(block) for block in blocks]
+    for i in range(n):
+        if i in reasons or not heading_like[i]:
             continue
         j = i + 1
         linked = 0
         text = 0.0
-        while j < n and not _is_heading_like(blocks[j]):
+        while j < n and not heading_like[j]:
             if reasons.get(j) == "links":
                 linked += 1
             elif j not in reasons:
@@ -521,24 +600,27 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
     blocks = ext.blocks
     dropped: list[Dropped] = [Dropped(reason, text) for reason, text in ext.dropped]
     attribution: str | None = None
-    reasons = _prepass(blocks)
+    sizes = [units(b.text, 80) for b in blocks]  # exact up to 80, else some value above
+    reasons = _prepass(blocks, sizes)
     skip: set[int] = set(reasons)
-    total = sum(_body_chars(b) for i, b in enumerate(blocks) if i not in skip)
+    body_chars = [_body_chars(b) for b in blocks]
+    total = sum(body_chars[i] for i in range(len(blocks)) if i not in skip)
     title = ext.title
     # plain text: the first line is the title when it stands alone before the first headline
-    if ext.is_text and blocks and units(blocks[0].text) <= 45 and len(blocks) > 2:
+    if ext.is_text and blocks and units(blocks[0].text, 45) <= 45 and len(blocks) > 2:
         first = blocks[0].text
-        if not first.endswith(tuple("。．.；;，,")) and units(blocks[1].text) <= 45:
+        if not first.endswith(tuple("。．.；;，,")) and units(blocks[1].text, 45) <= 45:
             title = first
             skip.add(0)
             reasons[0] = "title"
 
-    fams = _families(blocks, skip)
+    fams = _families(blocks, skip, sizes)
+    chars = [0.0 if i in skip else body_chars[i] for i in range(len(blocks))]
     scored: dict[str, _Scored] = {}
     forced: list[int] = []
     if options.headline_regex:
         forced = _override_heads(blocks, options, skip)
-        scored["regex"] = _score("regex", forced, blocks, skip, total)
+        scored["regex"] = _score("regex", forced, blocks, skip, total, chars)
     elif options.headline_selector:
         wanted = _selector_texts(page_text, options.headline_selector)
         forced = [
@@ -546,10 +628,10 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
             for i, b in enumerate(blocks)
             if i not in skip and (b.text in wanted or (b.lead or "") in wanted)
         ]
-        scored["selector"] = _score("selector", forced, blocks, skip, total)
+        scored["selector"] = _score("selector", forced, blocks, skip, total, chars)
     else:
         for name, heads in fams.items():
-            scored[name] = _score(name, heads, blocks, skip, total)
+            scored[name] = _score(name, heads, blocks, skip, total, chars)
     candidates = tuple(
         sorted(
             (Candidate(s.name, len(s.heads), s.score, tuple(s.reasons)) for s in scored.values()),
@@ -570,7 +652,7 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
             best = finer
     closing: int | None = None
     if best is not None and not forced:
-        closing = _closing_heads(best.heads, blocks, skip)
+        closing = _closing_heads(best.heads, blocks, skip, chars)
         if closing is not None:
             best = _Scored(best.name, best.heads[:closing], best.score, best.reasons, best.ok)
 
@@ -615,7 +697,7 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
         body = [i for i in range(len(blocks)) if i not in skip]
         # a plain-text title line becomes the article's headline, so it is not reported as cut
         record_skips(sorted(i for i in skip if reasons.get(i) != "title"))
-        while len(body) > 1 and units(blocks[body[0]].text) <= 4:
+        while len(body) > 1 and units(blocks[body[0]].text, 4) <= 4:
             # a kicker over the article ("Q&A", "Analysis")
             if blocks[body[0]].text.endswith(SENTENCE_END):
                 break
@@ -696,10 +778,10 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
 _SOURCE_NOTE = re.compile(r"^\s*[(（][^()（）]{2,40}[)）]\s*$")
 
 
-def _ancestors(tag: Tag | None) -> Iterator[Tag]:
-    while tag is not None and tag.name not in ("[document]", "html"):
+def _ancestors(tag: Element | None) -> Iterator[Element]:
+    while tag is not None and tag.tag != "html":
         yield tag
-        tag = tag.parent
+        tag = tag.getparent()
 
 
 def _outside_items(
@@ -710,19 +792,21 @@ def _outside_items(
     elements = [blocks[h].element for h in heads]
     if len(heads) < 2 or any(e is None for e in elements):
         return set()
-    chains = [list(_ancestors(e)) for e in elements]
+    # each chain runs from the top down: lxml frees an element's Python proxy cheaply only while
+    # its parent still has one, and a list lets go of its items from the last one back
+    chains = [list(_ancestors(e))[::-1] for e in elements]
     ids = [{id(a) for a in chain} for chain in chains]
-    boxes: list[Tag] = []
+    boxes: list[Element] = []
     for k, chain in enumerate(chains):
         others = (ids[k - 1] if k else set()) | (ids[k + 1] if k + 1 < len(chains) else set())
-        box = chain[0]
-        for tag in chain:
+        box = chain[-1]
+        for tag in reversed(chain):
             if id(tag) in others:
                 break
             box = tag
         boxes.append(box)
 
-    def inside(j: int, box: Tag) -> bool:
+    def inside(j: int, box: Element) -> bool:
         return any(tag is box for tag in _ancestors(blocks[j].element))
 
     out: set[int] = set()
@@ -736,16 +820,23 @@ def _outside_items(
     return out
 
 
-def _closing_heads(heads: list[int], blocks: Sequence[Block], skip: set[int]) -> int | None:
+def _closing_heads(
+    heads: list[int],
+    blocks: Sequence[Block],
+    skip: set[int],
+    chars: Sequence[float] | None = None,
+) -> int | None:
     """The position in ``heads`` where the page's closing notes begin: the first headline after a
     rule (<hr>, "-----") when no earlier story is set off by one and what follows is shorter than a
     story (an organisation's name over its phone number is no story)."""
     if len(heads) < 3:
         return None
+    if chars is None:
+        chars = [0.0 if j in skip else _body_chars(b) for j, b in enumerate(blocks)]
     sizes = []
     for k, start in enumerate(heads):
         end = heads[k + 1] if k + 1 < len(heads) else len(blocks)
-        sizes.append(sum(_body_chars(blocks[j]) for j in range(start, end) if j not in skip))
+        sizes.append(sum(chars[start:end]))
     for k in range(2, len(heads)):
         if blocks[heads[k]].gap < SEPARATOR_GAP:
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -19,6 +20,7 @@ from pathlib import Path
 from .clock import format_iso, parse_iso
 from .errors import StoreError
 from .fetch import Validators
+from .index import KnownPage
 from .model import Change, Outcome, StoredEntry
 
 ID_NAMESPACE = uuid.UUID("6f1c5c1e-3d2a-4b8e-9a57-0f6e2f1b7a11")
@@ -88,6 +90,19 @@ MIGRATIONS: list[tuple[str, str]] = [
             new INTEGER NOT NULL DEFAULT 0,
             updated INTEGER NOT NULL DEFAULT 0,
             items INTEGER NOT NULL DEFAULT 0
+        );
+        """,
+    ),
+    (
+        "pages followed from index sources",
+        """
+        CREATE TABLE index_pages (
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            index_url TEXT NOT NULL,
+            first_seen TEXT NOT NULL,
+            last_checked TEXT NOT NULL,
+            PRIMARY KEY (source, url)
         );
         """,
     ),
@@ -184,8 +199,7 @@ class Store:
             self.db.row_factory = sqlite3.Row
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA busy_timeout = 30000")
-            mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            del mode
+            _set_wal(self.db)
             self.db.execute("PRAGMA synchronous = FULL")
             self._migrate()
         except sqlite3.DatabaseError as exc:
@@ -243,6 +257,9 @@ class Store:
             name, sql = MIGRATIONS[number]
             try:
                 self.db.execute("BEGIN IMMEDIATE")
+                if self.db.execute("PRAGMA user_version").fetchone()[0] > number:
+                    self.db.execute("COMMIT")  # another connection applied it meanwhile
+                    continue
                 for statement in sql.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
@@ -266,6 +283,45 @@ class Store:
     def forget_validators(self, url: str) -> None:
         with self.transaction() as db:
             db.execute("DELETE FROM http_cache WHERE url = ?", (url,))
+
+    def save_validators(self, url: str, value: Validators, *, now: datetime) -> None:
+        with self.transaction() as db:
+            self._save_validators(db, url, value, format_iso(now))
+
+    @staticmethod
+    def _save_validators(db: sqlite3.Connection, url: str, value: Validators, stamp: str) -> None:
+        db.execute(
+            """INSERT INTO http_cache (url, etag, last_modified, content_hash, fetched_at)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
+                   last_modified = excluded.last_modified, content_hash = excluded.content_hash,
+                   fetched_at = excluded.fetched_at""",
+            (url, value.etag, value.last_modified, value.content_hash, stamp),
+        )
+
+    # --- index sources ----------------------------------------------------------------------
+    def index_pages(self, source: str) -> list[KnownPage]:
+        """The pages of an index source processed before, newest first."""
+        rows = self.db.execute(
+            "SELECT url, first_seen FROM index_pages WHERE source = ? ORDER BY first_seen DESC, rowid DESC",
+            (source,),
+        ).fetchall()
+        return [KnownPage(row["url"], parse_iso(row["first_seen"])) for row in rows]
+
+    def remember_index_page(self, source: str, index_url: str, url: str, *, now: datetime) -> None:
+        with self.transaction() as db:
+            self._remember_index_page(db, source, index_url, url, format_iso(now))
+
+    @staticmethod
+    def _remember_index_page(
+        db: sqlite3.Connection, source: str, index_url: str, url: str, stamp: str
+    ) -> None:
+        db.execute(
+            """INSERT INTO index_pages (source, url, index_url, first_seen, last_checked)
+               VALUES (?, ?, ?, ?, ?)
+               ON CONFLICT (source, url) DO UPDATE SET last_checked = excluded.last_checked""",
+            (source, url, index_url, stamp, stamp),
+        )
 
     # --- entries --------------------------------------------------------------------------
     def entries_for(self, feed: str) -> list[StoredEntry]:
@@ -308,8 +364,11 @@ class Store:
         now: datetime,
         policy: str,
         validators: tuple[str, Validators] | None,
+        index_page: tuple[str, str] | None = None,
     ) -> tuple[int, int, int]:
-        """Write the outcome of one page in one transaction. Returns (new, updated, unchanged)."""
+        """Write the outcome of one page in one transaction. Returns (new, updated, unchanged).
+        ``index_page`` is (index URL, page URL as linked) for a page followed from an index source:
+        it is remembered as processed in the same transaction."""
         stamp = format_iso(now)
         counts = {Outcome.NEW: 0, Outcome.UPDATED: 0, Outcome.UNCHANGED: 0}
         with self.transaction() as db:
@@ -375,14 +434,9 @@ class Store:
                 )
             if validators is not None:
                 url, value = validators
-                db.execute(
-                    """INSERT INTO http_cache (url, etag, last_modified, content_hash, fetched_at)
-                       VALUES (?, ?, ?, ?, ?)
-                       ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
-                           last_modified = excluded.last_modified, content_hash = excluded.content_hash,
-                           fetched_at = excluded.fetched_at""",
-                    (url, value.etag, value.last_modified, value.content_hash, stamp),
-                )
+                self._save_validators(db, url, value, stamp)
+            if index_page is not None:
+                self._remember_index_page(db, source, index_page[0], index_page[1], stamp)
         return counts[Outcome.NEW], counts[Outcome.UPDATED], counts[Outcome.UNCHANGED]
 
     def _insert_entry(
@@ -463,12 +517,26 @@ class Store:
         """Feeds whose entries changed since their files were last written in full."""
         return {row[0] for row in self.db.execute("SELECT feed FROM pending_feeds")}
 
+    def is_pending(self, feed: str) -> bool:
+        """Whether ``feed``'s entries changed since its files were last written in full."""
+        row = self.db.execute("SELECT 1 FROM pending_feeds WHERE feed = ?", (feed,)).fetchone()
+        return row is not None
+
     def feed_written(self, feed: str) -> None:
         """Every format of ``feed`` is written: it no longer needs to be caught up."""
         with self.transaction() as db:
             db.execute("DELETE FROM pending_feeds WHERE feed = ?", (feed,))
 
     def feed_entries(self, feed: str, limit: int) -> list[EntryRow]:
+        """The newest ``limit`` entries of a feed, most recently updated first."""
+        return self._entry_rows(feed, "e.updated DESC, e.position ASC, e.id ASC", limit, 0)
+
+    def archive_entries(self, feed: str, offset: int, limit: int) -> list[EntryRow]:
+        """Entries in the order they were first stored (a stable order for RFC 5005 archive
+        pages): ``limit`` of them from ``offset``."""
+        return self._entry_rows(feed, "e.id ASC", limit, offset)
+
+    def _entry_rows(self, feed: str, order: str, limit: int, offset: int) -> list[EntryRow]:
         rows = self.db.execute(
             """SELECT e.*,
                   (SELECT r.body_text FROM revisions r WHERE r.entry = e.id AND r.number = e.revisions - 1)
@@ -478,8 +546,10 @@ class Store:
                   (SELECT group_concat(DISTINCT a.source) FROM appearances a WHERE a.entry = e.id) AS sources,
                   (SELECT group_concat(a.page_url, char(10)) FROM appearances a WHERE a.entry = e.id) AS pages
                FROM entries e WHERE e.feed = ?
-               ORDER BY e.updated DESC, e.position ASC, e.id ASC LIMIT ?""",
-            (feed, limit),
+               ORDER BY """
+            + order
+            + " LIMIT ? OFFSET ?",
+            (feed, limit, offset),
         ).fetchall()
         return [
             EntryRow(
@@ -583,21 +653,56 @@ class Store:
             )
 
     def source_runs(self) -> dict[str, SourceRun]:
-        rows = self.db.execute("SELECT * FROM source_runs").fetchall()
-        return {
-            row["source"]: SourceRun(
-                source=row["source"],
-                last_run=parse_iso(row["last_run"]),
-                last_success=parse_iso(row["last_success"]) if row["last_success"] else None,
-                result=row["result"],
-                error=row["error"],
-                failures=row["failures"],
-                new=row["new"],
-                updated=row["updated"],
-                items=row["items"],
-            )
-            for row in rows
-        }
+        return _source_runs(self.db)
+
+
+def read_source_runs(path: Path) -> dict[str, SourceRun]:
+    """The run records, read without writing anything (no migration, no journal change): for
+    ``/healthz`` while runs go on. An absent database means no source has run yet."""
+    if not path.exists():
+        return {}
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot open the state database: {exc}") from None
+    try:
+        db.row_factory = sqlite3.Row
+        return _source_runs(db)
+    except sqlite3.Error as exc:
+        raise StoreError(f"{path}: cannot read the run records: {exc}") from None
+    finally:
+        db.close()
+
+
+def _source_runs(db: sqlite3.Connection) -> dict[str, SourceRun]:
+    rows = db.execute("SELECT * FROM source_runs").fetchall()
+    return {
+        row["source"]: SourceRun(
+            source=row["source"],
+            last_run=parse_iso(row["last_run"]),
+            last_success=parse_iso(row["last_success"]) if row["last_success"] else None,
+            result=row["result"],
+            error=row["error"],
+            failures=row["failures"],
+            new=row["new"],
+            updated=row["updated"],
+            items=row["items"],
+        )
+        for row in rows
+    }
+
+
+def _set_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. On a new database opened by several connections at once, the switch can
+    report "database is locked" without waiting (SQLite's busy handler does not cover it): retry."""
+    for attempt in range(100):
+        try:
+            db.execute("PRAGMA journal_mode = WAL").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.01)
 
 
 def _problem(path: Path, exc: BaseException) -> str:

@@ -5,13 +5,34 @@ from collections.abc import Iterator
 import pytest
 
 from .batch import Batch, Reference, build_reference, serve_batch
-from .helpers import Server, serve
+from .helpers import Server, check_feed, serve
 
 
 @pytest.fixture
 def server() -> Iterator[Server]:
     with serve() as srv:
         yield srv
+
+
+@pytest.fixture(autouse=True)
+def _every_feed_written_is_valid(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After each test that used tmp_path, every feed file it left in a feeds directory must be
+    valid: Atom against the RFC 4287 schema and feedparser, RSS with feedparser, JSON Feed against
+    the JSON Feed 1.1 schema. (So "every format from every test" holds without each test asking.)"""
+    if "tmp_path" not in request.fixturenames:
+        yield
+        return
+    tmp_path = request.getfixturevalue("tmp_path")
+    yield
+    for path in sorted(tmp_path.rglob("*")):
+        fmt = path.suffix.lstrip(".")
+        if fmt in ("atom", "rss", "json") and path.is_file() and path.parent.name == "feeds":
+            try:
+                check_feed(fmt, path.read_bytes())
+            except AssertionError as exc:
+                raise AssertionError(
+                    f"{path.relative_to(tmp_path)} is not a valid feed: {exc}"
+                ) from None
 
 
 @pytest.fixture(scope="session")

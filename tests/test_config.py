@@ -116,4 +116,5 @@ def test_feed_title_conflict(tmp_path: Path) -> None:
 
 def test_example_config_is_valid() -> None:
     config = load_config(Path(__file__).parent.parent / "examples" / "feedbot.toml")
-    assert {s.feed for s in config.sources} == {"ukraine", "ukraine-text"}
+    assert {s.feed for s in config.sources} == {"ukraine", "ukraine-text", "ukraine-index"}
+    assert config.source("ukraine-index").kind == "index"

@@ -15,7 +15,15 @@ from feedbot.config import load_config
 from feedbot.run import run_once
 from feedbot.store import Store
 
-from .helpers import ATOM, FIXTURES, Clock, check_atom, check_feedparser, write_config
+from .helpers import (
+    ATOM,
+    FIXTURES,
+    Clock,
+    check_atom,
+    check_feedparser,
+    check_json_feed,
+    write_config,
+)
 
 EXPECTED = json.loads((FIXTURES / "ukraine-digest.expected.json").read_text(encoding="utf-8"))
 DAY2 = EXPECTED["2022-03-07 after 2022-03-06, same feed"]
@@ -81,7 +89,7 @@ def test_two_days_into_one_feed(tmp_path: Path) -> None:
     # the other formats carry the same entries
     rss = check_feedparser((config.feeds_dir / "ukraine.rss").read_bytes())
     assert {e.id for e in rss.entries} == set(day2)
-    js = json.loads((config.feeds_dir / "ukraine.json").read_text(encoding="utf-8"))
+    js = check_json_feed((config.feeds_dir / "ukraine.json").read_bytes())
     assert {i["id"] for i in js["items"]} == set(day2)
     # the state: revisions and pages
     with Store(config.db_path) as store:

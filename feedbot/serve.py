@@ -1,0 +1,535 @@
+"""Serving the feeds over HTTP the way feed readers expect: ``feedbot serve`` (and the daemon's server).
+
+Owns: the WSGI application and its waitress server. Every configured feed file in ``feeds_dir`` with
+its Content-Type; a strong ``ETag`` from the file's bytes and ``Last-Modified`` from the file's
+modification time (feed files are rewritten only when their bytes change, so both move only when the
+feed does — never "now"); ``304 Not Modified`` for ``If-None-Match`` / ``If-Modified-Since``; gzip when
+the client accepts it (its own ETag, ``Vary: Accept-Encoding``); HEAD; ``Cache-Control: max-age`` from
+the shortest schedule of the feed's sources; an index page with ``<link rel="alternate">``
+autodiscovery; ``/opml``; ``/healthz``; 404 for everything else; an access log.
+
+Paths are never joined from the request: a request names a feed file only by matching one of the
+configured ``NAME.EXT`` routes exactly, so ``../``, encoded dots or slashes and absolute paths can only
+ever reach a 404. Must not: write anything (the store is opened read-only, for ``/healthz``).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import html
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any, Protocol
+from urllib.parse import quote
+from wsgiref.util import application_uri
+
+import lxml.etree as etree
+
+from .clock import utcnow
+from .config import Config, FeedConfig
+from .errors import StoreError
+from .health import feed_max_age, health
+from .render import CONTENT_TYPES, EXTENSIONS
+from .store import read_source_runs
+
+log = logging.getLogger("feedbot.serve")
+_ARCHIVE = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.archive-([1-9][0-9]{0,8})\.atom$")
+ARCHIVE_MAX_AGE = 365 * 86400  # archive pages never change once written
+access_log = logging.getLogger("feedbot.access")
+
+FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_STATUS = {
+    200: "200 OK",
+    304: "304 Not Modified",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    503: "503 Service Unavailable",
+}
+
+
+class StartResponse(Protocol):
+    def __call__(
+        self, status: str, headers: list[tuple[str, str]], exc_info: Any = ..., /
+    ) -> Callable[[bytes], object]: ...
+
+
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+
+@dataclass(frozen=True)
+class Route:
+    feed: FeedConfig
+    fmt: str
+    filename: str
+    max_age: int
+
+
+@dataclass(frozen=True)
+class _Representation:
+    """One file's bytes as served: plain and gzipped, each with its own strong ETag."""
+
+    stamp: tuple[int, int, int]  # (inode, size, mtime_ns): the file as it was when read
+    body: bytes
+    gzipped: bytes
+    etag: str
+    gzip_etag: str
+    modified: int  # seconds since the epoch (HTTP dates have one-second resolution)
+    last_modified: str  # the same as an HTTP date
+
+
+@dataclass
+class _Response:
+    status: int
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _etag(data: bytes) -> str:
+    return '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+
+
+def http_date(seconds: int) -> str:
+    return format_datetime(datetime.fromtimestamp(seconds, UTC), usegmt=True)
+
+
+def accepts_gzip(header: str | None) -> bool:
+    """Whether an ``Accept-Encoding`` header allows gzip (``gzip;q=0`` refuses it)."""
+    if not header:
+        return False
+    star: bool | None = None
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        name = name.strip().lower()
+        q = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if name in ("gzip", "x-gzip"):
+            return q > 0
+        if name == "*":
+            star = q > 0
+    return bool(star)
+
+
+def _not_modified(environ: dict[str, Any], etags: tuple[str, ...], modified: int | None) -> bool:
+    """RFC 9110 section 13.2.2: If-None-Match decides when present, else If-Modified-Since."""
+    inm = environ.get("HTTP_IF_NONE_MATCH")
+    if inm is not None:
+        if inm.strip() == "*":
+            return True
+        tags = {t.strip().removeprefix("W/") for t in inm.split(",")}
+        return any(tag in tags for tag in etags)
+    ims = environ.get("HTTP_IF_MODIFIED_SINCE")
+    if ims and modified is not None:
+        try:
+            since = parsedate_to_datetime(ims)
+        except (TypeError, ValueError, IndexError):
+            return False
+        if since.tzinfo is None:
+            since = since.replace(tzinfo=UTC)
+        return modified <= since.timestamp()
+    return False
+
+
+class FeedApp:
+    """The WSGI application. Thread-safe: waitress calls it from several worker threads."""
+
+    def __init__(self, config: Config, *, now: Callable[[], datetime] = utcnow) -> None:
+        self.config = config
+        self.now = now
+        self.routes: dict[str, Route] = {}
+        for feed in config.feeds:
+            max_age = feed_max_age(config, feed.name)
+            for fmt in feed.formats:
+                filename = f"{feed.name}.{EXTENSIONS[fmt]}"
+                self.routes["/" + filename] = Route(feed, fmt, filename, max_age)
+        self.archived = {feed.name: feed for feed in config.feeds if feed.archive}
+        self._cache: dict[str, _Representation] = {}
+        self._lock = threading.Lock()
+
+    # --- WSGI ------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if method not in ("GET", "HEAD"):
+            response = _Response(405, b"only GET and HEAD\n", [("Allow", "GET, HEAD")])
+            response.headers.append(("Content-Type", "text/plain; charset=utf-8"))
+        else:
+            try:
+                response = self.respond(environ)
+            except Exception:
+                log.exception("serving %s failed", environ.get("PATH_INFO"))
+                raise
+        body = response.body
+        headers = list(response.headers)
+        if response.status != 304:
+            headers.append(("Content-Length", str(len(body))))
+        start_response(_STATUS[response.status], headers)
+        self._log(
+            environ, response.status, 0 if method == "HEAD" or response.status == 304 else len(body)
+        )
+        return [] if method == "HEAD" or response.status == 304 else [body]
+
+    def respond(self, environ: dict[str, Any]) -> _Response:
+        path = environ.get("PATH_INFO", "") or "/"
+        route = self.routes.get(path) or self._archive_route(path)
+        if route is not None:
+            return self._feed(environ, route)
+        if path in ("/", "/index.html"):
+            return self._generated(environ, self.index_html(), "text/html; charset=utf-8")
+        if path == "/opml":
+            return self._generated(
+                environ, self.opml(self._base(environ)), "text/x-opml; charset=utf-8"
+            )
+        if path == "/healthz":
+            return self._healthz()
+        return _Response(404, b"not found\n", [("Content-Type", "text/plain; charset=utf-8")])
+
+    def _archive_route(self, path: str) -> Route | None:
+        match = _ARCHIVE.match(path)
+        if not match or match.group(1) not in self.archived:
+            return None
+        return Route(self.archived[match.group(1)], "atom", path[1:], ARCHIVE_MAX_AGE)
+
+    # --- feeds -----------------------------------------------------------------------------
+    def _read(self, filename: str) -> _Representation | None:
+        path = self.config.feeds_dir / filename
+        try:
+            st = path.stat()
+        except OSError:
+            return None
+        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
+        with self._lock:
+            cached = self._cache.get(filename)
+        if cached is not None and cached.stamp == stamp:
+            return cached
+        try:
+            with path.open("rb") as handle:
+                st = os.fstat(handle.fileno())  # the file we actually read (renames are atomic)
+                body = handle.read()
+        except OSError:
+            return None
+        gzipped = gzip.compress(body, compresslevel=6, mtime=0)  # mtime=0: same bytes, same ETag
+        plain = _etag(body)
+        rep = _Representation(
+            stamp=(st.st_ino, st.st_size, st.st_mtime_ns),
+            body=body,
+            gzipped=gzipped,
+            etag=plain,
+            gzip_etag=plain[:-1] + '-gzip"',
+            modified=int(st.st_mtime),
+            last_modified=http_date(int(st.st_mtime)),
+        )
+        with self._lock:
+            self._cache[filename] = rep
+        return rep
+
+    def _feed(self, environ: dict[str, Any], route: Route) -> _Response:
+        rep = self._read(route.filename)
+        if rep is None:
+            return _Response(
+                404,
+                f"{route.filename} has not been written yet (no successful run)\n".encode(),
+                [("Content-Type", "text/plain; charset=utf-8")],
+            )
+        use_gzip = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
+        etag = rep.gzip_etag if use_gzip else rep.etag
+        headers = [
+            ("Content-Type", CONTENT_TYPES[route.fmt]),
+            ("ETag", etag),
+            ("Last-Modified", rep.last_modified),
+            (
+                "Cache-Control",
+                f"public, max-age={route.max_age}"
+                + (", immutable" if route.max_age == ARCHIVE_MAX_AGE else ""),
+            ),
+            ("Vary", "Accept-Encoding"),
+        ]
+        if _not_modified(environ, (rep.etag, rep.gzip_etag), rep.modified):
+            return _Response(304, b"", headers)
+        if use_gzip:
+            headers.append(("Content-Encoding", "gzip"))
+            return _Response(200, rep.gzipped, headers)
+        return _Response(200, rep.body, headers)
+
+    def _generated(self, environ: dict[str, Any], body: bytes, content_type: str) -> _Response:
+        """A page made per request (index, OPML): validated by its ETag, revalidated every time."""
+        use_gzip = accepts_gzip(environ.get("HTTP_ACCEPT_ENCODING"))
+        etag = _etag(body)
+        gzip_etag = etag[:-1] + '-gzip"'
+        headers = [
+            ("Content-Type", content_type),
+            ("ETag", gzip_etag if use_gzip else etag),
+            ("Cache-Control", "no-cache"),
+            ("Vary", "Accept-Encoding"),
+        ]
+        if _not_modified(environ, (etag, gzip_etag), None):
+            return _Response(304, b"", headers)
+        if use_gzip:
+            headers.append(("Content-Encoding", "gzip"))
+            return _Response(200, gzip.compress(body, mtime=0), headers)
+        return _Response(200, body, headers)
+
+    # --- index, OPML, health ---------------------------------------------------------------
+    def _site_link(self, feed: str) -> str | None:
+        return next(
+            (s.url for s in self.config.sources if s.feed == feed and s.url.startswith("http")),
+            None,
+        )
+
+    def index_html(self) -> bytes:
+        """The index: every feed with autodiscovery links (only files that exist are advertised)."""
+        head: list[str] = []
+        rows: list[str] = []
+        for feed in self.config.feeds:
+            links = []
+            for fmt in feed.formats:
+                filename = f"{feed.name}.{EXTENSIONS[fmt]}"
+                mime = CONTENT_TYPES[fmt].split(";")[0]
+                title = html.escape(f"{feed.title} ({FORMAT_NAMES[fmt]})")
+                if (self.config.feeds_dir / filename).is_file():
+                    href = html.escape(quote(filename))
+                    head.append(
+                        f'<link rel="alternate" type="{mime}" title="{title}" href="{href}">'
+                    )
+                    links.append(f'<a href="{href}" type="{mime}">{FORMAT_NAMES[fmt]}</a>')
+                else:
+                    links.append(f"{FORMAT_NAMES[fmt]} (not written yet)")
+            rows.append(
+                f"<li><strong>{html.escape(feed.title)}</strong> "
+                f"<code>{html.escape(feed.name)}</code>: {' · '.join(links)}</li>"
+            )
+        page = (
+            '<!DOCTYPE html>\n<html>\n<head>\n<meta charset="utf-8">\n'
+            "<title>feedbot feeds</title>\n"
+            + "".join(line + "\n" for line in head)
+            + "</head>\n<body>\n<h1>feedbot feeds</h1>\n<ul>\n"
+            + "".join(line + "\n" for line in rows)
+            + '</ul>\n<p><a href="opml">All feeds as OPML</a> (import into a feed reader) · '
+            '<a href="healthz">health</a></p>\n</body>\n</html>\n'
+        )
+        return page.encode("utf-8")
+
+    def _base(self, environ: dict[str, Any]) -> str:
+        if self.config.base_url:
+            return self.config.base_url
+        return application_uri(environ).rstrip("/") + "/"
+
+    def opml(self, base: str) -> bytes:
+        """OPML 2.0 with one outline per feed (its first format), ready to import into a reader."""
+        root = etree.Element("opml", version="2.0")
+        head = etree.SubElement(root, "head")
+        etree.SubElement(head, "title").text = "feedbot feeds"
+        body = etree.SubElement(root, "body")
+        for feed in self.config.feeds:
+            fmt = feed.formats[0]
+            attrs = {
+                "type": "rss",
+                "text": feed.title,
+                "title": feed.title,
+                "xmlUrl": base + quote(f"{feed.name}.{EXTENSIONS[fmt]}"),
+            }
+            site = self._site_link(feed.name)
+            if site:
+                attrs["htmlUrl"] = site
+            etree.SubElement(body, "outline", attrs)
+        return bytes(
+            etree.tostring(root, encoding="UTF-8", xml_declaration=True, pretty_print=True)
+        )
+
+    def _healthz(self) -> _Response:
+        now = self.now()
+        headers = [
+            ("Content-Type", "application/json; charset=utf-8"),
+            ("Cache-Control", "no-store"),
+        ]
+        try:
+            runs = read_source_runs(self.config.db_path)
+        except StoreError as exc:
+            failed: dict[str, object] = {"status": "error", "error": str(exc), "sources": []}
+            return _Response(503, _json(failed), headers)
+        sources = health(self.config, runs, now)
+        stale = [s.source for s in sources if s.stale]
+        body: dict[str, object] = {
+            "status": "stale" if stale else "ok",
+            "checked": now.isoformat(),
+            "stale": stale,
+            "sources": [s.as_json(now) for s in sources],
+        }
+        return _Response(503 if stale else 200, _json(body), headers)
+
+    # --- access log --------------------------------------------------------------------------
+    def _log(self, environ: dict[str, Any], status: int, size: int) -> None:
+        if not access_log.isEnabledFor(logging.INFO):
+            return
+        now = self.now().astimezone(UTC)
+        stamp = (
+            f"{now.day:02d}/{_MONTHS[now.month - 1]}/{now.year}:"
+            f"{now.hour:02d}:{now.minute:02d}:{now.second:02d} +0000"
+        )
+        uri = environ.get("REQUEST_URI") or quote(environ.get("PATH_INFO", ""))
+        request = (
+            f"{environ.get('REQUEST_METHOD', '-')} {uri} {environ.get('SERVER_PROTOCOL', '-')}"
+        )
+        access_log.info(
+            '%s - - [%s] "%s" %d %s "%s" "%s"',
+            environ.get("REMOTE_ADDR", "-"),
+            stamp,
+            _log_safe(request),
+            status,
+            size if size else "-",
+            _log_safe(environ.get("HTTP_REFERER", "-")),
+            _log_safe(environ.get("HTTP_USER_AGENT", "-")),
+        )
+
+
+def _json(data: object) -> bytes:
+    return (json.dumps(data, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def _log_safe(text: str) -> str:
+    """No line breaks or quotes from the client into the log line."""
+    if text.isprintable() and '"' not in text:
+        return text
+    return "".join(c if c.isprintable() and c != '"' else f"\\x{ord(c):02x}" for c in text)
+
+
+def make_app(config: Config, *, now: Callable[[], datetime] = utcnow) -> WSGIApp:
+    """The WSGI application serving ``config``'s feeds."""
+    return FeedApp(config, now=now)
+
+
+class FeedServer:
+    """A waitress server for the feeds, startable in a thread and stoppable with :meth:`close`.
+
+    ``FeedServer(config, host, port)`` binds at once (``port=0`` picks a free port, see :attr:`url`);
+    :meth:`run` serves until :meth:`close` is called from any thread.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        host: str | None = None,
+        port: int | None = None,
+        *,
+        threads: int = 4,
+        poll: float = 0.5,
+    ) -> None:
+        import waitress
+
+        self.app = make_app(config)
+        self.server: Any = waitress.create_server(
+            self.app,
+            host=host if host is not None else config.serve.host,
+            port=port if port is not None else config.serve.port,
+            threads=threads,
+            ident="feedbot",
+            clear_untrusted_proxy_headers=True,
+        )
+        self.poll = poll  # seconds: how soon run() notices close()
+        self._stop = threading.Event()
+        self._running = threading.Event()
+        self._stopped = threading.Event()
+
+    @property
+    def host(self) -> str:
+        return str(self.server.effective_host)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.effective_port)
+
+    @property
+    def url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"
+
+    def run(self) -> None:
+        """Serve until :meth:`close`. The loop wakes at least every ``poll`` seconds to look at the
+        stop flag, and everything is closed in this thread (waitress's loop is not thread-safe)."""
+        from waitress import wasyncore
+
+        server = self.server
+        self._running.set()
+        try:
+            while not self._stop.is_set() and server._map:
+                wasyncore.loop(timeout=self.poll, map=server._map, use_poll=True, count=1)
+        finally:
+            wasyncore.close_all(server._map, ignore_all=True)
+            server.task_dispatcher.shutdown()
+            self._stopped.set()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop serving: returns when :meth:`run` has closed the listening socket and every
+        connection (at once when it never ran)."""
+        from waitress import wasyncore
+
+        self._stop.set()
+        if not self._running.is_set():
+            wasyncore.close_all(self.server._map, ignore_all=True)
+            self.server.task_dispatcher.shutdown()
+            return
+        self._stopped.wait(timeout)
+
+
+def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
+    """Serve the feeds until interrupted (``feedbot serve``)."""
+    server = FeedServer(config, host, port)
+    log.info("serving %d feeds from %s on %s", len(config.feeds), config.feeds_dir, server.url)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
+
+class ServeService:
+    """``feedbot daemon --serve``: the feed server in a thread of the daemon, for as long as it runs.
+
+    On a config reload (SIGHUP) the server keeps its socket and serves the new feeds at once; a new
+    ``[serve]`` host or port needs a restart, which is logged."""
+
+    def __init__(self, host: str | None = None, port: int | None = None) -> None:
+        self.host = host
+        self.port = port
+        self.server: FeedServer | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, config: Config) -> None:
+        self.server = FeedServer(config, self.host, self.port)
+        self.thread = threading.Thread(target=self.server.run, name="feedbot-serve", daemon=True)
+        self.thread.start()
+        log.info(
+            "serving %d feeds from %s on %s", len(config.feeds), config.feeds_dir, self.server.url
+        )
+
+    def reload(self, config: Config) -> None:
+        if self.server is None:
+            return
+        self.server.server.application = make_app(config)
+        wanted = (self.host or config.serve.host, self.port or config.serve.port)
+        if self.port != 0 and wanted != (self.server.host, self.server.port):
+            log.warning(
+                "serve: the new address %s:%s takes effect at the next restart; still on %s",
+                *wanted,
+                self.server.url,
+            )
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+        if self.thread is not None:
+            self.thread.join(5.0)

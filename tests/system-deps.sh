@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# System packages the tests need beyond pyproject.toml: newsboat, the real feed reader that
+# tests/test_newsboat.py drives against `feedbot serve`. Installs what is missing with apt-get
+# (Debian/Ubuntu), through sudo only when not already root. Safe to run again: it does nothing when
+# everything is present.
+set -euo pipefail
+
+missing=()
+command -v newsboat >/dev/null 2>&1 || missing+=(newsboat)
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "tests/system-deps.sh: missing ${missing[*]} and no apt-get here; install ${missing[*]} with your package manager" >&2
+    exit 1
+fi
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+    sudo=(sudo)
+fi
+echo "tests/system-deps.sh: installing ${missing[*]}" >&2
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+command -v newsboat >/dev/null
