@@ -20,9 +20,11 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     Returns True when the file was written. Temporary files of this path left by a run that was
     killed while writing are removed (runs never overlap: the run lock is held)."""
     _remove_leftovers(path)
+    previous: int | None = None  # the current version's modification time, whole seconds
     try:
         if path.read_bytes() == data:
             return False
+        previous = int(path.stat().st_mtime)
     except FileNotFoundError:
         pass
     except OSError as exc:
@@ -38,6 +40,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)
+        _later_than(tmp, previous)
         os.replace(tmp, path)
         tmp = ""
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -54,6 +57,18 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
     return True
+
+
+def _later_than(tmp: str, previous: int | None) -> None:
+    """Give the new version a modification time at least one whole second after the version it
+    replaces. HTTP's Last-Modified (and what readers send back in If-Modified-Since) counts whole
+    seconds: two versions written within one second would share it, and a reader whose HTTP client
+    checks the date (libcurl does, so newsboat does) would take the second one for the first."""
+    if previous is None:
+        return
+    mtime = os.stat(tmp).st_mtime
+    if int(mtime) <= previous:
+        os.utime(tmp, (mtime, previous + 1))
 
 
 def _remove_leftovers(path: Path) -> None:

@@ -162,6 +162,25 @@ def test_validators_move_only_when_the_bytes_change(served: tuple[Config, Client
     assert stale.status == 200 and stale.body == changed.body
 
 
+def test_two_versions_within_one_second_have_different_last_modified(
+    served: tuple[Config, Client],
+) -> None:
+    """Last-Modified counts whole seconds, and libcurl-based readers (newsboat) drop a 200 whose
+    Last-Modified is not later than their If-Modified-Since: each version must move it."""
+    config, client = served
+    path = config.feeds_dir / "ukraine.atom"
+    seen = [client.request("/ukraine.atom").header("Last-Modified")]
+    for n in range(3):  # three rewrites in well under a second
+        assert write_if_changed(
+            path, path.read_bytes().replace(b"</feed>", b"<!-- %d --></feed>" % n)
+        )
+        reply = client.request("/ukraine.atom", If_Modified_Since=seen[-1] or "")
+        assert reply.status == 200, f"version {n + 2} was answered as not modified"
+        seen.append(reply.header("Last-Modified"))
+    stamps = [parsedate_to_datetime(v or "").timestamp() for v in seen]
+    assert stamps == sorted(set(stamps)), seen
+
+
 def test_conditional_requests_get_304(served: tuple[Config, Client]) -> None:
     _, client = served
     first = client.request("/ukraine.rss")
