@@ -134,6 +134,9 @@ COMMANDS: dict[str, Command] = {
     "scale": Command("figures at 100, 1,000 and 10,000 pages", _scale_args, _scale),
     "profile": Command("cProfile of one run", _profile_args, _profile),
     "split": script("bench.split_bench", "extract+split vs BeautifulSoup alone"),
+    "fetch": script("bench.fetch_bench", "200 sources with a 200 ms delay, then all 304 (issue 5)"),
+    "serve": script("bench.serve_bench", "feedbot serve vs nginx with wrk, 200 and 304 (issue 6)"),
+    "soak": script("bench.soak", "the daemon on 100 one-second sources for minutes (issue 7)"),
     "all": Command("e2e, scale and profile", lambda p: None, _all),
 }
 
@@ -144,9 +147,13 @@ def main(argv: list[str] | None = None) -> int:
     for name, command in COMMANDS.items():
         p = sub.add_parser(name, help=command.help, add_help=not command.passthrough)
         command.add_arguments(p)
-        if command.passthrough:
-            p.add_argument("rest", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    # a pass-through script gets every argument after its name, options included (argparse's
+    # REMAINDER does not take a leading option such as --help)
+    args, rest = parser.parse_known_args(argv)
+    if COMMANDS[args.command].passthrough:
+        args.rest = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return COMMANDS[args.command].run(args)
 
 
