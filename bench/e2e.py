@@ -77,6 +77,10 @@ def write_config(site: Site, name: str = "feedbot.toml") -> Path:
         'user_agent = "feedbot-bench/1 (+http://127.0.0.1/contact)"',
         "read_timeout = 120",
         "lock_timeout = 5",
+        # every page is on one local host: politeness (1 s apart, 2 at once) would measure the
+        # pacing, not the pipeline; the global concurrency (4) still applies
+        "host_interval = 0",
+        "host_concurrency = 4",
     ]
     for i in range(len(site.pages)):
         lines += [
