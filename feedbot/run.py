@@ -480,9 +480,6 @@ def run_once(
             workers = max(1, min(config.concurrency, len(sources)))
             pool = ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch")
             try:
-                futures: list[Future[Fetched]] = [
-                    pool.submit(collect, fetcher, runner.plan(source)) for source in sources
-                ]
                 # A feed is rendered as soon as its last source is stored, while the workers go
                 # on fetching: rendering overlaps the network instead of following it.
                 last = {source.feed: i for i, source in enumerate(sources)}
@@ -492,8 +489,18 @@ def run_once(
                 complete: dict[int, list[str]] = {}  # source index -> feeds it completes
                 for feed, i in last.items():
                     complete.setdefault(i, []).append(feed)
-                for i, future in enumerate(futures):  # stored in config order, whoever was first
-                    result = runner.finish(future.result())
+                # Sources are handed to the workers at most `window` ahead of the one being
+                # stored, so fetched pages wait in memory only that far (handing them all over at
+                # once kept every fetched and split page of a big run until its turn came).
+                window = max(8 * workers, 32)
+                futures: dict[int, Future[Fetched]] = {}
+                submitted = 0
+                for i in range(len(sources)):  # stored in config order, whoever was first
+                    while submitted < min(i + window, len(sources)):
+                        plan = runner.plan(sources[submitted])
+                        futures[submitted] = pool.submit(collect, fetcher, plan)
+                        submitted += 1
+                    result = runner.finish(futures.pop(i).result())
                     results.append(result)
                     if progress:
                         progress(result)

@@ -297,3 +297,41 @@ def test_defaults_identify_us_and_pace_requests(tmp_path: Path, server: Server) 
     assert time.monotonic() - started >= 0.9
     assert server.robots_requests[0][2]["User-Agent"] == DEFAULT_USER_AGENT
     assert server.requests[0][2]["User-Agent"] == DEFAULT_USER_AGENT
+
+
+def test_fetched_pages_wait_in_memory_only_a_bounded_window_ahead(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run of many sources hands them to the workers at most a window ahead of the one being
+    stored, so a big run does not hold every fetched and split page at once."""
+    import feedbot.run as run
+
+    page = (FIXTURES / "ukraine-digest-2022-03-06.html").read_bytes()
+    sources = []
+    for i in range(100):
+        (tmp_path / f"p{i}.html").write_bytes(
+            page.replace("烏克蘭".encode(), f"烏克蘭{i}".encode())
+        )
+        sources.append({"name": f"s{i}", "url": f"p{i}.html", "feed": f"f{i}"})
+    config = load_config(write_config(tmp_path, sources, concurrency=4))
+    lock = threading.Lock()
+    ahead = [0, 0]  # collected but not yet stored; the most seen
+    collect, finish = run.collect, run.Runner.finish
+
+    def counting_collect(*args: Any) -> Any:
+        fetched = collect(*args)
+        with lock:
+            ahead[0] += 1
+            ahead[1] = max(ahead[1], ahead[0])
+        return fetched
+
+    def counting_finish(self: Any, fetched: Any) -> Any:
+        with lock:
+            ahead[0] -= 1
+        return finish(self, fetched)
+
+    monkeypatch.setattr(run, "collect", counting_collect)
+    monkeypatch.setattr(run.Runner, "finish", counting_finish)
+    results = run_once(config)
+    assert [r.new for r in results] == [5] * 100
+    assert ahead[1] <= 32, ahead  # window = max(8 x concurrency, 32)
