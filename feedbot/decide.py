@@ -75,7 +75,13 @@ def decide(
             cache[entry.rowid] = shingles(entry.norm_body)
         return cache[entry.rowid]
 
-    item_sh = [shingles(item.norm_body) for item in items]
+    item_cache: dict[int, frozenset[int]] = {}
+
+    def item_sh(i: int) -> frozenset[int]:  # only for items that get compared (not exact repeats)
+        if i not in item_cache:
+            item_cache[i] = shingles(items[i].norm_body)
+        return item_cache[i]
+
     # 1. exact repeats
     for i, item in enumerate(items):
         for entry in by_key.get(item.key, ()):
@@ -91,7 +97,7 @@ def decide(
         for entry in by_key.get(item.key, ()):
             if entry.rowid in used:
                 continue
-            same, score = same_story(item.key, item_sh[i], entry.key, sh(entry), thresholds)
+            same, score = same_story(item.key, item_sh(i), entry.key, sh(entry), thresholds)
             if same and (best is None or score > best[0]):
                 best = (score, entry)
         if best is not None:
@@ -112,7 +118,7 @@ def decide(
             if entry.fingerprint == item.fingerprint:
                 score, same = 1.0, True
             else:
-                same, score = same_story(item.key, item_sh[i], entry.key, sh(entry), thresholds)
+                same, score = same_story(item.key, item_sh(i), entry.key, sh(entry), thresholds)
             if same and (best is None or score > best[0]):
                 best = (score, entry)
         if best is not None:

@@ -108,8 +108,10 @@ def shingles(norm_body: str, size: int = 3) -> frozenset[int]:
     """Hashed n-grams over tokens: character n-grams for CJK, word n-grams for other scripts."""
     toks = norm_body.split(" ")
     if len(toks) < size:
-        return frozenset({hash(" ".join(toks))}) if toks and toks[0] else frozenset()
-    return frozenset(hash(" ".join(toks[i : i + size])) for i in range(len(toks) - size + 1))
+        return frozenset({hash(tuple(toks))}) if toks and toks[0] else frozenset()
+    # hashes of token tuples: each token's hash is computed once and cached by str, where hashing a
+    # joined string per n-gram would build and hash a new string each time
+    return frozenset(map(hash, zip(*(toks[i:] for i in range(size)), strict=False)))
 
 
 def similarity(a: frozenset[int], b: frozenset[int]) -> tuple[float, float]:
