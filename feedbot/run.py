@@ -65,6 +65,7 @@ class PageResult:
     page: Page | None = None
     split: Split | None = None
     identified: tuple[Identified, ...] = ()  # the split's items with their keys and fingerprints
+    cleaned: tuple[str, ...] = ()  # each identified item's sanitised HTML (pure, so workers do it)
     not_modified: bool = False
     error: SourceError | None = None
 
@@ -107,7 +108,9 @@ def _fetch_and_split(
     try:
         page = fetcher.fetch_url(source, url, cached, started=started)
         split = split_or_fail(source, page)
-        return PageResult(url, page=page, split=split, identified=identify_split(source, split))
+        identified = identify_split(source, split)
+        cleaned = tuple(clean_html(i.item.body_html, page.final_url) for i in identified)
+        return PageResult(url, page=page, split=split, identified=identified, cleaned=cleaned)
     except NotModified:
         return PageResult(url, not_modified=True)
     except SourceError as exc:
@@ -239,7 +242,9 @@ class Runner:
         if outcome.not_modified:
             return RunResult(source.name, ok=True, not_modified=True)
         assert outcome.page is not None and outcome.split is not None
-        return self.store_page(source, outcome.page, outcome.split, outcome.identified)
+        return self.store_page(
+            source, outcome.page, outcome.split, outcome.identified, cleaned=outcome.cleaned
+        )
 
     def _finish_index(self, fetched: Fetched) -> RunResult:
         """Store each followed page in its own transaction. A page that fails is reported (naming
@@ -262,7 +267,12 @@ class Runner:
                 continue
             assert outcome.page is not None and outcome.split is not None
             result = self.store_page(
-                source, outcome.page, outcome.split, outcome.identified, linked_as=outcome.url
+                source,
+                outcome.page,
+                outcome.split,
+                outcome.identified,
+                cleaned=outcome.cleaned,
+                linked_as=outcome.url,
             )
             changed = True
             new, updated, unchanged = (
@@ -294,13 +304,17 @@ class Runner:
         split: Split,
         identified: Sequence[Identified] = (),
         *,
+        cleaned: Sequence[str] = (),
         linked_as: str | None = None,
     ) -> RunResult:
-        """Decide and store one split page in one transaction (identifying its items first unless
-        a worker did). ``linked_as`` is the URL an index source linked the page by: the page is then
-        remembered as processed."""
+        """Decide and store one split page in one transaction (identifying and sanitising its items
+        first unless a worker did: ``cleaned`` is each identified item's sanitised HTML).
+        ``linked_as`` is the URL an index source linked the page by: the page is then remembered as
+        processed."""
         feed = self.config.feed(source.feed)
-        identified = identified or identify_split(source, split)
+        if not identified:
+            identified, cleaned = identify_split(source, split), ()
+        sanitised = {id(ident): html for ident, html in zip(identified, cleaned, strict=False)}
         changes = decide(identified, self.store.entries_for(feed.name), source=source.name)
         now = self.now()
         prepared = []
@@ -313,7 +327,8 @@ class Runner:
                 (
                     change,
                     Prepared(
-                        body_html=clean_html(item.body_html, page.final_url),
+                        body_html=sanitised.get(id(change.item))
+                        or clean_html(item.body_html, page.final_url),
                         link=item_link(page.final_url, item.anchor, item.headline),
                         published=published,
                     ),
