@@ -47,6 +47,7 @@ from .config import Config, SourceConfig, load_config, parse_duration
 from .cron import cron_trigger
 from .errors import ConfigError, FeedbotError
 from .fetch import Fetcher
+from .health import source_schedule
 from .lock import RunLock
 from .run import fetch_settings, run_once
 from .store import Store
@@ -118,7 +119,7 @@ class Schedule:
 
 
 def schedule_of(config: Config, source: SourceConfig) -> Schedule:
-    return Schedule.parse(source.schedule or config.schedule)
+    return Schedule.parse(source_schedule(config, source))
 
 
 def backoff_delay(period: float, failures: int, cap: float = MAX_BACKOFF) -> float:

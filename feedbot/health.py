@@ -6,7 +6,7 @@ record into a health verdict. Pure: ``now`` is passed in; nothing here reads the
 
 A cron schedule has no single period ("0 9 * * 1-5" runs a day apart, then three days apart over the
 weekend), so :func:`schedule_periods` returns the shortest and the longest gap between consecutive
-runs over the next :data:`CRON_SAMPLES` runs from a fixed reference date (APScheduler's CronTrigger
+runs over the next :data:`CRON_SAMPLES` runs from a fixed reference date (:func:`feedbot.cron.cron_trigger`
 computes the run times). Caching uses the shortest gap (a reader never waits longer than one run);
 staleness uses the longest (a quiet weekend is not an alarm).
 """
@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 
 from .config import Config, SourceConfig, parse_duration
+from .cron import cron_trigger
 from .store import SourceRun
 
 STALE_PERIODS = 3  # a source not refreshed successfully for this many (longest) periods is stale
@@ -41,9 +42,7 @@ def schedule_periods(schedule: str) -> Periods:
         return Periods(seconds, seconds)
     except ValueError:
         pass
-    from apscheduler.triggers.cron import CronTrigger
-
-    trigger = CronTrigger.from_crontab(schedule, timezone="UTC")
+    trigger = cron_trigger(schedule, timezone=UTC)  # weekdays read as crontab reads them
     times: list[datetime] = []
     previous: datetime | None = None
     moment = _REFERENCE

@@ -303,6 +303,10 @@ def test_schedule_periods() -> None:
     assert (weekdays.shortest, weekdays.longest) == (86400, 3 * 86400)
     twice = schedule_periods("0 8,20 * * *")
     assert (twice.shortest, twice.longest) == (12 * 3600, 12 * 3600)
+    # weekdays as crontab reads them (the config accepts these): 7 and 0 are Sunday, 6 Saturday
+    assert schedule_periods("0 9 * * 7") == schedule_periods("0 9 * * 0")
+    weekend = schedule_periods("0 9 * * 6,7")  # Saturday then Sunday: a day, then six days
+    assert (weekend.shortest, weekend.longest) == (86400, 6 * 86400)
 
 
 def test_a_feed_not_written_yet_is_404_and_not_advertised(tmp_path: Path) -> None:
