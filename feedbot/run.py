@@ -98,6 +98,11 @@ def identify_split(source: SourceConfig, split: Split) -> tuple[Identified, ...]
     return tuple(identify(items, source.volatile_patterns))
 
 
+def sanitise_items(identified: Sequence[Identified], page: Page) -> tuple[str, ...]:
+    """Each item's HTML sanitised, its links made absolute against the page (pure)."""
+    return tuple(clean_html(i.item.body_html, page.final_url) for i in identified)
+
+
 def _fetch_and_split(
     fetcher: Fetcher,
     source: SourceConfig,
@@ -109,7 +114,7 @@ def _fetch_and_split(
         page = fetcher.fetch_url(source, url, cached, started=started)
         split = split_or_fail(source, page)
         identified = identify_split(source, split)
-        cleaned = tuple(clean_html(i.item.body_html, page.final_url) for i in identified)
+        cleaned = sanitise_items(identified, page)
         return PageResult(url, page=page, split=split, identified=identified, cleaned=cleaned)
     except NotModified:
         return PageResult(url, not_modified=True)
@@ -313,8 +318,10 @@ class Runner:
         processed."""
         feed = self.config.feed(source.feed)
         if not identified:
-            identified, cleaned = identify_split(source, split), ()
-        sanitised = {id(ident): html for ident, html in zip(identified, cleaned, strict=False)}
+            identified = identify_split(source, split)
+        if len(cleaned) != len(identified):
+            cleaned = sanitise_items(identified, page)
+        sanitised = {id(ident): html for ident, html in zip(identified, cleaned, strict=True)}
         changes = decide(identified, self.store.entries_for(feed.name), source=source.name)
         now = self.now()
         prepared = []
@@ -327,8 +334,7 @@ class Runner:
                 (
                     change,
                     Prepared(
-                        body_html=sanitised.get(id(change.item))
-                        or clean_html(item.body_html, page.final_url),
+                        body_html=sanitised[id(change.item)],
                         link=item_link(page.final_url, item.anchor, item.headline),
                         published=published,
                     ),
@@ -497,13 +503,14 @@ def run_once(
             try:
                 # A feed is rendered as soon as its last source is stored, while the workers go
                 # on fetching: rendering overlaps the network instead of following it.
-                last = {source.feed: i for i, source in enumerate(sources)}
                 members: dict[str, list[int]] = {}  # feed -> indexes of its sources (linear)
                 for i, source in enumerate(sources):
                     members.setdefault(source.feed, []).append(i)
-                complete: dict[int, list[str]] = {}  # source index -> feeds it completes
-                for feed, i in last.items():
-                    complete.setdefault(i, []).append(feed)
+                complete: dict[
+                    int, list[str]
+                ] = {}  # source index -> feeds it completes (is last of)
+                for feed, indexes in members.items():
+                    complete.setdefault(indexes[-1], []).append(feed)
                 # Sources are handed to the workers at most `window` ahead of the one being
                 # stored, so fetched pages wait in memory only that far (handing them all over at
                 # once kept every fetched and split page of a big run until its turn came).

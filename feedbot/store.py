@@ -513,10 +513,6 @@ class Store:
             (rowid, rowid, headline, body_html, body_text, fingerprint, stamp, page_url, source),
         )
 
-    def pending_feeds(self) -> set[str]:
-        """Feeds whose entries changed since their files were last written in full."""
-        return {row[0] for row in self.db.execute("SELECT feed FROM pending_feeds")}
-
     def is_pending(self, feed: str) -> bool:
         """Whether ``feed``'s entries changed since its files were last written in full."""
         row = self.db.execute("SELECT 1 FROM pending_feeds WHERE feed = ?", (feed,)).fetchone()
