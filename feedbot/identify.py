@@ -20,8 +20,11 @@ import opencc
 
 from .model import Identified, Item
 
+# characters that do not count: invisible format and bidi controls, and lone surrogates (from
+# &#xD800; and the like), which cannot even be encoded
 _INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f]"
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f"
+    "\ud800-\udfff]"
 )
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]|[^\W_]+", re.U)
@@ -33,7 +36,6 @@ BUILTIN_VOLATILE = (
     r"(阅读|閱讀|浏览|瀏覽|点击|點擊|views?|reads?)\s*[:：]?\s*[\d,]+\s*(次|views?)?",
     r"[\d,]+\s*(views|次阅读|次閱讀|次浏览|次瀏覽|人阅读|人閱讀)",
 )
-_SURROGATE = re.compile("[\ud800-\udfff]")
 _converter: opencc.OpenCC | None = None
 
 
@@ -50,9 +52,6 @@ def fold(text: str) -> str:
     white space collapsed. Punctuation is kept (see :func:`squash`)."""
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
-    text = _SURROGATE.sub(
-        "", text
-    )  # lone surrogates (from &#xD800; and the like) cannot be encoded
     if _CJK.search(text):
         text = _cc().convert(text)
     text = text.casefold()
