@@ -1,0 +1,160 @@
+"""render = "browser": the shared headless Chromium renders a page whose stories only a script
+fills in, and every request that page makes obeys the fetch policy (tests/system-deps.sh installs
+Debian's chromium; Playwright drives it)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from feedbot._issue13 import netpolicy
+from feedbot.browser import Browser, BrowserError, BrowserSettings
+from feedbot.split import split_page
+
+from .helpers import Response, Server, serve
+
+UA = "feedbot-tests/1 (+http://127.0.0.1/contact)"
+
+SHELL = b"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Morning briefing</title></head>
+<body><header><a href="/">Home</a></header>
+<main id="app"></main>
+<script src="/app.js"></script>
+</body></html>"""
+
+APP_JS = b"""
+fetch('/stories.json').then(r => r.json()).then(stories => {
+  const app = document.getElementById('app');
+  for (const s of stories) {
+    const h = document.createElement('h2'); h.textContent = s.title; app.appendChild(h);
+    const p = document.createElement('p'); p.textContent = s.body; app.appendChild(p);
+  }
+});
+"""
+
+STORIES = (
+    b'[{"title": "Harbour bridge reopens after repairs", "body": "The harbour bridge reopened on'
+    b' Monday after six weeks of repairs to its deck, the city said, with lanes in both directions."},'
+    b' {"title": "Library extends its opening hours", "body": "The central library will stay open'
+    b' until nine in the evening on weekdays from next month, after a vote by the council."},'
+    b' {"title": "Rail strike called off", "body": "A strike planned for Friday on the regional'
+    b' railway was called off late last night after the union and the operator reached a deal."}]'
+)
+
+
+def js_site(server: Server) -> str:
+    """A page whose stories exist only after its script ran."""
+    server.routes["/"] = Response(200, SHELL)
+    server.routes["/app.js"] = Response(200, APP_JS, {"Content-Type": "text/javascript"})
+    server.routes["/stories.json"] = Response(200, STORIES, {"Content-Type": "application/json"})
+    return server.url("/")
+
+
+def context(url: str) -> netpolicy.Context:
+    return netpolicy.Context.for_source(url)
+
+
+def test_a_script_filled_page_is_rendered_and_splits(server: Server, browser: Browser) -> None:
+    url = js_site(server)
+    static = split_page(SHELL.decode(), "text/html")
+    assert not static.items  # as served, the page has no stories at all
+    rendered = browser.render(url, context(url))
+    assert rendered.settled
+    split = split_page(rendered.html, "text/html")
+    assert [i.headline for i in split.items] == [
+        "Harbour bridge reopens after repairs",
+        "Library extends its opening hours",
+        "Rail strike called off",
+    ]
+    assert split.items[2].body_text.startswith("A strike planned for Friday")
+    fetched = [(r.url.removeprefix(server.base), r.outcome) for r in rendered.requests]
+    assert fetched == [("/", "fetched"), ("/app.js", "fetched"), ("/stories.json", "fetched")]
+
+
+def test_every_request_of_the_page_obeys_the_fetch_policy(server: Server, browser: Browser) -> None:
+    """The page's origin (the configured one) may be read; another port on loopback, a private
+    address, localhost and a redirect to them may not, and nothing the interception cannot see (a
+    WebSocket, even to the page's own origin) gets out: the other servers see no request at all."""
+    with serve() as internal:
+        internal.routes["/secret"] = Response(200, b"secret", {"Content-Type": "text/plain"})
+        port = internal.httpd.server_address[1]
+        server.routes["/"] = Response(
+            200,
+            f"""<html><body><h2>Page</h2><p>text</p>
+            <iframe src="http://localhost:{port}/secret"></iframe>
+            <script>
+            fetch('{internal.url("/secret")}').catch(() => 0);
+            fetch('http://10.1.2.3:{port}/secret').catch(() => 0);
+            fetch('/hop').catch(() => 0);
+            try {{ new WebSocket('ws://127.0.0.1:{server.httpd.server_address[1]}/ws'); }} catch (e) {{}}
+            </script></body></html>""".encode(),
+        )
+        server.routes["/hop"] = Response(302, b"", {"Location": internal.url("/secret")})
+        url = server.url("/")
+        rendered = browser.render(url, context(url))
+        assert internal.requests == []
+        assert [p for _, p, _ in server.requests] == ["/", "/hop"]  # no /ws: it never arrived
+        outcomes = {r.url: (r.outcome, r.detail) for r in rendered.requests}
+        assert outcomes[internal.url("/secret")][0] == "refused"
+        assert "loopback" in outcomes[internal.url("/secret")][1]
+        assert outcomes[f"http://10.1.2.3:{port}/secret"][0] == "refused"
+        assert "private" in outcomes[f"http://10.1.2.3:{port}/secret"][1]
+        assert outcomes[f"http://localhost:{port}/secret"][0] == "refused"
+        assert outcomes[server.url("/hop")][0] == "refused"  # where it leads is refused
+
+
+def test_images_fonts_and_media_are_not_loaded(server: Server, browser: Browser) -> None:
+    server.routes["/"] = Response(
+        200,
+        b'<html><head><link rel="preload" href="/f.woff2" as="font" crossorigin></head>'
+        b'<body><h2>A</h2><p>text</p><img src="/a.png"><video src="/v.mp4"></video></body></html>',
+    )
+    url = server.url("/")
+    rendered = browser.render(url, context(url))
+    assert [p for _, p, _ in server.requests] == ["/"]
+    skipped = {r.url.removeprefix(server.base) for r in rendered.requests if r.outcome == "skipped"}
+    assert {"/a.png", "/f.woff2"} <= skipped
+
+
+def test_a_page_that_never_ends_cannot_hold_the_browser(server: Server, browser: Browser) -> None:
+    server.routes["/loop"] = Response(200, b"<html><body><script>for(;;){}</script></body></html>")
+    server.routes["/slow"] = Response(
+        200, b"<html><body><h2>x</h2><script src='/slow.js'></script></body></html>"
+    )
+    server.routes["/slow.js"] = Response(200, b"1;", {"Content-Type": "text/javascript"}, delay=30)
+    for path in ("/loop", "/slow"):
+        started = time.monotonic()
+        with pytest.raises(BrowserError, match="not rendered within its 2s time limit"):
+            browser.render(server.url(path), context(server.url(path)), timeout=2)
+        assert time.monotonic() - started < 8
+    # and the shared browser still renders the next page
+    url = js_site(server)
+    assert "Rail strike called off" in browser.render(url, context(url)).html
+
+
+def test_a_page_that_keeps_polling_is_taken_as_it_is(server: Server, browser: Browser) -> None:
+    server.routes["/"] = Response(
+        200,
+        b"<html><body><h2>Polled</h2><p>text</p>"
+        b"<script>setInterval(() => fetch('/ping'), 100)</script></body></html>",
+    )
+    server.routes["/ping"] = Response(200, b"1", {"Content-Type": "text/plain"})
+    url = server.url("/")
+    rendered = browser.render(url, context(url), timeout=2)
+    assert not rendered.settled
+    assert "<h2>Polled</h2>" in rendered.html
+
+
+def test_no_browser_installed_is_a_clear_error(tmp_path: Path) -> None:
+    missing = str(tmp_path / "no-such-chromium")
+    with (
+        Browser(BrowserSettings(user_agent=UA, executable=missing)) as absent,
+        pytest.raises(BrowserError) as info,
+    ):
+        absent.render("http://127.0.0.1:9/", context("http://127.0.0.1:9/"))
+    assert str(info.value) == (
+        f'no browser at {missing}: render = "browser" needs Chromium (Debian: apt-get install '
+        "chromium; tests/system-deps.sh installs it) or [feedbot] browser set to its path"
+    )
