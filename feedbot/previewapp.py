@@ -73,7 +73,10 @@ CSP = (
 SECURITY_HEADERS = (
     ("Content-Security-Policy", CSP),
     ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
+    (
+        "Referrer-Policy",
+        "same-origin",
+    ),  # the write form's Origin is checked; no-referrer makes it "null"
     ("X-Frame-Options", "DENY"),
     ("Cache-Control", "no-store"),
 )
@@ -365,6 +368,16 @@ class PreviewApp:
             requests=fetched.requests,
         )
 
+    def shown_url(self, url: str) -> str:
+        """A URL as the page shows it: no credentials; a local file relative to the config."""
+        if url.startswith("file://"):
+            from urllib.parse import unquote
+
+            path = Path(unquote(urlsplit(url).path))
+            if path.is_relative_to(self.config.path.parent):
+                return str(path.relative_to(self.config.path.parent))
+        return redact(url)
+
     def source_table(self, source: SourceConfig, configured: bool) -> dict[str, Any]:
         """The source's ``[[sources]]`` table as the config file has it (a new one for a URL)."""
         if configured:
@@ -406,7 +419,7 @@ class PreviewApp:
             f"{options}</select></label>"
             '<label>or URL <input type="url" name="url" id="url-input" size="40" '
             f'value="{html.escape(url)}" placeholder="https://example.org/digest.html"></label>'
-            '<button type="submit">Preview</button></form>'
+            '<button type="submit" id="go">Preview</button></form>'
             '<fieldset class="modes" id="modes"><legend>A click on the page</legend>'
             '<label><input type="radio" name="mode" value="level" checked> picks the headline level</label>'
             '<label><input type="radio" name="mode" value="content"> picks the content area</label>'
@@ -428,7 +441,7 @@ class PreviewApp:
         assert page is not None and split is not None
         panel.append(
             f'<section><h2>{html.escape(source.name)}</h2><p class="where">'
-            f"{html.escape(redact(page.final_url))} · {html.escape(page.encoding)}</p>"
+            f"{html.escape(self.shown_url(page.final_url))} · {html.escape(page.encoding)}</p>"
         )
         if view.error:
             panel.append(f'<p class="error" id="error">{html.escape(view.error)}</p>')
