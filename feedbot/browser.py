@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import hashlib
 import logging
 import os
 import shutil
@@ -28,7 +29,7 @@ import socket
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urljoin
 
@@ -36,7 +37,8 @@ import requests
 
 # TEMPORARY until issue 13 lands: then `from . import netpolicy, transport`.
 from ._issue13 import netpolicy, transport
-from .errors import FeedbotError
+from .errors import FeedbotError, FetchError, NotModified
+from .model import Page
 
 log = logging.getLogger("feedbot.browser")
 
@@ -457,6 +459,38 @@ class Browser:
             if deadline.expired:
                 raise _Failed("failed", f"no complete response within {seconds:.1f}s") from None
             raise _Failed("failed", _first_line(exc)) from None
+
+
+def rendered_page(
+    browser: Browser,
+    source: str,
+    document: Page,
+    context: netpolicy.Context,
+    *,
+    cached_hash: str | None = None,
+) -> Page:
+    """``document`` (the page as its server sent it, fetched by the fetcher: robots.txt, politeness
+    and the fetch policy applied) after its scripts ran in the browser. The rendered DOM is the
+    page from then on: its hash is what decides "not modified" (the HTML a script-built page is
+    served as rarely changes when its stories do). Raises FetchError naming the source and the page,
+    NotModified when the rendered page is the one stored last time."""
+    if document.content_type != "text/html":
+        return document  # plain text runs no scripts
+    try:
+        rendered = browser.render(document.final_url, context, document=document.text)
+    except BrowserError as exc:
+        raise FetchError(source, document.url, f'render = "browser": {exc}') from None
+    digest = hashlib.sha256(rendered.html.encode("utf-8", "surrogatepass")).hexdigest()
+    if cached_hash is not None and cached_hash == digest:
+        raise NotModified(document.url)
+    return replace(
+        document,
+        text=rendered.html,
+        encoding="utf-8",
+        content_hash=digest,
+        etag=None,  # validators of the served HTML say nothing of what the scripts build
+        last_modified=None,
+    )
 
 
 class _Failed(Exception):
