@@ -11,7 +11,9 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
@@ -31,17 +33,73 @@ def _config_path(arg: str | None) -> str:
     return arg or os.environ.get("FEEDBOT_CONFIG") or DEFAULT_CONFIG
 
 
-def _setup_logging(verbose: int, fmt: str = "text") -> None:
+@dataclass(frozen=True)
+class LogSettings:
+    """What a command shows on stderr: ``level`` for feedbot's own records, and the levels of the
+    libraries whose records go through the same handler (APScheduler, waitress)."""
+
+    level: int
+    fmt: str = "text"
+    libraries: tuple[tuple[str, int], ...] = ()
+
+
+def log_settings(args: argparse.Namespace) -> LogSettings:
+    """The logging a command line asks for."""
+    verbose: int = getattr(args, "verbose", 0)
+    fmt: str = getattr(args, "log_format", "text")
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    if args.command == "run" and verbose == 0:
+        # without -v the one-line errors cmd_run prints are the only output, so cron mails only
+        # problems
+        level = logging.CRITICAL
+    elif args.command == "serve" and verbose == 0:
+        level = logging.INFO  # a server's access log and its "serving on" line are its output
+    elif args.command == "daemon":
+        # a daemon logs one line per run by default (-q: only problems); -v adds debug detail
+        level = logging.WARNING if args.quiet else logging.INFO if verbose == 0 else logging.DEBUG
+    libraries: list[tuple[str, int]] = []
+    if args.command == "daemon":
+        libraries.append(("apscheduler", logging.INFO if verbose >= 2 else logging.ERROR))
+    if args.command == "serve" or (args.command == "daemon" and args.serve):
+        # waitress's own warnings through our handler; its per-request "Task queue depth" notes
+        # under load would flood the log, so that one logger shows errors only
+        libraries += [("waitress", logging.WARNING), ("waitress.queue", logging.ERROR)]
+    return LogSettings(level, fmt, tuple(libraries))
+
+
+@contextmanager
+def cli_logging(settings: LogSettings) -> Iterator[logging.Handler]:
+    """One stderr handler, owned by this command and removed when it returns: added to the
+    ``feedbot`` logger (and the libraries named in ``settings``), whose levels are put back
+    afterwards. Nothing else about the loggers changes — records still propagate, so an embedding
+    program's own handlers (or pytest's) see them too."""
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
+    if settings.fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("feedbot: %(levelname)s: %(message)s"))
-    root = logging.getLogger("feedbot")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    handler.setLevel(settings.level)
+    package = logging.getLogger("feedbot")
+    # (logger, its level before, whether the handler goes on it: not on a child of one that has it)
+    changed: list[tuple[logging.Logger, int, bool]] = [(package, package.level, True)]
+    for name, _ in settings.libraries:
+        library = logging.getLogger(name)
+        changed.append((library, library.level, "." not in name))
+    # feedbot's records must be created at the level shown (the default effective level is WARNING)
+    package.setLevel(min(settings.level, package.getEffectiveLevel()))
+    for name, level in settings.libraries:
+        logging.getLogger(name).setLevel(level)
+    for logger, _, attach in changed:
+        if attach:
+            logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        for logger, level, attach in changed:
+            if attach:
+                logger.removeHandler(handler)
+            logger.setLevel(level)
+        handler.close()
 
 
 class _JsonFormatter(logging.Formatter):
@@ -149,7 +207,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _setup_logging(getattr(args, "verbose", 0), getattr(args, "log_format", "text"))
+    with cli_logging(log_settings(args)):
+        return _dispatch(parser, args)
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -189,9 +251,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = (
         _progress_bar(len(args.source) or len(config.sources)) if sys.stderr.isatty() else None
     )
-    if args.verbose == 0:
-        # without -v the one-line errors below are the only output, so cron mails only problems
-        logging.getLogger("feedbot").setLevel(logging.CRITICAL)
     with RunLock(config.state_dir, config.lock_timeout):
         results = run_once(config, names=args.source, progress=progress)
     failed = [r for r in results if not r.ok]
@@ -215,17 +274,10 @@ def cmd_daemon(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    # a daemon logs one line per run by default (-q: only problems); -v adds debug detail
-    _setup_logging(0 if args.quiet else 1 + args.verbose, args.log_format)
-    scheduler_log = logging.getLogger("apscheduler")
-    scheduler_log.handlers[:] = logging.getLogger("feedbot").handlers
-    scheduler_log.setLevel(logging.INFO if args.verbose >= 2 else logging.ERROR)
-    scheduler_log.propagate = False
     services: list[Service] = []
     if args.serve:
         from .serve import ServeService
 
-        _quiet_waitress()
         services.append(ServeService(args.host, args.port))
     elif args.host or args.port is not None:
         print("feedbot: --host and --port need --serve", file=sys.stderr)
@@ -424,22 +476,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
     config = load_config(_config_path(args.config))
-    if args.verbose == 0:
-        # a server's access log and its "serving on" line are its output
-        logging.getLogger("feedbot").setLevel(logging.INFO)
-    _quiet_waitress()
     serve(config, args.host, args.port)
     return 0
-
-
-def _quiet_waitress() -> None:
-    # waitress's own warnings through our handler; its per-request "Task queue depth" notes under
-    # load would flood the log, so that one logger shows errors only
-    waitress_log = logging.getLogger("waitress")
-    waitress_log.handlers[:] = logging.getLogger("feedbot").handlers
-    waitress_log.setLevel(logging.WARNING)
-    waitress_log.propagate = False
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 if __name__ == "__main__":
