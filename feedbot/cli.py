@@ -21,7 +21,7 @@ from .config import Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError, LockError, StoreError
 from .fetch import Fetcher, FetchSettings
 from .lock import RunLock
-from .model import RunResult, Split
+from .model import RunResult, Split, SplitMode
 from .run import run_once, split_options
 from .store import Store
 
@@ -175,7 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     p_prev.add_argument("target", help="a URL, a file, or the name of a configured source")
     p_prev.add_argument("-c", "--config", help="configuration file (for source names and settings)")
     p_prev.add_argument("--json", action="store_true", help="machine-readable output")
-    p_prev.add_argument("--split", choices=("auto", "headlines", "whole"), default=None)
+    p_prev.add_argument("--split", choices=[mode.value for mode in SplitMode], default=None)
     p_prev.add_argument("--content-selector")
     p_prev.add_argument("--headline-selector")
     p_prev.add_argument("--headline-regex")
@@ -260,8 +260,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from .config import parse_duration
     from .daemon import Daemon, Service
+    from .schedule import parse_duration
 
     try:
         max_backoff = parse_duration(args.max_backoff)
@@ -330,7 +330,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
     source, config = _preview_source(args)
     overrides = {
-        "split": args.split,
+        "split": SplitMode(args.split) if args.split else None,
         "content_selector": args.content_selector,
         "headline_selector": args.headline_selector,
         "headline_regex": args.headline_regex,

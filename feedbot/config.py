@@ -9,21 +9,19 @@ from __future__ import annotations
 import re
 import tomllib
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .model import FeedFormat, SourceKind, SplitMode, UpdatePolicy
+from .schedule import Schedule, parse_duration
 
+E = TypeVar("E", bound=StrEnum)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-SPLIT_MODES = ("auto", "headlines", "whole")
-UPDATE_POLICIES = ("mark", "silent", "new-entry")
-FORMATS = ("atom", "rss", "json")
-SOURCE_KINDS = ("page", "index")
 DEFAULT_USER_AGENT = "feedbot/0.1 (+https://github.com/feedbot/feedbot)"
-_DURATION_RE = re.compile(r"^(\d+)\s*(s|m|h|d)$")
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 @dataclass(frozen=True)
@@ -36,11 +34,11 @@ class SourceConfig:
     exclude_selectors: tuple[str, ...] = ()
     headline_selector: str | None = None
     headline_regex: str | None = None
-    split: str = "auto"
+    split: SplitMode = SplitMode.AUTO
     encoding: str | None = None
-    schedule: str | None = None
+    schedule: Schedule | None = None  # None: the [feedbot] default
     volatile_patterns: tuple[str, ...] = ()
-    kind: str = "page"  # "page": one page edited in place; "index": a page listing digest pages
+    kind: SourceKind = SourceKind.PAGE
     link_selector: str | None = None  # index: CSS selector for the links (or elements holding them)
     link_pattern: str | None = None  # index: regular expression the absolute link URL must match
     follow: int = 5  # index: how many of the newest links are followed
@@ -58,8 +56,8 @@ class FeedConfig:
     name: str
     title: str
     entries: int
-    update_policy: str
-    formats: tuple[str, ...]
+    update_policy: UpdatePolicy
+    formats: tuple[FeedFormat, ...]
     retention_days: int | None = None
     show_provenance: bool = False
     websub_hub: str | None = None  # a WebSub hub: <link rel="hub"> and a publish ping on change
@@ -80,7 +78,7 @@ class Config:
     state_dir: Path
     feeds_dir: Path
     user_agent: str
-    schedule: str
+    schedule: Schedule
     entries_per_feed: int
     connect_timeout: float
     read_timeout: float
@@ -99,6 +97,10 @@ class Config:
     def feed(self, name: str) -> FeedConfig:
         return self._feeds_by_name[name]
 
+    def schedule_of(self, source: SourceConfig) -> Schedule:
+        """The source's own schedule, else the ``[feedbot]`` default."""
+        return source.schedule or self.schedule
+
     # by name, built once: a lookup per source and per feed was quadratic with thousands of sources
     @cached_property
     def _sources_by_name(self) -> dict[str, SourceConfig]:
@@ -111,14 +113,6 @@ class Config:
     @property
     def db_path(self) -> Path:
         return self.state_dir / "feedbot.sqlite3"
-
-
-def parse_duration(value: str) -> int:
-    """``"30m"`` -> 1800. Raises ValueError for anything else."""
-    match = _DURATION_RE.match(value.strip())
-    if not match or int(match.group(1)) <= 0:
-        raise ValueError(f"not a duration such as '30m', '2h' or '1d': {value!r}")
-    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
 
 
 class _Table:
@@ -173,10 +167,31 @@ class _Table:
             raise self.error(name, "must be greater than zero")
         return value
 
+    def choice(self, name: str, enum: type[E], default: E) -> E:
+        """One of an option's values (``enum``'s), ``default`` when the key is absent."""
+        value = self.get(name, str, None)
+        if value is None:
+            return default
+        try:
+            return enum(value)
+        except ValueError:
+            raise self.error(name, f"must be one of {_values(enum)}") from None
+
+    def member(self, name: str, enum: type[E], value: str) -> E:
+        """``value``, an element of the list ``name``, as one of ``enum``'s values."""
+        try:
+            return enum(value)
+        except ValueError:
+            raise self.error(name, f"{value!r} is not one of {_values(enum)}") from None
+
     def check_unknown(self) -> None:
         for name in self.data:
             if name not in self.used:
                 raise self.error(name, "unknown key (check its spelling)")
+
+
+def _values(enum: type[StrEnum]) -> str:
+    return ", ".join(member.value for member in enum)
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
@@ -231,9 +246,7 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
     feed = table.get("feed", str, name)
     if not NAME_RE.match(feed):
         raise table.error("feed", "must be letters, digits, '.', '_' or '-' (at most 64)")
-    split = table.get("split", str, "auto")
-    if split not in SPLIT_MODES:
-        raise table.error("split", f"must be one of {', '.join(SPLIT_MODES)}")
+    split = table.choice("split", SplitMode, SplitMode.AUTO)
     headline_regex = table.text("headline_regex")
     if headline_regex is not None:
         try:
@@ -256,9 +269,8 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
             codecs.lookup(encoding)
         except LookupError:
             raise table.error("encoding", f"unknown encoding {encoding!r}") from None
-    schedule = table.text("schedule")
-    if schedule is not None:
-        _check_schedule(table, "schedule", schedule)
+    schedule_text = table.text("schedule")
+    schedule = _schedule(table, "schedule", schedule_text) if schedule_text else None
     index_settings = _index_settings(table)
     source = SourceConfig(
         name=name,
@@ -286,11 +298,9 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
 
 def _index_settings(table: _Table) -> dict[str, Any]:
     """The keys of an index source (``kind = "index"``); an error if they are set on a page source."""
-    kind = table.get("kind", str, "page")
-    if kind not in SOURCE_KINDS:
-        raise table.error("kind", f"must be one of {', '.join(SOURCE_KINDS)}")
+    kind = table.choice("kind", SourceKind, SourceKind.PAGE)
     index_keys = ("link_selector", "link_pattern", "follow", "newest", "recheck")
-    if kind == "page":
+    if kind is SourceKind.PAGE:
         for name in index_keys:
             if name in table.data:
                 raise table.error(name, 'is only for index sources (add kind = "index")')
@@ -340,23 +350,11 @@ def _seconds(table: _Table, name: str, default: float) -> float:
     return float(value)
 
 
-def _check_schedule(table: _Table, name: str, value: str) -> None:
+def _schedule(table: _Table, name: str, value: str) -> Schedule:
     try:
-        parse_duration(value)
-        return
-    except ValueError:
-        pass
-    fields = value.split()
-    if len(fields) != 5:
-        raise table.error(
-            name, f"must be an interval such as '30m' or a 5-field cron expression, not {value!r}"
-        )
-    from .cron import cron_trigger
-
-    try:
-        cron_trigger(value)
+        return Schedule.parse(value)
     except ValueError as exc:
-        raise table.error(name, f"is not a valid cron expression: {exc}") from None
+        raise table.error(name, str(exc)) from None
 
 
 def _feeds(
@@ -385,13 +383,11 @@ def _feeds(
                     "set it once here",
                 )
             title = titles.pop() if titles else name
-        policy = table.get("update_policy", str, "mark")
-        if policy not in UPDATE_POLICIES:
-            raise table.error("update_policy", f"must be one of {', '.join(UPDATE_POLICIES)}")
-        formats = table.strings("formats") or ("atom",)
-        for fmt in formats:
-            if fmt not in FORMATS:
-                raise table.error("formats", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+        policy = table.choice("update_policy", UpdatePolicy, UpdatePolicy.MARK)
+        formats = tuple(
+            table.member("formats", FeedFormat, fmt)
+            for fmt in table.strings("formats") or ("atom",)
+        )
         hub = table.text("websub_hub")
         if hub is not None:
             parts = urlsplit(hub)
@@ -403,7 +399,7 @@ def _feeds(
                     "needs [feedbot] base_url (the hub is told the feed's public URL)",
                 )
         archive = table.get("archive", bool, False)
-        if archive and "atom" not in formats:
+        if archive and FeedFormat.ATOM not in formats:
             raise table.error("archive", "archives are Atom documents: add 'atom' to formats")
         if archive and "retention_days" in table.data:
             raise table.error(
@@ -456,8 +452,7 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
             "user_agent",
             "must include a contact URL or address, e.g. 'mybot/1.0 (+https://example.org/bot)'",
         )
-    schedule = settings.text("schedule", "1h") or "1h"
-    _check_schedule(settings, "schedule", schedule)
+    schedule = _schedule(settings, "schedule", settings.text("schedule", "1h") or "1h")
     entries = settings.positive("entries_per_feed", int, 50)
     connect_timeout = float(settings.positive("connect_timeout", float, 10.0))
     read_timeout = float(settings.positive("read_timeout", float, 30.0))

@@ -26,21 +26,12 @@ from .clock import utcnow
 from .config import SourceConfig
 from .encoding import decode
 from .errors import FetchError, NotModified
-from .model import Page
+from .model import Page, Validators
 from .polite import HostGate, RobotsCache, RobotsFile
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class Validators:
-    """What we remember of the last good fetch of a URL."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,16 +21,25 @@ from datetime import datetime, timedelta
 
 from .clock import utcnow
 from .config import Config, SourceConfig
-from .decide import decide
+from .decide import decide, marks_updates
 from .errors import ExtractError, FeedbotError, NotModified, RenderError, SourceError, StoreError
-from .fetch import Fetcher, FetchSettings, Validators
+from .fetch import Fetcher, FetchSettings
 from .identify import identify
-from .index import KnownPage, describe_links, index_links, pages_to_follow
-from .model import Identified, Page, RunResult, Split
+from .index import describe_links, index_links, pages_to_follow
+from .model import (
+    Identified,
+    KnownPage,
+    Page,
+    Prepared,
+    RunResult,
+    SourceKind,
+    Split,
+    Validators,
+)
 from .render import EXTENSIONS, RENDERERS, FeedMeta, archive_filename, item_link, render_atom
 from .sanitize import clean_html
 from .split import SplitOptions, split_page
-from .store import Prepared, Store
+from .store import Store
 from .write import write_if_changed
 
 log = logging.getLogger("feedbot")
@@ -127,7 +136,7 @@ def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
     to). Touches the network only, never the store, so it may run in a worker thread."""
     started = time.monotonic()
     source = plan.source
-    if source.kind != "index":
+    if source.kind is not SourceKind.INDEX:
         result = _fetch_and_split(fetcher, source, source.url, plan.validators)
         return Fetched(source, pages=(result,), seconds=time.monotonic() - started)
     index: Page | None = None
@@ -178,7 +187,7 @@ class Runner:
         """Read from the store what fetching ``source`` needs (main thread)."""
         now = self.now()
         validators = self.store.validators(source.url)
-        if source.kind != "index":
+        if source.kind is not SourceKind.INDEX:
             return Plan(source, now, validators)
         window = timedelta(seconds=source.recheck)
         known = tuple(self.store.index_pages(source.name))
@@ -196,7 +205,7 @@ class Runner:
         source = fetched.source
         started = time.monotonic()
         try:
-            if source.kind == "index":
+            if source.kind is SourceKind.INDEX:
                 result = self._finish_index(fetched)
             else:
                 result = self._finish_page(fetched)
@@ -322,7 +331,12 @@ class Runner:
         if len(cleaned) != len(identified):
             cleaned = sanitise_items(identified, page)
         sanitised = {id(ident): html for ident, html in zip(identified, cleaned, strict=True)}
-        changes = decide(identified, self.store.entries_for(feed.name), source=source.name)
+        changes = decide(
+            identified,
+            self.store.entries_for(feed.name),
+            source=source.name,
+            policy=feed.update_policy,
+        )
         now = self.now()
         prepared = []
         for change in changes:
@@ -350,7 +364,6 @@ class Runner:
             page_url=page.final_url,
             changes=prepared,
             now=now,
-            policy=feed.update_policy,
             validators=validators,
             index_page=(source.url, linked_as) if linked_as else None,
         )
@@ -388,8 +401,8 @@ class Runner:
                 feed.title,
                 link,
                 self_url,
-                feed.update_policy,
-                feed.show_provenance,
+                mark_updates=marks_updates(feed.update_policy),
+                show_provenance=feed.show_provenance,
                 hub=feed.websub_hub,
                 complete=complete,
                 prev_archive=self._url(archive_filename(name, pages))
@@ -431,8 +444,8 @@ class Runner:
                 feed.title,
                 link,
                 self._url(filename),
-                feed.update_policy,
-                feed.show_provenance,
+                mark_updates=marks_updates(feed.update_policy),
+                show_provenance=feed.show_provenance,
                 archive=True,
                 current=self._url(f"{name}.atom"),
                 prev_archive=self._url(archive_filename(name, page - 1)) if page > 1 else None,

@@ -13,15 +13,23 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from .clock import format_iso, parse_iso
 from .errors import StoreError
-from .fetch import Validators
-from .index import KnownPage
-from .model import Change, Outcome, StoredEntry
+from .model import (
+    Change,
+    EntryRow,
+    KnownPage,
+    Outcome,
+    Prepared,
+    Revision,
+    SourceRun,
+    StoredEntry,
+    Validators,
+    Write,
+)
 
 ID_NAMESPACE = uuid.UUID("6f1c5c1e-3d2a-4b8e-9a57-0f6e2f1b7a11")
 
@@ -128,61 +136,6 @@ MIGRATIONS: list[tuple[str, str]] = [
     ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
-
-
-@dataclass(frozen=True)
-class EntryRow:
-    """An entry as the renderer needs it."""
-
-    entry_id: str
-    headline: str
-    body_html: str
-    body_text: str
-    link: str
-    attribution: str | None
-    published: datetime
-    updated: datetime
-    first_seen: datetime
-    last_seen: datetime
-    revisions: int
-    position: int
-    replaces: str | None
-    previous_text: str | None  # the body of the revision before the last, for "what changed"
-    previous_headline: str | None
-    sources: tuple[str, ...]
-    pages: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Revision:
-    number: int
-    headline: str
-    body_text: str
-    seen_at: datetime
-    page_url: str
-    source: str
-
-
-@dataclass(frozen=True)
-class SourceRun:
-    source: str
-    last_run: datetime
-    last_success: datetime | None
-    result: str
-    error: str | None
-    failures: int
-    new: int
-    updated: int
-    items: int
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """What the store writes for one item besides the decision: its safe HTML and its link."""
-
-    body_html: str
-    link: str
-    published: datetime
 
 
 class Store:
@@ -362,11 +315,11 @@ class Store:
         page_url: str,
         changes: Sequence[tuple[Change, Prepared]],
         now: datetime,
-        policy: str,
         validators: tuple[str, Validators] | None,
         index_page: tuple[str, str] | None = None,
     ) -> tuple[int, int, int]:
-        """Write the outcome of one page in one transaction. Returns (new, updated, unchanged).
+        """Write the outcome of one page in one transaction, each change as its ``write`` says (the
+        decider applied the update policy). Returns (new, updated, unchanged) by outcome.
         ``index_page`` is (index URL, page URL as linked) for a page followed from an index source:
         it is remembered as processed in the same transaction."""
         stamp = format_iso(now)
@@ -375,14 +328,12 @@ class Store:
             for change, prepared in changes:
                 item = change.item
                 counts[change.outcome] += 1
-                if change.outcome is Outcome.NEW or (
-                    change.outcome is Outcome.UPDATED and policy == "new-entry"
-                ):
+                if change.write is Write.INSERT:
                     replaces = change.entry.entry_id if change.entry is not None else None
                     rowid = self._insert_entry(
                         db, feed, source, page_url, change, prepared, stamp, replaces
                     )
-                elif change.outcome is Outcome.UPDATED:
+                elif change.write is Write.REVISE:
                     assert change.entry is not None
                     rowid = change.entry.rowid
                     db.execute(

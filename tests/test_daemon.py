@@ -21,18 +21,11 @@ from typing import Any
 import pytest
 
 from feedbot.cli import main
-from feedbot.config import load_config, parse_duration
-from feedbot.cron import cron_trigger
-from feedbot.daemon import (
-    STATE_FILE,
-    Daemon,
-    Schedule,
-    backoff_delay,
-    read_daemon_state,
-    schedule_of,
-)
+from feedbot.config import load_config
+from feedbot.daemon import STATE_FILE, Daemon, read_daemon_state
 from feedbot.errors import ConfigError
 from feedbot.lock import RunLock
+from feedbot.schedule import Schedule, backoff_delay, cron_trigger, parse_duration
 from feedbot.store import Store
 
 from .helpers import FIXTURES, Response, Server, check_atom, write_config
@@ -394,7 +387,7 @@ def test_a_restart_keeps_backing_off_a_failing_source(tmp_path: Path) -> None:
     daemon = Daemon(config, max_backoff=3600, now=lambda: now + timedelta(seconds=30))
     daemon._seed_states()
     assert daemon.states["broken"].failures == 5
-    schedules = {s.name: schedule_of(daemon.config, s) for s in daemon.config.sources}
+    schedules = {s.name: daemon.config.schedule_of(s) for s in daemon.config.sources}
     first = {s.name: daemon._first_run(s, schedules[s.name]) for s in daemon.config.sources}
     assert first["broken"] >= now + timedelta(minutes=16)  # 2**4 periods after the last failure
     assert now + timedelta(minutes=1) <= first["fine"] <= now + timedelta(minutes=1, seconds=6)
