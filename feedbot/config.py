@@ -97,6 +97,17 @@ class Config:
     def feed(self, name: str) -> FeedConfig:
         return self._feeds_by_name[name]
 
+    def site_link(self, feed: str) -> str | None:
+        """The site a feed is made from: the first http(s) page among its sources (a feed's
+        alternate link, OPML's htmlUrl); None for a feed made only from local files."""
+        return next(
+            (s.url for s in self.sources if s.feed == feed and s.url.startswith("http")), None
+        )
+
+    def public_url(self, filename: str) -> str | None:
+        """Where a feed document is served, when ``base_url`` says."""
+        return f"{self.base_url}{filename}" if self.base_url else None
+
     def schedule_of(self, source: SourceConfig) -> Schedule:
         """The source's own schedule, else the ``[feedbot]`` default."""
         return source.schedule or self.schedule

@@ -26,7 +26,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +48,7 @@ from .lock import RunLock
 from .run import fetch_settings, run_once
 from .schedule import MAX_BACKOFF, Schedule
 from .store import Store
+from .write import write_atomic
 
 log = logging.getLogger("feedbot")
 
@@ -446,15 +446,10 @@ class Daemon:
                 return
             self._dirty = False
         data = json.dumps(self.snapshot(), indent=1).encode()
-        fd, tmp = tempfile.mkstemp(prefix=".daemon.", suffix=".tmp", dir=self.state_path.parent)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, self.state_path)
+            write_atomic(self.state_path, data, mode=0o600)
         except OSError as exc:
             log.warning("%s: cannot write: %s", self.state_path, exc)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
     def _remove_state(self) -> None:
         with contextlib.suppress(OSError):

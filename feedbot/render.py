@@ -271,6 +271,11 @@ def render_json(meta: FeedMeta, entries: Sequence[EntryRow]) -> bytes:
     return (json.dumps(feed, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
 
 
+def feed_filename(feed: str, fmt: str) -> str:
+    """The document of ``feed`` in format ``fmt`` (``ukraine.atom``)."""
+    return f"{feed}.{EXTENSIONS[fmt]}"
+
+
 def archive_filename(feed: str, page: int) -> str:
     """RFC 5005 archive page ``page`` (1 = the oldest entries) of a feed."""
     return f"{feed}.archive-{page}.atom"
