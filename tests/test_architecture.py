@@ -112,3 +112,27 @@ def test_importing_a_pure_module_loads_no_io() -> None:
     for module, names in loaded.items():
         bad = [n for n in names if n in forbidden or n.split(".")[0] in IO_LIBRARIES]
         assert not bad, f"importing feedbot.{module} loads {bad}"
+
+
+def test_only_the_store_speaks_sql() -> None:
+    users = sorted(m for m in _modules() if "sqlite3" in _imports(m))
+    assert users == ["store"]
+
+
+def test_each_tables_column_list_is_its_schema(tmp_path: Path) -> None:
+    """The store lists each table's columns once; the lists are the tables' real columns."""
+    from feedbot import store
+
+    lists = {
+        "entries": ("id", *store.ENTRIES),
+        "revisions": store.REVISIONS,
+        "appearances": store.APPEARANCES,
+        "http_cache": store.HTTP_CACHE,
+        "index_pages": store.INDEX_PAGES,
+        "source_runs": store.SOURCE_RUNS,
+    }
+    with store.Store(tmp_path / "s.db") as db:
+        for table, columns in lists.items():
+            schema = [row["name"] for row in db.db.execute(f"PRAGMA table_info({table})")]
+            assert sorted(schema) == sorted(columns), table
+            assert len(set(columns)) == len(columns), table
