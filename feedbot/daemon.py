@@ -115,6 +115,11 @@ class Daemon:
         self._dirty = True
         self.skipped = 0  # runs not started because the previous run of the source still ran
 
+    def run_now(self) -> datetime:
+        """The daemon's clock as a run reads it: to the second, as every stored time is (the
+        daemon's own arithmetic keeps the microseconds)."""
+        return self.now().replace(microsecond=0)
+
     # --- life cycle ----------------------------------------------------------------------------
     def run(self) -> int:
         """Take the lock, schedule every source and serve until stopped. Returns the exit status."""
@@ -284,7 +289,7 @@ class Daemon:
             current = self._fetchers[-1] if self._fetchers else None
             if current is not None and current.settings == settings:
                 return current
-            new = Fetcher(settings)
+            new = Fetcher(settings, now=self.run_now)
             # the old one is closed at shutdown: runs in flight may still be using it
             self._fetchers.append(new)
             return new
@@ -304,7 +309,9 @@ class Daemon:
             error: str | None
             try:
                 with self._feed_lock(source.feed):
-                    results = run_once(config, names=[name], fetcher=self._fetcher(config))
+                    results = run_once(
+                        config, names=[name], fetcher=self._fetcher(config), now=self.run_now
+                    )
                 failed = [r for r in results if not r.ok]
                 error = failed[0].error if failed else None
                 ok = not failed

@@ -413,7 +413,7 @@ def run_once(
     source; a failing source never stops the others and never rewrites its feed."""
     sources = [s for s in config.sources if not names or s.name in names]
     own_fetcher = fetcher is None
-    fetcher = fetcher or Fetcher(fetch_settings(config))
+    fetcher = fetcher or Fetcher(fetch_settings(config), now=now)
     results: list[RunResult] = []
     try:
         with Store(config.db_path) as store:

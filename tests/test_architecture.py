@@ -136,3 +136,35 @@ def test_each_tables_column_list_is_its_schema(tmp_path: Path) -> None:
             schema = [row["name"] for row in db.db.execute(f"PRAGMA table_info({table})")]
             assert sorted(schema) == sorted(columns), table
             assert len(set(columns)) == len(columns), table
+
+
+def _clock_reads(module: str) -> list[str]:
+    """Calls in ``module`` that read the wall clock (references, e.g. as a default, do not)."""
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        if isinstance(func, ast.Name) and func.id in ("utcnow", "utcnow_exact"):
+            found.append(f"{module}:{node.lineno} {func.id}()")
+        elif isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name):
+            owner, attr = func.value.id, func.attr
+            if (owner, attr) in {
+                ("datetime", "now"),
+                ("datetime", "utcnow"),
+                ("datetime", "today"),
+                ("date", "today"),
+                ("time", "time"),
+                ("time", "time_ns"),
+                ("clock", "utcnow"),
+            }:
+                found.append(f"{module}:{node.lineno} {owner}.{attr}()")
+    return found
+
+
+def test_one_clock() -> None:
+    """Only feedbot.clock reads the time; everything else is handed ``now`` (STYLE.md, habit 3)."""
+    reads = [read for m in sorted(_modules() - {"clock"}) for read in _clock_reads(m)]
+    assert reads == []
+    assert _clock_reads("clock")  # the check sees a read where there is one

@@ -394,6 +394,28 @@ def test_a_restart_keeps_backing_off_a_failing_source(tmp_path: Path) -> None:
     assert first["new"] <= now + timedelta(seconds=30 + 6)
 
 
+def test_a_scheduled_run_reads_the_daemons_clock(tmp_path: Path) -> None:
+    """The daemon hands its clock to run_once (and to its fetcher): what the run stores is the
+    daemon's time, to the second like every stored time."""
+    import shutil
+
+    shutil.copy(FIXTURES / "ukraine-digest-2022-03-06.html", tmp_path / "p.html")
+    config = write_config(tmp_path, [{"name": "s", "url": "p.html", "feed": "f"}])
+    when = datetime(2022, 3, 6, 9, 0, 0, 250_000, tzinfo=UTC)
+    daemon = Daemon(config, now=lambda: when)
+    daemon._seed_states()
+    daemon._run_source("s")
+    assert daemon.states["s"].failures == 0 and daemon.states["s"].last_run == when
+    with Store(load_config(config).db_path) as store:
+        assert store.source_runs()["s"].last_run == when.replace(microsecond=0)
+        entries = store.feed_entries("f", 10)
+    assert len(entries) == 5
+    assert {e.first_seen for e in entries} == {when.replace(microsecond=0)}
+    for fetcher in daemon._fetchers:
+        assert fetcher.now() == when.replace(microsecond=0)
+        fetcher.close()
+
+
 def free_port() -> int:
     import socket
 
