@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .config import Config, SourceConfig, load_config
+from .config import DEFAULT_CONCURRENCY, DEFAULT_USER_AGENT, Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError, LockError, StoreError
 from .fetch import Fetcher, FetchSettings
 from .lock import RunLock
@@ -148,7 +148,10 @@ def _parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="log only warnings and errors, not every run"
     )
     p_daemon.add_argument(
-        "--workers", type=int, default=4, help="sources processed at the same time (default 4)"
+        "--workers",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"sources processed at the same time (default {DEFAULT_CONCURRENCY})",
     )
     p_daemon.add_argument(
         "--max-backoff",
@@ -337,9 +340,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         "encoding": args.encoding,
     }
     source = replace(source, **{k: v for k, v in overrides.items() if v is not None})
-    ua = (
-        config.user_agent if config else "feedbot/0.1 (+https://github.com/feedbot/feedbot) preview"
-    )
+    ua = config.user_agent if config else f"{DEFAULT_USER_AGENT} preview"
     fetcher = Fetcher(FetchSettings(user_agent=ua, tries=1))
     try:
         page = fetcher.fetch(source)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +22,10 @@ from .schedule import Schedule, parse_duration
 E = TypeVar("E", bound=StrEnum)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEFAULT_USER_AGENT = "feedbot/0.1 (+https://github.com/feedbot/feedbot)"
+DEFAULT_CONCURRENCY = 4  # sources processed at once: a run's worker threads, the daemon's --workers
+DEFAULT_SCHEDULE = Schedule.parse("1h")
+DEFAULT_STATE_DIR = "state"  # relative to the config file
+DEFAULT_FEEDS_DIR = "feeds"
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,8 @@ class FeedConfig:
     name: str
     title: str
     entries: int
-    update_policy: UpdatePolicy
-    formats: tuple[FeedFormat, ...]
+    update_policy: UpdatePolicy = UpdatePolicy.MARK
+    formats: tuple[FeedFormat, ...] = (FeedFormat.ATOM,)
     retention_days: int | None = None
     show_provenance: bool = False
     websub_hub: str | None = None  # a WebSub hub: <link rel="hub"> and a publish ping on change
@@ -74,19 +78,22 @@ class ServeConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """The whole configuration. The defaults here are the only ones: :func:`parse_config` reads
+    them from these dataclasses (:func:`_defaults`)."""
+
     path: Path
     state_dir: Path
     feeds_dir: Path
-    user_agent: str
-    schedule: Schedule
-    entries_per_feed: int
-    connect_timeout: float
-    read_timeout: float
-    lock_timeout: float
-    base_url: str | None
     sources: tuple[SourceConfig, ...]
     feeds: tuple[FeedConfig, ...]
-    concurrency: int = 4  # sources fetched at the same time
+    user_agent: str = DEFAULT_USER_AGENT
+    schedule: Schedule = DEFAULT_SCHEDULE  # of sources without their own
+    entries_per_feed: int = 50
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    lock_timeout: float = 60.0
+    base_url: str | None = None
+    concurrency: int = DEFAULT_CONCURRENCY  # sources fetched at the same time
     host_concurrency: int = 2  # requests at the same time to one host (host:port)
     host_interval: float = 1.0  # seconds between the starts of two requests to one host
     serve: ServeConfig = ServeConfig()
@@ -124,6 +131,11 @@ class Config:
     @property
     def db_path(self) -> Path:
         return self.state_dir / "feedbot.sqlite3"
+
+
+def _defaults(cls: type) -> dict[str, Any]:
+    """The default of each field of a config dataclass that has one."""
+    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
 
 
 class _Table:
@@ -248,8 +260,9 @@ def _resolve_url(table: _Table, base: Path, url: str) -> str:
     return path.resolve().as_uri()
 
 
-def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig:
+def _source(path: Path, index: int, data: Any) -> SourceConfig:
     table = _Table(path, f"sources[{index}]", data)
+    default = _defaults(SourceConfig)
     name = table.require("name", str)
     if not NAME_RE.match(name):
         raise table.error("name", "must be letters, digits, '.', '_' or '-' (at most 64)")
@@ -257,7 +270,7 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
     feed = table.get("feed", str, name)
     if not NAME_RE.match(feed):
         raise table.error("feed", "must be letters, digits, '.', '_' or '-' (at most 64)")
-    split = table.choice("split", SplitMode, SplitMode.AUTO)
+    split = table.choice("split", SplitMode, default["split"])
     headline_regex = table.text("headline_regex")
     if headline_regex is not None:
         try:
@@ -296,7 +309,7 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
         encoding=encoding,
         schedule=schedule,
         volatile_patterns=volatile,
-        robots=table.get("robots", bool, True),
+        robots=table.get("robots", bool, default["robots"]),
         **index_settings,
     )
     _check_selector(table, "content_selector", source.content_selector)
@@ -309,7 +322,8 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
 
 def _index_settings(table: _Table) -> dict[str, Any]:
     """The keys of an index source (``kind = "index"``); an error if they are set on a page source."""
-    kind = table.choice("kind", SourceKind, SourceKind.PAGE)
+    default = _defaults(SourceConfig)
+    kind = table.choice("kind", SourceKind, default["kind"])
     index_keys = ("link_selector", "link_pattern", "follow", "newest", "recheck")
     if kind is SourceKind.PAGE:
         for name in index_keys:
@@ -328,21 +342,21 @@ def _index_settings(table: _Table) -> dict[str, Any]:
         raise table.error(
             "link_selector", "an index source needs link_selector, link_pattern or both"
         )
-    newest = table.get("newest", str, "first")
+    newest = table.get("newest", str, default["newest"])
     if newest not in ("first", "last"):
         raise table.error(
             "newest", "must be 'first' or 'last' (where the index lists its newest link)"
         )
-    recheck_text = table.text("recheck", "3d") or "3d"
+    recheck_text = table.text("recheck")
     try:
-        recheck = parse_duration(recheck_text)
+        recheck = parse_duration(recheck_text) if recheck_text else default["recheck"]
     except ValueError as exc:
         raise table.error("recheck", str(exc)) from None
     return {
         "kind": kind,
         "link_selector": link_selector,
         "link_pattern": link_pattern,
-        "follow": table.positive("follow", int, 5),
+        "follow": table.positive("follow", int, default["follow"]),
         "newest": newest,
         "recheck": recheck,
     }
@@ -376,6 +390,7 @@ def _feeds(
     base_url: str | None = None,
 ) -> tuple[FeedConfig, ...]:
     tables = _Table(path, "feeds", raw if raw is not None else {})
+    default = _defaults(FeedConfig)
     result: list[FeedConfig] = []
     names = list(dict.fromkeys(source.feed for source in sources))
     for name in tables.data:
@@ -394,10 +409,10 @@ def _feeds(
                     "set it once here",
                 )
             title = titles.pop() if titles else name
-        policy = table.choice("update_policy", UpdatePolicy, UpdatePolicy.MARK)
-        formats = tuple(
-            table.member("formats", FeedFormat, fmt)
-            for fmt in table.strings("formats") or ("atom",)
+        policy = table.choice("update_policy", UpdatePolicy, default["update_policy"])
+        formats = (
+            tuple(table.member("formats", FeedFormat, fmt) for fmt in table.strings("formats"))
+            or default["formats"]
         )
         hub = table.text("websub_hub")
         if hub is not None:
@@ -409,7 +424,7 @@ def _feeds(
                     "websub_hub",
                     "needs [feedbot] base_url (the hub is told the feed's public URL)",
                 )
-        archive = table.get("archive", bool, False)
+        archive = table.get("archive", bool, default["archive"])
         if archive and FeedFormat.ATOM not in formats:
             raise table.error("archive", "archives are Atom documents: add 'atom' to formats")
         if archive and "retention_days" in table.data:
@@ -423,8 +438,8 @@ def _feeds(
                 entries=table.positive("entries", int, entries_default),
                 update_policy=policy,
                 formats=tuple(dict.fromkeys(formats)),
-                retention_days=table.positive("retention_days", int, None),
-                show_provenance=table.get("show_provenance", bool, False),
+                retention_days=table.positive("retention_days", int, default["retention_days"]),
+                show_provenance=table.get("show_provenance", bool, default["show_provenance"]),
                 websub_hub=hub,
                 archive=archive,
             )
@@ -454,25 +469,29 @@ def load_config(path: str | Path) -> Config:
 def parse_config(path: Path, data: dict[str, Any]) -> Config:
     top = _Table(path, "", data)
     settings = _Table(path, "feedbot", top.get("feedbot", dict, {}))
+    default = _defaults(Config)
     base = path.parent
-    state_dir = base / settings.get("state_dir", str, "state")
-    feeds_dir = base / settings.get("feeds_dir", str, "feeds")
-    user_agent = settings.text("user_agent", DEFAULT_USER_AGENT) or DEFAULT_USER_AGENT
+    state_dir = base / settings.get("state_dir", str, DEFAULT_STATE_DIR)
+    feeds_dir = base / settings.get("feeds_dir", str, DEFAULT_FEEDS_DIR)
+    user_agent = settings.text("user_agent") or default["user_agent"]
     if "http://" not in user_agent and "https://" not in user_agent and "@" not in user_agent:
         raise settings.error(
             "user_agent",
             "must include a contact URL or address, e.g. 'mybot/1.0 (+https://example.org/bot)'",
         )
-    schedule = _schedule(settings, "schedule", settings.text("schedule", "1h") or "1h")
-    entries = settings.positive("entries_per_feed", int, 50)
-    connect_timeout = float(settings.positive("connect_timeout", float, 10.0))
-    read_timeout = float(settings.positive("read_timeout", float, 30.0))
-    lock_timeout = float(settings.get("lock_timeout", (int, float), 60.0))
+    schedule_text = settings.text("schedule")
+    schedule = (
+        _schedule(settings, "schedule", schedule_text) if schedule_text else default["schedule"]
+    )
+    entries = settings.positive("entries_per_feed", int, default["entries_per_feed"])
+    connect_timeout = float(settings.positive("connect_timeout", float, default["connect_timeout"]))
+    read_timeout = float(settings.positive("read_timeout", float, default["read_timeout"]))
+    lock_timeout = float(settings.get("lock_timeout", (int, float), default["lock_timeout"]))
     if lock_timeout < 0:
         raise settings.error("lock_timeout", "must not be negative")
-    concurrency = settings.positive("concurrency", int, 4)
-    host_concurrency = settings.positive("host_concurrency", int, 2)
-    host_interval = _seconds(settings, "host_interval", 1.0)
+    concurrency = settings.positive("concurrency", int, default["concurrency"])
+    host_concurrency = settings.positive("host_concurrency", int, default["host_concurrency"])
+    host_interval = _seconds(settings, "host_interval", default["host_interval"])
     base_url = settings.text("base_url")
     if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
         raise settings.error("base_url", "must be an http or https URL")
@@ -481,7 +500,7 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
     raw_sources = top.get("sources", list, [])
     if not raw_sources:
         raise ConfigError(str(path), "sources", "at least one [[sources]] entry is required")
-    sources = tuple(_source(path, i, s, settings) for i, s in enumerate(raw_sources))
+    sources = tuple(_source(path, i, s) for i, s in enumerate(raw_sources))
     seen: set[str] = set()
     for i, source in enumerate(sources):
         if source.name in seen:
@@ -514,8 +533,9 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
 
 def _serve(path: Path, data: Any) -> ServeConfig:
     table = _Table(path, "serve", data)
-    host = table.text("host", "127.0.0.1") or "127.0.0.1"
-    port = table.get("port", int, 8080)
+    default = _defaults(ServeConfig)
+    host = table.text("host") or default["host"]
+    port = table.get("port", int, default["port"])
     if not 0 <= port <= 65535:
         raise table.error("port", "must be between 0 and 65535")
     table.check_unknown()

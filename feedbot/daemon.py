@@ -41,7 +41,7 @@ from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from .clock import format_iso, parse_iso, utcnow_exact
-from .config import Config, SourceConfig, load_config
+from .config import DEFAULT_CONCURRENCY, Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError
 from .fetch import Fetcher
 from .lock import RunLock
@@ -84,7 +84,7 @@ class Daemon:
         self,
         config_path: str | Path,
         *,
-        workers: int = 4,
+        workers: int = DEFAULT_CONCURRENCY,
         max_backoff: float = MAX_BACKOFF,
         shutdown_timeout: float = 3.0,
         services: Sequence[Service] = (),

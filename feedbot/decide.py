@@ -4,7 +4,7 @@ Owns: the same-story decision, and the update policy: :func:`write_for` is the o
 ``update_policy`` to say what the store writes, :func:`marks_updates` the one that says whether the
 feed marks updates. Pure: items and stored entries in, changes out; the store applies them.
 
-Rules (see docs/DESIGN.md, "Identity and change tracking"):
+Rules (see docs/DESIGN.md, "Identity and change tracking — the heart of it"):
 - same headline key and same fingerprint: unchanged;
 - same key and a similar body: updated (an edit); same key and an unrelated body: new (a recurring
   section heading such as "Markets" reused for another story);

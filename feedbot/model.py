@@ -4,7 +4,7 @@ module may import this one (see docs/architecture.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum, StrEnum
 
@@ -242,4 +242,3 @@ class RunResult:
     unchanged: int = 0
     not_modified: bool = False
     error: str | None = None
-    feeds_written: tuple[str, ...] = field(default_factory=tuple)

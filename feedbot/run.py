@@ -1,13 +1,14 @@
-"""One run: every selected source once, then every feed that changed rendered and written.
+"""One run: every selected source once, then every feed that changed published.
 
 Owns: the order of the pipeline and turning each source's failure into a result value. The daemon
-and the CLI both call :func:`run_once`; nothing else drives the pipeline.
+and the CLI both call :func:`run_once`; nothing else drives the pipeline. Writing the feeds is
+:mod:`feedbot.publish`'s (the pipeline and the module map: docs/architecture.md).
 
-Threads: worker threads (at most ``[feedbot] concurrency``) fetch, decode and split (:func:`collect`);
-the main thread alone touches the store — it reads what the workers need beforehand (:meth:`Runner.plan`)
-and identifies, decides and stores their results in config order, one page per transaction
-(:meth:`Runner.finish`). So the SQLite connection is only ever used by the thread that opened it, and
-the result does not depend on which source answered first.
+Threads: worker threads (at most ``[feedbot] concurrency``) fetch, decode, split, identify and
+sanitise (:func:`collect`); the calling thread alone touches the store — it reads what the workers
+need beforehand (:meth:`Runner.plan`), decides and stores their results in config order, one page per
+transaction (:meth:`Runner.finish`), and publishes. So the SQLite connection is only ever used by
+the thread that opened it, and the result does not depend on which source answered first.
 """
 
 from __future__ import annotations
@@ -179,10 +180,6 @@ class Runner:
     fetcher: Fetcher
     now: Callable[[], datetime] = utcnow
 
-    def process(self, source: SourceConfig) -> RunResult:
-        """Fetch, split, identify, decide and store one source. Never raises for a source's fault."""
-        return self.finish(collect(self.fetcher, self.plan(source)))
-
     def plan(self, source: SourceConfig) -> Plan:
         """Read from the store what fetching ``source`` needs (main thread)."""
         now = self.now()
@@ -306,10 +303,6 @@ class Runner:
                 now=self.now(),
             )
         return RunResult(source.name, True, new, updated, unchanged, not_modified=not changed)
-
-    def process_page(self, source: SourceConfig, page: Page) -> RunResult:
-        """Split, identify, decide and store one page of ``source`` (in the calling thread)."""
-        return self.store_page(source, page, split_or_fail(source, page))
 
     def store_page(
         self,
