@@ -229,7 +229,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if args.command == "serve":
             return cmd_serve(args)
     except ConfigError as exc:
-        print(f"feedbot: config error: {exc}", file=sys.stderr)
+        for problem in exc.problems:  # every problem of the file, one line each
+            print(f"feedbot: config error: {problem}", file=sys.stderr)
         return 2
     except LockError as exc:
         print(f"feedbot: {exc}", file=sys.stderr)

@@ -92,6 +92,13 @@ class SourceKind(StrEnum):
     INDEX = "index"  # a page listing digest pages
 
 
+class RenderMode(StrEnum):
+    """How a source's page becomes the HTML that is split (``render`` of a source)."""
+
+    STATIC = "static"  # the HTML as the server sends it
+    BROWSER = "browser"  # after its scripts ran in a headless browser
+
+
 class FeedFormat(StrEnum):
     """A feed document format (``formats`` of a feed); the value is also the file extension."""
 
