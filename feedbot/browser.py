@@ -37,12 +37,13 @@ import requests
 
 # TEMPORARY until issue 13 lands: then `from . import netpolicy, transport`.
 from ._issue13 import netpolicy, transport
+from .config import DEFAULT_BROWSER
 from .errors import FeedbotError, FetchError, NotModified
 from .model import Page
 
 log = logging.getLogger("feedbot.browser")
 
-DEFAULT_EXECUTABLE = "/usr/bin/chromium"
+DEFAULT_EXECUTABLE = DEFAULT_BROWSER  # [feedbot] browser
 
 # Chromium's own background traffic (updates, sync, field trials, safe browsing) would try the
 # network on its own; QUIC would bypass the proxy that catches what the interception cannot see.

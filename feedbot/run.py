@@ -20,6 +20,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+# TEMPORARY until issue 13 lands: then `from . import netpolicy`.
+from ._issue13 import netpolicy
 from .clock import utcnow
 from .config import Config, SourceConfig
 from .decide import decide
@@ -32,6 +34,7 @@ from .model import (
     KnownPage,
     Page,
     Prepared,
+    RenderMode,
     RunResult,
     SourceKind,
     Split,
@@ -113,6 +116,31 @@ def sanitise_items(identified: Sequence[Identified], page: Page) -> tuple[str, .
     return tuple(clean_html(i.item.body_html, page.final_url) for i in identified)
 
 
+def fetch_page(
+    fetcher: Fetcher,
+    source: SourceConfig,
+    url: str,
+    cached: Validators | None,
+    started: float | None = None,
+) -> Page:
+    """One page of a source, as the splitter will see it: fetched, then (``render = "browser"``)
+    rendered by the fetcher's shared headless browser. A rendered page is fetched without its
+    validators (the HTML of a script-built page rarely changes when its stories do) and is "not
+    modified" when the rendered DOM is what it was."""
+    if source.render is not RenderMode.BROWSER:
+        return fetcher.fetch_url(source, url, cached, started=started)
+    from .browser import rendered_page
+
+    document = fetcher.fetch_url(source, url, None, started=started)
+    return rendered_page(
+        fetcher.browser(),
+        source.name,
+        document,
+        netpolicy.Context.for_source(source.url),
+        cached_hash=cached.content_hash if cached else None,
+    )
+
+
 def _fetch_and_split(
     fetcher: Fetcher,
     source: SourceConfig,
@@ -121,7 +149,7 @@ def _fetch_and_split(
     started: float | None = None,
 ) -> PageResult:
     try:
-        page = fetcher.fetch_url(source, url, cached, started=started)
+        page = fetch_page(fetcher, source, url, cached, started)
         split = split_or_fail(source, page)
         identified = identify_split(source, split)
         cleaned = sanitise_items(identified, page)
@@ -143,7 +171,7 @@ def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
     index: Page | None = None
     begun = fetcher.monotonic()  # one deadline for the index and the pages it leads to
     try:
-        index = fetcher.fetch_url(source, source.url, plan.validators, started=begun)
+        index = fetch_page(fetcher, source, source.url, plan.validators, begun)
     except NotModified:
         # The index did not change: re-check the pages it listed that are still in the window.
         links = [page.url for page in plan.known]
@@ -391,6 +419,8 @@ def fetch_settings(config: Config) -> FetchSettings:
         read_timeout=config.read_timeout,
         host_concurrency=config.host_concurrency,
         host_interval=config.host_interval,
+        browser=config.browser,
+        render_timeout=config.render_timeout,
     )
 
 

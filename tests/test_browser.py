@@ -11,9 +11,12 @@ import pytest
 
 from feedbot._issue13 import netpolicy
 from feedbot.browser import Browser, BrowserError, BrowserSettings
+from feedbot.cli import main
+from feedbot.config import load_config
+from feedbot.run import run_once
 from feedbot.split import split_page
 
-from .helpers import Response, Server, serve
+from .helpers import Clock, Response, Server, check_atom, serve, write_config
 
 UA = "feedbot-tests/1 (+http://127.0.0.1/contact)"
 
@@ -157,4 +160,57 @@ def test_no_browser_installed_is_a_clear_error(tmp_path: Path) -> None:
     assert str(info.value) == (
         f'no browser at {missing}: render = "browser" needs Chromium (Debian: apt-get install '
         "chromium; tests/system-deps.sh installs it) or [feedbot] browser set to its path"
+    )
+
+
+def test_a_source_with_render_browser_is_split_into_its_items(
+    server: Server, tmp_path: Path
+) -> None:
+    """The pipeline: the same script-built page gives its three stories with render = "browser"
+    and the clear "no headline structure" error without it (its feed left unwritten)."""
+    url = js_site(server)
+    server.routes["/index.html"] = server.routes["/"]  # the same page under a second URL
+    path = write_config(
+        tmp_path,
+        [
+            {"name": "rendered", "url": url, "render": "browser", "robots": False},
+            {"name": "as-served", "url": server.url("/index.html"), "robots": False},
+        ],
+    )
+    config = load_config(path)
+    rendered, as_served = run_once(config, now=Clock())
+    assert rendered.ok and rendered.new == 3, rendered.error
+    feed = check_atom((config.feeds_dir / "rendered.atom").read_bytes())
+    assert [e.title for e in feed.entries] == [
+        "Harbour bridge reopens after repairs",
+        "Library extends its opening hours",
+        "Rail strike called off",
+    ]
+    assert not as_served.ok
+    assert as_served.error == (
+        f"source 'as-served': {server.url('/index.html')}: no headline structure found; "
+        "the feed is left as it was"
+    )
+    assert not (config.feeds_dir / "as-served.atom").exists()
+    # the next run renders again and finds the same page: nothing changes
+    again, _ = run_once(config, now=Clock())
+    assert again.ok and again.not_modified
+
+
+def test_render_browser_without_a_browser_fails_the_source_clearly(
+    server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = js_site(server)
+    missing = str(tmp_path / "no-chromium")
+    path = write_config(
+        tmp_path,
+        [{"name": "js", "url": url, "render": "browser", "robots": False}],
+        browser=missing,
+    )
+    assert main(["run", "-c", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        f"feedbot: source 'js': {url}: render = \"browser\": no browser at {missing}: render = "
+        '"browser" needs Chromium (Debian: apt-get install chromium; tests/system-deps.sh '
+        "installs it) or [feedbot] browser set to its path"
     )
