@@ -137,6 +137,18 @@ class Config:
     def db_path(self) -> Path:
         return self.state_dir / "feedbot.sqlite3"
 
+    def warnings(self) -> list[str]:
+        """What is valid but probably not meant (a run logs each once)."""
+        found = []
+        if self.base_url is None:
+            found.append(
+                f"{self.path}: no [feedbot] base_url, so the feeds are written without their own "
+                'address (Atom and RSS rel="self", JSON Feed feed_url): readers use it to follow a '
+                "feed that moves, and feed validators warn without it. Set base_url to where the "
+                "feeds are served (feedbot serve's default: http://127.0.0.1:8080/)"
+            )
+        return found
+
 
 def _defaults(cls: type) -> dict[str, Any]:
     """The default of each field of a config dataclass that has one."""

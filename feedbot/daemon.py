@@ -163,6 +163,8 @@ class Daemon:
             self.workers,
             self.config_path,
         )
+        for warning in self.config.warnings():
+            log.warning("%s", warning)
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self._on_stop_signal)
@@ -362,6 +364,13 @@ class Daemon:
             _seconds(max(0.0, (retry - now).total_seconds())),
             format_iso(retry),
             error,
+            extra={
+                "source": source.name,
+                "result": "error",
+                "failures": failures,
+                "next_try": format_iso(retry),
+                "error": error,
+            },
         )
 
     # --- reload ---------------------------------------------------------------------------------

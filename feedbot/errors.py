@@ -34,6 +34,10 @@ class ConfigError(FeedbotError):
         return error
 
 
+class NotFound(FeedbotError):
+    """A feed or an entry a command names does not exist (``feedbot history``)."""
+
+
 class SourceError(FeedbotError):
     """Something went wrong for one source; the others are still processed."""
 

@@ -236,6 +236,7 @@ class SourceRun:
     new: int
     updated: int
     items: int
+    recent: tuple[int | None, ...] = ()  # items of the last runs, oldest first (None: failed)
 
 
 @dataclass(frozen=True)

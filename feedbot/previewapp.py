@@ -47,8 +47,8 @@ import tomlkit
 from ._issue13 import netpolicy, transport
 from .clock import utcnow
 from .config import Config, SourceConfig, load_config
-from .errors import ConfigError, FeedbotError, SourceError
-from .model import Page, Split
+from .errors import ConfigError, FeedbotError, SourceError, StoreError
+from .model import Page, SourceRun, Split
 from .preview import (
     SPLIT_KEYS,
     Level,
@@ -60,9 +60,10 @@ from .preview import (
     page_tree,
     source_lines,
 )
-from .render import EXTENSIONS
+from .render import feed_filename
 from .run import split_options
 from .split import split_page
+from .store import read_source_runs
 
 log = logging.getLogger("feedbot.preview")
 
@@ -97,6 +98,17 @@ PAGE_CACHE_SIZE = 16
 MAX_FORM_BYTES = 64 * 1024
 STATUS_RUNS = 20  # runs shown per source in the status page's chart
 _CREDENTIALS = re.compile(r"(?<=://)[^/\s@:]+(?::[^/\s@]*)?@")
+
+
+@dataclass(frozen=True)
+class PreviewOptions:
+    """How ``feedbot serve`` was started: with the preview page (``--preview``), allowed to write
+    the config (``--allow-edit``, only on loopback), and the URLs named on its command line."""
+
+    enabled: bool = False
+    allow_edit: bool = False
+    listening_on_loopback: bool = True
+    named_urls: tuple[str, ...] = ()
 
 
 @dataclass
@@ -171,8 +183,8 @@ class PreviewApp:
         named_urls: Iterable[str] = (),
         token: str | None = None,
         allow_networks: Sequence[netpolicy.IPNetwork] = (),
-        read_runs: Callable[[Config], Mapping[str, Any]] | None = None,
-        read_history: Callable[[Config], Mapping[str, Sequence[Any]]] | None = None,
+        read_runs: Callable[[Config], Mapping[str, SourceRun]] | None = None,
+        exists: Callable[[str], bool] | None = None,
         fetch: Callable[[SourceConfig, netpolicy.Context], Fetched] | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
@@ -183,8 +195,8 @@ class PreviewApp:
         self.token = token
         self.allow_networks = tuple(allow_networks)
         self.form_token = secrets.token_urlsafe(24)  # a per-server token in the write form
-        self._read_runs = read_runs
-        self._read_history = read_history
+        self._read_runs = read_runs or (lambda c: read_source_runs(c.db_path))
+        self._exists = exists or (lambda name: (config.feeds_dir / name).is_file())
         self._fetch = fetch or PreviewFetcher(config)
         self.now = now
         self._cache: OrderedDict[tuple[str, str], Fetched] = OrderedDict()
@@ -196,11 +208,19 @@ class PreviewApp:
     # --- WSGI ----------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         answer = self.respond(environ)
-        headers = [("Content-Type", answer.content_type), *SECURITY_HEADERS, *answer.headers]
-        headers.append(("Content-Length", str(len(answer.body))))
         phrase = HTTPStatus(answer.status).phrase
-        start_response(f"{answer.status} {phrase}", headers)
+        start_response(f"{answer.status} {phrase}", self.headers(answer))
         return [] if environ.get("REQUEST_METHOD") == "HEAD" else [answer.body]
+
+    @staticmethod
+    def headers(answer: Answer) -> list[tuple[str, str]]:
+        """The response headers: the content type, the security headers (the CSP), the rest."""
+        return [
+            ("Content-Type", answer.content_type),
+            *SECURITY_HEADERS,
+            *answer.headers,
+            ("Content-Length", str(len(answer.body))),
+        ]
 
     def respond(self, environ: dict[str, Any]) -> Answer:
         path = environ.get("PATH_INFO", "") or "/"
@@ -584,19 +604,22 @@ class PreviewApp:
 
     # --- status --------------------------------------------------------------------------------
     def status_html(self) -> bytes:
-        runs = self._read_runs(self.config) if self._read_runs else {}
-        history = self._read_history(self.config) if self._read_history else {}
+        try:
+            runs = self._read_runs(self.config)
+            problem = ""
+        except StoreError as exc:
+            runs, problem = {}, redact(str(exc))
         rows = []
         for source in self.config.sources:
             run = runs.get(source.name)
             feed = self.config.feed(source.feed)
             links = " · ".join(
-                f'<a href="/{quote(feed.name)}.{EXTENSIONS[fmt]}">{fmt}</a>'
-                if (self.config.feeds_dir / f"{feed.name}.{EXTENSIONS[fmt]}").is_file()
+                f'<a href="/{quote(feed_filename(feed.name, fmt))}">{fmt}</a>'
+                if self._exists(feed_filename(feed.name, fmt))
                 else f"{fmt} (not written yet)"
                 for fmt in feed.formats
             )
-            chart = _chart(source.name, history.get(source.name, ()))
+            chart = _chart(source.name, run.recent if run else ())
             last = run.last_run.isoformat() if run else "never"
             result = run.result if run else "never run"
             error = html.escape(redact(run.error)) if run and run.error else ""
@@ -616,7 +639,9 @@ class PreviewApp:
             _head("feedbot status")
             + '<body class="status"><header class="bar"><h1>feedbot status</h1>'
             + ('<a class="navlink" href="/preview">preview</a>' if self.preview else "")
-            + '<a class="navlink" href="/">feeds</a></header><main><table class="sources" id="sources">'
+            + '<a class="navlink" href="/">feeds</a></header><main>'
+            + (f'<p class="error" id="error">{html.escape(problem)}</p>' if problem else "")
+            + '<table class="sources" id="sources">'
             + "<tr><th>source</th><th>last run</th><th>result</th><th>failures</th>"
             + f"<th>entries</th><th>items, last {STATUS_RUNS} runs</th><th>feed</th>"
             + "<th>last error</th></tr>"
@@ -722,26 +747,29 @@ def _link(query: Mapping[str, list[str]]) -> str:
     return "/preview?" + urlencode(query, doseq=True)
 
 
-def _chart(name: str, runs: Sequence[Any]) -> str:
+def _chart(name: str, counts: Sequence[int | None]) -> str:
     """A small bar chart (inline SVG) of the items of a source's last runs, oldest first; a failed
     run is a red mark at the bottom."""
-    runs = list(runs)[-STATUS_RUNS:]
-    if not runs:
+    counts = list(counts)[-STATUS_RUNS:]
+    if not counts:
         return '<span class="none">no runs yet</span>'
     width, height, bar = 6 * STATUS_RUNS, 24, 5
-    top = max((r.items for r in runs), default=0) or 1
+    top = max((n for n in counts if n is not None), default=0) or 1
     bars = []
-    for i, run in enumerate(runs):
+    for i, count in enumerate(counts):
         x = i * 6
-        if not run.ok:
-            bars.append(f'<rect class="failed" x="{x}" y="{height - 3}" width="{bar}" height="3"/>')
+        if count is None:
+            bars.append(
+                f'<rect class="failed" x="{x}" y="{height - 3}" width="{bar}" height="3">'
+                "<title>failed</title></rect>"
+            )
             continue
-        h = max(1, round(run.items / top * (height - 2)))
+        h = max(1, round(count / top * (height - 2)))
         bars.append(
             f'<rect class="ok" x="{x}" y="{height - h}" width="{bar}" height="{h}">'
-            f"<title>{html.escape(run.at.isoformat())}: {run.items} items</title></rect>"
+            f"<title>{count} items</title></rect>"
         )
-    label = html.escape(f"{name}: items of the last {len(runs)} runs")
+    label = html.escape(f"{name}: items of the last {len(counts)} runs")
     return (
         f'<svg class="spark" role="img" aria-label="{label}" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}">{"".join(bars)}</svg>'

@@ -245,20 +245,34 @@ class Runner:
                 error=result.error,
                 new=result.new,
                 updated=result.updated,
+                page_items=None
+                if result.not_modified
+                else result.new + result.updated + result.unchanged,
             )
         except Exception as exc:  # recording the run must never hide the run's own result
             log.warning("source %s: cannot record the run: %s", source.name, exc)
         level = logging.ERROR if not result.ok else logging.INFO
+        values = {
+            "source": source.name,
+            "result": "not-modified" if result.not_modified else ("ok" if result.ok else "error"),
+            "new": result.new,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "duration": round(fetched.seconds + time.monotonic() - started, 3),
+            "error": result.error,
+        }
+        # the values as fields too: a JSON log line carries each as its own (feedbot.logfmt)
         log.log(
             level,
             "source=%s result=%s new=%d updated=%d unchanged=%d duration=%.2fs%s",
-            source.name,
-            "not-modified" if result.not_modified else ("ok" if result.ok else "error"),
+            values["source"],
+            values["result"],
             result.new,
             result.updated,
             result.unchanged,
-            fetched.seconds + time.monotonic() - started,
+            values["duration"],
             f" error={result.error}" if result.error else "",
+            extra=values,
         )
         return result
 
@@ -408,7 +422,9 @@ def _publish(
             results[i] = RunResult(results[i].source, ok=False, error=str(exc))
         return
     if written:
-        log.info("feed=%s written=%s", feed, ",".join(written))
+        log.info(
+            "feed=%s written=%s", feed, ",".join(written), extra={"feed": feed, "written": written}
+        )
 
 
 def fetch_settings(config: Config) -> FetchSettings:

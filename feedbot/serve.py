@@ -22,10 +22,11 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any, Protocol
 from urllib.parse import quote
 from wsgiref.util import application_uri
@@ -36,6 +37,7 @@ from .clock import utcnow
 from .config import Config, FeedConfig
 from .errors import StoreError
 from .health import feed_max_age, health
+from .previewapp import PreviewOptions, loopback_host
 from .render import CONTENT_TYPES, feed_filename
 from .store import read_source_runs
 from .write import FeedSink, FileSink
@@ -155,7 +157,11 @@ class FeedApp:
         *,
         now: Callable[[], datetime] = utcnow,
         sink: FeedSink | None = None,
+        pages: PreviewOptions | None = None,
     ) -> None:
+        """``pages``: the preview page (off unless asked for) and the status page's settings."""
+        from .previewapp import PreviewApp
+
         self.config = config
         self.now = now
         self.sink: FeedSink = sink if sink is not None else FileSink(config.feeds_dir)
@@ -168,10 +174,27 @@ class FeedApp:
         self.archived = {feed.name: feed for feed in config.feeds if feed.archive}
         self._cache: dict[str, _Representation] = {}
         self._lock = threading.Lock()
+        options = pages or PreviewOptions()
+        self.pages = PreviewApp(
+            config,
+            preview=options.enabled,
+            allow_edit=options.allow_edit,
+            listening_on_loopback=options.listening_on_loopback,
+            named_urls=options.named_urls,
+            token=config.serve.preview_token,
+            exists=self.sink.exists,
+            now=now,
+        )
 
     # --- WSGI ------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
+        if self.pages.handles(environ.get("PATH_INFO", "")):
+            answer = self.pages.respond(environ)
+            headers = self.pages.headers(answer)
+            start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}", headers)
+            self._log(environ, answer.status, 0 if method == "HEAD" else len(answer.body))
+            return [] if method == "HEAD" else [answer.body]
         if method not in ("GET", "HEAD"):
             response = _Response(405, b"only GET and HEAD\n", [("Allow", "GET, HEAD")])
             response.headers.append(("Content-Type", "text/plain; charset=utf-8"))
@@ -405,10 +428,15 @@ def _log_safe(text: str) -> str:
 
 
 def make_app(
-    config: Config, *, now: Callable[[], datetime] = utcnow, sink: FeedSink | None = None
+    config: Config,
+    *,
+    now: Callable[[], datetime] = utcnow,
+    sink: FeedSink | None = None,
+    pages: PreviewOptions | None = None,
 ) -> WSGIApp:
-    """The WSGI application serving ``config``'s feeds (from ``sink``, by default the files)."""
-    return FeedApp(config, now=now, sink=sink)
+    """The WSGI application serving ``config``'s feeds (from ``sink``, by default the files), the
+    status page and (``pages``) the preview page."""
+    return FeedApp(config, now=now, sink=sink, pages=pages)
 
 
 class FeedServer:
@@ -426,17 +454,32 @@ class FeedServer:
         *,
         threads: int = 4,
         poll: float = 0.5,
+        preview: bool = False,
+        allow_edit: bool = False,
+        named_urls: Sequence[str] = (),
     ) -> None:
+        """``preview``: the preview page (``serve --preview``); ``allow_edit``: it may write the
+        config (only when listening on loopback); ``named_urls``: URLs the user named on the
+        command line, fetched as a configured source would be."""
         import waitress
 
-        self.app = make_app(config)
+        host = host if host is not None else config.serve.host
+        self.pages = PreviewOptions(
+            enabled=preview,
+            allow_edit=allow_edit,
+            listening_on_loopback=loopback_host(host),
+            named_urls=tuple(named_urls),
+        )
+        self.app = make_app(config, pages=self.pages)
         self.server: Any = waitress.create_server(
             self.app,
-            host=host if host is not None else config.serve.host,
+            host=host,
             port=port if port is not None else config.serve.port,
             threads=threads,
             ident="feedbot",
-            clear_untrusted_proxy_headers=True,
+            # with the preview on, a proxy's forwarding headers reach the application, which then
+            # refuses the request as not local (they are never trusted for the client's address)
+            clear_untrusted_proxy_headers=not preview,
         )
         self.poll = poll  # seconds: how soon run() notices close()
         self._stop = threading.Event()
@@ -484,10 +527,26 @@ class FeedServer:
         self._stopped.wait(timeout)
 
 
-def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
-    """Serve the feeds until interrupted (``feedbot serve``)."""
-    server = FeedServer(config, host, port)
+def serve(
+    config: Config,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    preview: bool = False,
+    allow_edit: bool = False,
+    named_urls: Sequence[str] = (),
+    ready: Callable[[FeedServer], None] | None = None,
+) -> None:
+    """Serve the feeds until interrupted (``feedbot serve``); ``ready`` is called once the server
+    listens (``feedbot preview --open`` opens the browser then)."""
+    server = FeedServer(
+        config, host, port, preview=preview, allow_edit=allow_edit, named_urls=named_urls
+    )
     log.info("serving %d feeds from %s on %s", len(config.feeds), config.feeds_dir, server.url)
+    if preview:
+        log.info("preview page on %spreview", server.url)
+    if ready is not None:
+        ready(server)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -519,7 +578,7 @@ class ServeService:
     def reload(self, config: Config) -> None:
         if self.server is None:
             return
-        self.server.server.application = make_app(config)
+        self.server.server.application = make_app(config, pages=self.server.pages)
         wanted = (self.host or config.serve.host, self.port or config.serve.port)
         if self.port != 0 and wanted != (self.server.host, self.server.port):
             log.warning(
