@@ -92,6 +92,7 @@ TOKEN_COOKIE = "feedbot_preview"
 STATIC = {
     "/static/preview.css": ("preview.css", "text/css; charset=utf-8"),
     "/static/preview.js": ("preview.js", "text/javascript; charset=utf-8"),
+    "/static/icon.svg": ("icon.svg", "image/svg+xml"),
 }
 PAGE_CACHE_SECONDS = 300.0  # a fetched page is re-split from memory while the user clicks
 PAGE_CACHE_SIZE = 16
@@ -247,6 +248,8 @@ class PreviewApp:
             if method != "POST":
                 return _plain(405, "only POST\n")
             return self._write(environ)
+        if path != "/preview":
+            return _plain(404, "not found\n")
         if method not in ("GET", "HEAD"):
             return _plain(405, "only GET and HEAD\n")
         token = (query.get("token") or [""])[0]
@@ -699,6 +702,7 @@ def _head(title: str) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title>"
+        '<link rel="icon" href="/static/icon.svg" type="image/svg+xml">'
         '<link rel="stylesheet" href="/static/preview.css"></head>'
     )
 

@@ -214,3 +214,16 @@ def test_render_browser_without_a_browser_fails_the_source_clearly(
         '"browser" needs Chromium (Debian: apt-get install chromium; tests/system-deps.sh '
         "installs it) or [feedbot] browser set to its path"
     )
+
+
+def test_no_playwright_installed_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "playwright", None)  # as without the browser extra
+    with (
+        Browser(BrowserSettings(user_agent=UA)) as absent,
+        pytest.raises(
+            BrowserError, match=r"needs Playwright for Python: pip install 'feedbot\[browser\]'"
+        ),
+    ):
+        absent.render("http://127.0.0.1:9/", context("http://127.0.0.1:9/"))

@@ -121,7 +121,9 @@ def test_a_run_without_base_url_warns_once(
     assert main(["run", "-c", str(config)]) == 0  # without -v cron hears nothing
     assert capsys.readouterr().err == ""
     config.write_text(
-        config.read_text().replace("[feedbot]\n", '[feedbot]\nbase_url = "http://127.0.0.1:8080/"\n')
+        config.read_text().replace(
+            "[feedbot]\n", '[feedbot]\nbase_url = "http://127.0.0.1:8080/"\n'
+        )
     )
     assert main(["run", "-c", str(config), "-v"]) == 0
     assert "WARNING" not in capsys.readouterr().err

@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import waitress
 
 from feedbot.browser import CHROMIUM_ARGS, DEFAULT_EXECUTABLE
-from feedbot.config import load_config
-from feedbot.previewapp import PreviewApp
+from feedbot.config import Config, load_config
+from feedbot.serve import FeedServer
 
 from .helpers import Response, Server, write_config
 
@@ -75,24 +74,15 @@ def tab(user_browser: Any) -> Iterator[Any]:
 
 
 @contextmanager
-def running(app: PreviewApp) -> Iterator[str]:
-    from waitress import wasyncore
-
-    server: Any = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-    stop = threading.Event()
-
-    def loop() -> None:
-        while not stop.is_set():
-            wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
-        wasyncore.close_all(server._map, ignore_all=True)
-        server.task_dispatcher.shutdown()
-
-    thread = threading.Thread(target=loop, daemon=True)
+def running(config: Config, **options: Any) -> Iterator[str]:
+    """``feedbot serve --preview`` on 127.0.0.1 (a free port) while the block runs."""
+    server = FeedServer(config, "127.0.0.1", 0, poll=0.05, preview=True, **options)
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.effective_port}"
+        yield server.url.rstrip("/")
     finally:
-        stop.set()
+        server.close()
         thread.join(5)
 
 
@@ -109,7 +99,7 @@ def items(tab: Any) -> list[str]:
 
 
 def test_click_a_heading_to_choose_the_level(tab: Any, roundup: Path) -> None:
-    with running(PreviewApp(load_config(roundup), preview=True)) as base:
+    with running(load_config(roundup)) as base:
         tab.goto(f"{base}/preview")
         tab.select_option("#source-select", "roundup")
         tab.click("#go")
@@ -132,7 +122,7 @@ def test_click_a_heading_to_choose_the_level(tab: Any, roundup: Path) -> None:
 
 
 def test_pick_the_content_area_and_leave_a_block_out(tab: Any, roundup: Path) -> None:
-    with running(PreviewApp(load_config(roundup), preview=True)) as base:
+    with running(load_config(roundup)) as base:
         tab.goto(f"{base}/preview?source=roundup")
         tab.check('input[name="mode"][value="content"]')
         tab.hover("#page h2 >> text=Sport")  # the box around it lights up
@@ -155,8 +145,7 @@ def test_pick_the_content_area_and_leave_a_block_out(tab: Any, roundup: Path) ->
 
 
 def test_allow_edit_writes_the_config_lines(tab: Any, roundup: Path) -> None:
-    app = PreviewApp(load_config(roundup), preview=True, allow_edit=True)
-    with running(app) as base:
+    with running(load_config(roundup), allow_edit=True) as base:
         tab.goto(f"{base}/preview?source=roundup")
         tab.click("#page h2 >> text=Politics")
         tab.wait_for_url("**headline_selector=*")
@@ -172,7 +161,7 @@ def test_screenshot_of_the_example_digest(tab: Any, tmp_path: Path) -> None:
     examples = tmp_path / "examples"
     shutil.copytree(ROOT / "examples", examples)
     config = load_config(examples / "feedbot.toml")
-    with running(PreviewApp(config, preview=True)) as base:
+    with running(config) as base:
         tab.goto(f"{base}/preview?source=ukraine-0306")
         assert len(items(tab)) == 5
         assert tab.locator('#page [data-fb-role="cut"]').count() >= 5

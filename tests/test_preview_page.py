@@ -14,6 +14,7 @@ from bs4 import BeautifulSoup, Tag
 
 from feedbot.config import load_config
 from feedbot.errors import ConfigError
+from feedbot.model import SourceRun
 from feedbot.previewapp import CSP, PreviewApp, write_source
 
 from .helpers import Response, Server, write_config
@@ -285,29 +286,23 @@ def test_a_write_that_would_break_the_config_changes_nothing(tmp_path: Path) -> 
 
 
 def test_the_status_page_lists_every_source(site: tuple[Server, Path]) -> None:
-    from dataclasses import dataclass
-
-    @dataclass
-    class Run:
-        last_run: datetime
-        result: str
-        failures: int
-        items: int
-        error: str | None
-
-    @dataclass
-    class Past:
-        at: datetime
-        ok: bool
-        items: int
-
+    """Every source with its last run, a chart of its recent runs' items, its error and its feed
+    links; any client may see it (it fetches nothing), credentials never shown."""
     _, path = site
     at = datetime(2024, 3, 1, 9, tzinfo=UTC)
-    runs = {
-        "evening": Run(at, "error", 2, 3, "source 'evening': https://u:pw@x.example/: HTTP 500")
-    }
-    history = {"evening": [Past(at, True, 3), Past(at, True, 5), Past(at, False, 0)]}
-    app = app_for(path, read_runs=lambda c: runs, read_history=lambda c: history)
+    run = SourceRun(
+        source="evening",
+        last_run=at,
+        last_success=None,
+        result="error",
+        error="source 'evening': https://u:pw@x.example/: HTTP 500",
+        failures=2,
+        new=0,
+        updated=0,
+        items=3,
+        recent=(3, 5, None),
+    )
+    app = app_for(path, read_runs=lambda c: {"evening": run})
     status, headers, body = call(app, "/status", remote="192.0.2.10")
     assert status == 200 and headers["Content-Security-Policy"] == CSP
     doc = BeautifulSoup(body, "lxml")
@@ -318,3 +313,25 @@ def test_the_status_page_lists_every_source(site: tuple[Server, Path]) -> None:
     assert [b["class"] for b in bars] == [["ok"], ["ok"], ["failed"]]
     assert int(str(bars[1]["height"])) > int(str(bars[0]["height"]))
     assert "atom (not written yet)" in row.get_text()
+
+
+def test_the_status_page_reads_the_recent_runs_from_the_state(
+    server: Server, tmp_path: Path
+) -> None:
+    from feedbot.run import run_once
+
+    from .helpers import Clock
+
+    server.routes["/digest.html"] = Response(200, DIGEST.encode())
+    path = write_config(tmp_path, [{"name": "evening", "url": server.url("/digest.html")}])
+    config = load_config(path)
+    clock = Clock()
+    run_once(config, now=clock)  # 3 items
+    run_once(config, now=clock)  # not modified: as many as before
+    server.routes["/digest.html"] = Response(500, b"down")
+    run_once(config, now=clock)  # failed
+    _, _, body = call(PreviewApp(config), "/status")
+    (row,) = BeautifulSoup(body, "lxml").select('#sources tr[data-source="evening"]')
+    assert [b["class"] for b in row.select("svg rect")] == [["ok"], ["ok"], ["failed"]]
+    assert [t.get_text() for t in row.select("svg rect title")] == ["3 items", "3 items", "failed"]
+    assert 'href="/evening.atom"' in str(row)

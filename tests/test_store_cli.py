@@ -132,7 +132,10 @@ def test_history_names_what_does_not_exist_and_lists_only_updated_entries(
     assert capsys.readouterr().err.strip() == (
         "feedbot: no feed named 'nosuchfeed' (the config has f)"
     )
-    assert main(["history", "-c", str(path), "f", "urn:uuid:00000000-0000-0000-0000-000000000000"]) == 1
+    assert (
+        main(["history", "-c", str(path), "f", "urn:uuid:00000000-0000-0000-0000-000000000000"])
+        == 1
+    )
     assert capsys.readouterr().err.strip() == (
         "feedbot: no entry urn:uuid:00000000-0000-0000-0000-000000000000 in feed f"
     )
