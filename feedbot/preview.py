@@ -344,6 +344,42 @@ def levels(split: Split, head_elements: Sequence[Element] = ()) -> list[Level]:
     return result
 
 
+@dataclass(frozen=True)
+class Heading:
+    """One line of the page's outline: a heading or a headline, its depth and its item."""
+
+    depth: int  # 1 for h1 ... 6 for h6; a headline that is no heading sits below the last heading
+    text: str
+    tag: str
+    item: int | None  # the item it heads, when it is one of the split's headlines
+    path: str
+
+
+def outline(root: Element, found: Iterable[tuple[Element, Mark]]) -> list[Heading]:
+    """The page's outline as the preview shows it: its headings (h1-h6) and the split's headlines,
+    in document order, each at its depth."""
+    heads = {element: mark.item for element, mark in found if mark.role == "headline"}
+    body = root.find("body")
+    scope = body if body is not None else root
+    path = Paths(root)
+    lines: list[Heading] = []
+    depth = 0
+    for element in scope.iter():
+        if not _is_element(element):
+            continue
+        if element.tag in HEADINGS:
+            depth = int(str(element.tag)[1])
+            level = depth
+        elif element in heads:
+            level = depth + 1
+        else:
+            continue
+        text = element_text(element)
+        if text:
+            lines.append(Heading(level, text, str(element.tag), heads.get(element), path(element)))
+    return lines
+
+
 def annotate(root: Element, found: Iterable[tuple[Element, Mark]]) -> str:
     """The page's body as safe HTML for the preview: every block and box carries its selector
     (``data-fb-path``), headline-like elements their level (``data-fb-level``), marked elements

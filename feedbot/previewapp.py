@@ -51,12 +51,14 @@ from .errors import ConfigError, FeedbotError, SourceError, StoreError
 from .model import Page, SourceRun, Split
 from .preview import (
     SPLIT_KEYS,
+    Heading,
     Level,
     Mark,
     annotate,
     check_selector,
     levels,
     marks,
+    outline,
     page_tree,
     source_lines,
 )
@@ -140,6 +142,7 @@ class View:
     split: Split | None = None
     marks: tuple[Mark, ...] = ()
     levels: tuple[Level, ...] = ()
+    outline: tuple[Heading, ...] = ()
     html: str = ""
     error: str | None = None
     lines: str = ""
@@ -385,6 +388,7 @@ class PreviewApp:
             split=split,
             marks=tuple(mark for _, mark in found),
             levels=tuple(levels(split, heads)),
+            outline=tuple(outline(root, found)),
             html=annotate(root, found),
             error=error,
             lines=source_lines(self.source_table(source, configured), changes),
@@ -486,6 +490,16 @@ class PreviewApp:
             )
         panel.append("</ol></section>")
         panel.append(self._settings(view, state))
+        if view.outline:
+            panel.append('<section><h2>Outline</h2><ul class="outline" id="outline">')
+            for line in view.outline[:200]:
+                number = f'<span class="n">{line.item + 1}</span> ' if line.item is not None else ""
+                text = line.text if len(line.text) <= 80 else line.text[:79] + "…"
+                panel.append(
+                    f'<li class="d{min(line.depth, 7)}{" head" if line.item is not None else ""}">'
+                    f"{number}<code>{html.escape(line.tag)}</code> {html.escape(text)}</li>"
+                )
+            panel.append("</ul></section>")
         panel.append('<section><h2>Levels considered</h2><table class="levels" id="levels">')
         panel.append("<tr><th>level</th><th>headlines</th><th>score</th><th>why</th><th></th></tr>")
         for level in view.levels:

@@ -335,3 +335,15 @@ def test_the_status_page_reads_the_recent_runs_from_the_state(
     assert [b["class"] for b in row.select("svg rect")] == [["ok"], ["ok"], ["failed"]]
     assert [t.get_text() for t in row.select("svg rect title")] == ["3 items", "3 items", "failed"]
     assert 'href="/evening.atom"' in str(row)
+
+
+def test_the_outline_shows_headings_and_headlines_at_their_depth(site: tuple[Server, Path]) -> None:
+    _, path = site
+    _, _, body = call(app_for(path), "/preview", {"source": "evening"})
+    lines = one(body, "#outline").select("li")
+    assert [(li["class"][0], li.get_text(" ", strip=True)) for li in lines] == [
+        ("d2", "h2 Today's stories"),
+        ("d3", "1 h3 Harbour bridge reopens after repairs"),
+        ("d3", "2 h3 Library extends its opening hours"),
+        ("d3", "3 h3 Rail strike called off"),
+    ]
