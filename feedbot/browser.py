@@ -475,16 +475,24 @@ def rendered_page(
     page from then on: its hash is what decides "not modified" (the HTML a script-built page is
     served as rarely changes when its stories do). Raises FetchError naming the source and the page,
     NotModified when the rendered page is the one stored last time."""
+    page, _ = render_document(browser, source, document, context)
+    if cached_hash is not None and cached_hash == page.content_hash:
+        raise NotModified(document.url)
+    return page
+
+
+def render_document(
+    browser: Browser, source: str, document: Page, context: netpolicy.Context
+) -> tuple[Page, Rendered]:
+    """``document`` rendered (see :func:`rendered_page`), and what its page asked for."""
     if document.content_type != "text/html":
-        return document  # plain text runs no scripts
+        return document, Rendered(document.final_url, document.text)  # plain text runs no scripts
     try:
         rendered = browser.render(document.final_url, context, document=document.text)
     except BrowserError as exc:
         raise FetchError(source, document.url, f'render = "browser": {exc}') from None
     digest = hashlib.sha256(rendered.html.encode("utf-8", "surrogatepass")).hexdigest()
-    if cached_hash is not None and cached_hash == digest:
-        raise NotModified(document.url)
-    return replace(
+    page = replace(
         document,
         text=rendered.html,
         encoding="utf-8",
@@ -492,6 +500,7 @@ def rendered_page(
         etag=None,  # validators of the served HTML say nothing of what the scripts build
         last_modified=None,
     )
+    return page, rendered
 
 
 class _Failed(Exception):

@@ -38,7 +38,7 @@ from datetime import datetime
 from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import tomlkit
@@ -48,7 +48,7 @@ from ._issue13 import netpolicy, transport
 from .clock import utcnow
 from .config import Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError, SourceError, StoreError
-from .model import Page, SourceRun, Split
+from .model import Page, RenderMode, SourceRun, Split
 from .preview import (
     SPLIT_KEYS,
     Heading,
@@ -66,6 +66,9 @@ from .render import feed_filename
 from .run import split_options
 from .split import split_page
 from .store import read_source_runs
+
+if TYPE_CHECKING:
+    from .fetch import Fetcher
 
 log = logging.getLogger("feedbot.preview")
 
@@ -189,7 +192,7 @@ class PreviewApp:
         allow_networks: Sequence[netpolicy.IPNetwork] = (),
         read_runs: Callable[[Config], Mapping[str, SourceRun]] | None = None,
         exists: Callable[[str], bool] | None = None,
-        fetch: Callable[[SourceConfig, netpolicy.Context], Fetched] | None = None,
+        fetch: PreviewFetcher | Callable[[SourceConfig, netpolicy.Context], Fetched] | None = None,
         now: Callable[[], datetime] = utcnow,
     ) -> None:
         self.config = config
@@ -208,6 +211,11 @@ class PreviewApp:
 
     def handles(self, path: str) -> bool:
         return path in self.PATHS
+
+    def close(self) -> None:
+        """Let go of the fetcher (and its browser) the preview started."""
+        if isinstance(self._fetch, PreviewFetcher):
+            self._fetch.close()
 
     # --- WSGI ----------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -675,31 +683,50 @@ class PreviewApp:
 
 
 class PreviewFetcher:
-    """How the preview fetches: the run's fetcher (one try) under the fetch policy, or the shared
+    """How the preview fetches: one fetcher for the server's life (one try per page, under the
+    fetch policy of the page's context: each connection judged on its address), and its shared
     headless browser for sources with ``render = "browser"``."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
+        self._fetcher: Fetcher | None = None
+        self._lock = threading.Lock()
 
-    def __call__(self, source: SourceConfig, context: netpolicy.Context) -> Fetched:
+    def fetcher(self) -> Fetcher:
         from .fetch import Fetcher
         from .run import fetch_settings
+
+        with self._lock:
+            if self._fetcher is None:
+                settings = replace(fetch_settings(self.config), tries=1)
+                self._fetcher = Fetcher(settings, session=transport.guarded_session())
+                self._fetcher.session.headers["User-Agent"] = self.config.user_agent
+            return self._fetcher
+
+    def close(self) -> None:
+        with self._lock:
+            fetcher, self._fetcher = self._fetcher, None
+        if fetcher is not None:
+            fetcher.close()
+
+    def __call__(self, source: SourceConfig, context: netpolicy.Context) -> Fetched:
+        from .browser import render_document
 
         try:
             netpolicy.check_url(source.url, context)
         except netpolicy.Refused as exc:
             raise FeedbotError(f"{source.url}: {exc}") from None
-        settings = replace(fetch_settings(self.config), tries=1)
-        fetcher = Fetcher(settings, session=transport.guarded_session())
-        fetcher.session.headers["User-Agent"] = self.config.user_agent
+        fetcher = self.fetcher()
         try:
-            with transport.scope(context, transport.Deadline(settings.deadline, "request")):
+            deadline = transport.Deadline(fetcher.settings.deadline, "request")
+            with transport.scope(context, deadline):
                 page = fetcher.fetch(source)
         except netpolicy.Refused as exc:
             raise FeedbotError(f"{source.url}: {exc}") from None
-        finally:
-            fetcher.close()
-        return Fetched(page)
+        if source.render is not RenderMode.BROWSER:
+            return Fetched(page)
+        rendered, what = render_document(fetcher.browser(), source.name, page, context)
+        return Fetched(rendered, what.requests)
 
 
 # --- helpers -------------------------------------------------------------------------------------

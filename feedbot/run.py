@@ -124,9 +124,10 @@ def fetch_page(
     started: float | None = None,
 ) -> Page:
     """One page of a source, as the splitter will see it: fetched, then (``render = "browser"``)
-    rendered by the fetcher's shared headless browser. A rendered page is fetched without its
-    validators (the HTML of a script-built page rarely changes when its stories do) and is "not
-    modified" when the rendered DOM is what it was."""
+    rendered by the fetcher's shared headless browser, every request of the page under the
+    source's fetch policy. A rendered page is fetched without its validators (the HTML of a
+    script-built page rarely changes when its stories do) and is "not modified" when the rendered
+    DOM is what it was."""
     if source.render is not RenderMode.BROWSER:
         return fetcher.fetch_url(source, url, cached, started=started)
     from .browser import rendered_page
@@ -136,9 +137,14 @@ def fetch_page(
         fetcher.browser(),
         source.name,
         document,
-        netpolicy.Context.for_source(source.url),
+        policy_context(source),
         cached_hash=cached.content_hash if cached else None,
     )
+
+
+def policy_context(source: SourceConfig) -> netpolicy.Context:
+    """The fetch policy's context of a source: its configured URL (its origin, or its file)."""
+    return netpolicy.Context.for_source(source.url)
 
 
 def _fetch_and_split(

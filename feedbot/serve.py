@@ -186,6 +186,10 @@ class FeedApp:
             now=now,
         )
 
+    def close(self) -> None:
+        """Let go of what the preview started (its fetcher and headless browser)."""
+        self.pages.close()
+
     # --- WSGI ------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -520,11 +524,15 @@ class FeedServer:
         from waitress import wasyncore
 
         self._stop.set()
-        if not self._running.is_set():
-            wasyncore.close_all(self.server._map, ignore_all=True)
-            self.server.task_dispatcher.shutdown()
-            return
-        self._stopped.wait(timeout)
+        try:
+            if not self._running.is_set():
+                wasyncore.close_all(self.server._map, ignore_all=True)
+                self.server.task_dispatcher.shutdown()
+                return
+            self._stopped.wait(timeout)
+        finally:
+            if isinstance(self.app, FeedApp):
+                self.app.close()
 
 
 def serve(
@@ -578,7 +586,10 @@ class ServeService:
     def reload(self, config: Config) -> None:
         if self.server is None:
             return
-        self.server.server.application = make_app(config, pages=self.server.pages)
+        old, self.server.app = self.server.app, make_app(config, pages=self.server.pages)
+        self.server.server.application = self.server.app
+        if isinstance(old, FeedApp):
+            old.close()
         wanted = (self.host or config.serve.host, self.port or config.serve.port)
         if self.port != 0 and wanted != (self.server.host, self.server.port):
             log.warning(

@@ -227,3 +227,37 @@ def test_no_playwright_installed_is_a_clear_error(monkeypatch: pytest.MonkeyPatc
         ),
     ):
         absent.render("http://127.0.0.1:9/", context("http://127.0.0.1:9/"))
+
+
+def test_the_preview_page_renders_a_browser_source(server: Server, tmp_path: Path) -> None:
+    """The preview shows the rendered page of a render = "browser" source, and what the page asked
+    for (a request to another port of this machine refused)."""
+    from bs4 import BeautifulSoup
+
+    from feedbot.previewapp import PreviewApp
+
+    from .test_preview_page import call
+
+    url = js_site(server)
+    server.routes["/app.js"] = Response(
+        200, APP_JS + b"fetch('http://127.0.0.1:9/track').catch(() => 0);",
+        {"Content-Type": "text/javascript"},
+    )  # fmt: skip
+    path = write_config(
+        tmp_path, [{"name": "js", "url": url, "render": "browser", "robots": False}]
+    )
+    app = PreviewApp(load_config(path), preview=True)
+    try:
+        status, _, body = call(app, "/preview", {"source": "js"})
+    finally:
+        app.close()
+    assert status == 200
+    doc = BeautifulSoup(body, "lxml")
+    assert [h.get_text() for h in doc.select('#page [data-fb-role="headline"]')] == [
+        "Harbour bridge reopens after repairs",
+        "Library extends its opening hours",
+        "Rail strike called off",
+    ]
+    outcomes = [li["class"][0] for li in doc.select("#requests li")]
+    assert outcomes.count("fetched") == 3 and outcomes.count("refused") == 1
+    assert "127.0.0.1:9/track" in doc.select("#requests li.refused")[0].get_text()
