@@ -254,6 +254,10 @@ class PreviewApp:
                 why,
             )
             return _plain(403, f"forbidden: {why}\n")
+        if environ.get("HTTP_SEC_FETCH_SITE") in ("cross-site", "same-site"):
+            # a page elsewhere (another site, or another port of this machine) made the browser
+            # ask: it may not make the preview fetch or write anything
+            return _plain(403, "forbidden: the preview answers only its own pages and you\n")
         query = parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=False)
         if path == "/preview/write":
             if method != "POST":
@@ -486,6 +490,11 @@ class PreviewApp:
             panel.append(
                 f'<p id="structure">Split by <code>{html.escape(split.structure)}</code> into '
                 f"<strong>{len(split.items)}</strong> items.</p>"
+            )
+        if page.content_type == "text/plain":
+            panel.append(
+                '<p class="hint" id="text-hint">A plain-text page: it has no elements to click; '
+                "<code>headline_regex</code> picks its headline lines.</p>"
             )
         panel.append("</section>")
         panel.append('<section><h2>Items</h2><ol class="items" id="items">')
