@@ -146,10 +146,9 @@ def test_a_remote_client_cannot_make_the_preview_fetch_anything(
                 headers={"X-Forwarded-For": "192.0.2.10"})[0] == 403  # fmt: skip
     assert call(app, "/preview", {"source": "evening"}, host="attacker.example:8080")[0] == 403
     # a page elsewhere that makes the local browser ask (<img src="http://127.0.0.1:8080/...">)
-    for site in ("cross-site", "same-site"):
-        assert (
-            call(app, "/preview", {"source": "evening"}, headers={"Sec-Fetch-Site": site})[0] == 403
-        )
+    for elsewhere in ("cross-site", "same-site"):
+        sent = {"Sec-Fetch-Site": elsewhere}
+        assert call(app, "/preview", {"source": "evening"}, headers=sent)[0] == 403
     assert server.requests == []  # nothing was fetched for any of them
 
 
