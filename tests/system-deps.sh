@@ -12,7 +12,9 @@ set -euo pipefail
 missing=()
 command -v newsboat >/dev/null 2>&1 || missing+=(newsboat)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-if ! { command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh family | grep -q .; }; then
+# any CJK font will do (it has Latin letters too: chromium only recommends a font package)
+if ! { command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh family | grep -q .; } &&
+    ! dpkg-query -W -f='${Status}' fonts-wqy-microhei 2>/dev/null | grep -q 'install ok installed'; then
     missing+=(fonts-wqy-microhei)
 fi
 
