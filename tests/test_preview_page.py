@@ -332,7 +332,7 @@ def test_the_status_page_reads_the_recent_runs_from_the_state(
     clock = Clock()
     run_once(config, now=clock)  # 3 items
     run_once(config, now=clock)  # not modified: as many as before
-    server.routes["/digest.html"] = Response(500, b"down")
+    server.routes["/digest.html"] = Response(404, b"gone")
     run_once(config, now=clock)  # failed
     _, _, body = call(PreviewApp(config), "/status")
     (row,) = BeautifulSoup(body, "lxml").select('#sources tr[data-source="evening"]')
