@@ -1,9 +1,16 @@
-"""Scoring the splitter on a labelled corpus: ``python -m feedbot.eval DIR [--json] [-v]``.
+"""Scoring the splitter on a labelled corpus: ``python -m feedbot.eval DIR [--json] [-v] [--only ID]``.
 
-Each case is a page (``NAME.html`` or ``NAME.txt``) beside ``NAME.expected.json`` (headlines in order,
-each body's first and last words, the boilerplate that must appear in no item, whether the page is a
-single article, and any per-source overrides). Prints per-page and overall headline precision, recall
-and F1, body-boundary accuracy, single-article accuracy and boilerplate leaks.
+Two label formats, told apart by the folder's layout:
+
+- the synthetic corpus (``tests/fixtures/corpus``): a page (``NAME.html`` or ``NAME.txt``) beside
+  ``NAME.expected.json`` (headlines in order, each body's first and last words, the boilerplate that
+  must appear in no item, whether the page is a single article, and any per-source overrides). Prints
+  per-page and overall headline precision, recall and F1, body-boundary accuracy, single-article
+  accuracy and boilerplate leaks.
+- the real corpus (``tests/fixtures/realpages``: a ``labels/`` and a ``pages/`` folder): scored exactly
+  as its ``score.py`` scores ``feedbot preview --json`` (see :mod:`feedbot.eval_real`): per digest page
+  headline precision, recall and F1 against the labelled items or their ``sub_items``, whichever is
+  better; a single article is right when exactly one item comes out; a page with no item is an error.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import eval_real
 from .encoding import decode
 from .extract import collapse
 from .identify import squash
@@ -188,7 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("directory", type=Path)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true", help="show each page's errors")
+    parser.add_argument("--only", nargs="*", help="real corpus: score only these page ids")
     args = parser.parse_args(argv)
+    if eval_real.is_real_corpus(args.directory):
+        return eval_real.report(
+            args.directory, only=args.only, verbose=args.verbose, as_json=args.json
+        )
     scores = [score_case(page, expected) for page, expected in load_cases(args.directory)]
     total = totals(scores)
     if args.json:
