@@ -11,6 +11,9 @@ Two label formats, told apart by the folder's layout:
   as its ``score.py`` scores ``feedbot preview --json`` (see :mod:`feedbot.eval_real`): per digest page
   headline precision, recall and F1 against the labelled items or their ``sub_items``, whichever is
   better; a single article is right when exactly one item comes out; a page with no item is an error.
+- real day sequences (``tests/fixtures/realseqs``: folders of versions beside an ``expect.json``): the
+  versions run one by one into one feed (see :mod:`feedbot.eval_seqs`); distinct entries against the
+  acceptable range, and the entries seen as updated.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import eval_real
+from . import eval_real, eval_seqs
 from .encoding import decode
 from .extract import collapse
 from .identify import squash
@@ -198,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="show each page's errors")
     parser.add_argument("--only", nargs="*", help="real corpus: score only these page ids")
     args = parser.parse_args(argv)
+    if eval_seqs.is_seq_corpus(args.directory):
+        return eval_seqs.report(args.directory, only=args.only, verbose=args.verbose)
     if eval_real.is_real_corpus(args.directory):
         return eval_real.report(
             args.directory, only=args.only, verbose=args.verbose, as_json=args.json
