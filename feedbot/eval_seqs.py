@@ -108,6 +108,10 @@ def _entries(feed: Path) -> dict[str, tuple[str, str]]:
     return found
 
 
+def _fixed(at: datetime) -> Callable[[], datetime]:
+    return lambda: at
+
+
 def score_seq(folder: Path, expect: dict[str, Any]) -> SeqScore:
     files = versions(folder)
     low, high = expect.get("acceptable_range", [expect["expected_distinct_entries"]] * 2)
@@ -130,9 +134,7 @@ def score_seq(folder: Path, expect: dict[str, Any]) -> SeqScore:
         feed = root / "feeds" / "seq.atom"
         for n, path in enumerate(files):
             page.write_bytes(version_bytes(path))
-            at = START + timedelta(days=n)
-            clock: Callable[[], datetime] = lambda at=at: at  # noqa: E731
-            results = run_once(config, now=clock)
+            results = run_once(config, now=_fixed(START + timedelta(days=n)))
             score.failed += not all(r.ok for r in results)
             if not feed.exists():
                 continue
