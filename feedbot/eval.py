@@ -27,9 +27,8 @@ from typing import Any
 
 from . import eval_real, eval_seqs
 from .encoding import decode
-from .extract import collapse
 from .identify import squash
-from .split import SplitOptions, split_page, strip_marker
+from .split import SplitOptions, collapse, split_page, strip_marker
 
 
 @dataclass

@@ -1,10 +1,11 @@
-"""From page text to a linear list of blocks inside the content area.
+"""All the work on the parse tree: from page text to a linear list of blocks inside the content area.
 
-Owns: parsing (through :mod:`feedbot.parse`: lxml's own tree on the hot path; a BeautifulSoup tree only
-for per-source CSS selectors), removing page furniture (navigation, ads, share bars,
-"related" lists, comments, footers), finding the content area, and flattening it into blocks — one per
-heading, paragraph, list item or ``<br>``-separated line — with the features the splitter needs.
-Must not: decide which blocks are headlines (that is :mod:`feedbot.split`), or do any I/O.
+Owns: parsing (through :mod:`feedbot.split.parse`: lxml's own tree on the hot path; a BeautifulSoup
+tree only for per-source CSS selectors), the page's title and date, removing page furniture
+(navigation, ads, share bars, "related" lists, comments, footers), finding the content area, and
+flattening it into :class:`~feedbot.split.blocks.Block` values — one per heading, paragraph, list item,
+``<br>``-separated line or table — with the features the splitter needs. No other stage touches the
+tree: blocks carry strings and numbers only. Must not: decide which blocks are headlines, or do any I/O.
 """
 
 from __future__ import annotations
@@ -13,185 +14,35 @@ import html as htmllib
 import itertools
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import TypeAlias, cast
 
 from bs4.element import Tag
 from lxml import etree
 
+from .blocks import SEPARATOR_GAP, Block, Extracted, collapse, is_separator, nonws
 from .parse import parse_html, parse_tree
+from .rules import (
+    BLOCK_TAGS,
+    BOLD_TAGS,
+    BR_CONTAINERS,
+    DROP_TAGS,
+    EXTRACTION,
+    FURNITURE_ROLES,
+    FURNITURE_TOKENS,
+    HEADINGS,
+    INVISIBLE_TAGS,
+    LEAF_KINDS,
+    LENGTHS,
+    META_DATES,
+    SILENT_TAGS,
+    WRAPPERS,
+)
 
 Element: TypeAlias = etree._Element
 # a block's content: text (an element's text or a child's tail) and inline elements, in document order
 Node: TypeAlias = str | etree._Element
 
-DROP_TAGS = frozenset(
-    [
-        "script",
-        "style",
-        "noscript",
-        "iframe",
-        "object",
-        "embed",
-        "form",
-        "button",
-        "input",
-        "select",
-        "textarea",
-        "svg",
-        "canvas",
-        "template",
-        "nav",
-        "aside",
-        "footer",
-        "link",
-        "meta",
-        "head",
-        "map",
-        "audio",
-        "video",
-        "source",
-        "track",
-        "dialog",
-        "menu",
-    ]
-)
-BLOCK_TAGS = frozenset(
-    [
-        "p",
-        "div",
-        "section",
-        "article",
-        "main",
-        "li",
-        "ul",
-        "ol",
-        "dl",
-        "dt",
-        "dd",
-        "h1",
-        "h2",
-        "h3",
-        "h4",
-        "h5",
-        "h6",
-        "blockquote",
-        "pre",
-        "table",
-        "tr",
-        "td",
-        "th",
-        "tbody",
-        "thead",
-        "tfoot",
-        "caption",
-        "figure",
-        "figcaption",
-        "header",
-        "hr",
-        "address",
-        "details",
-        "summary",
-        "center",
-        "fieldset",
-        "form",
-        "body",
-        "html",
-    ]
-)
-HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-LEAF_KINDS = frozenset(["li", "td", "th", "dt", "dd", "blockquote", "figure", "figcaption"])
-BR_CONTAINERS = frozenset(
-    ["div", "section", "article", "td", "body", "main", "center", "blockquote"]
-)
-WRAPPERS = {
-    "pre": "pre",
-    "blockquote": "blockquote",
-    "figure": "figure",
-    "h1": "h1",
-    "h2": "h2",
-    "h3": "h3",
-    "h4": "h4",
-    "h5": "h5",
-    "h6": "h6",
-}
-# class / id tokens that mark page furniture (matched as whole tokens, so "content" is not "ad")
-FURNITURE = frozenset(
-    [
-        "nav",
-        "navbar",
-        "navigation",
-        "menu",
-        "menus",
-        "breadcrumb",
-        "breadcrumbs",
-        "crumb",
-        "crumbs",
-        "ad",
-        "ads",
-        "adv",
-        "advert",
-        "adverts",
-        "advertisement",
-        "advertising",
-        "adsbygoogle",
-        "sponsor",
-        "sponsored",
-        "promo",
-        "promotion",
-        "share",
-        "shares",
-        "sharing",
-        "sharebar",
-        "social",
-        "related",
-        "recommend",
-        "recommended",
-        "recommendation",
-        "recommendations",
-        "comment",
-        "comments",
-        "footer",
-        "copyright",
-        "sidebar",
-        "widget",
-        "widgets",
-        "cookie",
-        "cookies",
-        "consent",
-        "newsletter",
-        "signup",
-        "subscribe",
-        "subscription",
-        "popup",
-        "modal",
-        "toolbar",
-        "pagination",
-        "pager",
-        "tags",
-        "tagcloud",
-        "masthead",
-        "topbar",
-        "header",
-        "disqus",
-        "outbrain",
-        "taboola",
-        "carousel",
-        "slideshow",
-        "hot-list",
-        "hotlist",
-        "ranking",
-        "rank",
-        "toplist",
-        "most-read",
-        "mostread",
-        "trending",
-        "byline",
-        "dateline",
-        "author-box",
-    ]
-)
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 _BOLD_STYLE = re.compile(r"font-weight\s*:\s*(bold|bolder|[6-9]00)", re.I)
@@ -199,51 +50,6 @@ _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
 _DATE_RE = re.compile(
     r"(20\d\d|19\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
 )
-
-
-def collapse(text: str) -> str:
-    """White space runs folded to one space, ends trimmed (str.split's white space is re's ``\\s``)."""
-    return " ".join(text.split())
-
-
-def nonws(text: str) -> int:
-    """The number of characters that are not white space (the unit of every length below)."""
-    if text.isascii():
-        n = len(text) - text.count(" ")
-        for space in "\n\t\r\x0b\x0c":
-            if space in text:
-                n -= text.count(space)
-        return n
-    return len("".join(text.split()))
-
-
-@dataclass
-class Block:
-    """One unit of the content area, in document order."""
-
-    text: str
-    html: str
-    tag: str  # h1..h6, p, li, line (br-separated or plain text), td, pre, blockquote, figure, ...
-    bold: bool = False  # the whole text is bold (or a heading)
-    lead: str | None = None  # a bold / linked / bracketed lead at the start, followed by more text
-    lead_kind: str | None = None  # "bold", "link", "bracket"
-    rest_html: str = ""  # the block's HTML after the lead
-    rest_text: str = ""  # the block's text after the lead
-    link_ratio: float = 0.0  # share of the text inside links
-    anchor: str | None = None
-    container: str = ""  # signature of the parent element (tag#id or tag.class)
-    gap: int = 0  # separation before the block: blank lines (text, <br><br>), 3 for a rule or <hr>
-    element: Element | None = field(default=None, repr=False, compare=False)
-
-
-@dataclass
-class Extracted:
-    title: str
-    blocks: list[Block]
-    dropped: list[tuple[str, str]]
-    published: datetime | None
-    content_path: str
-    is_text: bool = False
 
 
 def _tokens(tag: Element) -> set[str]:
@@ -265,10 +71,10 @@ def _tokens(tag: Element) -> set[str]:
 
 def _is_furniture(tag: Element) -> bool:
     tokens = _tokens(tag)
-    if tokens & FURNITURE:
+    if tokens & FURNITURE_TOKENS:
         return True
     role = tag.get("role")
-    if role in ("navigation", "banner", "contentinfo", "complementary", "search"):
+    if role in FURNITURE_ROLES:
         return True
     style = tag.get("style")
     if style and _HIDDEN_STYLE.search(style):
@@ -347,19 +153,10 @@ def _parse_date(value: str) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-_META_DATES = (
-    ("property", "article:published_time"),
-    ("name", "pubdate"),
-    ("name", "publishdate"),
-    ("itemprop", "datePublished"),
-    ("name", "date"),
-)
-
-
 def page_date(root: Element) -> datetime | None:
     """A publication date the page states: meta tags, <time datetime>, or a date near the title."""
     metas = list(root.iter("meta"))
-    for attr, value in _META_DATES:
+    for attr, value in META_DATES:
         meta = next((m for m in metas if m.get(attr) == value), None)
         content = meta.get("content") if meta is not None else None
         if content is not None:
@@ -378,13 +175,13 @@ def page_date(root: Element) -> datetime | None:
         for element in elements:
             if element is h1:
                 break
-        for sibling in itertools.islice(elements, 8):
+        for sibling in itertools.islice(elements, EXTRACTION.date_window):
             if not isinstance(sibling.tag, str) or sibling.tag in HEADINGS:
                 continue
-            if _longer_than(sibling, 80):
+            if _longer_than(sibling, EXTRACTION.date_text_max):
                 continue  # (a container: no need to join all of its text to know it is long)
             text = text_of(sibling)
-            if len(text) < 80:
+            if len(text) < EXTRACTION.date_text_max:
                 match = _DATE_RE.search(text)
                 if match:
                     return _parse_date(match.group(0))
@@ -415,11 +212,6 @@ def _remove(tag: Element) -> None:
     parent.remove(tag)
 
 
-# elements that are always removed silently (BeautifulSoup never counted their text either)
-_INVISIBLE = ("script", "style", "template")
-_SILENT = ("noscript", "head", "link", "meta")
-
-
 def remove_furniture(root: Element, dropped: list[tuple[str, str]]) -> None:
     """Remove page furniture in place. An element holding most of the page's text is never removed.
 
@@ -433,27 +225,29 @@ def remove_furniture(root: Element, dropped: list[tuple[str, str]]) -> None:
     exact: list[int] = []  # the page's exact length, then one entry per large element met
     lengths: dict[Element, int] = {}
 
+    most = EXTRACTION.holds_most
+
     def holds_most(tag: Element) -> bool:
         if not rough:
             return False
         if lengths:
-            return lengths[tag] > 0.5 * exact[0]
+            return lengths[tag] > most * exact[0]
         size = _rough_len(tag)
-        if 2 * size <= 0.5 * rough:
+        if 2 * size <= most * rough:
             return False
         # a large element: after a few, measure every element at once (nested furniture would
         # otherwise cost a serialisation and a join per level)
         if not exact:
             exact.append(_text_len(root) + removed)
         exact.append(0)
-        if len(exact) > 8:
+        if len(exact) > EXTRACTION.exact_after:
             lengths.update(_exact_lengths(root))
-            return lengths[tag] > 0.5 * exact[0]
-        if size > 0.5 * exact[0]:
+            return lengths[tag] > most * exact[0]
+        if size > most * exact[0]:
             return True
-        if 2 * size <= 0.5 * exact[0]:
+        if 2 * size <= most * exact[0]:
             return False
-        return _text_len(tag) > 0.5 * exact[0]
+        return _text_len(tag) > most * exact[0]
 
     # elements with attributes or a name to drop, found first so that removing does not disturb the walk
     found = [tag for tag in root.iterdescendants() if tag.tag in DROP_TAGS or tag.attrib]
@@ -467,7 +261,7 @@ def remove_furniture(root: Element, dropped: list[tuple[str, str]]) -> None:
                 # ASP.NET-style pages wrap the whole page in one <form>
                 continue
             gone.update(tag.iter())
-            if name in _SILENT or name in _INVISIBLE:
+            if name in SILENT_TAGS or name in INVISIBLE_TAGS:
                 text = text_of(tag) if name == "noscript" else ""
                 removed += len(text) + 1 if text else 0
                 _remove(tag)
@@ -510,21 +304,19 @@ def _drop(tag: Element, reason: str, dropped: list[tuple[str, str]]) -> int:
     return len(text) + 1 if text else 0
 
 
-_BOLD_NAMES = frozenset(["b", "strong", *HEADINGS])
-
-
 def _is_bold_tag(tag: Element) -> bool:
-    if tag.tag in _BOLD_NAMES:
+    if tag.tag in BOLD_TAGS:
         return True
     style = tag.get("style")
     return bool(style) and bool(_BOLD_STYLE.search(style or ""))
 
 
 # per-element figures from one post-order pass: (text length, text inside links, bold text, flags,
-# stripped length, stripped length inside links). Lengths count characters that are not white space;
-# the stripped ones count each string's characters after stripping its ends (what find_content
-# always compared: the spaces inside a string count there).
-Stats: TypeAlias = tuple[int, int, int, int, int, int]
+# stripped length, stripped length inside links, ordinal). Lengths count characters that are not white
+# space; the stripped ones count each string's characters after stripping its ends (what find_content
+# always compared: the spaces inside a string count there). The ordinal numbers the elements in that
+# pass, so that blocks can name their element without holding it.
+Stats: TypeAlias = tuple[int, int, int, int, int, int, int]
 HAS_BLOCK = 1  # holds a block-level element
 HAS_BR = 2  # holds a <br>
 ANCHORED = 4  # holds (or is) an element with an id, or an <a name>
@@ -532,14 +324,16 @@ SELF_BOLD = 8  # is bold itself (<b>, <strong>, a heading, a bold style); not pa
 _INHERITED = HAS_BLOCK | HAS_BR | ANCHORED
 
 
-def measure(root: Element) -> dict[Element, Stats]:
+def measure(root: Element, parents: list[int] | None = None) -> dict[Element, Stats]:
     """Text, link and bold lengths and flags of every element, in one post-order pass (iterative,
     for deep trees) instead of walking each subtree again for each question.
 
     The lengths that count white space exactly (text, links, bold) are only asked of inline
     elements inside a block, so they are only taken for elements with no block-level element in
-    or around them; block-level elements get 0. The stripped lengths are taken everywhere."""
+    or around them; block-level elements get 0. The stripped lengths are taken everywhere.
+    ``parents``, when given, receives the parent ordinal of each ordinal (-1 for the root)."""
     stats: dict[Element, Stats] = {}
+    up = parents if parents is not None else []
     block_tags = BLOCK_TAGS
     for _event, tag in etree.iterwalk(root, events=("end",)):
         name = tag.tag
@@ -549,7 +343,8 @@ def measure(root: Element) -> dict[Element, Stats]:
         children = len(tag)
         if children:
             for child in tag:
-                ct, cl, cb, cf, cs, csl = stats[child]
+                ct, cl, cb, cf, cs, csl, co = stats[child]
+                up[co] = len(stats)
                 total += ct
                 linked += cl
                 bold += cb
@@ -578,7 +373,7 @@ def measure(root: Element) -> dict[Element, Stats]:
         if name == "a":
             linked = total
             stripped_linked = stripped
-        if name in _BOLD_NAMES:
+        if name in BOLD_TAGS:
             bold = total
             flags |= SELF_BOLD
         if tag.keys():  # most elements have no attributes at all
@@ -588,7 +383,8 @@ def measure(root: Element) -> dict[Element, Stats]:
             if style and _BOLD_STYLE.search(style):
                 bold = total
                 flags |= SELF_BOLD
-        stats[tag] = (total, linked, bold, flags, stripped, stripped_linked)
+        stats[tag] = (total, linked, bold, flags, stripped, stripped_linked, len(stats))
+        up.append(-1)
     return stats
 
 
@@ -608,7 +404,7 @@ def find_content(body: Element, stats: dict[Element, Stats]) -> Element:
             text, linked = stats[child][4:6]
             if text - linked > best_len:
                 best, best_len = child, text - linked
-        if best is None or best_len < 0.8 * content:
+        if best is None or best_len < EXTRACTION.content_share * content:
             return node
         if best.tag in ("li", "p", "pre", "blockquote", "td", "dd") or best.tag in HEADINGS:
             return node
@@ -633,15 +429,6 @@ def path_of(tag: Element) -> str:
         parts.append(_signature(node))
         node = node.getparent()
     return " > ".join(reversed(parts))
-
-
-_ALNUM = re.compile(r"[^\W_]")  # str.isalnum() characters
-SEPARATOR_GAP = 3  # the gap a rule (<hr>, "-----", "* * *") stands for
-
-
-def is_separator(text: str) -> bool:
-    """A line with no letters or digits ("-----", "* * *", "###", "▼") separates, it says nothing."""
-    return _ALNUM.search(text) is None
 
 
 def _children(tag: Element) -> list[Node]:
@@ -686,66 +473,81 @@ def _inner_html(tag: Element) -> str:
     return whole[whole.index(">") + 1 : -len(close)]
 
 
+_BOLD = 1  # walking context: inside bold text
+_IN_LIST = 2  # walking context: inside a list item
+_LIST_ITEMS = frozenset(["li", "dd"])
+
+
 class _Linearizer:
     def __init__(self, stats: dict[Element, Stats]) -> None:
         self.stats = stats
         self.blocks: list[Block] = []
         self.pending_gap = 0
         self.separators: list[str] = []
+        self.in_list = False
 
     def walk(self, root: Element) -> None:
         """Emit blocks in document order, iteratively (pages can nest thousands of levels deep)."""
-        stats = self.stats
         # (one ancestor at a time: a deep tree's proxies are freed cheaply only from the bottom up)
-        bold = (root.tag not in ("body", "html") and _is_bold_tag(root)) or any(
-            _is_bold_tag(t) for t in root.iterancestors() if t.tag not in ("body", "html")
-        )
-        work: list[tuple[Element, list[Node] | None, bool]] = [(root, None, bold)]
+        ancestors = [t for t in root.iterancestors() if t.tag not in ("body", "html")]
+        ctx = _BOLD if (root.tag not in ("body", "html") and _is_bold_tag(root)) else 0
+        if any(_is_bold_tag(t) for t in ancestors):
+            ctx |= _BOLD
+        if any(t.tag in _LIST_ITEMS for t in ancestors):
+            ctx |= _IN_LIST
+        work: list[tuple[Element, list[Node] | None, int]] = [(root, None, ctx)]
         while work:
-            tag, run, bold = work.pop()
-            name = tag.tag
+            tag, run, ctx = work.pop()
+            self.in_list = bool(ctx & _IN_LIST) or tag.tag in _LIST_ITEMS
             if run is not None:
                 # loose text inside a list item is that item's text
-                kind = str(name) if name in LEAF_KINDS else "line"
-                self.emit_nodes(run, tag, kind, bold, split_br=True, whole=False)
-                continue
-            if name in HEADINGS:
-                self.emit_nodes(_children(tag), tag, str(name), bold, split_br=False, whole=True)
-                continue
-            if name == "hr":
-                self.pending_gap = SEPARATOR_GAP
-                continue
-            if name == "pre":
-                self.emit_nodes(_children(tag), tag, "pre", bold, split_br=False, whole=True)
-                continue
-            flags = stats[tag][3]
-            if not flags & HAS_BLOCK:
-                kind = str(name) if name in LEAF_KINDS else "p"
-                if name in BR_CONTAINERS and flags & HAS_BR:
-                    kind = "line"
-                if len(tag):
-                    self.emit_nodes(_children(tag), tag, kind, bold, split_br=True, whole=True)
-                elif tag.text:  # the common case: a paragraph of nothing but text
-                    self.emit_text(tag.text, tag, kind, bold)
-                continue
-            # a container: runs of inline content become blocks, block children are walked in order
-            items: list[tuple[Element, list[Node] | None, bool]] = []
-            current: list[Node] = []
-            if tag.text:
-                current.append(tag.text)
-            for child in tag:
-                if child.tag in BLOCK_TAGS or stats[child][3] & HAS_BLOCK:
-                    if current:
-                        items.append((tag, current, bold))
-                        current = []
-                    items.append((child, None, bold or bool(stats[child][3] & SELF_BOLD)))
-                else:
-                    current.append(child)
-                if child.tail:
-                    current.append(child.tail)
-            if current:
-                items.append((tag, current, bold))
-            work.extend(reversed(items))
+                kind = str(tag.tag) if tag.tag in LEAF_KINDS else "line"
+                self.emit_nodes(run, tag, kind, bool(ctx & _BOLD), split_br=True, whole=False)
+            elif not self.leaf(tag, bool(ctx & _BOLD)):
+                work.extend(reversed(self.container(tag, ctx)))
+
+    def leaf(self, tag: Element, bold: bool) -> bool:
+        """Emit an element that is one block (or a rule); False for a container to walk into."""
+        name = tag.tag
+        if name in HEADINGS or name == "pre":
+            self.emit_nodes(_children(tag), tag, str(name), bold, split_br=False, whole=True)
+            return True
+        if name == "hr":
+            self.pending_gap = SEPARATOR_GAP
+            return True
+        flags = self.stats[tag][3]
+        if flags & HAS_BLOCK:
+            return False
+        kind = str(name) if name in LEAF_KINDS else "p"
+        if name in BR_CONTAINERS and flags & HAS_BR:
+            kind = "line"
+        if len(tag):
+            self.emit_nodes(_children(tag), tag, kind, bold, split_br=True, whole=True)
+        elif tag.text:  # the common case: a paragraph of nothing but text
+            self.emit_text(tag.text, tag, kind, bold)
+        return True
+
+    def container(self, tag: Element, ctx: int) -> list[tuple[Element, list[Node] | None, int]]:
+        """A container's runs of inline content (blocks of their own) and block children, in order."""
+        stats = self.stats
+        inner = ctx | _IN_LIST if tag.tag in _LIST_ITEMS else ctx
+        items: list[tuple[Element, list[Node] | None, int]] = []
+        current: list[Node] = []
+        if tag.text:
+            current.append(tag.text)
+        for child in tag:
+            if child.tag in BLOCK_TAGS or stats[child][3] & HAS_BLOCK:
+                if current:
+                    items.append((tag, current, ctx))
+                    current = []
+                items.append((child, None, inner | (_BOLD if stats[child][3] & SELF_BOLD else 0)))
+            else:
+                current.append(child)
+            if child.tail:
+                current.append(child.tail)
+        if current:
+            items.append((tag, current, ctx))
+        return items
 
     def emit_nodes(
         self,
@@ -792,6 +594,7 @@ class _Linearizer:
                 part, parent, kind, text, inner.strip(), container, single, bold, self.stats
             )
             block.gap = max(blank, self.pending_gap)
+            block.in_list = self.in_list
             blank = 0
             self.pending_gap = 0
             self.blocks.append(block)
@@ -815,7 +618,8 @@ class _Linearizer:
             anchor=parent.get("id") or None,
             container=_signature(parent),
             gap=self.pending_gap,
-            element=parent,
+            node=self.stats[parent][6],
+            in_list=self.in_list,
         )
         self.pending_gap = 0
         if not block.bold and text[0] in "【[":  # (the text is collapsed: no leading space)
@@ -864,7 +668,9 @@ def _lengths(root: Element) -> tuple[int, int, int]:
     return found[root]
 
 
-_BRACKET_LEAD = re.compile(r"^\s*([【\[]([^】\]]{2,60})[】\]])\s*(.*)$", re.S)
+_BRACKET_LEAD = re.compile(
+    rf"^\s*([【\[]([^】\]]{{{LENGTHS.bracket_min},{LENGTHS.bracket_max}}})[】\]])\s*(.*)$", re.S
+)
 
 
 def _anchor(node: Element) -> str | None:
@@ -899,10 +705,10 @@ def _make_block(
         text=text,
         html=html,
         tag=kind,
-        bold=kind in HEADINGS or (bool(compact) and bold_len >= 0.9 * compact),
+        bold=kind in HEADINGS or (bool(compact) and bold_len >= LENGTHS.bold_share * compact),
         link_ratio=link_len / compact if compact else 0.0,
         container=container,
-        element=parent,
+        node=stats[parent][6],
     )
     ident = parent.get("id") if whole else None
     if ident:
@@ -947,7 +753,7 @@ def _find_lead(block: Block, nodes: list[Node]) -> None:
             lead = text_of(first)
             rest_nodes = nodes[index + 1 :]
             rest = _nodes_text(rest_nodes)
-            if lead and rest and nonws(rest) >= 2:
+            if lead and rest and nonws(rest) >= LENGTHS.lead_rest_min:
                 block.lead = lead.rstrip(":：.-—– ")
                 block.lead_kind = kind
                 block.rest_text = rest.lstrip(":：-—– ")
@@ -1011,7 +817,7 @@ def _select(
 
 def _prepare(text: str) -> Element:
     root = parse_tree(text)
-    etree.strip_elements(root, *_INVISIBLE, with_tail=False)
+    etree.strip_elements(root, *INVISIBLE_TAGS, with_tail=False)
     return root
 
 
@@ -1036,7 +842,8 @@ def extract_html(
     else:
         scope = _body(root)
     remove_furniture(scope, dropped)
-    stats = measure(scope)
+    parents: list[int] = []
+    stats = measure(scope, parents)
     content = scope if content_selector else find_content(scope, stats)
     lin = _Linearizer(stats)
     lin.walk(content)
@@ -1052,7 +859,7 @@ def extract_html(
                 continue
             kept.append(block)
         blocks = kept
-    return Extracted(title, blocks, dropped, published, path_of(content))
+    return Extracted(title, blocks, dropped, published, path_of(content), parents=parents)
 
 
 def extract_text(text: str) -> Extracted:
@@ -1081,7 +888,3 @@ def extract_text(text: str) -> Extracted:
         gap = 0
     title = ""
     return Extracted(title, blocks, dropped, None, "text", is_text=True)
-
-
-def local_tz(offset_hours: float) -> timezone:
-    return timezone(timedelta(hours=offset_hours))

@@ -15,17 +15,11 @@ import statistics
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
+from ..model import Candidate, Dropped, Item, Split
 from . import boilerplate
-from .extract import (
-    HEADINGS,
-    SEPARATOR_GAP,
-    Block,
-    Element,
-    Extracted,
-    extract_html,
-    extract_text,
-)
-from .model import Candidate, Dropped, Item, Split
+from .blocks import SEPARATOR_GAP, Block, Extracted, collapse
+from .dom import extract_html, extract_text
+from .rules import HEADINGS
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 _CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]+")
@@ -573,7 +567,6 @@ def _override_heads(blocks: Sequence[Block], options: SplitOptions, skip: set[in
 
 
 def _selector_texts(page_text: str, selector: str) -> set[str]:
-    from .extract import collapse
     from .parse import parse_html
 
     soup = parse_html(page_text)
@@ -723,7 +716,7 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
 
     heads = best.heads
     ends = [heads[k + 1] if k + 1 < len(heads) else len(blocks) for k in range(len(heads))]
-    outside = _outside_items(heads, ends, blocks, skip)
+    outside = _outside_items(heads, ends, blocks, skip, ext.parents)
     trailer = _trailer_start(heads, blocks, skip, reasons)
     items: list[Item] = []
     for i in range(0, heads[0]):
@@ -778,36 +771,38 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
 _SOURCE_NOTE = re.compile(r"^\s*[(（][^()（）]{2,40}[)）]\s*$")
 
 
-def _ancestors(tag: Element | None) -> Iterator[Element]:
-    while tag is not None and tag.tag != "html":
-        yield tag
-        tag = tag.getparent()
+def _ancestors(node: int, parents: Sequence[int]) -> Iterator[int]:
+    """A block's element and its ancestors up to the content area, as ordinals."""
+    while node >= 0:
+        yield node
+        node = parents[node]
 
 
 def _outside_items(
-    heads: list[int], ends: list[int], blocks: Sequence[Block], skip: set[int]
+    heads: list[int],
+    ends: list[int],
+    blocks: Sequence[Block],
+    skip: set[int],
+    parents: Sequence[int],
 ) -> set[int]:
     """When every story sits in an element of its own (a <section>, an <li>), text after a story's
     element and before the next headline belongs to no story (a gallery, an editors' note)."""
-    elements = [blocks[h].element for h in heads]
-    if len(heads) < 2 or any(e is None for e in elements):
+    if len(heads) < 2 or not parents or any(blocks[h].node < 0 for h in heads):
         return set()
-    # each chain runs from the top down: lxml frees an element's Python proxy cheaply only while
-    # its parent still has one, and a list lets go of its items from the last one back
-    chains = [list(_ancestors(e))[::-1] for e in elements]
-    ids = [{id(a) for a in chain} for chain in chains]
-    boxes: list[Element] = []
+    chains = [list(_ancestors(blocks[h].node, parents))[::-1] for h in heads]
+    ids = [set(chain) for chain in chains]
+    boxes: list[int] = []
     for k, chain in enumerate(chains):
         others = (ids[k - 1] if k else set()) | (ids[k + 1] if k + 1 < len(chains) else set())
         box = chain[-1]
         for tag in reversed(chain):
-            if id(tag) in others:
+            if tag in others:
                 break
             box = tag
         boxes.append(box)
 
-    def inside(j: int, box: Element) -> bool:
-        return any(tag is box for tag in _ancestors(blocks[j].element))
+    def inside(j: int, box: int) -> bool:
+        return any(tag == box for tag in _ancestors(blocks[j].node, parents))
 
     out: set[int] = set()
     for k, start in enumerate(heads):
