@@ -13,6 +13,7 @@ Every threshold and word list is in :mod:`~feedbot.split.rules`.
 from __future__ import annotations
 
 from .blocks import collapse
-from .pipeline import SplitOptions, split_blocks, split_page, strip_marker, units
+from .pipeline import SplitOptions, split_blocks, split_page
+from .text import strip_marker, units
 
 __all__ = ["SplitOptions", "collapse", "split_blocks", "split_page", "strip_marker", "units"]

@@ -232,3 +232,298 @@ class Extraction:
 
 
 EXTRACTION = Extraction()
+
+
+# --- scripts and numbering --------------------------------------------------------------------------
+
+# kana, CJK ideographs (with extension A and compatibility), Hangul: scripts written without spaces
+# between words, where a character is about a word (replaced by the project's one CJK range when the
+# house has one)
+CJK_CLASS = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af"
+# characters that end a sentence or a clause: a headline rarely ends with one, a paragraph nearly always
+SENTENCE_END = tuple("。．.；;，,、…」』”\"'")
+CJK_DIGITS = "一二三四五六七八九十"
+# numbering and bullet markers that open a headline line: (name, pattern with the number as group 1)
+MARKERS: tuple[tuple[str, str], ...] = (
+    ("num-dot", r"^\s*(\d{1,3})\s*[.．](?!\d)\s*"),  # 1. 2. … (not 1.5)
+    ("num-comma", r"^\s*(\d{1,3})\s*[、，](?!\d)\s*"),  # 1、 2、 (Chinese enumeration)
+    ("num-paren", r"^\s*(\d{1,3})\s*[)）]\s*"),  # 1) 21) …
+    ("paren-num", rf"^\s*[(（]\s*(\d{{1,3}}|[{CJK_DIGITS}]{{1,3}})\s*[)）]\s*"),  # (1) （一）
+    ("cjk-num", rf"^\s*([{CJK_DIGITS}]{{1,3}})\s*[、.．]\s*"),  # 一、 二、
+    ("circled", r"^\s*([\u2460-\u2473\u3251-\u325f])\s*"),  # ① ②
+    ("hash-num", r"^\s*#\s*(\d{1,3})\b[:.]?\s*"),  # #1 #2
+    ("article-num", rf"^\s*(第[{CJK_DIGITS}\d]{{1,4}}[条則则项項])\s*[：:、]?\s*"),  # 第一条
+    ("bullet", r"^\s*([■□●○◆◇▲△★☆▶►◎※])\s*"),  # typographic bullets (no number)
+)
+# every marker above opens (after white space) with a decimal digit or one of these characters
+MARKER_FIRST = "(（#第■□●○◆◇▲△★☆▶►◎※" + CJK_DIGITS
+
+
+@dataclass(frozen=True)
+class Measure:
+    """How :func:`~feedbot.split.text.units` reads a long text only as far as a comparison needs."""
+
+    # a CJK paragraph is over a limit within limit + this many characters (its CJK characters say so)
+    cjk_slack: int = 16
+    # characters per unit that surely cover a limit: about 4 in mixed text, 8 in ASCII (long words)
+    mixed_chars_per_unit: int = 4
+    ascii_chars_per_unit: int = 8
+    # and a margin on top, so that a word cut at the end of the prefix never decides
+    prefix_margin: int = 64
+
+
+MEASURE = Measure()
+
+# English function words of four letters or more, left out of a text's content terms
+STOP_WORDS = frozenset(
+    [
+        "that",
+        "this",
+        "from",
+        "have",
+        "with",
+        "will",
+        "what",
+        "when",
+        "where",
+        "which",
+        "about",
+        "into",
+        "after",
+        "over",
+        "more",
+        "than",
+        "their",
+        "they",
+        "them",
+        "were",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class Prepass:
+    """Blocks that are no story's text whatever the structure (boilerplate lines, link runs, tables of
+    contents)."""
+
+    # a block that is a link and little else: this share of its text inside links, this short
+    link_only_share: float = 0.9
+    link_only_max: float = 60
+    # an in-page table of contents: a line this short whose text comes again further down
+    toc_max: float = 60
+    # ... its text and the later one differ by at most a marker, brackets and colons: this many
+    # characters more than the longest key (white space not counted)
+    toc_slack: int = 16
+    # a heading over nothing but links ("Related", "Past issues"): this many link lines, and less
+    # than this many characters of other text
+    link_section_links: int = 2
+    link_section_text: float = 40
+
+
+PREPASS = Prepass()
+
+
+# --- the outline: headline-like blocks by family -----------------------------------------------------
+
+# families whose headline is a lead phrase opening a block, the rest of the block being body
+LEAD_FAMILIES = ("li-", "p-bold-lead", "bracket-lead")
+# how strongly each family's markup sets a line apart (the smaller, the coarser its sections): the
+# order browsers and readers give them — headings by level, then whole bold or bracketed lines and
+# definition terms, numbered lines, plain short lines, and leads that open a paragraph
+FAMILY_RANKS = {
+    "h1": 1,
+    "h2": 2,
+    "h3": 3,
+    "h4": 4,
+    "h5": 5,
+    "h6": 6,
+    "bold": 7,
+    "bracket": 7,
+    "dt": 7,
+    "mark:": 8,
+    "short": 9,
+    "link": 9,
+    "li-": 10,
+    "p-bold-lead": 10,
+    "bracket-lead": 10,
+    "label": 10,
+}
+
+
+@dataclass(frozen=True)
+class Families:
+    """Which blocks may be headlines, by family."""
+
+    # a heading this long is a paragraph set as a heading (a standfirst), not a headline
+    heading_max: float = 80
+    # a bold lead opening a paragraph is a headline only when this short (else emphasis)
+    bold_lead_max: float = 40
+    # no other block longer than this is a headline line
+    line_max: float = 60
+    # a numbered line longer than this must be bold or end without punctuation to be a headline
+    mark_plain_max: float = 30
+    # a plain short line (no markup at all): at most this long, less than this share linked
+    short_max: float = 40
+    short_link_share: float = 0.5
+    # lines grouped into chunks by blank lines (the first line of a chunk is its headline): at least
+    # this many lines, this share of them joined to the line before and this share set apart
+    chunk_lines: int = 4
+    chunk_together: float = 0.25
+    chunk_apart: float = 0.1
+
+
+FAMILIES = Families()
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How regular a family of headlines is, as an item level (higher is better)."""
+
+    # weights: share of headlines with a body of their own, share of the text covered, and how
+    # alike the headlines' lengths are (1 - coefficient of variation)
+    w_body: float = 3.0
+    w_coverage: float = 1.5
+    w_regular: float = 0.5
+    # a body counts when it has this many characters and is longer than this share of its headline
+    body_min: float = 12
+    body_vs_head: float = 0.8
+    # numbering in sequence (1, 2, 3 …; 21 … 1) is strong evidence; numbers out of order are not
+    numbered_bonus: float = 0.6
+    unnumbered_penalty: float = 0.4
+    # headlines longer than this on average read like sentences: a penalty growing with the excess
+    long_head: float = 45
+    long_head_scale: float = 20
+    long_head_max_penalty: float = 2.0
+    # bodies hardly longer than their headlines (a list of captions, a table of contents)
+    thin_body_ratio: float = 2.0
+    thin_body_penalty: float = 0.8
+    # headlines that are mostly links over more than this share: a table of contents
+    linked_heads: float = 0.5
+    linked_heads_penalty: float = 0.5
+    # one headline alone stands for a digest with one story today (headings only), at a cost
+    single_head_penalty: float = 2.0
+    # a level needs this share of headlines with a body, and headlines no longer than this
+    ok_body_share: float = 0.5
+    ok_head_max: float = 80
+    # a family's prior (families not listed: numbered lines 0.3, the rest 0.1)
+    marked_prior: float = 0.3
+    other_prior: float = 0.1
+
+
+SCORING = Scoring()
+# a family's prior belief as an item level, added to its score: headings and bold lines are the usual
+# markup of digest headlines, a bold phrase opening a paragraph is more often emphasis
+PRIORS = {
+    "h2": 0.35,
+    "h3": 0.35,
+    "h4": 0.3,
+    "h5": 0.25,
+    "h6": 0.2,
+    "h1": 0.2,
+    "bold": 0.3,
+    "bracket": 0.3,
+    "bracket-lead": 0.25,
+    "li-bold": 0.3,
+    "li-link": 0.25,
+    "p-bold-lead": 0.05,
+    "short": 0.0,
+    "selector": 5.0,
+    "regex": 5.0,
+}
+# headings that may stand alone (one story today); other families need two headlines
+LONE_HEADINGS = frozenset(["h2", "h3", "h4"])
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Section labels over finer headlines: the finer level holds the stories."""
+
+    # this share of the chosen headlines directly followed by a finer family's headline
+    followed_share: float = 0.7
+
+
+GROUPING = Grouping()
+
+
+@dataclass(frozen=True)
+class Closing:
+    """The page's closing notes after the stories."""
+
+    # closing notes after a rule: at least this many headlines, at most this many after the rule
+    min_heads: int = 3
+    max_after: int = 2
+
+
+CLOSING = Closing()
+
+
+# --- single articles --------------------------------------------------------------------------------
+
+# words in a page's title that name a digest (a round-up, a briefing, a newsletter, letters, live
+# updates), in the languages of the corpus
+DIGEST_CUES = (
+    r"(最新消息|消息汇总|消息彙總|汇总|彙總|早报|早報|晚报|晚報|快讯|快訊|要闻|要聞|速览|速覽|一览|一覽|周刊|週刊|"
+    r"日报|日報|联播|聯播|简报|簡報|摘要|精选|精選|盘点|盤點|合集|读者来信|讀者來信|来信|來信|直播|滚动|滾動|实时|"
+    r"ニュース|まとめ|速報|brief|briefing|digest|round-?up|newsletter|weekly|daily|this week|"
+    r"things to know|need to know|what happened|live|updates|morning|evening|edition|letters|"
+    r"headlines|in short|Nachrichten|Überblick|essentiel|actualités|revue)"
+)
+# headings that name a part of one text, not a story (introduction, background, conclusion, …)
+SECTION_CUES = (
+    r"^(背景|分析|展望|结语|結語|结论|結論|引言|前言|总结|總結|概述|小结|小結|问题|問題|原因|影响|影響|"
+    r"对策|對策|建议|建議|现状|現狀|未来|未來|后记|後記|附录|附錄|第[一二三四五六七八九十\d]+[步章节節部分]|"
+    r"introduction|background|conclusions?|summary|overview|what'?s next|next steps|the problem|why it matters|"
+    r"how it works|getting started|prerequisites|step \d+|faq|method|results|discussion|"
+    r"はじめに|まとめ|おわりに|背景|概要|Einleitung|Fazit|Hintergrund|Conclusion|Contexte)"
+)
+# a question or an answer opening a paragraph (an interview)
+QA_OPENINGS = ("问：", "問：", "Q:", "Q：", "答：", "A:", "A：")
+QUESTION_OPENINGS = ("问：", "問：", "Q:", "Q：")
+
+
+@dataclass(frozen=True)
+class Single:
+    """Evidence that a page's headings are the sections of one article, not stories."""
+
+    # question-and-answer paragraphs: an interview
+    qa_paragraphs: int = 4
+    qa_weight: float = 2.0
+    # section-like headings are short
+    short_heads: float = 7
+    short_heads_weight: float = 1.2
+    shortish_heads: float = 10
+    shortish_heads_weight: float = 0.5
+    # an introduction as long as a typical section (or at least this share of one)
+    intro_weight: float = 1.5
+    half_intro: float = 0.55
+    half_intro_weight: float = 1.0
+    # headings that are questions (an explainer)
+    questions_share: float = 0.5
+    questions_weight: float = 1.0
+    # headings that name parts of a text
+    section_cue_share: float = 0.3
+    section_cue_weight: float = 1.2
+    # the title's words recur in most sections (one subject)
+    title_terms_share: float = 0.66
+    title_terms_min: int = 2
+    title_terms_weight: float = 1.0
+    # the evidence needed to call the page one article
+    threshold: float = 2.0
+    # a kicker over a single article ("Q&A", "Analysis") is this short
+    kicker_max: float = 4
+
+
+SINGLE = Single()
+
+
+@dataclass(frozen=True)
+class TitleLine:
+    """A plain-text page's first line as its title."""
+
+    # the first line is the title when it and the line after are this short (and it ends no sentence)
+    max: float = 45
+    # block lengths are measured exactly up to this (the longest headline any family allows)
+    measure: float = 80
+
+
+TITLE_LINE = TitleLine()

@@ -1,0 +1,116 @@
+"""The page's outline: which blocks may be headlines, grouped into families, each with a rank.
+
+Owns: the candidate families (headings by level, bold-only lines, 【bracketed】 lines, numbered lines,
+plain short lines, leads that open a list item or a paragraph, …) and their ranks (how strongly the
+markup sets a line apart: a family of a smaller rank holds sections that the larger ranks nest in).
+Pure: blocks in, ``{family: [block indices]}`` out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .blocks import Block
+from .rules import FAMILIES, FAMILY_RANKS, HEADINGS, LEAD_FAMILIES, SENTENCE_END
+from .text import marker_of, units
+
+
+def rank(family: str) -> int:
+    """How coarse a family's sections are (1 for <h1>, larger for finer markup)."""
+    if family in FAMILY_RANKS:
+        return FAMILY_RANKS[family]
+    for prefix, value in FAMILY_RANKS.items():
+        if prefix.endswith((":", "-")) and family.startswith(prefix):
+            return value
+    return max(FAMILY_RANKS.values())
+
+
+def is_lead_family(family: str) -> bool:
+    """Families whose headline is a lead phrase opening a block (the rest of it is body)."""
+    return family.startswith(LEAD_FAMILIES)
+
+
+def head_text(block: Block, lead_family: bool) -> str:
+    return block.lead if lead_family and block.lead else block.text
+
+
+def chunked(blocks: Sequence[Block]) -> bool:
+    """Lines grouped into chunks by blank lines: a story is one chunk, its headline the first line."""
+    lines = [b for b in blocks[1:] if b.tag == "line"]
+    if len(lines) < FAMILIES.chunk_lines:
+        return False
+    together = sum(1 for b in lines if b.gap == 0) / len(lines)
+    apart = sum(1 for b in lines if b.gap > 0) / len(lines)
+    return together >= FAMILIES.chunk_together and apart >= FAMILIES.chunk_apart
+
+
+def families(
+    blocks: Sequence[Block], skip: set[int], sizes: Sequence[float]
+) -> dict[str, list[int]]:
+    """Every candidate family of headlines, in document order (a block may be in several)."""
+    fams: dict[str, list[int]] = {}
+    lines_in_chunks = chunked(blocks)
+    for i, block in enumerate(blocks):
+        if i in skip or block.tag == "table":
+            continue
+        for name in _families_of(blocks, i, sizes, skip, lines_in_chunks):
+            fams.setdefault(name, []).append(i)
+    return fams
+
+
+def _families_of(
+    blocks: Sequence[Block], i: int, sizes: Sequence[float], skip: set[int], lines_in_chunks: bool
+) -> list[str]:
+    block = blocks[i]
+    text = block.text
+    size = sizes[i]
+    if block.tag in HEADINGS:
+        return [block.tag] if size <= FAMILIES.heading_max else []
+    found: list[str] = []
+    if block.lead and block.lead_kind:
+        if block.tag == "li":
+            found.append(f"li-{block.lead_kind}")
+        elif block.lead_kind == "bracket":
+            found.append("bracket-lead")
+        elif (
+            block.lead_kind == "bold"
+            and units(block.lead, FAMILIES.bold_lead_max) <= FAMILIES.bold_lead_max
+        ):
+            found.append("p-bold-lead")
+    if size > FAMILIES.line_max:
+        return found
+    mark = marker_of(text)
+    if mark and (block.bold or not text.endswith(SENTENCE_END) or size <= FAMILIES.mark_plain_max):
+        found.append(f"mark:{mark[0]}")
+    if block.bold and block.tag != "li":
+        found.append("bold")
+    if text.startswith("【") and text.endswith("】"):
+        found.append("bracket")
+    if _short_line(blocks, i, sizes, skip, lines_in_chunks):
+        found.append("short")
+    return found
+
+
+def _short_line(
+    blocks: Sequence[Block], i: int, sizes: Sequence[float], skip: set[int], lines_in_chunks: bool
+) -> bool:
+    """A plain line, short and without closing punctuation, before a longer one."""
+    block = blocks[i]
+    nxt = i + 1
+    while nxt in skip:
+        nxt += 1
+    if (
+        lines_in_chunks
+        and block.tag == "line"
+        and ((i and block.gap == 0) or nxt >= len(blocks) or blocks[nxt].gap > 0)
+    ):
+        return False  # not the first line of a chunk with more lines
+    return (
+        block.tag in ("line", "p")
+        and not block.bold
+        and not block.text.endswith(SENTENCE_END)
+        and sizes[i] <= FAMILIES.short_max
+        and block.link_ratio < FAMILIES.short_link_share
+        and i + 1 < len(blocks)
+        and sizes[i + 1] > sizes[i]
+    )
