@@ -88,12 +88,38 @@ def _strings(tag: Element) -> Iterator[str]:
 
 
 def text_of(tag: Element) -> str:
-    """An element's text, its strings joined by a space (BeautifulSoup's ``get_text(" ")``)."""
-    return collapse(" ".join(_strings(tag)))
+    """An element's text as a reader sees it: inline elements join their neighbours without a space
+    ("b<i>y</i>" is "by"), a <br> or a block-level element inside sets words apart."""
+    if not len(tag):
+        return collapse(tag.text or "")
+    if tag.find(".//br") is None and not any(e.tag in BLOCK_TAGS for e in tag.iterdescendants()):
+        return collapse("".join(_strings(tag)))
+    return collapse(_spaced_text(tag))
+
+
+def _spaced_text(tag: Element) -> str:
+    """The text of an element holding <br>s or block-level elements: a space at each of them."""
+    parts: list[str] = []
+    for event, element in etree.iterwalk(tag, events=("start", "end")):
+        name = element.tag
+        breaks = name == "br" or name in BLOCK_TAGS
+        if event == "start":
+            if breaks:
+                parts.append(" ")
+            if element.text:
+                parts.append(element.text)
+        elif element is not tag:
+            if breaks:
+                parts.append(" ")
+            if element.tail:
+                parts.append(element.tail)
+    return "".join(parts)
 
 
 def _text_len(tag: Element) -> int:
-    return len(text_of(tag))
+    """The length of an element's strings joined by spaces (the measure :func:`_exact_lengths` takes
+    in one pass for all elements: how much of the page's text an element holds)."""
+    return len(collapse(" ".join(_strings(tag))))
 
 
 def _rough_len(tag: Element) -> int:
@@ -442,16 +468,24 @@ def _children(tag: Element) -> list[Node]:
     return nodes
 
 
-def _nodes_text(nodes: list[Node]) -> str:
+def _nodes_text(nodes: list[Node], stats: dict[Element, Stats] | None = None) -> str:
+    """The text of a run of strings and inline elements, as a reader sees it (see :func:`text_of`)."""
     if len(nodes) == 1 and isinstance(nodes[0], str):
         return collapse(nodes[0])
     parts: list[str] = []
     for node in nodes:
         if isinstance(node, str):
             parts.append(node)
-        else:
+        elif not len(node):
+            if node.tag == "br":
+                parts.append(" ")
+            elif node.text:
+                parts.append(node.text)
+        elif stats is not None and not stats[node][3] & (HAS_BR | HAS_BLOCK):
             parts.extend(_strings(node))
-    return collapse(" ".join(parts))
+        else:
+            parts.append(_spaced_text(node))
+    return collapse("".join(parts))
 
 
 def _html(nodes: list[Node]) -> str:
@@ -515,6 +549,9 @@ class _Linearizer:
         if name == "hr":
             self.pending_gap = SEPARATOR_GAP
             return True
+        if name == "table" and self.data_table(tag):
+            self.emit_table(tag)
+            return True
         flags = self.stats[tag][3]
         if flags & HAS_BLOCK:
             return False
@@ -526,6 +563,41 @@ class _Linearizer:
         elif tag.text:  # the common case: a paragraph of nothing but text
             self.emit_text(tag.text, tag, kind, bold)
         return True
+
+    def data_table(self, table: Element) -> bool:
+        """A table of data (its cells hold only inline content), not a layout grid."""
+        stats = self.stats
+        return not any(
+            stats[cell][3] & HAS_BLOCK or cell.find(".//table") is not None
+            for cell in table.iter("td", "th")
+        )
+
+    def emit_table(self, table: Element) -> None:
+        """A data table is one block: its HTML whole, its text a line per row, cells apart by " | "."""
+        rows = []
+        caption = table.find("caption")
+        if caption is not None and text_of(caption):
+            rows.append(text_of(caption))
+        for row in table.iter("tr"):
+            cells = [_nodes_text([cell], self.stats) for cell in row if cell.tag in ("td", "th")]
+            if any(cells):
+                rows.append(" | ".join(cells))
+        if not rows:
+            return
+        text = "\n".join(rows)
+        total, linked = self.stats[table][4:6]
+        block = Block(
+            text=text,
+            html=etree.tostring(table, method="html", encoding="unicode", with_tail=False).strip(),
+            tag="table",
+            link_ratio=linked / total if total else 0.0,
+            container=_signature(table),
+            gap=self.pending_gap,
+            node=self.stats[table][6],
+            in_list=self.in_list,
+        )
+        self.pending_gap = 0
+        self.blocks.append(block)
 
     def container(self, tag: Element, ctx: int) -> list[tuple[Element, list[Node] | None, int]]:
         """A container's runs of inline content (blocks of their own) and block children, in order."""
@@ -573,7 +645,7 @@ class _Linearizer:
             else:
                 line.append(node)
         lines.append(line)
-        texts = [_nodes_text(part) for part in lines]
+        texts = [_nodes_text(part, self.stats) for part in lines]
         if sum(1 for text in texts if text) > 1:
             kind = "line" if kind == "p" else kind
         container = _signature(parent)
@@ -720,11 +792,11 @@ def _make_block(
                 if block.anchor is not None:
                     break
     if not block.bold and kind not in HEADINGS:
-        _find_lead(block, nodes)
+        _find_lead(block, nodes, stats)
     return block
 
 
-def _find_lead(block: Block, nodes: list[Node]) -> None:
+def _find_lead(block: Block, nodes: list[Node], stats: dict[Element, Stats]) -> None:
     """A bold or linked phrase that opens the block and is followed by more text."""
     if nodes and isinstance(nodes[0], str) and nodes[0].strip():
         _bracket_lead(block)  # opens with text: no bold or linked lead
@@ -750,9 +822,9 @@ def _find_lead(block: Block, nodes: list[Node]) -> None:
         ):
             kind = "bold"
         if kind:
-            lead = text_of(first)
+            lead = _nodes_text([first], stats)
             rest_nodes = nodes[index + 1 :]
-            rest = _nodes_text(rest_nodes)
+            rest = _nodes_text(rest_nodes, stats)
             if lead and rest and nonws(rest) >= LENGTHS.lead_rest_min:
                 block.lead = lead.rstrip(":：.-—– ")
                 block.lead_kind = kind
