@@ -199,12 +199,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true", help="show each page's errors")
     parser.add_argument("--only", nargs="*", help="real corpus: score only these page ids")
+    parser.add_argument(
+        "--loso",
+        action="store_true",
+        help="real corpus: score each page with the rules made on its own source switched off",
+    )
     args = parser.parse_args(argv)
     if eval_seqs.is_seq_corpus(args.directory):
         return eval_seqs.report(args.directory, only=args.only, verbose=args.verbose)
     if eval_real.is_real_corpus(args.directory):
         return eval_real.report(
-            args.directory, only=args.only, verbose=args.verbose, as_json=args.json
+            args.directory, only=args.only, verbose=args.verbose, as_json=args.json, loso=args.loso
         )
     scores = [score_case(page, expected) for page, expected in load_cases(args.directory)]
     total = totals(scores)

@@ -25,6 +25,7 @@ import markdown
 from .encoding import decode
 from .model import Split
 from .split import SplitOptions, split_page
+from .split.rules import RULE_SOURCES, switched_off
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 PELICAN = re.compile(
@@ -143,8 +144,18 @@ def split_label(directory: Path, label: dict[str, Any]) -> Split:
     return split_page(text, kind, SplitOptions())
 
 
-def score_label(directory: Path, label: dict[str, Any]) -> RealScore:
-    split = split_label(directory, label)
+def own_rules(label: dict[str, Any]) -> list[str]:
+    """The rules that were made while looking at this page's source (its repository)."""
+    return [rule for rule, source in RULE_SOURCES.items() if source == label.get("repo")]
+
+
+def score_label(directory: Path, label: dict[str, Any], *, loso: bool = False) -> RealScore:
+    """One page's score; with ``loso``, with the rules made on the page's own source switched off."""
+    if loso:
+        with switched_off(own_rules(label)):
+            split = split_label(directory, label)
+    else:
+        split = split_label(directory, label)
     predicted = [item.headline for item in split.items]
     score = RealScore(
         label["id"], label["kind"], predicted, len(label["items"]), structure=split.structure
@@ -186,9 +197,14 @@ def real_totals(scores: list[RealScore]) -> RealTotals:
 
 
 def report(
-    directory: Path, *, only: list[str] | None = None, verbose: bool = False, as_json: bool = False
+    directory: Path,
+    *,
+    only: list[str] | None = None,
+    verbose: bool = False,
+    as_json: bool = False,
+    loso: bool = False,
 ) -> int:
-    scores = [score_label(directory, label) for label in load_labels(directory, only)]
+    scores = [score_label(directory, label, loso=loso) for label in load_labels(directory, only)]
     total = real_totals(scores)
     if as_json:
         data = {"pages": [asdict(s) for s in scores], "total": asdict(total)}
@@ -199,6 +215,10 @@ def report(
             print(s.id, "->", [x[:40] for x in s.predicted])
     for s in scores:
         print(f"{s.id:40s} {s.line()}")
+    if loso:
+        print(
+            "(leave-one-source-out: each page scored with the rules made on its source switched off)"
+        )
     print(
         f"digest pages: {total.digests}  macro P {total.macro_precision:.3f} R "
         f"{total.macro_recall:.3f} F1 {total.macro_f1:.3f}; single-article pages "

@@ -35,8 +35,11 @@ from .rules import (
     LEAF_KINDS,
     LENGTHS,
     META_DATES,
+    RECORD_HEADER_TOKENS,
+    RECORD_REPEATS,
     SILENT_TAGS,
     WRAPPERS,
+    on,
 )
 
 Element: TypeAlias = etree._Element
@@ -71,8 +74,9 @@ def _tokens(tag: Element) -> set[str]:
 
 def _is_furniture(tag: Element) -> bool:
     tokens = _tokens(tag)
-    if tokens & FURNITURE_TOKENS:
-        return True
+    named = tokens & FURNITURE_TOKENS
+    if named:
+        return not (named <= RECORD_HEADER_TOKENS and on("record-header") and _record_header(tag))
     role = tag.get("role")
     if role in FURNITURE_ROLES:
         return True
@@ -80,6 +84,23 @@ def _is_furniture(tag: Element) -> bool:
     if style and _HIDDEN_STYLE.search(style):
         return True
     return tag.get("hidden") is not None or tag.get("aria-hidden") == "true"
+
+
+def _record_header(tag: Element) -> bool:
+    """A header of one record (an <article>'s title and date, a post teaser's title line), not the
+    page's banner: it holds a heading and sits inside an <article> (HTML's own meaning of a header
+    there), or holds a heading as its siblings' headers do (a list of post teasers)."""
+    heading = next(tag.iter(*HEADINGS), None) is not None
+    if not heading:
+        return False
+    if any(a.tag == "article" for a in tag.iterancestors()):
+        return True
+    parent = tag.getparent()
+    record = parent.getparent() if parent is not None else None
+    if record is None:
+        return False
+    like = sum(1 for p in record if len(p) and any(c.get("class") == tag.get("class") for c in p))
+    return like >= RECORD_REPEATS
 
 
 def _strings(tag: Element) -> Iterator[str]:

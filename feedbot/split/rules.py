@@ -12,6 +12,8 @@ script 1.6) unless they say characters.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 # --- HTML vocabulary --------------------------------------------------------------------------------
@@ -184,6 +186,11 @@ FURNITURE_TOKENS = frozenset(
         "author-box",
     ]
 )
+# class tokens that name a header: furniture for the page's banner, but inside an <article> (or in each
+# of a run of post teasers) the record's own title line
+RECORD_HEADER_TOKENS = frozenset(["header", "masthead", "topbar"])
+# ... a run of records: this many siblings with a header of the same class
+RECORD_REPEATS = 3
 # meta tags that state a page's publication date, most trusted first
 META_DATES = (
     ("property", "article:published_time"),
@@ -527,3 +534,32 @@ class TitleLine:
 
 
 TITLE_LINE = TitleLine()
+
+
+# --- rules added while looking at real pages --------------------------------------------------------
+
+# Every rule added while looking at a real page is named here with the source (site or repository) it
+# was made on, so that each source can be scored with the rules made on it switched off (the
+# leave-one-source-out reading of ``python -m feedbot.eval DIR --loso``): a rule that helps only the
+# pages it was made on is a memory, not a rule.
+RULE_SOURCES: dict[str, str] = {
+    "record-header": "TechBridgeWeekly/techbridgeweekly.github.io",
+}
+_OFF: set[str] = set()
+
+
+def on(rule: str) -> bool:
+    """Whether a named rule is in force (all are, except while an evaluation switches some off)."""
+    return rule not in _OFF
+
+
+@contextmanager
+def switched_off(names: Iterable[str]) -> Iterator[None]:
+    """Evaluation only: score with the named rules switched off."""
+    saved = set(_OFF)
+    _OFF.update(names)
+    try:
+        yield
+    finally:
+        _OFF.clear()
+        _OFF.update(saved)
