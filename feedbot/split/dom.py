@@ -34,6 +34,7 @@ from .rules import (
     INVISIBLE_TAGS,
     LEAF_KINDS,
     LENGTHS,
+    LINES,
     META_DATES,
     RECORD_HEADER_TOKENS,
     RECORD_REPEATS,
@@ -528,6 +529,41 @@ def _inner_html(tag: Element) -> str:
     return whole[whole.index(">") + 1 : -len(close)]
 
 
+_LINE_BREAK = "\n"  # (this very string object) a line break of the source that counts as a <br>
+
+
+def _unwrapped(nodes: list[Node]) -> bool:
+    """Text whose source lines are the author's lines: a paragraph where some line of the source is
+    longer than any hard wrapping makes them (Markdown's single newlines, text pasted into <p>)."""
+    if not on("source-lines"):
+        return False
+    longest = LINES.unwrapped
+    for node in nodes:
+        if (
+            isinstance(node, str)
+            and "\n" in node.strip()
+            and any(len(piece) > longest for piece in node.split("\n"))
+        ):
+            return True
+    return False
+
+
+def _source_lines(nodes: list[Node]) -> list[Node]:
+    """The nodes with each source line break in a string turned into a break of its own."""
+    out: list[Node] = []
+    for node in nodes:
+        if not isinstance(node, str) or "\n" not in node:
+            out.append(node)
+            continue
+        pieces = node.split("\n")
+        for k, piece in enumerate(pieces):
+            if k:
+                out.append(_LINE_BREAK)
+            if piece:
+                out.append(piece)
+    return out
+
+
 _BOLD = 1  # walking context: inside bold text
 _IN_LIST = 2  # walking context: inside a list item
 _LIST_ITEMS = frozenset(["li", "dd"])
@@ -652,15 +688,17 @@ class _Linearizer:
         split_br: bool,
         whole: bool,
     ) -> None:
-        if len(nodes) == 1 and isinstance(nodes[0], str):
-            self.emit_text(nodes[0], parent, kind, bold)
+        if split_br and _unwrapped(nodes):
+            nodes = _source_lines(nodes)
+        elif len(nodes) == 1 and isinstance(nodes[0], str):
+            self.emit_text(nodes[0], parent, kind, bold, split_br=False)
             return
         if not nodes:
             return
         line: list[Node] = []
         lines: list[list[Node]] = []
         for node in nodes:
-            if split_br and not isinstance(node, str) and node.tag == "br":
+            if split_br and (node is _LINE_BREAK or (not isinstance(node, str) and node.tag == "br")):
                 lines.append(line)
                 line = []
             else:
@@ -692,8 +730,13 @@ class _Linearizer:
             self.pending_gap = 0
             self.blocks.append(block)
 
-    def emit_text(self, raw: str, parent: Element, kind: str, bold: bool) -> None:
+    def emit_text(
+        self, raw: str, parent: Element, kind: str, bold: bool, *, split_br: bool = True
+    ) -> None:
         """The common case of :meth:`emit_nodes`: an element that holds nothing but text."""
+        if split_br and "\n" in raw and _unwrapped([raw]):
+            self.emit_nodes([raw], parent, kind, bold, split_br=True, whole=False)
+            return
         text = collapse(raw)
         if not text:
             return

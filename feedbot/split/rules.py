@@ -223,6 +223,19 @@ LENGTHS = Lengths()
 
 
 @dataclass(frozen=True)
+class Lines:
+    """When a paragraph's source line breaks are its author's lines."""
+
+    # hard-wrapped source (HTML written at 80 columns, wrapped CJK at 40) never has a line longer
+    # than this many characters; a paragraph that does was written line by line (Markdown's single
+    # newlines): its line breaks separate a headline line from its text
+    unwrapped: int = 200
+
+
+LINES = Lines()
+
+
+@dataclass(frozen=True)
 class Extraction:
     """Finding the content area and keeping the page's own text."""
 
@@ -544,6 +557,7 @@ TITLE_LINE = TitleLine()
 # pages it was made on is a memory, not a rule.
 RULE_SOURCES: dict[str, str] = {
     "record-header": "TechBridgeWeekly/techbridgeweekly.github.io",
+    "source-lines": "lzg14/ai-info",
 }
 _OFF: set[str] = set()
 
