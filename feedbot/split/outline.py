@@ -82,8 +82,10 @@ def _families_of(
     mark = marker_of(text)
     if mark and (block.bold or not text.endswith(SENTENCE_END) or size <= FAMILIES.mark_plain_max):
         found.append(f"mark:{mark[0]}")
-    if block.bold and block.tag != "li":
+    if block.bold and block.tag not in ("li", "dt"):
         found.append("bold")
+    if block.tag == "dt":
+        found.append("dt")
     if text.startswith("【") and text.endswith("】"):
         found.append("bracket")
     if _short_line(blocks, i, sizes, skip, lines_in_chunks):

@@ -442,6 +442,7 @@ PRIORS = {
     "h1": 0.2,
     "bold": 0.3,
     "bracket": 0.3,
+    "dt": 0.3,
     "bracket-lead": 0.25,
     "li-bold": 0.3,
     "li-link": 0.25,
