@@ -67,6 +67,7 @@ class Block:
     gap: int = 0  # separation before the block: blank lines (text, <br><br>), 3 for a rule or <hr>
     node: int = -1  # ordinal of the block's element (see Extracted.parents), -1 for text pages
     in_list: bool = False  # inside a list item (<li>, <dd>), however deep
+    item_start: bool = False  # the first block of its list item
     forced: bool = False  # matched the source's headline_selector
     path: str = ""  # CSS selector of the block's element in the original page (preview only)
 

@@ -32,6 +32,7 @@ from .rules import (
     FURNITURE_TOKENS,
     HEADINGS,
     INVISIBLE_TAGS,
+    LABELS,
     LEAF_KINDS,
     LENGTHS,
     LINES,
@@ -576,6 +577,7 @@ class _Linearizer:
         self.pending_gap = 0
         self.separators: list[str] = []
         self.in_list = False
+        self.open_item = False  # the next block is the first of a list item
 
     def walk(self, root: Element) -> None:
         """Emit blocks in document order, iteratively (pages can nest thousands of levels deep)."""
@@ -590,6 +592,8 @@ class _Linearizer:
         while work:
             tag, run, ctx = work.pop()
             self.in_list = bool(ctx & _IN_LIST) or tag.tag in _LIST_ITEMS
+            if run is None and tag.tag in _LIST_ITEMS:
+                self.open_item = True
             if run is not None:
                 # loose text inside a list item is that item's text
                 kind = str(tag.tag) if tag.tag in LEAF_KINDS else "line"
@@ -620,6 +624,11 @@ class _Linearizer:
         elif tag.text:  # the common case: a paragraph of nothing but text
             self.emit_text(tag.text, tag, kind, bold)
         return True
+
+    def add(self, block: Block) -> None:
+        block.item_start = self.open_item
+        self.open_item = False
+        self.blocks.append(block)
 
     def data_table(self, table: Element) -> bool:
         """A table of data (its cells hold only inline content), not a layout grid."""
@@ -654,7 +663,7 @@ class _Linearizer:
             in_list=self.in_list,
         )
         self.pending_gap = 0
-        self.blocks.append(block)
+        self.add(block)
 
     def container(self, tag: Element, ctx: int) -> list[tuple[Element, list[Node] | None, int]]:
         """A container's runs of inline content (blocks of their own) and block children, in order."""
@@ -698,7 +707,9 @@ class _Linearizer:
         line: list[Node] = []
         lines: list[list[Node]] = []
         for node in nodes:
-            if split_br and (node is _LINE_BREAK or (not isinstance(node, str) and node.tag == "br")):
+            if split_br and (
+                node is _LINE_BREAK or (not isinstance(node, str) and node.tag == "br")
+            ):
                 lines.append(line)
                 line = []
             else:
@@ -728,7 +739,7 @@ class _Linearizer:
             block.in_list = self.in_list
             blank = 0
             self.pending_gap = 0
-            self.blocks.append(block)
+            self.add(block)
 
     def emit_text(
         self, raw: str, parent: Element, kind: str, bold: bool, *, split_br: bool = True
@@ -758,9 +769,9 @@ class _Linearizer:
             in_list=self.in_list,
         )
         self.pending_gap = 0
-        if not block.bold and text[0] in "【[":  # (the text is collapsed: no leading space)
-            _bracket_lead(block)
-        self.blocks.append(block)
+        if not block.bold and kind not in HEADINGS:
+            _text_lead(block)
+        self.add(block)
 
 
 def _bold_and_link_len(
@@ -863,7 +874,7 @@ def _make_block(
 def _find_lead(block: Block, nodes: list[Node], stats: dict[Element, Stats]) -> None:
     """A bold or linked phrase that opens the block and is followed by more text."""
     if nodes and isinstance(nodes[0], str) and nodes[0].strip():
-        _bracket_lead(block)  # opens with text: no bold or linked lead
+        _text_lead(block)  # opens with text: no bold or linked lead
         return
     index = next(
         (i for i, n in enumerate(nodes) if not isinstance(n, str) or n.strip()), len(nodes)
@@ -889,13 +900,49 @@ def _find_lead(block: Block, nodes: list[Node], stats: dict[Element, Stats]) -> 
             lead = _nodes_text([first], stats)
             rest_nodes = nodes[index + 1 :]
             rest = _nodes_text(rest_nodes, stats)
+            if kind == "bold" and lead and _REFERENCES.fullmatch(rest) and on("references"):
+                block.bold = True  # "**Headline** [3] [7]": footnote references are no text
+                return
             if lead and rest and nonws(rest) >= LENGTHS.lead_rest_min:
                 block.lead = lead.rstrip(":：.-—– ")
                 block.lead_kind = kind
                 block.rest_text = rest.lstrip(":：-—– ")
                 block.rest_html = "<p>" + _html(rest_nodes).strip().lstrip(":：-—– ") + "</p>"
                 return
-    _bracket_lead(block)
+    _text_lead(block)
+
+
+def _text_lead(block: Block) -> None:
+    """A lead set apart by the text itself: 【brackets】, or a label and a colon ("DEAR ABBY: …")."""
+    if block.text[:1] in "【[":
+        _bracket_lead(block)
+    elif on("label-lead") and block.tag not in HEADINGS:
+        _label_lead(block)
+
+
+def _label_lead(block: Block) -> None:
+    """A short label closed by a colon that opens a paragraph, followed by more text than itself."""
+    match = _LABEL_LEAD.match(block.text)
+    if match is None:
+        return
+    label, rest = match.group(1).strip(), match.group(2).strip()
+    if (
+        len(label) < LABELS.min_chars
+        or not any(c.isalpha() for c in label)
+        or rest.startswith("//")
+        or nonws(rest) < LABELS.rest_vs_label * nonws(label)
+    ):
+        return
+    block.lead = label
+    block.lead_kind = "label"
+    block.rest_text = rest
+    inner = block.html[block.html.index(">") + 1 :]
+    plain = "<" not in inner.removesuffix(block.html[block.html.rindex("<") :])
+    block.rest_html = "<p>" + htmllib.escape(rest, quote=False) + "</p>"
+    if plain:
+        cut = next((k for k, c in enumerate(inner) if c in ":："), -1)
+        if cut >= 0:
+            block.rest_html = "<p>" + inner[cut + 1 :].rsplit("<", 1)[0].strip() + "</p>"
 
 
 def _bracket_lead(block: Block) -> None:
@@ -913,6 +960,13 @@ def _bracket_lead(block: Block) -> None:
             else "<p>" + html[cut + 1 :].removesuffix("</p>").strip() + "</p>"
         )
 
+
+# footnote references after a headline: "[3]", "[1] [2]", "[[4]]"
+_REFERENCES = re.compile(r"(\s*\[\s*\[?\s*\d{1,3}\s*\]?\s*\])+\s*")
+# a label and a colon opening a paragraph: no sentence punctuation inside the label
+_LABEL_LEAD = re.compile(
+    rf"^([^\s:：][^:：。.!?！？;；]{{0,{LABELS.max_chars}}}?)\s*[:：]\s*(\S.*)$", re.S
+)
 
 _MARK = "data-feedbot-content"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .blocks import Block
-from .rules import FAMILIES, FAMILY_RANKS, HEADINGS, LEAD_FAMILIES, SENTENCE_END
+from .rules import FAMILIES, FAMILY_RANKS, HEADINGS, LEAD_FAMILIES, SENTENCE_END, on
 from .text import marker_of, units
 
 
@@ -68,15 +68,7 @@ def _families_of(
         return [block.tag] if size <= FAMILIES.heading_max else []
     found: list[str] = []
     if block.lead and block.lead_kind:
-        if block.tag == "li":
-            found.append(f"li-{block.lead_kind}")
-        elif block.lead_kind == "bracket":
-            found.append("bracket-lead")
-        elif (
-            block.lead_kind == "bold"
-            and units(block.lead, FAMILIES.bold_lead_max) <= FAMILIES.bold_lead_max
-        ):
-            found.append("p-bold-lead")
+        found.extend(_lead_families(block))
     if size > FAMILIES.line_max:
         return found
     mark = marker_of(text)
@@ -91,6 +83,22 @@ def _families_of(
     if _short_line(blocks, i, sizes, skip, lines_in_chunks):
         found.append("short")
     return found
+
+
+def _lead_families(block: Block) -> list[str]:
+    """Leads of list entries are one family whatever marks them (bold, a link, brackets, a label:
+    the author's markup varies from entry to entry); in paragraphs each kind is its own."""
+    kind = block.lead_kind
+    lead = block.lead or ""
+    if block.tag == "li" or (block.in_list and block.item_start and on("list-leads")):
+        return ["li-lead"] if on("list-leads") else [f"li-{kind}"]
+    if kind == "bracket":
+        return ["bracket-lead"]
+    if kind == "bold" and units(lead, FAMILIES.bold_lead_max) <= FAMILIES.bold_lead_max:
+        return ["p-bold-lead"]
+    if kind == "label" and units(lead, FAMILIES.bold_lead_max) <= FAMILIES.bold_lead_max:
+        return ["label"]
+    return []
 
 
 def _short_line(

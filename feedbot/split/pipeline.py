@@ -73,7 +73,12 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
     best = _choose(page, levels, forced)
     lead_family = best is not None and is_lead_family(best.name)
     single = options.mode == "whole"
-    if options.mode == "auto" and best is not None and not forced and not lead_family:
+    if (
+        options.mode == "auto"
+        and best is not None
+        and not forced
+        and (not lead_family or best.name == "label")
+    ):
         heads_text = [strip_marker(head_text(page.blocks[i], False)) for i in best.heads]
         single, why = is_single_article(
             page.title, best, page.blocks, heads_text, set(page.reasons)

@@ -236,6 +236,20 @@ LINES = Lines()
 
 
 @dataclass(frozen=True)
+class Labels:
+    """A label and a colon opening a paragraph as its lead ("DEAR ABBY: …", "当升科技：…")."""
+
+    # the label: 2-40 characters with a letter (not a time, not a 1-letter "Q:")
+    min_chars: int = 2
+    max_chars: int = 40
+    # the text after it is at least this many times as long as the label (a label, not a sentence)
+    rest_vs_label: float = 2.0
+
+
+LABELS = Labels()
+
+
+@dataclass(frozen=True)
 class Extraction:
     """Finding the content area and keeping the page's own text."""
 
@@ -346,7 +360,7 @@ PREPASS = Prepass()
 # --- the outline: headline-like blocks by family -----------------------------------------------------
 
 # families whose headline is a lead phrase opening a block, the rest of the block being body
-LEAD_FAMILIES = ("li-", "p-bold-lead", "bracket-lead")
+LEAD_FAMILIES = ("li-", "p-bold-lead", "bracket-lead", "label")
 # how strongly each family's markup sets a line apart (the smaller, the coarser its sections): the
 # order browsers and readers give them — headings by level, then whole bold or bracketed lines and
 # definition terms, numbered lines, plain short lines, and leads that open a paragraph
@@ -446,6 +460,8 @@ PRIORS = {
     "bracket-lead": 0.25,
     "li-bold": 0.3,
     "li-link": 0.25,
+    "li-lead": 0.3,
+    "label": 0.05,
     "p-bold-lead": 0.05,
     "short": 0.0,
     "selector": 5.0,
@@ -509,6 +525,9 @@ class Single:
     # question-and-answer paragraphs: an interview
     qa_paragraphs: int = 4
     qa_weight: float = 2.0
+    # ... or paragraphs opened by the labels of this many speakers, who open this share of them
+    speakers: int = 2
+    speakers_share: float = 0.8
     # section-like headings are short
     short_heads: float = 7
     short_heads_weight: float = 1.2
@@ -559,6 +578,9 @@ TITLE_LINE = TitleLine()
 RULE_SOURCES: dict[str, str] = {
     "record-header": "TechBridgeWeekly/techbridgeweekly.github.io",
     "source-lines": "lzg14/ai-info",
+    "references": "lazyjerry/lazyjerry.github.io",
+    "label-lead": "bitcoinops/bitcoinops.github.io",
+    "list-leads": "bitcoinops/bitcoinops.github.io",
 }
 _OFF: set[str] = set()
 

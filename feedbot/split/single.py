@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections import Counter
 from collections.abc import Sequence
 
 from .blocks import Block
@@ -32,6 +33,9 @@ def is_single_article(
     if sum(1 for b in blocks if b.text.startswith(QA_OPENINGS)) >= SINGLE.qa_paragraphs:
         score += SINGLE.qa_weight
         reasons.append("question-and-answer paragraphs (an interview)")
+    elif dialogue(blocks):
+        score += SINGLE.qa_weight
+        reasons.append("paragraphs open with the names of two speakers in turn (an interview)")
     sizes = [units(h) for h in heads_text]
     mean = statistics.fmean(sizes) if sizes else 0.0
     if mean <= SINGLE.short_heads:
@@ -50,6 +54,17 @@ def is_single_article(
         reasons.append(f"{cues} headings are section names")
     score += _one_subject(title, best, blocks, reasons)
     return score >= SINGLE.threshold, reasons or ["headlines look like separate stories"]
+
+
+def dialogue(blocks: Sequence[Block]) -> bool:
+    """Paragraphs opened by the labels of one or two speakers, in turn: an interview's questions and
+    answers ("记者：…" / "张明远：…"), not a run of stories each named by its label."""
+    labels = Counter(b.lead for b in blocks if b.lead_kind == "label")
+    total = sum(labels.values())
+    if total < SINGLE.qa_paragraphs:
+        return False
+    top = labels.most_common(SINGLE.speakers)
+    return sum(n for _, n in top) >= SINGLE.speakers_share * total and all(n >= 2 for _, n in top)
 
 
 def _introduction(
