@@ -96,6 +96,10 @@ BYLINE = re.compile(
     r"[◎○]?\s*[\u4e00-\u9fff]{2,4}\s*[（(][^）)]{1,12}[，,、][^）)]{1,12}[）)]\s*$)"
 )
 
+# a line of template syntax left unrendered: Liquid ({% include … %}, {{ page.x }}), kramdown's
+# attribute lists ({:#anchor}), Hugo shortcodes
+TEMPLATE = re.compile(r"^(\s*\{[{%:<][^{}]*\}\}?\s*)+$")
+
 MAX_LINE = 200  # a boilerplate line is short; a long paragraph that mentions "source:" is content
 
 # Python's regular expressions try every alternative at every position of a text; the unanchored
@@ -166,6 +170,8 @@ def classify(text: str) -> str | None:
     """The kind of boilerplate a short line is, or None when it is content."""
     if not text or len(text) > MAX_LINE:
         return None
+    if text[0] == "{" and TEMPLATE.match(text):
+        return "template"
     lowered = text.lower()
     gated = _may_hold(lowered, _CLASSIFY_GATE)
     if gated and _holds(lowered, _END_NEEDLES) and END_ONLY.match(text):

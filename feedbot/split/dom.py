@@ -866,9 +866,22 @@ def _make_block(
                 block.anchor = _anchor(node)
                 if block.anchor is not None:
                     break
+    if link_len:
+        block.href = _first_href(nodes)
     if not block.bold and kind not in HEADINGS:
         _find_lead(block, nodes, stats)
     return block
+
+
+def _first_href(nodes: list[Node]) -> str | None:
+    """Where the first link among the nodes leads."""
+    for node in nodes:
+        if isinstance(node, str):
+            continue
+        link = node if node.tag == "a" else node.find(".//a[@href]")
+        if link is not None and link.get("href"):
+            return link.get("href")
+    return None
 
 
 def _find_lead(block: Block, nodes: list[Node], stats: dict[Element, Stats]) -> None:

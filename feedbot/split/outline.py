@@ -78,6 +78,13 @@ def _families_of(
         found.append("bold")
     if block.tag == "dt":
         found.append("dt")
+    elif (
+        block.link_ratio >= FAMILIES.link_line_share
+        and not block.bold
+        and size >= FAMILIES.link_line_min
+        and on("link-lines")
+    ):
+        found.append("link")
     if text.startswith("【") and text.endswith("】"):
         found.append("bracket")
     if _short_line(blocks, i, sizes, skip, lines_in_chunks):

@@ -399,6 +399,9 @@ class Families:
     # a plain short line (no markup at all): at most this long, less than this share linked
     short_max: float = 40
     short_link_share: float = 0.5
+    # a line that is one link: this share of it linked, and as long as a headline (not "Home")
+    link_line_share: float = 0.9
+    link_line_min: float = 4
     # lines grouped into chunks by blank lines (the first line of a chunk is its headline): at least
     # this many lines, this share of them joined to the line before and this share set apart
     chunk_lines: int = 4
@@ -457,6 +460,7 @@ PRIORS = {
     "bold": 0.3,
     "bracket": 0.3,
     "dt": 0.3,
+    "link": 0.1,
     "bracket-lead": 0.25,
     "li-bold": 0.3,
     "li-link": 0.25,
@@ -581,6 +585,7 @@ RULE_SOURCES: dict[str, str] = {
     "references": "lazyjerry/lazyjerry.github.io",
     "label-lead": "bitcoinops/bitcoinops.github.io",
     "list-leads": "bitcoinops/bitcoinops.github.io",
+    "link-lines": "PyChina/weekly",
 }
 _OFF: set[str] = set()
 
