@@ -96,7 +96,9 @@ def plan_items(
     """The items of a page split at ``level``'s headlines."""
     plan = Plan()
     heads = level.heads
-    ends = [heads[k + 1] if k + 1 < len(heads) else len(blocks) for k in range(len(heads))]
+    ends = level.ends or [
+        heads[k + 1] if k + 1 < len(heads) else len(blocks) for k in range(len(heads))
+    ]
     outside = outside_items(heads, ends, blocks, set(reasons), parents)
     trailer = trailer_start(heads, blocks, set(reasons), reasons)
     for i in range(heads[0]):
@@ -106,8 +108,9 @@ def plan_items(
             plan.cut(i, "section" if i in level.sections else "lead", blocks[i].text)
     for k, start in enumerate(heads):
         item = _plan_one(plan, k, start, ends[k], level, blocks, reasons, outside, trailer)
-        if item is None:
-            continue
+        # between a story's end and the next headline: a coarser section's label and its own text
+        for j in range(ends[k], heads[k + 1] if k + 1 < len(heads) else len(blocks)):
+            plan.cut(j, reasons.get(j, "section"), blocks[j].text)
         head = blocks[start]
         item.headline = strip_marker(head_text(head, lead_family))
         if lead_family and head.lead:
@@ -134,7 +137,7 @@ def _plan_one(
     reasons: dict[int, str],
     outside: set[int],
     trailer: int | None,
-) -> PlannedItem | None:
+) -> PlannedItem:
     """One story's body: the blocks up to the next headline, less what is no part of it."""
     last_item = k == len(level.heads) - 1
     body: list[int] = []

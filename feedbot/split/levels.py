@@ -1,39 +1,57 @@
 """Choosing the item level: every family of headlines scored as a level, then the choice on the outline.
 
 Owns: :class:`Level` (a family's headlines with its score, the evidence and whether it can hold items)
-and :func:`choose` (the best level; section labels give way to the finer headlines they hold).
+and :func:`choose`: the best-scoring level, then moves on the outline — section labels and wrappers
+give way to the finer headlines they hold, link bullets stay inside the section that holds them.
 Pure: blocks and families in, levels out.
 """
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .blocks import Block
-from .outline import head_text, is_lead_family
-from .rules import GROUPING, LONE_HEADINGS, PRIORS, SCORING
+from .outline import Outline, head_text, is_lead_family, rank
+from .rules import LONE_HEADINGS, OUTLINE, PRIORS, SCORING
 from .text import marker_of, units
 
 
 @dataclass
 class Level:
-    """One family of headlines considered as the item level."""
+    """One family of headlines considered as the item level, with the evidence."""
 
     name: str
     heads: list[int]
     score: float
     reasons: list[str]
     ok: bool
+    ends: list[int] = field(default_factory=list)  # where each headline's span ends (exclusive)
+    own: list[float] = field(default_factory=list)  # each headline's text before a finer headline
+    spans: list[float] = field(default_factory=list)  # each headline's body characters
+    head_sizes: list[float] = field(default_factory=list)
     sections: set[int] = field(default_factory=set)  # coarser headlines the items are grouped under
+
+    @property
+    def rank(self) -> int:
+        return rank(self.name)
+
+    def own_share(self) -> float:
+        """The share of headlines with a text of their own (not only finer headlines under them)."""
+        return sum(o >= SCORING.body_min for o in self.own) / len(self.own) if self.own else 0.0
+
+    def mean_head(self) -> float:
+        return statistics.fmean(self.head_sizes) if self.head_sizes else 0.0
 
 
 def score_level(
     name: str,
     heads: list[int],
     blocks: Sequence[Block],
+    outline: Outline,
     total: float,
     chars: Sequence[float],
 ) -> Level:
@@ -42,15 +60,17 @@ def score_level(
     if n < 2 and not (n == 1 and name in LONE_HEADINGS):
         # one heading can stand for a digest that has a single story today; nothing else can
         return Level(name, heads, 0.0, ["fewer than 2 headlines"], False)
-    head_sizes, body_sizes, covered = _spans(heads, blocks, chars, is_lead_family(name))
+    level = Level(name, heads, 0.0, [], False)
+    _measure(level, blocks, outline, chars)
     with_body = [
         b >= max(SCORING.body_min, SCORING.body_vs_head * h)
-        for b, h in zip(body_sizes, head_sizes, strict=True)
+        for b, h in zip(level.spans, level.head_sizes, strict=True)
     ]
     frac_body = sum(with_body) / n
+    covered = sum(level.spans) + sum(len(head_text(blocks[i], is_lead_family(name))) for i in heads)
     coverage = min(1.0, covered / total) if total else 0.0
-    mean_head = statistics.fmean(head_sizes)
-    cv = statistics.pstdev(head_sizes) / mean_head if mean_head else 1.0
+    mean_head = level.mean_head()
+    cv = statistics.pstdev(level.head_sizes) / mean_head if mean_head else 1.0
     score = (
         SCORING.w_body * frac_body
         + SCORING.w_coverage * coverage
@@ -59,55 +79,49 @@ def score_level(
     score += PRIORS.get(
         name, SCORING.marked_prior if name.startswith("mark:") else SCORING.other_prior
     )
-    reasons = [f"{n} headlines, {frac_body:.0%} with a body, cover {coverage:.0%} of the text"]
-    score += _evidence(name, heads, blocks, mean_head, body_sizes, reasons)
-    ok = frac_body >= SCORING.ok_body_share and mean_head <= SCORING.ok_head_max
-    if not ok:
-        reasons.append(
+    level.reasons.append(
+        f"{n} headlines, {frac_body:.0%} with a body, cover {coverage:.0%} of the text"
+    )
+    score += _evidence(level, blocks, level.reasons)
+    level.ok = frac_body >= SCORING.ok_body_share and mean_head <= SCORING.ok_head_max
+    if not level.ok:
+        level.reasons.append(
             "rejected: too few headlines with a body"
             if frac_body < SCORING.ok_body_share
             else "rejected: headlines too long"
         )
-    return Level(name, heads, round(score, 3), reasons, ok)
+    level.score = round(score, 3)
+    return level
 
 
-def _spans(
-    heads: list[int], blocks: Sequence[Block], chars: Sequence[float], lead_family: bool
-) -> tuple[list[float], list[float], float]:
-    """Each headline's size and its body's characters (up to the next headline), and the total."""
-    head_sizes: list[float] = []
-    body_sizes: list[float] = []
-    covered = 0.0
-    n = len(heads)
-    for k, start in enumerate(heads):
-        end = heads[k + 1] if k + 1 < n else len(blocks)
+def _measure(
+    level: Level, blocks: Sequence[Block], outline: Outline, chars: Sequence[float]
+) -> None:
+    """Each headline's size, its span (up to the next headline or coarser section) and its own text
+    (up to the first finer headline inside the span)."""
+    lead_family = is_lead_family(level.name)
+    level.ends = outline.ends(level.heads, level.rank)
+    finer = outline.finer_heads(level.rank, set(level.heads))
+    for start, end in zip(level.heads, level.ends, strict=True):
         block = blocks[start]
-        text = head_text(block, lead_family)
-        head_sizes.append(units(text))
-        body = 0.0
-        if lead_family and block.lead:
-            body += len(block.text) - len(block.lead)
-        body = sum(chars[start + 1 : end], body)  # in order, as a loop would add them
-        body_sizes.append(body)
-        covered += body + len(text)
-    return head_sizes, body_sizes, covered
+        level.head_sizes.append(units(head_text(block, lead_family)))
+        rest = float(len(block.text) - len(block.lead)) if lead_family and block.lead else 0.0
+        level.spans.append(sum(chars[start + 1 : end], rest))
+        at = bisect.bisect_right(finer, start)
+        stop = min(end, finer[at]) if at < len(finer) else end
+        level.own.append(sum(chars[start + 1 : stop], rest))
 
 
-def _evidence(
-    name: str,
-    heads: list[int],
-    blocks: Sequence[Block],
-    mean_head: float,
-    body_sizes: list[float],
-    reasons: list[str],
-) -> float:
+def _evidence(level: Level, blocks: Sequence[Block], reasons: list[str]) -> float:
     """Score adjustments for numbering, long headlines, thin bodies and linked headlines."""
     score = 0.0
+    name, heads = level.name, level.heads
     n = len(heads)
+    mean_head = level.mean_head()
     if name.startswith("mark:") and name != "mark:bullet":
         numbers = [marker_of(blocks[i].text) for i in heads]
         values = [m[1] for m in numbers if m]
-        if values and all(b - a == 1 for a, b in itertools.pairwise(values)):
+        if values and all(abs(b - a) == 1 for a, b in itertools.pairwise(values)):
             score += SCORING.numbered_bonus
             reasons.append("numbered in sequence")
         else:
@@ -118,11 +132,11 @@ def _evidence(
             SCORING.long_head_max_penalty, (mean_head - SCORING.long_head) / SCORING.long_head_scale
         )
         reasons.append(f"long headlines (mean {mean_head:.0f} units)")
-    if statistics.median(body_sizes) < SCORING.thin_body_ratio * mean_head:
+    if statistics.median(level.spans) < SCORING.thin_body_ratio * mean_head:
         score -= SCORING.thin_body_penalty
         reasons.append("bodies barely longer than headlines")
-    linked = sum(blocks[i].link_ratio > 0.5 for i in heads) / n
-    if linked > SCORING.linked_heads and not name.startswith("li-link"):
+    linked = sum(blocks[i].link_ratio > SCORING.linked_head for i in heads) / n
+    if linked > SCORING.linked_heads and not name.startswith(("li-", "link")):
         score -= SCORING.linked_heads_penalty
         reasons.append("headlines are mostly links (a table of contents?)")
     if n == 1:
@@ -131,25 +145,150 @@ def _evidence(
     return score
 
 
-def grouping(
-    best: Level, levels: dict[str, Level], blocks: Sequence[Block], skip: set[int]
+@dataclass
+class Choice:
+    """The level chosen, and what the outline said about the others."""
+
+    level: Level | None
+    why: list[str] = field(default_factory=list)
+    rejected: dict[str, str] = field(default_factory=dict)  # level name -> why it was not chosen
+
+
+def choose(levels: Sequence[Level], chars: Sequence[float]) -> Choice:
+    """The best-scoring level, moved on the outline: down from wrappers and category labels to the
+    stories they hold, up from link bullets to the sections that hold them."""
+    viable = [s for s in levels if s.ok]
+    choice = Choice(None)
+    for s in levels:
+        if not s.ok:
+            choice.rejected[s.name] = next(
+                (r for r in s.reasons if r.startswith(("rejected", "fewer"))), "not viable"
+            )
+    if not viable:
+        return choice
+    best = max(viable, key=lambda s: (s.score, -len(s.name)))
+    choice.why.append(f"{best.name} scores best ({best.score:.2f})")
+    moved = True
+    while moved:
+        moved = False
+        up = _ascend(best, viable, chars, choice)
+        if up is not None:
+            best, moved = up, True
+            continue
+        down = _descend(best, viable, chars, choice)
+        if down is not None:
+            best, moved = down, True
+    for s in viable:
+        if s is not best and s.name not in choice.rejected:
+            choice.rejected[s.name] = f"scores {s.score:.2f}, below the chosen level"
+    choice.level = best
+    return choice
+
+
+def _nested(inner: Level, outer: Level) -> list[int]:
+    """How many of ``inner``'s headlines fall in each of ``outer``'s spans."""
+    counts = []
+    for start, end in zip(outer.heads, outer.ends, strict=True):
+        lo = bisect.bisect_right(inner.heads, start)
+        hi = bisect.bisect_left(inner.heads, end)
+        counts.append(hi - lo)
+    return counts
+
+
+def _own(outer: Level, inner: Level, chars: Sequence[float]) -> list[float | None]:
+    """For each of ``outer``'s headlines that holds some of ``inner``'s, the text before the first
+    of them (None for a headline that holds none)."""
+    own: list[float | None] = []
+    for start, end in zip(outer.heads, outer.ends, strict=True):
+        at = bisect.bisect_right(inner.heads, start)
+        if at < len(inner.heads) and inner.heads[at] < end:
+            own.append(sum(chars[start + 1 : inner.heads[at]]))
+        else:
+            own.append(None)
+    return own
+
+
+def _own_share(outer: Level, inner: Level, chars: Sequence[float]) -> float:
+    """The share of ``outer``'s headlines holding ``inner``'s that have a text of their own first."""
+    holding = [o for o in _own(outer, inner, chars) if o is not None]
+    return sum(o >= SCORING.body_min for o in holding) / len(holding) if holding else 0.0
+
+
+def _descend(
+    best: Level, viable: Sequence[Level], chars: Sequence[float], choice: Choice
 ) -> Level | None:
-    """If the chosen headlines are section labels each directly followed by finer headlines, the finer
-    level is the item level (a round-up grouped under "Politics", "Business", ...)."""
-    chosen = set(best.heads)
-    for other in sorted(levels.values(), key=lambda s: -s.score):
-        if other.name == best.name or not other.ok or len(other.heads) < len(best.heads):
+    """A finer level that holds the stories when the chosen headlines only group them: wrappers (no
+    text of their own), category labels (short, over longer headlines), a few over many."""
+    found: list[tuple[float, Level, str]] = []
+    for finer in viable:
+        if finer.rank <= best.rank or len(finer.heads) < len(best.heads):
             continue
-        others = set(other.heads)
-        if others & chosen:
+        if finer.mean_head() < OUTLINE.finer_head_ratio * best.mean_head():
+            continue  # stories' headlines are not shorter than the labels over them
+        counts = _nested(finer, best)
+        holding = sum(c > 0 for c in counts) / len(counts)
+        inside = sum(counts) / len(finer.heads)
+        if inside < OUTLINE.nested_share:
             continue
-        followed = 0
-        for i in best.heads:
-            j = i + 1
-            while j in skip:
-                j += 1
-            if j in others:
-                followed += 1
-        if followed / len(best.heads) >= GROUPING.followed_share:
-            return other
+        why = _grouping_reason(best, finer, _own_share(best, finer, chars), holding)
+        if why:
+            found.append((finer.score, finer, why))
+    if not found:
+        return None
+    _score, finer, why = max(found, key=lambda t: t[0])
+    choice.rejected[best.name] = why
+    choice.why.append(f"down to {finer.name}: {why}")
+    finer.sections = set(best.heads) | best.sections
+    return finer
+
+
+def _grouping_reason(best: Level, finer: Level, own_share: float, holding: float) -> str:
+    """Why ``best``'s headlines are groupers over ``finer``'s, or '' when they are not."""
+    if own_share < OUTLINE.wrapper_own_share and holding >= OUTLINE.holding_share:
+        return (
+            f"its headlines are wrappers: {own_share:.0%} of those over {finer.name} headlines "
+            "have a text of their own before them"
+        )
+    if len(best.heads) <= OUTLINE.few and len(finer.heads) >= OUTLINE.few_children * len(
+        best.heads
+    ):
+        return f"{len(best.heads)} headlines over {len(finer.heads)} {finer.name} headlines"
+    if holding >= OUTLINE.holding_share and (
+        best.mean_head() <= OUTLINE.label_max
+        and finer.mean_head() >= OUTLINE.label_ratio * best.mean_head()
+        and len(finer.heads) >= OUTLINE.label_children * len(best.heads)
+    ):
+        return (
+            f"its headlines are category labels (mean {best.mean_head():.1f} units) over "
+            f"longer {finer.name} headlines"
+        )
+    return ""
+
+
+def _ascend(
+    best: Level, viable: Sequence[Level], chars: Sequence[float], choice: Choice
+) -> Level | None:
+    """Link bullets stay inside the section that holds them: when the chosen headlines are list
+    entries with little text, inside coarser sections that have a text of their own."""
+    if not best.name.startswith(("li-", "link")):
+        return None
+    if statistics.median(best.spans) > OUTLINE.bullet_body:
+        return None
+    for coarser in sorted(viable, key=lambda s: -s.score):
+        if coarser.rank >= best.rank or coarser.rank > OUTLINE.section_rank:
+            continue
+        counts = _nested(best, coarser)
+        if sum(counts) < OUTLINE.nested_share * len(best.heads):
+            continue
+        if _own_share(coarser, best, chars) < OUTLINE.section_own_share:
+            continue
+        if len(best.heads) < OUTLINE.bullets_per_section * len(coarser.heads):
+            continue
+        why = (
+            f"its headlines are link bullets (median body {statistics.median(best.spans):.0f} "
+            f"characters) inside {coarser.name} sections with a text of their own"
+        )
+        choice.rejected[best.name] = why
+        choice.why.append(f"up to {coarser.name}: {why}")
+        return coarser
     return None

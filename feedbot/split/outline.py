@@ -8,9 +8,10 @@ Pure: blocks in, ``{family: [block indices]}`` out.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 
-from .blocks import Block
+from .blocks import Block, nonws
 from .rules import FAMILIES, FAMILY_RANKS, HEADINGS, LEAD_FAMILIES, SENTENCE_END, on
 from .text import marker_of, units
 
@@ -74,7 +75,7 @@ def _families_of(
     mark = marker_of(text)
     if mark and (block.bold or not text.endswith(SENTENCE_END) or size <= FAMILIES.mark_plain_max):
         found.append(f"mark:{mark[0]}")
-    if block.bold and block.tag not in ("li", "dt"):
+    if block.bold and block.tag not in ("li", "dt") and _wordy(text):
         found.append("bold")
     if block.tag == "dt":
         found.append("dt")
@@ -90,6 +91,14 @@ def _families_of(
     if _short_line(blocks, i, sizes, skip, lines_in_chunks):
         found.append("short")
     return found
+
+
+def _wordy(text: str) -> bool:
+    """A headline is made of words: at least this share of letters (a row of figures is data)."""
+    if not on("wordy-heads"):
+        return True
+    letters = sum(1 for c in text if c.isalpha())
+    return letters >= FAMILIES.head_letters * nonws(text)
 
 
 def _lead_families(block: Block) -> list[str]:
@@ -131,3 +140,48 @@ def _short_line(
         and i + 1 < len(blocks)
         and sizes[i + 1] > sizes[i]
     )
+
+
+class Outline:
+    """The families of a page with their ranks, and where each family's sections end.
+
+    A story's span runs from its headline to the next headline of its family, or to the next
+    headline of a coarser *sectioning* family (headings, bold lines, 【】 lines, definition terms),
+    whichever comes first: a heading between two list entries closes the entry before it."""
+
+    def __init__(self, fams: dict[str, list[int]], n_blocks: int) -> None:
+        self.families = fams
+        self.n = n_blocks
+        self.ranks = {name: rank(name) for name in fams}
+        self._bounds: dict[int, list[int]] = {}
+
+    def bounds(self, level_rank: int) -> list[int]:
+        """The sorted headlines of every sectioning family coarser than ``level_rank``."""
+        if level_rank not in self._bounds:
+            found: set[int] = set()
+            for name, heads in self.families.items():
+                r = self.ranks[name]
+                if r < level_rank and r <= FAMILIES.sectioning_rank:
+                    found.update(heads)
+            self._bounds[level_rank] = sorted(found)
+        return self._bounds[level_rank]
+
+    def ends(self, heads: list[int], level_rank: int) -> list[int]:
+        """Where each headline's span ends (exclusive)."""
+        bounds = self.bounds(level_rank)
+        ends = []
+        for k, start in enumerate(heads):
+            end = heads[k + 1] if k + 1 < len(heads) else self.n
+            at = bisect.bisect_right(bounds, start)
+            if at < len(bounds) and bounds[at] < end:
+                end = bounds[at]
+            ends.append(end)
+        return ends
+
+    def finer_heads(self, level_rank: int, exclude: set[int]) -> list[int]:
+        """Sorted headlines of the sectioning-or-finer families finer than ``level_rank``."""
+        found: set[int] = set()
+        for name, heads in self.families.items():
+            if self.ranks[name] > level_rank:
+                found.update(heads)
+        return sorted(found - exclude)

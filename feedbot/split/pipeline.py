@@ -17,8 +17,8 @@ from ..model import Candidate, Dropped, Split
 from .assemble import Plan, closing_heads, make_items, plan_items, plan_single
 from .blocks import Block, Extracted, collapse
 from .dom import extract_html, extract_text
-from .levels import Level, grouping, score_level
-from .outline import families, head_text, is_lead_family
+from .levels import Choice, Level, choose, score_level
+from .outline import Outline, families, head_text, is_lead_family
 from .prepass import body_chars, cut_reasons
 from .rules import SENTENCE_END, TITLE_LINE
 from .single import is_single_article
@@ -70,7 +70,8 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
     levels, forced = _levels(page, options, page_text)
     candidates = [Candidate(s.name, len(s.heads), s.score, tuple(s.reasons)) for s in levels]
     candidates.sort(key=lambda c: (-c.score, c.name))
-    best = _choose(page, levels, forced)
+    choice = _choose(page, levels, forced)
+    best = choice.level
     lead_family = best is not None and is_lead_family(best.name)
     single = options.mode == "whole"
     if (
@@ -125,7 +126,7 @@ def _levels(page: _Page, options: SplitOptions, page_text: str) -> tuple[list[Le
     if options.headline_regex:
         pattern = re.compile(options.headline_regex)
         heads = [i for i, b in enumerate(blocks) if i not in reasons and pattern.search(b.text)]
-        return [score_level("regex", heads, blocks, page.total, page.chars)], True
+        return [score_level("regex", heads, blocks, _flat(blocks), page.total, page.chars)], True
     if options.headline_selector:
         wanted = _selector_texts(page_text, options.headline_selector)
         heads = [
@@ -133,30 +134,31 @@ def _levels(page: _Page, options: SplitOptions, page_text: str) -> tuple[list[Le
             for i, b in enumerate(blocks)
             if i not in reasons and (b.text in wanted or (b.lead or "") in wanted)
         ]
-        return [score_level("selector", heads, blocks, page.total, page.chars)], True
-    fams = families(blocks, set(reasons), page.sizes)
+        return [score_level("selector", heads, blocks, _flat(blocks), page.total, page.chars)], True
+    outline = Outline(families(blocks, set(reasons), page.sizes), len(blocks))
     return [
-        score_level(name, heads, blocks, page.total, page.chars) for name, heads in fams.items()
+        score_level(name, heads, blocks, outline, page.total, page.chars)
+        for name, heads in outline.families.items()
     ], False
 
 
-def _choose(page: _Page, levels: list[Level], forced: bool) -> Level | None:
-    viable = [s for s in levels if s.heads] if forced else [s for s in levels if s.ok]
-    if not viable:
-        return None
-    best = max(viable, key=lambda s: (s.score, -len(s.name)))
+def _flat(blocks: Sequence[Block]) -> Outline:
+    """A forced level has no sections: everything between two of its headlines is the story's."""
+    return Outline({}, len(blocks))
+
+
+def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
     if forced:
-        return best
-    finer = grouping(best, {s.name: s for s in levels}, page.blocks, set(page.reasons))
-    if finer is not None:
-        finer.sections = set(best.heads)
-        best = finer
-    closing = closing_heads(best.heads, page.blocks, page.chars)
-    if closing is not None:
-        best = Level(
-            best.name, best.heads[:closing], best.score, best.reasons, best.ok, best.sections
-        )
-    return best
+        viable = [s for s in levels if s.heads]
+        return Choice(viable[0] if viable else None, ["forced by the source's settings"])
+    choice = choose(levels, page.chars)
+    best = choice.level
+    if best is not None:
+        closing = closing_heads(best.heads, page.blocks, page.chars)
+        if closing is not None:
+            best.heads, best.ends = best.heads[:closing], best.ends[:closing]
+            choice.why.append("the headlines after the last rule are the page's closing notes")
+    return choice
 
 
 def _finish(

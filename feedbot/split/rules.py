@@ -399,6 +399,12 @@ class Families:
     # a plain short line (no markup at all): at most this long, less than this share linked
     short_max: float = 40
     short_link_share: float = 0.5
+    # families up to this rank (headings, bold lines, 【】 lines, definition terms) end the sections of
+    # finer ones: a heading between two list entries closes the entry before it
+    sectioning_rank: int = 7
+    # a headline is made of words: at least this share of its characters are letters ("Rockledge 14
+    # 11 6 15 — 44" in bold is a row of a score table)
+    head_letters: float = 0.5
     # a line that is one link: this share of it linked, and as long as a headline (not "Home")
     link_line_share: float = 0.9
     link_line_min: float = 4
@@ -434,6 +440,8 @@ class Scoring:
     # bodies hardly longer than their headlines (a list of captions, a table of contents)
     thin_body_ratio: float = 2.0
     thin_body_penalty: float = 0.8
+    # a headline is a link when more than this share of it is linked
+    linked_head: float = 0.5
     # headlines that are mostly links over more than this share: a table of contents
     linked_heads: float = 0.5
     linked_heads_penalty: float = 0.5
@@ -476,14 +484,37 @@ LONE_HEADINGS = frozenset(["h2", "h3", "h4"])
 
 
 @dataclass(frozen=True)
-class Grouping:
-    """Section labels over finer headlines: the finer level holds the stories."""
+class OutlineMoves:
+    """Moves on the outline from the best-scoring level to the one that holds the stories."""
 
-    # this share of the chosen headlines directly followed by a finer family's headline
-    followed_share: float = 0.7
+    # a finer level nests in a coarser one when this share of its headlines lie in the coarser
+    # spans, and this share of the coarser spans hold some of them
+    nested_share: float = 0.8
+    holding_share: float = 0.5
+    # wrappers: fewer than this share of the headlines have a text of their own
+    wrapper_own_share: float = 0.5
+    # a few headlines (a summary and a details section, two sponsor blurbs, three parts of a
+    # newsletter) over this many times as many finer ones
+    few: int = 3
+    few_children: float = 3.0
+    # stories' headlines are not shorter than the labels over them: a finer level's headlines are at
+    # least this share of the coarser ones' length
+    finer_head_ratio: float = 0.9
+    # category labels: this short on average, over headlines this many times as long, and this
+    # many times as many
+    label_max: float = 5
+    label_ratio: float = 1.5
+    label_children: float = 1.5
+    # link bullets: list entries whose median body is at most this many characters (a line)
+    bullet_body: float = 160
+    # ... inside sections (headings or bold lines) with a text of their own (this share of them)
+    section_rank: int = 7
+    section_own_share: float = 0.5
+    # ... at least this many bullets per section
+    bullets_per_section: float = 2.0
 
 
-GROUPING = Grouping()
+OUTLINE = OutlineMoves()
 
 
 @dataclass(frozen=True)
@@ -586,6 +617,7 @@ RULE_SOURCES: dict[str, str] = {
     "label-lead": "bitcoinops/bitcoinops.github.io",
     "list-leads": "bitcoinops/bitcoinops.github.io",
     "link-lines": "PyChina/weekly",
+    "wordy-heads": "scrapinghub/article-extraction-benchmark",
 }
 _OFF: set[str] = set()
 
