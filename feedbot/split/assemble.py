@@ -203,17 +203,12 @@ def _ancestors(node: int, parents: Sequence[int]) -> Iterator[int]:
         node = parents[node]
 
 
-def outside_items(
-    heads: list[int],
-    ends: list[int],
-    blocks: Sequence[Block],
-    skip: set[int],
-    parents: Sequence[int],
-) -> set[int]:
-    """When every story sits in an element of its own (a <section>, an <li>), text after a story's
-    element and before the next headline belongs to no story (a gallery, an editors' note)."""
+def item_boxes(heads: list[int], blocks: Sequence[Block], parents: Sequence[int]) -> list[int]:
+    """Each headline's box: its highest ancestor that holds no neighbouring headline (the <section>,
+    <li> or <article> of its story when stories have one; the headline itself when they are flat
+    siblings). Empty when the page has no tree (plain text)."""
     if len(heads) < 2 or not parents or any(blocks[h].node < 0 for h in heads):
-        return set()
+        return []
     chains = [list(_ancestors(blocks[h].node, parents))[::-1] for h in heads]
     ids = [set(chain) for chain in chains]
     boxes: list[int] = []
@@ -225,18 +220,33 @@ def outside_items(
                 break
             box = tag
         boxes.append(box)
+    return boxes
 
-    def inside(j: int, box: int) -> bool:
-        return any(tag == box for tag in _ancestors(blocks[j].node, parents))
 
+def inside(block: Block, box: int, parents: Sequence[int]) -> bool:
+    return any(tag == box for tag in _ancestors(block.node, parents))
+
+
+def outside_items(
+    heads: list[int],
+    ends: list[int],
+    blocks: Sequence[Block],
+    skip: set[int],
+    parents: Sequence[int],
+) -> set[int]:
+    """When every story sits in an element of its own (a <section>, an <li>), text after a story's
+    element and before the next headline belongs to no story (a gallery, an editors' note)."""
+    boxes = item_boxes(heads, blocks, parents)
+    if not boxes:
+        return set()
     out: set[int] = set()
     for k, start in enumerate(heads):
         body = [j for j in range(start + 1, ends[k]) if j not in skip]
         if not body:
             continue
-        if not inside(body[0], boxes[k]):
+        if not inside(blocks[body[0]], boxes[k], parents):
             return set()
-        out.update(j for j in body if not inside(j, boxes[k]))
+        out.update(j for j in body if not inside(blocks[j], boxes[k], parents))
     return out
 
 

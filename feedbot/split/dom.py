@@ -40,6 +40,7 @@ from .rules import (
     RECORD_HEADER_TOKENS,
     RECORD_REPEATS,
     SILENT_TAGS,
+    TITLES,
     WRAPPERS,
     on,
 )
@@ -162,20 +163,42 @@ def _longer_than(tag: Element, limit: int) -> bool:
 
 
 def page_title(root: Element) -> str:
+    """The page's own title: the heading the document title names (a post's <h1>, or the <h3> a
+    blog theme gives it, not the site's <h1> in the banner), else the first <h1>, else the
+    og:title, else the document title without the site's name."""
+    meta = next((m for m in root.iter("meta") if m.get("property") == "og:title"), None)
+    og = collapse(meta.get("content") or "") if meta is not None else ""
+    element = next(root.iter("title"), None)
+    document = text_of(element) if element is not None else ""
+    named = (
+        _named_heading(root, f"{og}\n{document}")
+        if (og or document) and on("title-heading")
+        else ""
+    )
+    if named:
+        return named
     h1 = next(root.iter("h1"), None)
     if h1 is not None:
         text = text_of(h1)
         if text:
             return text
-    meta = next((m for m in root.iter("meta") if m.get("property") == "og:title"), None)
-    if meta is not None and meta.get("content") is not None:
-        return collapse(meta.get("content") or "")
-    title = next(root.iter("title"), None)
-    if title is not None:
-        text = text_of(title)
-        # "Headline - Site name": keep the headline part
-        return re.split(r"\s+[-|–—_]\s+", text)[0] if text else ""
-    return ""
+    if og:
+        return og
+    # "Headline - Site name": keep the headline part
+    return re.split(r"\s+[-|–—_]\s+", document)[0] if document else ""
+
+
+def _named_heading(root: Element, names: str) -> str:
+    """The longest of the page's first headings (h1-h3) whose text the document title holds."""
+    folded = names.casefold()
+    best = ""
+    for count, heading in enumerate(root.iter("h1", "h2", "h3")):
+        if count >= TITLES.headings:
+            break
+        text = text_of(heading)
+        if len(text) >= TITLES.min_chars and len(text) > len(best) and text.casefold() in folded:
+            best = text
+    return best
 
 
 def _parse_date(value: str) -> datetime | None:
@@ -1057,7 +1080,11 @@ def extract_html(
         kept: list[Block] = []
         h1s = sum(1 for block in blocks if block.tag == "h1")
         for block in blocks:
-            if (block.tag == "h1" and h1s == 1) or (block.text == title and len(kept) == 0):
+            if (
+                (block.tag == "h1" and h1s == 1)
+                or (block.text == title and len(kept) == 0)
+                or (block.text == title and block.tag in HEADINGS and on("title-heading"))
+            ):
                 dropped.append(("title", block.text))
                 continue
             kept.append(block)

@@ -12,7 +12,7 @@ import bisect
 from collections.abc import Sequence
 
 from .blocks import Block, nonws
-from .rules import FAMILIES, FAMILY_RANKS, HEADINGS, LEAD_FAMILIES, SENTENCE_END, on
+from .rules import FAMILIES, FAMILY_RANKS, HEADINGS, INTRODUCING, LEAD_FAMILIES, SENTENCE_END, on
 from .text import marker_of, units
 
 
@@ -135,6 +135,7 @@ def _short_line(
         block.tag in ("line", "p")
         and not block.bold
         and not block.text.endswith(SENTENCE_END)
+        and not (block.text.endswith(INTRODUCING) and on("colon-lines"))
         and sizes[i] <= FAMILIES.short_max
         and block.link_ratio < FAMILIES.short_link_share
         and i + 1 < len(blocks)

@@ -18,11 +18,11 @@ from .assemble import Plan, closing_heads, make_items, plan_items, plan_single
 from .blocks import Block, Extracted, collapse
 from .dom import extract_html, extract_text
 from .levels import Choice, Level, choose, score_level
-from .outline import Outline, families, head_text, is_lead_family
+from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
-from .rules import SENTENCE_END, TITLE_LINE
+from .rules import ONE_TEXT, SENTENCE_END, TITLE_LINE
 from .single import is_single_article
-from .text import strip_marker, units
+from .text import units
 
 
 @dataclass(frozen=True)
@@ -80,13 +80,13 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
         and not forced
         and (not lead_family or best.name == "label")
     ):
-        heads_text = [strip_marker(head_text(page.blocks[i], False)) for i in best.heads]
-        single, why = is_single_article(
-            page.title, best, page.blocks, heads_text, set(page.reasons)
-        )
+        single, why = is_single_article(page.title, best, page.blocks, page.reasons, ext.parents)
         candidates.append(
             Candidate("single-article", 1 if single else 0, 1.0 if single else 0.0, tuple(why))
         )
+    elif options.mode == "auto" and best is None and not forced:
+        single, why = one_text(page.total)
+        candidates.append(Candidate("one-text", 1 if single else 0, 1.0 if single else 0.0, why))
     if single:
         plan = plan_single(page.title, page.blocks, page.reasons)
         structure = "whole"
@@ -99,6 +99,14 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
         plan = plan_items(best, page.blocks, page.reasons, ext.parents, lead_family)
         structure = best.name
     return _finish(page, plan, structure, single, candidates)
+
+
+def one_text(chars: float) -> tuple[bool, tuple[str, ...]]:
+    """A page with no item structure is one article when it holds a main text of its own: more
+    than a line or two (an empty page, a "Coming soon", a page of links stays an error)."""
+    if chars >= ONE_TEXT.min_chars:
+        return True, (f"no headline structure, and a main text of {chars:.0f} characters",)
+    return False, (f"no headline structure, and only {chars:.0f} characters of text",)
 
 
 def _prepare(ext: Extracted) -> _Page:

@@ -268,6 +268,19 @@ class Extraction:
 EXTRACTION = Extraction()
 
 
+@dataclass(frozen=True)
+class Titles:
+    """The page's own title among its headings."""
+
+    # the heading the document title names is among the page's first this many h1-h3 headings
+    headings: int = 50
+    # ... and at least this long (not a one-word site name)
+    min_chars: int = 8
+
+
+TITLES = Titles()
+
+
 # --- scripts and numbering --------------------------------------------------------------------------
 
 # kana, CJK ideographs (with extension A and compatibility), Hangul: scripts written without spaces
@@ -276,6 +289,8 @@ EXTRACTION = Extraction()
 CJK_CLASS = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af"
 # characters that end a sentence or a clause: a headline rarely ends with one, a paragraph nearly always
 SENTENCE_END = tuple("。．.；;，,、…」』”\"'")
+# a line ending with a colon introduces what follows (a quotation, code, a list): no headline line
+INTRODUCING = (":", "：")
 CJK_DIGITS = "一二三四五六七八九十"
 # numbering and bullet markers that open a headline line: (name, pattern with the number as group 1)
 MARKERS: tuple[tuple[str, str], ...] = (
@@ -582,6 +597,28 @@ class Single:
     title_terms_share: float = 0.66
     title_terms_min: int = 2
     title_terms_weight: float = 1.0
+    # --- evidence for a digest (subtracted) ---
+    # headlines that are links (to each story's own page): this share of them
+    linked_heads_share: float = 0.5
+    linked_weight: float = 3.0
+    # each story in an element of its own (a card, an <article>), at least this many
+    boxed_min: int = 3
+    boxed_weight: float = 3.0
+    # headlines numbered in sequence (1, 2, 3 … or 21 … 1), at least this many, this share numbered
+    numbered_min: int = 3
+    numbered_share: float = 0.8
+    numbered_weight: float = 2.0
+    # a short line (this long, compared by its first characters) in this share of the stories, at
+    # least this many
+    recurring_min: int = 3
+    recurring_max: float = 12
+    recurring_prefix: int = 14
+    recurring_share: float = 0.6
+    recurring_weight: float = 2.0
+    # ... or a cut line of the same kind in each (a "Read more", a source line)
+    recurring_reasons: frozenset[str] = frozenset(["share", "attribution", "links", "timestamp"])
+    # a title that names a round-up or counts its stories
+    title_cue_weight: float = 1.5
     # the evidence needed to call the page one article
     threshold: float = 2.0
     # a kicker over a single article ("Q&A", "Analysis") is this short
@@ -589,6 +626,19 @@ class Single:
 
 
 SINGLE = Single()
+
+
+@dataclass(frozen=True)
+class OneText:
+    """A page with no item structure: one article, or nothing to split."""
+
+    # characters of text (not links, not boilerplate) a page needs to be an article: the shortest
+    # real single in the corpus has ~760 (a charity case story), the bad-input pages one line ("Just
+    # one paragraph of text, nothing else.": 41, "Coming soon.": 12)
+    min_chars: float = 200
+
+
+ONE_TEXT = OneText()
 
 
 @dataclass(frozen=True)
@@ -618,6 +668,8 @@ RULE_SOURCES: dict[str, str] = {
     "list-leads": "bitcoinops/bitcoinops.github.io",
     "link-lines": "PyChina/weekly",
     "wordy-heads": "scrapinghub/article-extraction-benchmark",
+    "title-heading": "mozilla/readability",
+    "colon-lines": "GeneralNewsExtractor/GeneralNewsExtractor",
 }
 _OFF: set[str] = set()
 

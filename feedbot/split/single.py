@@ -1,59 +1,79 @@
 """Single articles: whether a page's headings are the sections of one text rather than stories.
 
-Owns: the evidence for one article (an interview's questions and answers, short section-like headings,
-an introduction as long as a section, headings that name parts of a text, the title's subject running
-through every section) and the decision. Pure.
+Owns: the evidence, each piece a weight (positive: one article; negative: a digest), and the decision.
+For one article: an interview's questions and answers, short section-like headings, an introduction as
+long as a section, headings that are questions or name parts of a text, the title's subject running
+through the sections. For a digest: headlines that are links, stories each in a box of its own,
+numbered headlines, a line every story repeats (a "Buy now", a "Read more"), a title that names a
+round-up. Every weight and threshold is in :class:`~feedbot.split.rules.Single`, with the pages that
+set it. Pure.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import statistics
 from collections import Counter
 from collections.abc import Sequence
 
+from .assemble import inside, item_boxes
 from .blocks import Block
 from .levels import Level
 from .prepass import body_chars
-from .rules import DIGEST_CUES, QA_OPENINGS, SECTION_CUES, SINGLE
-from .text import strip_marker, terms, units
+from .rules import DIGEST_CUES, QA_OPENINGS, SCORING, SECTION_CUES, SINGLE
+from .text import marker_of, strip_marker, terms, units
 
 _DIGEST_CUES = re.compile(DIGEST_CUES, re.I)
 _SECTION_CUES = re.compile(SECTION_CUES, re.I)
+# a title that counts its stories: "10 things …", "12 Twitter-Nutzer …", "The 10 best …", "4 Things"
+_COUNTED = re.compile(r"^\s*(the\s+)?\d{1,3}\s+(best\s+)?\w", re.I)
+
+Evidence = list[tuple[str, float]]
 
 
 def is_single_article(
-    title: str, best: Level, blocks: Sequence[Block], heads_text: list[str], skip: set[int]
+    title: str,
+    level: Level,
+    blocks: Sequence[Block],
+    reasons: dict[int, str],
+    parents: Sequence[int],
 ) -> tuple[bool, list[str]]:
     """Whether the page is one article whose headings are its sections, and why."""
-    reasons: list[str] = []
-    if title and _DIGEST_CUES.search(title):
-        return False, [f"title {title!r} names a digest"]
-    score = 0.0
+    heads_text = [strip_marker(blocks[i].text) for i in level.heads]
+    found = _for_one_article(title, level, blocks, heads_text, set(reasons))
+    found += _for_a_digest(title, level, blocks, reasons, parents)
+    total = sum(weight for _why, weight in found)
+    single = total >= SINGLE.threshold
+    verdict = f"evidence {total:+.1f} ({'≥' if single else '<'} {SINGLE.threshold:.1f})"
+    why = [f"{why} ({weight:+.1f})" for why, weight in found] or ["no evidence either way"]
+    return single, [*why, verdict]
+
+
+def _for_one_article(
+    title: str, level: Level, blocks: Sequence[Block], heads_text: list[str], skip: set[int]
+) -> Evidence:
+    found: Evidence = []
     if sum(1 for b in blocks if b.text.startswith(QA_OPENINGS)) >= SINGLE.qa_paragraphs:
-        score += SINGLE.qa_weight
-        reasons.append("question-and-answer paragraphs (an interview)")
+        found.append(("question-and-answer paragraphs (an interview)", SINGLE.qa_weight))
     elif dialogue(blocks):
-        score += SINGLE.qa_weight
-        reasons.append("paragraphs open with the names of two speakers in turn (an interview)")
-    sizes = [units(h) for h in heads_text]
-    mean = statistics.fmean(sizes) if sizes else 0.0
+        found.append(("paragraphs open with two speakers' names in turn", SINGLE.qa_weight))
+    mean = statistics.fmean(units(h) for h in heads_text) if heads_text else 0.0
     if mean <= SINGLE.short_heads:
-        score += SINGLE.short_heads_weight
-        reasons.append(f"short section-like headings (mean {mean:.1f} units)")
+        found.append(
+            (f"short section-like headings (mean {mean:.1f} units)", SINGLE.short_heads_weight)
+        )
     elif mean <= SINGLE.shortish_heads:
-        score += SINGLE.shortish_heads_weight
-    score += _introduction(best, blocks, skip, reasons)
+        found.append((f"shortish headings (mean {mean:.1f} units)", SINGLE.shortish_heads_weight))
+    found += _introduction(level, blocks, skip)
     questions = sum(1 for h in heads_text if h.rstrip().endswith(("?", "？")))
     if heads_text and questions / len(heads_text) >= SINGLE.questions_share:
-        score += SINGLE.questions_weight
-        reasons.append("the headings are questions (an interview or an explainer)")
-    cues = sum(1 for h in heads_text if _SECTION_CUES.match(strip_marker(h)))
+        found.append(("the headings are questions (an explainer)", SINGLE.questions_weight))
+    cues = sum(1 for h in heads_text if _SECTION_CUES.match(h))
     if heads_text and cues / len(heads_text) >= SINGLE.section_cue_share:
-        score += SINGLE.section_cue_weight
-        reasons.append(f"{cues} headings are section names")
-    score += _one_subject(title, best, blocks, reasons)
-    return score >= SINGLE.threshold, reasons or ["headlines look like separate stories"]
+        found.append((f"{cues} headings name parts of a text", SINGLE.section_cue_weight))
+    found += _one_subject(title, level, blocks)
+    return found
 
 
 def dialogue(blocks: Sequence[Block]) -> bool:
@@ -67,41 +87,115 @@ def dialogue(blocks: Sequence[Block]) -> bool:
     return sum(n for _, n in top) >= SINGLE.speakers_share * total and all(n >= 2 for _, n in top)
 
 
-def _introduction(
-    best: Level, blocks: Sequence[Block], skip: set[int], reasons: list[str]
-) -> float:
+def _introduction(level: Level, blocks: Sequence[Block], skip: set[int]) -> Evidence:
     """A single article opens with an introduction as long as one of its sections; a digest opens
     with a greeting or a one-line summary, if anything."""
-    lead = sum(body_chars(blocks[i]) for i in range(best.heads[0]) if i not in skip)
-    section_sizes = []
-    for k, start in enumerate(best.heads):
-        end = best.heads[k + 1] if k + 1 < len(best.heads) else len(blocks)
-        section_sizes.append(
-            sum(body_chars(blocks[j]) for j in range(start + 1, end) if j not in skip)
-        )
-    typical = statistics.median(section_sizes) if section_sizes else 0.0
+    lead = sum(body_chars(blocks[i]) for i in range(level.heads[0]) if i not in skip)
+    typical = statistics.median(level.spans) if level.spans else 0.0
     if typical and lead >= typical:
-        reasons.append("an introduction as long as a section")
-        return SINGLE.intro_weight
+        return [("an introduction as long as a section", SINGLE.intro_weight)]
     if typical and lead >= SINGLE.half_intro * typical:
-        reasons.append("an introduction half as long as a section")
-        return SINGLE.half_intro_weight
-    return 0.0
+        return [("an introduction half as long as a section", SINGLE.half_intro_weight)]
+    return []
 
 
-def _one_subject(title: str, best: Level, blocks: Sequence[Block], reasons: list[str]) -> float:
+def _sections_text(level: Level, blocks: Sequence[Block]) -> list[str]:
+    return [
+        " ".join(b.text for b in blocks[start + 1 : end])
+        for start, end in zip(level.heads, level.ends, strict=True)
+    ]
+
+
+def _one_subject(title: str, level: Level, blocks: Sequence[Block]) -> Evidence:
     """The title's words recur in most sections: they are parts of one text on one subject."""
     wanted = terms(title) if title else set()
     if not wanted:
-        return 0.0
-    bodies = []
-    for k, start in enumerate(best.heads):
-        end = best.heads[k + 1] if k + 1 < len(best.heads) else len(blocks)
-        bodies.append(" ".join(b.text for b in blocks[start + 1 : end]))
+        return []
+    bodies = _sections_text(level, blocks)
     need = min(SINGLE.title_terms_min, len(wanted))
-    hits = sum(1 for body in bodies if len(wanted & terms(body)) >= need)
-    share = hits / len(bodies) if bodies else 0.0
+    share = sum(1 for body in bodies if len(wanted & terms(body)) >= need) / len(bodies)
     if share >= SINGLE.title_terms_share:
-        reasons.append(f"the title's words recur in {share:.0%} of the sections")
-        return SINGLE.title_terms_weight
-    return 0.0
+        return [
+            (f"the title's words recur in {share:.0%} of the sections", SINGLE.title_terms_weight)
+        ]
+    return []
+
+
+def _for_a_digest(
+    title: str,
+    level: Level,
+    blocks: Sequence[Block],
+    reasons: dict[int, str],
+    parents: Sequence[int],
+) -> Evidence:
+    found: Evidence = []
+    heads = level.heads
+    linked = sum(blocks[i].link_ratio > SCORING.linked_head for i in heads) / len(heads)
+    if linked >= SINGLE.linked_heads_share:
+        found.append(
+            (f"{linked:.0%} of the headlines are links to the stories", -SINGLE.linked_weight)
+        )
+    if boxed(level, blocks, parents):
+        found.append(("each story sits in an element of its own", -SINGLE.boxed_weight))
+    if numbered(level, blocks):
+        found.append(
+            ("the headlines are numbered in sequence (a listicle)", -SINGLE.numbered_weight)
+        )
+    line = recurring_line(level, blocks, reasons)
+    if line:
+        found.append((f"every story repeats the line {line!r}", -SINGLE.recurring_weight))
+    if title and (_DIGEST_CUES.search(title) or _COUNTED.match(title)):
+        found.append((f"the title {title!r} names a round-up", -SINGLE.title_cue_weight))
+    return found
+
+
+def boxed(level: Level, blocks: Sequence[Block], parents: Sequence[int]) -> bool:
+    """Each story in an element of its own that holds its whole text (a card, an <article>)."""
+    if len(level.heads) < SINGLE.boxed_min:
+        return False
+    boxes = item_boxes(level.heads, blocks, parents)
+    if not boxes:
+        return False
+    for head, end, box in zip(level.heads, level.ends, boxes, strict=True):
+        if box == blocks[head].node:
+            return False  # the headline stands alone: stories are flat siblings
+        if not all(inside(blocks[j], box, parents) for j in range(head + 1, end)):
+            return False
+    return True
+
+
+def numbered(level: Level, blocks: Sequence[Block]) -> bool:
+    """Headlines numbered 1, 2, 3 … (or counting down) with no section names among them."""
+    if len(level.heads) < SINGLE.numbered_min:
+        return False
+    marks = [marker_of(blocks[i].text) for i in level.heads]
+    values = [m[1] for m in marks if m and m[1]]
+    if len(values) < SINGLE.numbered_share * len(level.heads):
+        return False
+    steps = {b - a for a, b in itertools.pairwise(values)}
+    if steps not in ({1}, {-1}):
+        return False
+    return not any(_SECTION_CUES.match(strip_marker(blocks[i].text)) for i in level.heads)
+
+
+def recurring_line(level: Level, blocks: Sequence[Block], reasons: dict[int, str]) -> str:
+    """A short line (its first words) that most stories repeat: a template of records ("Buy now",
+    "See it now:", "Continue reading"), as no article's sections do."""
+    n = len(level.heads)
+    if n < SINGLE.recurring_min:
+        return ""
+    seen: Counter[str] = Counter()
+    for start, end in zip(level.heads, level.ends, strict=True):
+        keys = {
+            blocks[j].text[: SINGLE.recurring_prefix]
+            for j in range(start + 1, end)
+            if units(blocks[j].text, SINGLE.recurring_max) <= SINGLE.recurring_max
+        }
+        keys |= {
+            f"[{reasons[j]}]"
+            for j in range(start + 1, end)
+            if j in reasons and reasons[j] in SINGLE.recurring_reasons
+        }
+        seen.update(keys)
+    common = [k for k, c in seen.most_common(1) if c >= SINGLE.recurring_share * n]
+    return common[0] if common else ""
