@@ -44,6 +44,7 @@ from .rules import (
     WRAPPERS,
     on,
 )
+from .text import fold
 
 Element: TypeAlias = etree._Element
 # a block's content: text (an element's text or a child's tail) and inline elements, in document order
@@ -190,13 +191,13 @@ def page_title(root: Element) -> str:
 
 def _named_heading(root: Element, names: str) -> str:
     """The longest of the page's first headings (h1-h3) whose text the document title holds."""
-    folded = names.casefold()
+    folded = fold(names)
     best = ""
     for count, heading in enumerate(root.iter("h1", "h2", "h3")):
         if count >= TITLES.headings:
             break
         text = text_of(heading)
-        if len(text) >= TITLES.min_chars and len(text) > len(best) and text.casefold() in folded:
+        if len(text) >= TITLES.min_chars and len(text) > len(best) and fold(text) in folded:
             best = text
     return best
 

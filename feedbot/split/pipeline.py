@@ -80,10 +80,10 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
         and not forced
         and (not lead_family or best.name == "label")
     ):
-        single, why = is_single_article(page.title, best, page.blocks, page.reasons, ext.parents)
-        candidates.append(
-            Candidate("single-article", 1 if single else 0, 1.0 if single else 0.0, tuple(why))
+        single, evidence = is_single_article(
+            page.title, best, page.blocks, page.reasons, ext.parents
         )
+        candidates.append(Candidate("single-article", int(single), float(single), tuple(evidence)))
     elif options.mode == "auto" and best is None and not forced:
         single, why = one_text(page.total)
         candidates.append(Candidate("one-text", 1 if single else 0, 1.0 if single else 0.0, why))

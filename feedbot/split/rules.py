@@ -597,6 +597,17 @@ class Single:
     title_terms_share: float = 0.66
     title_terms_min: int = 2
     title_terms_weight: float = 1.0
+    # one word of the title runs through this share of the sections (the article's subject: a
+    # product, a company, a bill)
+    title_term_runs: float = 0.8
+    title_term_weight: float = 0.5
+    # a section heading repeats a part of the title (a part this long at least)
+    title_part_min: float = 4
+    title_part_weight: float = 1.0
+    # sections this long (median characters) are chapters of one text: the real digests' stories run
+    # 30-880, the real singles' sections 80-4000 (half of them over 1,000)
+    long_sections: float = 1000
+    long_weight: float = 1.0
     # --- evidence for a digest (subtracted) ---
     # headlines that are links (to each story's own page): this share of them
     linked_heads_share: float = 0.5

@@ -22,7 +22,7 @@ from .blocks import Block
 from .levels import Level
 from .prepass import body_chars
 from .rules import DIGEST_CUES, QA_OPENINGS, SCORING, SECTION_CUES, SINGLE
-from .text import marker_of, strip_marker, terms, units
+from .text import CJK, fold, marker_of, strip_marker, terms, units
 
 _DIGEST_CUES = re.compile(DIGEST_CUES, re.I)
 _SECTION_CUES = re.compile(SECTION_CUES, re.I)
@@ -73,7 +73,33 @@ def _for_one_article(
     if heads_text and cues / len(heads_text) >= SINGLE.section_cue_share:
         found.append((f"{cues} headings name parts of a text", SINGLE.section_cue_weight))
     found += _one_subject(title, level, blocks)
+    found += _title_parts(title, heads_text)
+    typical = statistics.median(level.spans) if level.spans else 0.0
+    if typical >= SINGLE.long_sections:
+        found.append((f"long sections (median {typical:.0f} characters)", SINGLE.long_weight))
     return found
+
+
+_TITLE_PARTS = re.compile(r"[:：,，;；、|–—\-!！?？。.«»“”\"]+")
+
+
+def _title_parts(title: str, heads_text: list[str]) -> Evidence:
+    """A section heading repeats a part of the page's title ("多地项目连环爆雷" under "多地项目连环
+    爆雷 狂奔的龙湖集团…"): sub-headings of the article the title names."""
+    if not title:
+        return []
+    whole = fold(title)
+    # clauses between punctuation; in CJK a space sets clauses apart too
+    pieces = _TITLE_PARTS.split(title)
+    pieces = [q for p in pieces for q in (p.split() if CJK.search(p) else [p])]
+    parts = [fold(p) for p in pieces if units(p) >= SINGLE.title_part_min]
+    for head in heads_text:
+        if units(head) < SINGLE.title_part_min:
+            continue
+        key = fold(head)
+        if key in whole or any(p in key for p in parts):
+            return [(f"the heading {head!r} repeats a part of the title", SINGLE.title_part_weight)]
+    return []
 
 
 def dialogue(blocks: Sequence[Block]) -> bool:

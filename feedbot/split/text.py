@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 
 from .rules import CJK_CLASS, CJK_DIGITS, LENGTHS, MARKER_FIRST, MARKERS, MEASURE, STOP_WORDS
 
@@ -99,6 +100,14 @@ def marker_of(text: str) -> tuple[str, int] | None:
                 number = ord(value) - 0x245F
             return name, number
     return None
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def fold(text: str) -> str:
+    """Letters and digits only, case folded (NFKC first): "A – b" and "a - B" compare equal."""
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def terms(text: str) -> set[str]:
