@@ -33,6 +33,7 @@ class Level:
     own: list[float] = field(default_factory=list)  # each headline's text before a finer headline
     spans: list[float] = field(default_factory=list)  # each headline's body characters
     head_sizes: list[float] = field(default_factory=list)
+    head_lines: list[float] = field(default_factory=list)  # each headline block's whole length
     sections: set[int] = field(default_factory=set)  # coarser headlines the items are grouped under
 
     @property
@@ -105,6 +106,7 @@ def _measure(
     for start, end in zip(level.heads, level.ends, strict=True):
         block = blocks[start]
         level.head_sizes.append(units(head_text(block, lead_family)))
+        level.head_lines.append(float(len(block.text)))
         rest = float(len(block.text) - len(block.lead)) if lead_family and block.lead else 0.0
         level.spans.append(sum(chars[start + 1 : end], rest))
         at = bisect.bisect_right(finer, start)
@@ -168,16 +170,13 @@ def choose(levels: Sequence[Level], chars: Sequence[float]) -> Choice:
         return choice
     best = max(viable, key=lambda s: (s.score, -len(s.name)))
     choice.why.append(f"{best.name} scores best ({best.score:.2f})")
-    moved = True
-    while moved:
-        moved = False
-        up = _ascend(best, viable, chars, choice)
-        if up is not None:
-            best, moved = up, True
-            continue
-        down = _descend(best, viable, chars, choice)
-        if down is not None:
-            best, moved = down, True
+    seen = {best.name}
+    while True:
+        moved = _ascend(best, viable, chars, choice) or _descend(best, viable, chars, choice)
+        if moved is None or moved.name in seen:
+            break
+        seen.add(moved.name)
+        best = moved
     for s in viable:
         if s is not best and s.name not in choice.rejected:
             choice.rejected[s.name] = f"scores {s.score:.2f}, below the chosen level"
@@ -209,9 +208,14 @@ def _own(outer: Level, inner: Level, chars: Sequence[float]) -> list[float | Non
 
 
 def _own_share(outer: Level, inner: Level, chars: Sequence[float]) -> float:
-    """The share of ``outer``'s headlines holding ``inner``'s that have a text of their own first."""
+    """The share of ``outer``'s headlines holding ``inner``'s that have a text of their own first:
+    more than a line introducing them, as long as half of one of the finer stories at least."""
     holding = [o for o in _own(outer, inner, chars) if o is not None]
-    return sum(o >= SCORING.body_min for o in holding) / len(holding) if holding else 0.0
+    if not holding:
+        return 0.0
+    typical = statistics.median(inner.spans) if inner.spans else 0.0
+    need = max(SCORING.body_min, OUTLINE.own_vs_story * typical)
+    return sum(o >= need for o in holding) / len(holding)
 
 
 def _descend(
@@ -221,16 +225,17 @@ def _descend(
     text of their own), category labels (short, over longer headlines), a few over many."""
     found: list[tuple[float, Level, str]] = []
     for finer in viable:
-        if finer.rank <= best.rank or len(finer.heads) < len(best.heads):
+        if finer.rank <= best.rank:
             continue
         if finer.mean_head() < OUTLINE.finer_head_ratio * best.mean_head():
             continue  # stories' headlines are not shorter than the labels over them
         counts = _nested(finer, best)
-        holding = sum(c > 0 for c in counts) / len(counts)
+        holders = sum(c > 0 for c in counts)
         inside = sum(counts) / len(finer.heads)
-        if inside < OUTLINE.nested_share:
+        if inside < OUTLINE.nested_share or len(finer.heads) < holders:
             continue
-        why = _grouping_reason(best, finer, _own_share(best, finer, chars), holding)
+        own = _own_share(best, finer, chars)
+        why = _grouping_reason(best, finer, own, holders / len(counts))
         if why:
             found.append((finer.score, finer, why))
     if not found:
@@ -268,27 +273,38 @@ def _grouping_reason(best: Level, finer: Level, own_share: float, holding: float
 def _ascend(
     best: Level, viable: Sequence[Level], chars: Sequence[float], choice: Choice
 ) -> Level | None:
-    """Link bullets stay inside the section that holds them: when the chosen headlines are list
-    entries with little text, inside coarser sections that have a text of their own."""
-    if not best.name.startswith(("li-", "link")):
-        return None
-    if statistics.median(best.spans) > OUTLINE.bullet_body:
-        return None
+    """Up to the stories when the chosen headlines sit inside them: sub-headings fewer than the
+    coarser headlines around them, or link bullets inside sections with a text of their own."""
     for coarser in sorted(viable, key=lambda s: -s.score):
-        if coarser.rank >= best.rank or coarser.rank > OUTLINE.section_rank:
+        if coarser.rank >= best.rank:
             continue
         counts = _nested(best, coarser)
         if sum(counts) < OUTLINE.nested_share * len(best.heads):
             continue
-        if _own_share(coarser, best, chars) < OUTLINE.section_own_share:
-            continue
-        if len(best.heads) < OUTLINE.bullets_per_section * len(coarser.heads):
-            continue
-        why = (
-            f"its headlines are link bullets (median body {statistics.median(best.spans):.0f} "
-            f"characters) inside {coarser.name} sections with a text of their own"
-        )
-        choice.rejected[best.name] = why
-        choice.why.append(f"up to {coarser.name}: {why}")
-        return coarser
+        why = _sub_reason(best, coarser, chars)
+        if why:
+            choice.rejected[best.name] = why
+            choice.why.append(f"up to {coarser.name}: {why}")
+            return coarser
     return None
+
+
+def _sub_reason(best: Level, coarser: Level, chars: Sequence[float]) -> str:
+    """Why ``best``'s headlines belong inside ``coarser``'s stories, or '' when they do not."""
+    if len(coarser.heads) > len(best.heads) and coarser.own_share() >= OUTLINE.section_own_share:
+        return (
+            f"its {len(best.heads)} headlines are sub-headings inside the "
+            f"{len(coarser.heads)} {coarser.name} stories"
+        )
+    if not best.name.startswith(("li-", "link")) or coarser.rank > OUTLINE.section_rank:
+        return ""
+    if statistics.median(best.head_lines) > OUTLINE.bullet_body:
+        return ""
+    if _own_share(coarser, best, chars) < OUTLINE.section_own_share:
+        return ""
+    if len(best.heads) < OUTLINE.bullets_per_section * len(coarser.heads):
+        return ""
+    return (
+        f"its headlines are link bullets (a line each) inside {coarser.name} sections with a "
+        "text of their own"
+    )

@@ -520,8 +520,11 @@ class OutlineMoves:
     label_max: float = 5
     label_ratio: float = 1.5
     label_children: float = 1.5
-    # link bullets: list entries whose median body is at most this many characters (a line)
-    bullet_body: float = 160
+    # a section's own text (before the finer headlines) counts when it is more than a line: at least
+    # this share of a typical finer story
+    own_vs_story: float = 0.5
+    # link bullets: list entries whose line is at most this many characters (median)
+    bullet_body: float = 200
     # ... inside sections (headings or bold lines) with a text of their own (this share of them)
     section_rank: int = 7
     section_own_share: float = 0.5
