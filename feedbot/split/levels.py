@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from .blocks import Block
 from .outline import Outline, head_text, is_lead_family, rank
 from .rules import LONE_HEADINGS, OUTLINE, PRIORS, SCORING
-from .text import marker_of, units
+from .text import fold, marker_of, units
 
 
 @dataclass
@@ -84,13 +84,18 @@ def score_level(
         f"{n} headlines, {frac_body:.0%} with a body, cover {coverage:.0%} of the text"
     )
     score += _evidence(level, blocks, level.reasons)
-    level.ok = frac_body >= SCORING.ok_body_share and mean_head <= SCORING.ok_head_max
-    if not level.ok:
-        level.reasons.append(
-            "rejected: too few headlines with a body"
-            if frac_body < SCORING.ok_body_share
-            else "rejected: headlines too long"
-        )
+    distinct = len({fold(head_text(blocks[i], is_lead_family(name))) for i in heads}) / n
+    level.ok = (
+        frac_body >= SCORING.ok_body_share
+        and mean_head <= SCORING.ok_head_max
+        and distinct >= SCORING.distinct_heads
+    )
+    if frac_body < SCORING.ok_body_share:
+        level.reasons.append("rejected: too few headlines with a body")
+    elif mean_head > SCORING.ok_head_max:
+        level.reasons.append("rejected: headlines too long")
+    elif distinct < SCORING.distinct_heads:
+        level.reasons.append("rejected: the same headline again and again (a label)")
     level.score = round(score, 3)
     return level
 

@@ -462,6 +462,9 @@ class Scoring:
     linked_heads_penalty: float = 0.5
     # one headline alone stands for a digest with one story today (headings only), at a cost
     single_head_penalty: float = 2.0
+    # a level's headlines differ: at least this share of them distinct (one label before every
+    # paragraph, "央视网消息：", is a source line, not a headline)
+    distinct_heads: float = 0.5
     # a level needs this share of headlines with a body, and headlines no longer than this
     ok_body_share: float = 0.5
     ok_head_max: float = 80
@@ -581,6 +584,8 @@ class Single:
     # ... or paragraphs opened by the labels of this many speakers, who open this share of them
     speakers: int = 2
     speakers_share: float = 0.8
+    # ... each speaking in turn: at least this share of the labelled paragraphs each
+    speaker_turns: float = 0.25
     # section-like headings are short
     short_heads: float = 7
     short_heads_weight: float = 1.2

@@ -110,7 +110,11 @@ def dialogue(blocks: Sequence[Block]) -> bool:
     if total < SINGLE.qa_paragraphs:
         return False
     top = labels.most_common(SINGLE.speakers)
-    return sum(n for _, n in top) >= SINGLE.speakers_share * total and all(n >= 2 for _, n in top)
+    if len(top) < SINGLE.speakers:
+        return False  # one label before every paragraph is a source line, not a conversation
+    return sum(n for _, n in top) >= SINGLE.speakers_share * total and all(
+        n >= SINGLE.speaker_turns * total for _, n in top
+    )
 
 
 def _introduction(level: Level, blocks: Sequence[Block], skip: set[int]) -> Evidence:
