@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import re
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .blocks import Block
+from .blocks import collapse as fold_space
 from .outline import Outline, head_text, is_lead_family, rank
-from .rules import LONE_HEADINGS, OUTLINE, PRIORS, SCORING
-from .text import fold, marker_of, units
+from .rules import FRAME_SECTIONS, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
+from .text import fold, marker_of, strip_marker, units
 
 
 @dataclass
@@ -43,6 +45,13 @@ class Level:
     def own_share(self) -> float:
         """The share of headlines with a text of their own (not only finer headlines under them)."""
         return sum(o >= SCORING.body_min for o in self.own) / len(self.own) if self.own else 0.0
+
+    def keep(self, first: int, last: int) -> None:
+        """Keep only headlines ``first`` to ``last`` (exclusive), with all that is measured of them."""
+        for name in ("heads", "ends", "own", "spans", "head_sizes", "head_lines"):
+            values = getattr(self, name)
+            if values:
+                setattr(self, name, values[first:last])
 
     def mean_head(self) -> float:
         return statistics.fmean(self.head_sizes) if self.head_sizes else 0.0
@@ -189,6 +198,33 @@ def choose(levels: Sequence[Level], chars: Sequence[float]) -> Choice:
     return choice
 
 
+_FRAMES = re.compile(FRAME_SECTIONS, re.I)
+
+
+def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
+    """The headlines at either end of the stories that name a frame (an introduction, highlights,
+    a summary, references): sections around the stories, not stories."""
+    if not on("frame-sections"):
+        return
+    lead_family = is_lead_family(level.name)
+
+    def frame(k: int) -> bool:
+        text = strip_marker(head_text(blocks[level.heads[k]], lead_family))
+        return bool(_FRAMES.match(fold_space(text)))
+
+    first, last = 0, len(level.heads)
+    while last - first > OUTLINE.frames_keep and frame(first):
+        first += 1
+    while last - first > OUTLINE.frames_keep and frame(last - 1):
+        last -= 1
+    if (first, last) == (0, len(level.heads)):
+        return
+    cut = level.heads[:first] + level.heads[last:]
+    choice.why.append(f"{len(cut)} headlines at the ends name the frame, not stories")
+    level.sections |= set(cut)
+    level.keep(first, last)
+
+
 def _nested(inner: Level, outer: Level) -> list[int]:
     """How many of ``inner``'s headlines fall in each of ``outer``'s spans."""
     counts = []
@@ -248,8 +284,74 @@ def _descend(
     _score, finer, why = max(found, key=lambda t: t[0])
     choice.rejected[best.name] = why
     choice.why.append(f"down to {finer.name}: {why}")
+    mixed = _mix(best, finer, chars) if on("mixed-sections") else None
+    if mixed is not None:
+        choice.why.append(
+            f"sections with no {finer.name} headline but a text of their own stay stories: "
+            + ", ".join(str(i) for i in sorted(set(mixed.heads) - set(finer.heads)))
+        )
+        return mixed
     finer.sections = set(best.heads) | best.sections
     return finer
+
+
+def _mix(coarse: Level, finer: Level, chars: Sequence[float]) -> Level | None:
+    """The stories when only some sections are groupers: a section holding finer headlines gives way
+    to them; a section holding none but with a text of its own is a story itself, unless it comes
+    after the last grouping section (the page's closing notes: "About us", "Subscribe")."""
+    counts = _nested(finer, coarse)
+    holding = [k for k, c in enumerate(counts) if c]
+    if not holding:
+        return None
+    last = holding[-1]
+    kept = [
+        k
+        for k, c in enumerate(counts)
+        if not c
+        and k < last
+        and coarse.spans[k]
+        >= max(SCORING.body_min, OUTLINE.own_vs_story * statistics.median(finer.spans))
+    ]
+    if not kept:
+        return None
+    order = sorted(
+        [
+            (
+                coarse.heads[k],
+                coarse.ends[k],
+                coarse.spans[k],
+                coarse.own[k],
+                coarse.head_sizes[k],
+                coarse.head_lines[k],
+            )
+            for k in kept
+        ]
+        + list(
+            zip(
+                finer.heads,
+                finer.ends,
+                finer.spans,
+                finer.own,
+                finer.head_sizes,
+                finer.head_lines,
+                strict=True,
+            )
+        )
+    )
+    mixed = Level(
+        finer.name,
+        [o[0] for o in order],
+        finer.score,
+        [*finer.reasons, f"with {len(kept)} {coarse.name} sections that are stories themselves"],
+        True,
+        ends=[o[1] for o in order],
+        spans=[o[2] for o in order],
+        own=[o[3] for o in order],
+        head_sizes=[o[4] for o in order],
+        head_lines=[o[5] for o in order],
+    )
+    mixed.sections = (set(coarse.heads) - {coarse.heads[k] for k in kept}) | coarse.sections
+    return mixed
 
 
 def _grouping_reason(best: Level, finer: Level, own_share: float, holding: float) -> str:

@@ -17,7 +17,7 @@ from ..model import Candidate, Dropped, Split
 from .assemble import Plan, closing_heads, make_items, plan_items, plan_single
 from .blocks import Block, Extracted, collapse
 from .dom import extract_html, extract_text
-from .levels import Choice, Level, choose, score_level
+from .levels import Choice, Level, choose, score_level, trim_frames
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
 from .rules import ONE_TEXT, SENTENCE_END, TITLE_LINE
@@ -87,6 +87,8 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
     elif options.mode == "auto" and best is None and not forced:
         single, why = one_text(page.total)
         candidates.append(Candidate("one-text", 1 if single else 0, 1.0 if single else 0.0, why))
+    if not single and best is not None and not forced:
+        trim_frames(best, page.blocks, choice)
     if single:
         plan = plan_single(page.title, page.blocks, page.reasons)
         structure = "whole"
@@ -164,7 +166,7 @@ def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
     if best is not None:
         closing = closing_heads(best.heads, page.blocks, page.chars)
         if closing is not None:
-            best.heads, best.ends = best.heads[:closing], best.ends[:closing]
+            best.keep(0, closing)
             choice.why.append("the headlines after the last rule are the page's closing notes")
     return choice
 

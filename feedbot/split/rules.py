@@ -533,6 +533,8 @@ class OutlineMoves:
     section_own_share: float = 0.5
     # ... at least this many bullets per section
     bullets_per_section: float = 2.0
+    # frame sections at the ends are cut only while this many stories remain
+    frames_keep: int = 2
 
 
 OUTLINE = OutlineMoves()
@@ -568,6 +570,16 @@ SECTION_CUES = (
     r"introduction|background|conclusions?|summary|overview|what'?s next|next steps|the problem|why it matters|"
     r"how it works|getting started|prerequisites|step \d+|faq|method|results|discussion|"
     r"はじめに|まとめ|おわりに|背景|概要|Einleitung|Fazit|Hintergrund|Conclusion|Contexte)"
+)
+# headings of the sections that frame a digest's stories (an introduction, highlights that restate
+# them, a summary, references, "about us"): a story's headline is none of these
+FRAME_SECTIONS = (
+    r"^(introduction|intro|highlights?|key points|at a glance|in this issue|contents|table of contents|"
+    r"summary|conclusions?|references|sources|further reading|about( us)?|"
+    r"はじめに|ハイライト|要点|まとめ|まとめと所感|おわりに|目次|参考(資料|文献)|"
+    r"前言|导语|導語|摘要|总结|總結|小结|小結|结语|結語|目录|目錄|参考资料|參考資料|关于我们|關於我們|"
+    r"Einleitung|Inhalt|Zusammenfassung|Fazit|Sommaire|Résumé|En bref|Conclusion|Índice|Resumen|"
+    r"Введение|Содержание|Итоги)\b"
 )
 # a question or an answer opening a paragraph (an interview)
 QA_OPENINGS = ("问：", "問：", "Q:", "Q：", "答：", "A:", "A：")
@@ -689,6 +701,8 @@ RULE_SOURCES: dict[str, str] = {
     "wordy-heads": "scrapinghub/article-extraction-benchmark",
     "title-heading": "mozilla/readability",
     "colon-lines": "GeneralNewsExtractor/GeneralNewsExtractor",
+    "frame-sections": "garyohosu/garyohosu.github.io",
+    "mixed-sections": "jthingelstad/weekly.thingelstad.com",
 }
 _OFF: set[str] = set()
 
