@@ -47,8 +47,7 @@ class Block:
 
     ``node`` is the ordinal of the element the block was read from (its parent element for loose text)
     in :attr:`Extracted.parents`, so later stages can ask which blocks share a container without the
-    tree; ``path`` is a CSS selector that finds that element in the original page (filled in only when
-    the caller asks for it: the preview)."""
+    tree (the preview finds its CSS selector in :attr:`Extracted.paths`)."""
 
     text: str
     html: str
@@ -68,8 +67,6 @@ class Block:
     node: int = -1  # ordinal of the block's element (see Extracted.parents), -1 for text pages
     in_list: bool = False  # inside a list item (<li>, <dd>), however deep
     item_start: bool = False  # the first block of its list item
-    forced: bool = False  # matched the source's headline_selector
-    path: str = ""  # CSS selector of the block's element in the original page (preview only)
 
 
 @dataclass
@@ -85,6 +82,8 @@ class Extracted:
     # parent ordinal of each element ordinal of the content area (-1 for its root): which blocks
     # share a container, with no tree
     parents: list[int] = field(default_factory=list)
-    # CSS selectors of the elements cut as furniture, in the order of ``dropped`` (preview only)
+    # each element ordinal's CSS selector in the page (preview only)
+    paths: list[str] = field(default_factory=list)
+    # the elements cut as furniture: (reason, text, CSS selector) (preview only)
     cut_paths: list[tuple[str, str, str]] = field(default_factory=list)
     selector_matched: bool = True  # a content_selector found its element (or there was none)

@@ -285,7 +285,12 @@ def _remove(tag: Element) -> None:
     parent.remove(tag)
 
 
-def remove_furniture(root: Element, dropped: list[tuple[str, str]]) -> None:
+def remove_furniture(
+    root: Element,
+    dropped: list[tuple[str, str]],
+    where: dict[Element, str] | None = None,
+    cut: list[tuple[str, str, str]] | None = None,
+) -> None:
     """Remove page furniture in place. An element holding most of the page's text is never removed.
 
     "The page's text" is its length before anything was removed, white space between words counted.
@@ -340,11 +345,15 @@ def remove_furniture(root: Element, dropped: list[tuple[str, str]]) -> None:
                 _remove(tag)
             else:
                 removed += _drop(tag, str(name), dropped)
+                if where is not None and cut is not None:
+                    cut.append((str(name), dropped[-1][1] if dropped else "", where.get(tag, "")))
         elif name not in ("html", "body") and _is_furniture(tag):
             if holds_most(tag):
                 continue
             gone.update(tag.iter())
             removed += _drop(tag, "furniture", dropped)
+            if where is not None and cut is not None:
+                cut.append(("furniture", dropped[-1][1] if dropped else "", where.get(tag, "")))
 
 
 def _exact_lengths(root: Element) -> dict[Element, int]:
@@ -1054,8 +1063,14 @@ def _body(root: Element) -> Element:
 
 
 def extract_html(
-    text: str, *, content_selector: str | None = None, exclude: tuple[str, ...] = ()
+    text: str,
+    *,
+    content_selector: str | None = None,
+    exclude: tuple[str, ...] = (),
+    paths: bool = False,
 ) -> Extracted:
+    """The page's title, date and blocks. With ``paths``, each element's CSS selector in the page
+    (taken before anything is removed) comes along, for the preview."""
     root = _prepare(text)
     title = page_title(root)
     published = page_date(root)
@@ -1064,33 +1079,79 @@ def extract_html(
         scope = _select(text, content_selector, exclude, dropped)
         if scope is None:
             return Extracted(
-                title, [], dropped, published, f"(nothing matches {content_selector!r})"
+                title,
+                [],
+                dropped,
+                published,
+                f"(nothing matches {content_selector!r})",
+                selector_matched=False,
             )
     else:
         scope = _body(root)
-    remove_furniture(scope, dropped)
+    where = element_paths(scope) if paths else None
+    cut: list[tuple[str, str, str]] = []
+    remove_furniture(scope, dropped, where, cut)
     parents: list[int] = []
     stats = measure(scope, parents)
     content = scope if content_selector else find_content(scope, stats)
     lin = _Linearizer(stats)
     lin.walk(content)
-    blocks = lin.blocks
     dropped.extend(("separator", text) for text in lin.separators)
-    # the page title (usually an <h1> above or inside the content) is not an item
-    if title:
-        kept: list[Block] = []
-        h1s = sum(1 for block in blocks if block.tag == "h1")
-        for block in blocks:
-            if (
-                (block.tag == "h1" and h1s == 1)
-                or (block.text == title and len(kept) == 0)
-                or (block.text == title and block.tag in HEADINGS and on("title-heading"))
-            ):
-                dropped.append(("title", block.text))
+    blocks = _without_title(lin.blocks, title, dropped)
+    ext = Extracted(title, blocks, dropped, published, path_of(content), parents=parents)
+    if where is not None:
+        ext.paths = [""] * len(parents)
+        for element, figures in stats.items():
+            ext.paths[figures[6]] = where.get(element, "")
+        ext.cut_paths = cut
+    return ext
+
+
+def _without_title(blocks: list[Block], title: str, dropped: list[tuple[str, str]]) -> list[Block]:
+    """The page title (usually an <h1> above or inside the content) is not an item."""
+    if not title:
+        return blocks
+    kept: list[Block] = []
+    h1s = sum(1 for block in blocks if block.tag == "h1")
+    for block in blocks:
+        if (
+            (block.tag == "h1" and h1s == 1)
+            or (block.text == title and len(kept) == 0)
+            or (block.text == title and block.tag in HEADINGS and on("title-heading"))
+        ):
+            dropped.append(("title", block.text))
+            continue
+        kept.append(block)
+    return kept
+
+
+def element_paths(scope: Element) -> dict[Element, str]:
+    """A CSS selector for every element under ``scope`` that finds it in the page as parsed:
+    ``body > div:nth-of-type(2) > h3:nth-of-type(4)`` (nth-of-type counts only elements of the same
+    name, so the scripts and styles stripped before do not shift it)."""
+    top = "body" if scope.tag == "body" else _step(scope)
+    found: dict[Element, str] = {scope: top}
+    work = [scope]
+    while work:
+        parent = work.pop()
+        base = found[parent]
+        seen: dict[str, int] = {}
+        for child in parent:
+            if not isinstance(child.tag, str):
                 continue
-            kept.append(block)
-        blocks = kept
-    return Extracted(title, blocks, dropped, published, path_of(content), parents=parents)
+            name = str(child.tag)
+            seen[name] = seen.get(name, 0) + 1
+            found[child] = f"{base} > {name}:nth-of-type({seen[name]})"
+            work.append(child)
+    return found
+
+
+def _step(element: Element) -> str:
+    parent = element.getparent()
+    if parent is None:
+        return str(element.tag)
+    same = [c for c in parent if c.tag == element.tag]
+    return f"{_step(parent)} > {element.tag}:nth-of-type({same.index(element) + 1})"
 
 
 def extract_text(text: str) -> Extracted:

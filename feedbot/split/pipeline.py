@@ -65,28 +65,34 @@ class _Page:
     total: float
 
 
+@dataclass
+class Result:
+    """Everything the pipeline decided about a page: the split, and the evidence for the preview."""
+
+    split: Split
+    page: _Page
+    levels: list[Level]
+    choice: Choice
+    plan: Plan
+    single: bool
+    forced: bool
+
+
 def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> Split:
+    return run_stages(ext, options, page_text).split
+
+
+def run_stages(ext: Extracted, options: SplitOptions, page_text: str = "") -> Result:
+    """The stages after extraction, in order."""
     page = _prepare(ext)
     levels, forced = _levels(page, options, page_text)
     candidates = [Candidate(s.name, len(s.heads), s.score, tuple(s.reasons)) for s in levels]
     candidates.sort(key=lambda c: (-c.score, c.name))
     choice = _choose(page, levels, forced)
+    single, verdict = _single(page, choice.level, options, forced)
+    if verdict is not None:
+        candidates.append(verdict)
     best = choice.level
-    lead_family = best is not None and is_lead_family(best.name)
-    single = options.mode == "whole"
-    if (
-        options.mode == "auto"
-        and best is not None
-        and not forced
-        and (not lead_family or best.name == "label")
-    ):
-        single, evidence = is_single_article(
-            page.title, best, page.blocks, page.reasons, ext.parents
-        )
-        candidates.append(Candidate("single-article", int(single), float(single), tuple(evidence)))
-    elif options.mode == "auto" and best is None and not forced:
-        single, why = one_text(page.total)
-        candidates.append(Candidate("one-text", 1 if single else 0, 1.0 if single else 0.0, why))
     if not single and best is not None and not forced:
         trim_frames(best, page.blocks, choice)
     if single:
@@ -98,9 +104,29 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
             plan.cut(i, page.reasons.get(i, "no headline structure"), block.text)
         structure = "none"
     else:
-        plan = plan_items(best, page.blocks, page.reasons, ext.parents, lead_family)
+        plan = plan_items(best, page.blocks, page.reasons, ext.parents, is_lead_family(best.name))
         structure = best.name
-    return _finish(page, plan, structure, single, candidates)
+    split = _finish(page, plan, structure, single, candidates)
+    return Result(split, page, levels, choice, plan, single, forced)
+
+
+def _single(
+    page: _Page, best: Level | None, options: SplitOptions, forced: bool
+) -> tuple[bool, Candidate | None]:
+    """Whether the page is one article, and the evidence as a candidate line for the preview."""
+    if options.mode == "whole":
+        return True, None
+    if options.mode != "auto" or forced:
+        return False, None
+    if best is None:
+        single, why = one_text(page.total)
+        return single, Candidate("one-text", int(single), float(single), why)
+    if is_lead_family(best.name) and best.name != "label":
+        return False, None
+    single, evidence = is_single_article(
+        page.title, best, page.blocks, page.reasons, page.ext.parents
+    )
+    return single, Candidate("single-article", int(single), float(single), tuple(evidence))
 
 
 def one_text(chars: float) -> tuple[bool, tuple[str, ...]]:
