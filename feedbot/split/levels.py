@@ -37,6 +37,7 @@ class Level:
     head_sizes: list[float] = field(default_factory=list)
     head_lines: list[float] = field(default_factory=list)  # each headline block's whole length
     sections: set[int] = field(default_factory=set)  # coarser headlines the items are grouped under
+    runs: int = 1  # runs of stories in parts of their own (feature cards beside a news list)
 
     @property
     def rank(self) -> int:
@@ -52,6 +53,11 @@ class Level:
             values = getattr(self, name)
             if values:
                 setattr(self, name, values[first:last])
+
+    def clip(self) -> None:
+        """No story runs past the next one's headline (after two levels were merged)."""
+        for k in range(len(self.heads) - 1):
+            self.ends[k] = min(self.ends[k], self.heads[k + 1])
 
     def mean_head(self) -> float:
         return statistics.fmean(self.head_sizes) if self.head_sizes else 0.0
@@ -295,6 +301,52 @@ def _descend(
     return finer
 
 
+def add_records(best: Level, levels: Sequence[Level], outside: set[int], choice: Choice) -> Level:
+    """A second run of stories beside the chosen one: a viable level whose headlines all lie outside
+    the chosen stories' own elements (a news list beside feature cards) adds its stories."""
+    if not outside or not on("second-records"):
+        return best
+    for other in sorted(levels, key=lambda s: (s.rank, -s.score)):  # the coarsest: dt over its dd
+        if not other.ok or other.name == best.name or len(other.heads) < OUTLINE.records_min:
+            continue
+        if not set(other.heads) <= outside:
+            continue
+        covered = sum(
+            1
+            for start, end in zip(other.heads, other.ends, strict=True)
+            for j in range(start, end)
+            if j in outside
+        )
+        if covered < OUTLINE.records_share * len(outside):
+            continue
+        choice.why.append(
+            f"and the {len(other.heads)} {other.name} stories outside the {best.name} stories' elements"
+        )
+        order = sorted(
+            zip(
+                [*best.heads, *other.heads],
+                [*best.ends, *other.ends],
+                [*best.spans, *other.spans],
+                [*best.own, *other.own],
+                [*best.head_sizes, *other.head_sizes],
+                [*best.head_lines, *other.head_lines],
+                strict=True,
+            )
+        )
+        merged = Level(best.name, [o[0] for o in order], best.score, best.reasons, True)
+        merged.ends, merged.spans, merged.own = (
+            [o[1] for o in order],
+            [o[2] for o in order],
+            [o[3] for o in order],
+        )
+        merged.head_sizes, merged.head_lines = [o[4] for o in order], [o[5] for o in order]
+        merged.sections = best.sections | other.sections
+        merged.runs = best.runs + 1
+        merged.clip()
+        return merged
+    return best
+
+
 def _mix(coarse: Level, finer: Level, chars: Sequence[float]) -> Level | None:
     """The stories when only some sections are groupers: a section holding finer headlines gives way
     to them; a section holding none but with a text of its own is a story itself, unless it comes
@@ -351,6 +403,7 @@ def _mix(coarse: Level, finer: Level, chars: Sequence[float]) -> Level | None:
         head_lines=[o[5] for o in order],
     )
     mixed.sections = (set(coarse.heads) - {coarse.heads[k] for k in kept}) | coarse.sections
+    mixed.clip()
     return mixed
 
 

@@ -70,6 +70,8 @@ def _families_of(
     found: list[str] = []
     if block.lead and block.lead_kind:
         found.extend(_lead_families(block))
+    elif _bare_entry(block):
+        found.append("li-lead")  # an entry of a list of leads with nothing after its link
     if size > FAMILIES.line_max:
         return found
     mark = marker_of(text)
@@ -99,6 +101,16 @@ def _wordy(text: str) -> bool:
         return True
     letters = sum(1 for c in text if c.isalpha())
     return letters >= FAMILIES.head_letters * nonws(text)
+
+
+def _bare_entry(block: Block) -> bool:
+    """A list entry that is its link alone (a repository with no description yet)."""
+    return (
+        on("list-leads")
+        and (block.tag == "li" or (block.in_list and block.item_start))
+        and block.link_ratio >= FAMILIES.link_line_share
+        and not block.bold
+    )
 
 
 def _lead_families(block: Block) -> list[str]:

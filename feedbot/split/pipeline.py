@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..model import Candidate, Dropped, Split
-from .assemble import Plan, closing_heads, make_items, plan_items, plan_single
+from .assemble import Plan, closing_heads, make_items, outside_items, plan_items, plan_single
 from .blocks import Block, Extracted, collapse
 from .dom import extract_html, extract_text
-from .levels import Choice, Level, choose, score_level, trim_frames
+from .levels import Choice, Level, add_records, choose, score_level, trim_frames
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
 from .rules import ONE_TEXT, SENTENCE_END, TITLE_LINE
@@ -190,6 +190,10 @@ def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
     choice = choose(levels, page.chars)
     best = choice.level
     if best is not None:
+        outside = outside_items(
+            best.heads, best.ends, page.blocks, set(page.reasons), page.ext.parents
+        )
+        best = choice.level = add_records(best, levels, outside, choice)
         closing = closing_heads(best.heads, page.blocks, page.chars)
         if closing is not None:
             best.keep(0, closing)

@@ -533,6 +533,10 @@ class OutlineMoves:
     section_own_share: float = 0.5
     # ... at least this many bullets per section
     bullets_per_section: float = 2.0
+    # a second run of stories outside the chosen stories' elements: at least this many, holding
+    # this share of the text left outside
+    records_min: int = 2
+    records_share: float = 0.5
     # frame sections at the ends are cut only while this many stories remain
     frames_keep: int = 2
 
@@ -703,6 +707,7 @@ RULE_SOURCES: dict[str, str] = {
     "colon-lines": "GeneralNewsExtractor/GeneralNewsExtractor",
     "frame-sections": "garyohosu/garyohosu.github.io",
     "mixed-sections": "jthingelstad/weekly.thingelstad.com",
+    "second-records": "0install/web-site",
 }
 _OFF: set[str] = set()
 

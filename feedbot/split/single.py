@@ -165,6 +165,8 @@ def _for_a_digest(
         found.append(
             (f"{linked:.0%} of the headlines are links to the stories", -SINGLE.linked_weight)
         )
+    if level.runs > 1:
+        found.append((f"{level.runs} runs of stories in parts of their own", -SINGLE.boxed_weight))
     if boxed(level, blocks, parents):
         found.append(("each story sits in an element of its own", -SINGLE.boxed_weight))
     if numbered(level, blocks):
