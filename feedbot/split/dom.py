@@ -976,6 +976,7 @@ def _label_lead(block: Block) -> None:
         len(label) < LABELS.min_chars
         or not any(c.isalpha() for c in label)
         or rest.startswith("//")
+        or (label[-1].isdigit() and rest[0].isdigit())  # a time or a ratio (10:30, 3:1)
         or nonws(rest) < LABELS.rest_vs_label * nonws(label)
     ):
         return
