@@ -58,7 +58,7 @@ def _edits(expect: dict[str, object]) -> list[tuple[str, str, str]]:
         old, new = update.get("old_text"), update.get("new_text")
         if old is None:  # "description changed: 'old' -> 'new'"
             quoted = re.findall(r"'((?:[^']|'(?! -> |$))*)'", update["what"])
-            old, new = (quoted + ["", ""])[:2]
+            old, new = [*quoted, "", ""][:2]
         found.append((update["headline"], old, new))
     return found
 

@@ -41,8 +41,8 @@ def test_rule(case: dict[str, Any]) -> None:
     elif rule == "tail":
         assert boilerplate.classify_tail(case["text"], last=True) == case["kind"]
     elif rule == "marker":
-        found = marker_of(case["text"])
-        assert (list(found) if found else None) == case["marker"]
+        mark = marker_of(case["text"])
+        assert (list(mark) if mark else None) == case["marker"]
     elif rule == "strip":
         assert strip_marker(case["text"]) == case["stripped"]
     elif rule == "text":
