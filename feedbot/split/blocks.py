@@ -67,6 +67,7 @@ class Block:
     node: int = -1  # ordinal of the block's element (see Extracted.parents), -1 for text pages
     in_list: bool = False  # inside a list item (<li>, <dd>), however deep
     item_start: bool = False  # the first block of its list item
+    forced: str = ""  # the source's headline selector names it: "block" or its "lead"
 
 
 @dataclass

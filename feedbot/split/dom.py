@@ -14,6 +14,7 @@ import html as htmllib
 import itertools
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeAlias, cast
 
@@ -604,8 +605,9 @@ _LIST_ITEMS = frozenset(["li", "dd"])
 
 
 class _Linearizer:
-    def __init__(self, stats: dict[Element, Stats]) -> None:
+    def __init__(self, stats: dict[Element, Stats], forced: set[Element] | None = None) -> None:
         self.stats = stats
+        self.forced = forced or set()
         self.blocks: list[Block] = []
         self.pending_gap = 0
         self.separators: list[str] = []
@@ -658,8 +660,10 @@ class _Linearizer:
             self.emit_text(tag.text, tag, kind, bold)
         return True
 
-    def add(self, block: Block) -> None:
+    def add(self, block: Block, parent: Element, nodes: list[Node] | None = None) -> None:
         block.item_start = self.open_item
+        if self.forced:
+            block.forced = _forced(block, parent, nodes or [], self.forced)
         self.open_item = False
         self.blocks.append(block)
 
@@ -696,7 +700,7 @@ class _Linearizer:
             in_list=self.in_list,
         )
         self.pending_gap = 0
-        self.add(block)
+        self.add(block, table)
 
     def container(self, tag: Element, ctx: int) -> list[tuple[Element, list[Node] | None, int]]:
         """A container's runs of inline content (blocks of their own) and block children, in order."""
@@ -772,7 +776,7 @@ class _Linearizer:
             block.in_list = self.in_list
             blank = 0
             self.pending_gap = 0
-            self.add(block)
+            self.add(block, parent, part)
 
     def emit_text(
         self, raw: str, parent: Element, kind: str, bold: bool, *, split_br: bool = True
@@ -804,7 +808,7 @@ class _Linearizer:
         self.pending_gap = 0
         if not block.bold and kind not in HEADINGS:
             _text_lead(block)
-        self.add(block)
+        self.add(block, parent)
 
 
 def _bold_and_link_len(
@@ -904,6 +908,18 @@ def _make_block(
     if not block.bold and kind not in HEADINGS:
         _find_lead(block, nodes, stats)
     return block
+
+
+def _forced(block: Block, parent: Element, nodes: list[Node], forced: set[Element]) -> str:
+    """Whether the source's headline selector names this block ("block") or its lead ("lead")."""
+    if parent in forced:
+        return "block"
+    first = next((n for n in nodes if not isinstance(n, str) or n.strip()), None)
+    if first is not None and not isinstance(first, str) and first in forced:
+        return "lead" if block.lead else "block"
+    if any(not isinstance(n, str) and n in forced for n in nodes):
+        return "block"
+    return ""
 
 
 def _first_href(nodes: list[Node]) -> str | None:
@@ -1016,24 +1032,29 @@ _LABEL_LEAD = re.compile(
 )
 
 _MARK = "data-feedbot-content"
+_HEAD = "data-feedbot-headline"
 
 
 def _select(
     text: str,
-    content_selector: str | None,
-    exclude: tuple[str, ...],
+    selectors: Selectors,
     dropped: list[tuple[str, str]],
-) -> Element | None:
+) -> tuple[Element | None, set[Element]]:
     """Apply per-source CSS selectors with soupsieve (the engine the config validates them with) on
     a BeautifulSoup tree, then hand the result back as an lxml tree: the part to split, with the
-    excluded parts gone. Only sources that set selectors pay for the second parse."""
+    excluded parts gone, and the elements the headline selector names. Only sources that set
+    selectors pay for the second parse."""
     soup = parse_html(text)
     scope = soup.body if isinstance(soup.body, Tag) else soup
-    if content_selector:
-        found = soup.select_one(content_selector)
+    if selectors.content:
+        found = soup.select_one(selectors.content)
         if not isinstance(found, Tag):
-            return None
+            return None, set()
         scope = found
+    if selectors.headline:
+        for tag in scope.select(selectors.headline):
+            tag[_HEAD] = "1"
+    exclude = selectors.exclude
     for selector in exclude:
         for tag in scope.select(selector):
             if tag.decomposed:
@@ -1045,11 +1066,26 @@ def _select(
     if scope is not soup:
         scope[_MARK] = "1"
     root = _prepare(str(soup))
+    heads = set(root.iterfind(f".//*[@{_HEAD}]"))
+    for element in heads:
+        del element.attrib[_HEAD]
     marked = root.find(f".//*[@{_MARK}]")
     if marked is None:
-        return _body(root)
+        return _body(root), heads
     del marked.attrib[_MARK]
-    return marked
+    return marked, heads
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """A source's CSS selectors."""
+
+    content: str | None = None
+    exclude: tuple[str, ...] = ()
+    headline: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.content or self.exclude or self.headline)
 
 
 def _prepare(text: str) -> Element:
@@ -1068,6 +1104,7 @@ def extract_html(
     *,
     content_selector: str | None = None,
     exclude: tuple[str, ...] = (),
+    headline_selector: str | None = None,
     paths: bool = False,
 ) -> Extracted:
     """The page's title, date and blocks. With ``paths``, each element's CSS selector in the page
@@ -1076,8 +1113,10 @@ def extract_html(
     title = page_title(root)
     published = page_date(root)
     dropped: list[tuple[str, str]] = []
-    if content_selector or exclude:
-        scope = _select(text, content_selector, exclude, dropped)
+    selectors = Selectors(content_selector, exclude, headline_selector)
+    forced: set[Element] = set()
+    if selectors:
+        scope, forced = _select(text, selectors, dropped)
         if scope is None:
             return Extracted(
                 title,
@@ -1095,10 +1134,10 @@ def extract_html(
     parents: list[int] = []
     stats = measure(scope, parents)
     content = scope if content_selector else find_content(scope, stats)
-    lin = _Linearizer(stats)
+    lin = _Linearizer(stats, forced)
     lin.walk(content)
     dropped.extend(("separator", text) for text in lin.separators)
-    blocks = _without_title(lin.blocks, title, dropped)
+    blocks = _without_title(lin.blocks, title, dropped) if not forced else lin.blocks
     ext = Extracted(title, blocks, dropped, published, path_of(content), parents=parents)
     if where is not None:
         ext.paths = [""] * len(parents)

@@ -76,6 +76,7 @@ def explain_page(
             text,
             content_selector=options.content_selector,
             exclude=options.exclude_selectors,
+            headline_selector=options.headline_selector,
             paths=True,
         )
     result = run_stages(ext, options, page_text=text)

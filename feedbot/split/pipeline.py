@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from ..model import Candidate, Dropped, Split
 from .assemble import Plan, closing_heads, make_items, outside_items, plan_items, plan_single
-from .blocks import Block, Extracted, collapse
+from .blocks import Block, Extracted
 from .dom import extract_html, extract_text
 from .levels import Choice, Level, add_records, choose, score_level, trim_frames
 from .outline import Outline, families, is_lead_family
@@ -45,7 +45,10 @@ def split_page(
         ext = extract_text(text)
     else:
         ext = extract_html(
-            text, content_selector=options.content_selector, exclude=options.exclude_selectors
+            text,
+            content_selector=options.content_selector,
+            exclude=options.exclude_selectors,
+            headline_selector=options.headline_selector,
         )
     return split_blocks(ext, options, page_text=text)
 
@@ -85,7 +88,7 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
 def run_stages(ext: Extracted, options: SplitOptions, page_text: str = "") -> Result:
     """The stages after extraction, in order."""
     page = _prepare(ext)
-    levels, forced = _levels(page, options, page_text)
+    levels, forced = _levels(page, options)
     candidates = [Candidate(s.name, len(s.heads), s.score, tuple(s.reasons)) for s in levels]
     candidates.sort(key=lambda c: (-c.score, c.name))
     choice = _choose(page, levels, forced)
@@ -156,7 +159,7 @@ def _prepare(ext: Extracted) -> _Page:
     return _Page(ext, blocks, title, reasons, sizes, chars, sum(chars))
 
 
-def _levels(page: _Page, options: SplitOptions, page_text: str) -> tuple[list[Level], bool]:
+def _levels(page: _Page, options: SplitOptions) -> tuple[list[Level], bool]:
     """Every candidate level scored (or the one the source forces), and whether it was forced."""
     blocks, reasons = page.blocks, page.reasons
     if options.headline_regex:
@@ -164,13 +167,10 @@ def _levels(page: _Page, options: SplitOptions, page_text: str) -> tuple[list[Le
         heads = [i for i, b in enumerate(blocks) if i not in reasons and pattern.search(b.text)]
         return [score_level("regex", heads, blocks, _flat(blocks), page.total, page.chars)], True
     if options.headline_selector:
-        wanted = _selector_texts(page_text, options.headline_selector)
-        heads = [
-            i
-            for i, b in enumerate(blocks)
-            if i not in reasons and (b.text in wanted or (b.lead or "") in wanted)
-        ]
-        return [score_level("selector", heads, blocks, _flat(blocks), page.total, page.chars)], True
+        heads = [i for i, b in enumerate(blocks) if i not in reasons and b.forced]
+        leads = all(blocks[i].forced == "lead" for i in heads) and bool(heads)
+        name = "selector-lead" if leads else "selector"
+        return [score_level(name, heads, blocks, _flat(blocks), page.total, page.chars)], True
     outline = Outline(families(blocks, set(reasons), page.sizes), len(blocks))
     return [
         score_level(name, heads, blocks, outline, page.total, page.chars)
@@ -217,10 +217,3 @@ def _finish(
         attribution=plan.attribution,
         published=page.ext.published,
     )
-
-
-def _selector_texts(page_text: str, selector: str) -> set[str]:
-    from .parse import parse_html
-
-    soup = parse_html(page_text)
-    return {collapse(tag.get_text(" ")) for tag in soup.select(selector)} - {""}

@@ -375,7 +375,7 @@ PREPASS = Prepass()
 # --- the outline: headline-like blocks by family -----------------------------------------------------
 
 # families whose headline is a lead phrase opening a block, the rest of the block being body
-LEAD_FAMILIES = ("li-", "p-bold-lead", "bracket-lead", "label")
+LEAD_FAMILIES = ("li-", "p-bold-lead", "bracket-lead", "label", "selector-lead")
 # how strongly each family's markup sets a line apart (the smaller, the coarser its sections): the
 # order browsers and readers give them — headings by level, then whole bold or bracketed lines and
 # definition terms, numbered lines, plain short lines, and leads that open a paragraph
@@ -495,6 +495,7 @@ PRIORS = {
     "p-bold-lead": 0.05,
     "short": 0.0,
     "selector": 5.0,
+    "selector-lead": 5.0,
     "regex": 5.0,
 }
 # headings that may stand alone (one story today); other families need two headlines
