@@ -142,6 +142,11 @@ def _spaced_text(tag: Element) -> str:
     return "".join(parts)
 
 
+def _joined(tag: Element) -> str:
+    """An element's strings joined by spaces: the text of what is cut (as a report, not a story)."""
+    return collapse(" ".join(_strings(tag)))
+
+
 def _text_len(tag: Element) -> int:
     """The length of an element's strings joined by spaces (the measure :func:`_exact_lengths` takes
     in one pass for all elements: how much of the page's text an element holds)."""
@@ -341,7 +346,7 @@ def remove_furniture(
                 continue
             gone.update(tag.iter())
             if name in SILENT_TAGS or name in INVISIBLE_TAGS:
-                text = text_of(tag) if name == "noscript" else ""
+                text = _joined(tag) if name == "noscript" else ""
                 removed += len(text) + 1 if text else 0
                 _remove(tag)
             else:
@@ -380,7 +385,7 @@ def _exact_lengths(root: Element) -> dict[Element, int]:
 
 def _drop(tag: Element, reason: str, dropped: list[tuple[str, str]]) -> int:
     """Remove an element, recording its text; returns how much shorter the page's text became."""
-    text = text_of(tag)
+    text = _joined(tag)
     if text:
         dropped.append((reason, text))
     _remove(tag)
@@ -978,8 +983,14 @@ def _text_lead(block: Block) -> None:
     """A lead set apart by the text itself: 【brackets】, or a label and a colon ("DEAR ABBY: …")."""
     if block.text[:1] in "【[":
         _bracket_lead(block)
-    elif on("label-lead") and block.tag not in HEADINGS:
+    elif on("label-lead") and block.tag not in HEADINGS and _colon_early(block.text):
         _label_lead(block)
+
+
+def _colon_early(text: str) -> bool:
+    """A colon where a label's would be (a cheap test before the pattern)."""
+    window = LABELS.max_chars + 2
+    return text.find(":", 0, window) > 0 or text.find("：", 0, window) > 0
 
 
 def _label_lead(block: Block) -> None:

@@ -649,14 +649,22 @@ class Single:
     recurring_min: int = 3
     recurring_max: float = 12
     recurring_prefix: int = 14
+    recurring_chars: int = 80  # (no line this long is this short in units: a cheap test first)
     recurring_share: float = 0.6
     recurring_weight: float = 2.0
     # ... or a cut line of the same kind in each (a "Read more", a source line)
-    recurring_reasons: frozenset[str] = frozenset(["share", "attribution", "links", "timestamp"])
+    recurring_reasons: frozenset[str] = frozenset(
+        ["share", "attribution", "links", "timestamp", "table of contents"]
+    )
     # a title that names a round-up or counts its stories
     title_cue_weight: float = 1.5
     # the evidence needed to call the page one article
     threshold: float = 2.0
+    # the evidence is read on the first sections, their first blocks and characters (an article's
+    # sections look alike: the first tell, and a long page costs no more than a short one)
+    sample_sections: int = 12
+    sample_blocks: int = 40
+    sample_chars: int = 3000
     # a kicker over a single article ("Q&A", "Analysis") is this short
     kicker_max: float = 4
 

@@ -15,7 +15,7 @@ import itertools
 import re
 import statistics
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from .assemble import inside, item_boxes
 from .blocks import Block
@@ -130,10 +130,15 @@ def _introduction(level: Level, blocks: Sequence[Block], skip: set[int]) -> Evid
 
 
 def _sections_text(level: Level, blocks: Sequence[Block]) -> list[str]:
-    return [
-        " ".join(b.text for b in blocks[start + 1 : end])
-        for start, end in zip(level.heads, level.ends, strict=True)
-    ]
+    """The first sections' texts, each cut at a length (an article's sections look alike: the first
+    ones tell, and a long page costs no more than a short one)."""
+    texts = []
+    for start, end in list(zip(level.heads, level.ends, strict=True))[: SINGLE.sample_sections]:
+        text = " ".join(
+            b.text for b in blocks[start + 1 : min(end, start + 1 + SINGLE.sample_blocks)]
+        )
+        texts.append(text[: SINGLE.sample_chars])
+    return texts
 
 
 def _one_subject(title: str, level: Level, blocks: Sequence[Block]) -> Evidence:
@@ -143,12 +148,34 @@ def _one_subject(title: str, level: Level, blocks: Sequence[Block]) -> Evidence:
         return []
     bodies = _sections_text(level, blocks)
     need = min(SINGLE.title_terms_min, len(wanted))
-    share = sum(1 for body in bodies if len(wanted & terms(body)) >= need) / len(bodies)
+    find = _finder(wanted)
+    share = sum(1 for body in bodies if find(body) >= need) / len(bodies)
     if share >= SINGLE.title_terms_share:
         return [
             (f"the title's words recur in {share:.0%} of the sections", SINGLE.title_terms_weight)
         ]
     return []
+
+
+def _finder(wanted: set[str]) -> Callable[[str], int]:
+    """How many of ``wanted`` (terms, as :func:`~feedbot.split.text.terms` makes them) a text holds:
+    a word as a whole word, a pair of CJK characters anywhere (one pattern for all the words, so a
+    long section is read once)."""
+    words = sorted(t for t in wanted if not CJK.match(t))
+    pairs = [t for t in wanted if CJK.match(t)]
+    pattern = (
+        re.compile(r"(?<![^\W\d_])(" + "|".join(map(re.escape, words)) + r")(?![^\W\d_])", re.I)
+        if words
+        else None
+    )
+
+    def count(text: str) -> int:
+        found = sum(1 for pair in pairs if pair in text)
+        if pattern is not None:
+            found += len({m.lower() for m in pattern.findall(text)})
+        return found
+
+    return count
 
 
 def _for_a_digest(
@@ -188,10 +215,12 @@ def boxed(level: Level, blocks: Sequence[Block], parents: Sequence[int]) -> bool
     boxes = item_boxes(level.heads, blocks, parents)
     if not boxes:
         return False
-    for head, end, box in zip(level.heads, level.ends, boxes, strict=True):
+    sample = list(zip(level.heads, level.ends, boxes, strict=True))[: SINGLE.sample_sections]
+    for head, end, box in sample:
         if box == blocks[head].node:
             return False  # the headline stands alone: stories are flat siblings
-        if not all(inside(blocks[j], box, parents) for j in range(head + 1, end)):
+        last = min(end, head + 1 + SINGLE.sample_blocks)
+        if not all(inside(blocks[j], box, parents) for j in range(head + 1, last)):
             return False
     return True
 
@@ -217,17 +246,17 @@ def recurring_line(level: Level, blocks: Sequence[Block], reasons: dict[int, str
     if n < SINGLE.recurring_min:
         return ""
     seen: Counter[str] = Counter()
+    longest = SINGLE.recurring_max
     for start, end in zip(level.heads, level.ends, strict=True):
-        keys = {
-            blocks[j].text[: SINGLE.recurring_prefix]
-            for j in range(start + 1, end)
-            if units(blocks[j].text, SINGLE.recurring_max) <= SINGLE.recurring_max
-        }
-        keys |= {
-            f"[{reasons[j]}]"
-            for j in range(start + 1, end)
-            if j in reasons and reasons[j] in SINGLE.recurring_reasons
-        }
+        keys: set[str] = set()
+        for j in range(start + 1, min(end, start + 1 + SINGLE.sample_blocks)):
+            block = blocks[j]
+            if j in reasons and reasons[j] in SINGLE.recurring_reasons:
+                keys.add(f"[{reasons[j]}]")
+            if len(block.text) <= SINGLE.recurring_chars and units(block.text, longest) <= longest:
+                # "See it now: Amazon" and "See it now: Best Buy" repeat the label
+                label = block.lead if block.lead_kind == "label" else None
+                keys.add(label or block.text[: SINGLE.recurring_prefix])
         seen.update(keys)
     common = [k for k, c in seen.most_common(1) if c >= SINGLE.recurring_share * n]
     return common[0] if common else ""
