@@ -92,14 +92,17 @@ def plan_items(
     reasons: dict[int, str],
     parents: Sequence[int],
     lead_family: bool,
+    outside: set[int] | None = None,
 ) -> Plan:
-    """The items of a page split at ``level``'s headlines."""
+    """The items of a page split at ``level``'s headlines (``outside``: the blocks outside the
+    stories' own elements, when known)."""
     plan = Plan()
     heads = level.heads
     ends = level.ends or [
         heads[k + 1] if k + 1 < len(heads) else len(blocks) for k in range(len(heads))
     ]
-    outside = outside_items(heads, ends, blocks, set(reasons), parents)
+    if outside is None:
+        outside = outside_items(heads, ends, blocks, set(reasons), parents)
     trailer = trailer_start(heads, blocks, set(reasons), reasons)
     for i in range(heads[0]):
         if i in reasons:

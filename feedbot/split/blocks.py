@@ -41,7 +41,7 @@ def is_separator(text: str) -> bool:
 SEPARATOR_GAP = LENGTHS.separator_gap
 
 
-@dataclass
+@dataclass(slots=True)
 class Block:
     """One unit of the content area, in document order.
 
@@ -62,7 +62,6 @@ class Block:
     link_ratio: float = 0.0  # share of the text inside links
     href: str | None = None  # where the block's leading link goes (a headline link, a lead link)
     anchor: str | None = None
-    container: str = ""  # signature of the parent element (tag#id or tag.class)
     gap: int = 0  # separation before the block: blank lines (text, <br><br>), 3 for a rule or <hr>
     node: int = -1  # ordinal of the block's element (see Extracted.parents), -1 for text pages
     in_list: bool = False  # inside a list item (<li>, <dd>), however deep

@@ -699,7 +699,6 @@ class _Linearizer:
             html=etree.tostring(table, method="html", encoding="unicode", with_tail=False).strip(),
             tag="table",
             link_ratio=linked / total if total else 0.0,
-            container=_signature(table),
             gap=self.pending_gap,
             node=self.stats[table][6],
             in_list=self.in_list,
@@ -760,7 +759,6 @@ class _Linearizer:
         texts = [_nodes_text(part, self.stats) for part in lines]
         if sum(1 for text in texts if text) > 1:
             kind = "line" if kind == "p" else kind
-        container = _signature(parent)
         blank = 0
         single = len(lines) == 1
         for index, part in enumerate(lines):
@@ -775,7 +773,7 @@ class _Linearizer:
                 continue
             inner = _inner_html(parent) if single and whole else _html(part)
             block = _make_block(
-                part, parent, kind, text, inner.strip(), container, single, bold, self.stats
+                part, parent, kind, text, inner.strip(), single, bold, self.stats
             )
             block.gap = max(blank, self.pending_gap)
             block.in_list = self.in_list
@@ -787,7 +785,7 @@ class _Linearizer:
         self, raw: str, parent: Element, kind: str, bold: bool, *, split_br: bool = True
     ) -> None:
         """The common case of :meth:`emit_nodes`: an element that holds nothing but text."""
-        if split_br and "\n" in raw and _unwrapped([raw]):
+        if split_br and len(raw) > LINES.unwrapped and "\n" in raw and _unwrapped([raw]):
             self.emit_nodes([raw], parent, kind, bold, split_br=True, whole=False)
             return
         text = collapse(raw)
@@ -801,17 +799,16 @@ class _Linearizer:
         wrapper = WRAPPERS.get(kind, "p")
         block = Block(
             text=text,
-            html=f"<{wrapper}>{htmllib.escape(raw, quote=False).strip()}</{wrapper}>",
+            html=f"<{wrapper}>{_escape(raw).strip()}</{wrapper}>",
             tag=kind,
             bold=kind in HEADINGS or bold,
             anchor=parent.get("id") or None,
-            container=_signature(parent),
             gap=self.pending_gap,
             node=self.stats[parent][6],
             in_list=self.in_list,
         )
         self.pending_gap = 0
-        if not block.bold and kind not in HEADINGS:
+        if not block.bold and kind not in HEADINGS and (text[0] in "【[" or _colon_early(text)):
             _text_lead(block)
         self.add(block, parent)
 
@@ -881,7 +878,6 @@ def _make_block(
     kind: str,
     text: str,
     inner: str,
-    container: str,
     whole: bool,
     parent_bold: bool,
     stats: dict[Element, Stats],
@@ -896,7 +892,6 @@ def _make_block(
         tag=kind,
         bold=kind in HEADINGS or (bool(compact) and bold_len >= LENGTHS.bold_share * compact),
         link_ratio=link_len / compact if compact else 0.0,
-        container=container,
         node=stats[parent][6],
     )
     ident = parent.get("id") if whole else None
@@ -925,6 +920,13 @@ def _forced(block: Block, parent: Element, nodes: list[Node], forced: set[Elemen
     if any(not isinstance(n, str) and n in forced for n in nodes):
         return "block"
     return ""
+
+
+def _escape(text: str) -> str:
+    """``html.escape`` without quotes, skipped for the common text that needs none."""
+    if "&" in text or "<" in text or ">" in text:
+        return htmllib.escape(text, quote=False)
+    return text
 
 
 def _first_href(nodes: list[Node]) -> str | None:
@@ -1224,7 +1226,6 @@ def extract_text(text: str) -> Extracted:
                 text=line,
                 html=f"<p>{htmllib.escape(line)}</p>",
                 tag="line",
-                container="text",
                 gap=gap if blocks else 0,
             )
         )

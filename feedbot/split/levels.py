@@ -19,7 +19,7 @@ from .blocks import Block
 from .blocks import collapse as fold_space
 from .outline import Outline, head_text, is_lead_family, rank
 from .rules import FRAME_SECTIONS, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
-from .text import fold, marker_of, strip_marker, units
+from .text import marker_of, strip_marker, units
 
 
 @dataclass
@@ -99,7 +99,7 @@ def score_level(
         f"{n} headlines, {frac_body:.0%} with a body, cover {coverage:.0%} of the text"
     )
     score += _evidence(level, blocks, level.reasons)
-    distinct = len({fold(head_text(blocks[i], is_lead_family(name))) for i in heads}) / n
+    distinct = len({head_text(blocks[i], is_lead_family(name)) for i in heads}) / n
     level.ok = (
         frac_body >= SCORING.ok_body_share
         and mean_head <= SCORING.ok_head_max
@@ -174,6 +174,7 @@ class Choice:
     level: Level | None
     why: list[str] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)  # level name -> why it was not chosen
+    outside: set[int] | None = None  # blocks outside the chosen stories' own elements
 
 
 def choose(levels: Sequence[Level], chars: Sequence[float]) -> Choice:

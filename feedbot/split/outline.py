@@ -167,6 +167,7 @@ class Outline:
         self.n = n_blocks
         self.ranks = {name: rank(name) for name in fams}
         self._bounds: dict[int, list[int]] = {}
+        self._finer: dict[int, list[int]] = {}
 
     def bounds(self, level_rank: int) -> list[int]:
         """The sorted headlines of every sectioning family coarser than ``level_rank``."""
@@ -192,9 +193,11 @@ class Outline:
         return ends
 
     def finer_heads(self, level_rank: int, exclude: set[int]) -> list[int]:
-        """Sorted headlines of the sectioning-or-finer families finer than ``level_rank``."""
-        found: set[int] = set()
-        for name, heads in self.families.items():
-            if self.ranks[name] > level_rank:
-                found.update(heads)
-        return sorted(found - exclude)
+        """Sorted headlines of the families finer than ``level_rank``, less ``exclude``."""
+        if level_rank not in self._finer:
+            found: set[int] = set()
+            for name, heads in self.families.items():
+                if self.ranks[name] > level_rank:
+                    found.update(heads)
+            self._finer[level_rank] = sorted(found)
+        return [i for i in self._finer[level_rank] if i not in exclude]

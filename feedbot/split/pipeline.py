@@ -107,7 +107,9 @@ def run_stages(ext: Extracted, options: SplitOptions, page_text: str = "") -> Re
             plan.cut(i, page.reasons.get(i, "no headline structure"), block.text)
         structure = "none"
     else:
-        plan = plan_items(best, page.blocks, page.reasons, ext.parents, is_lead_family(best.name))
+        plan = plan_items(
+            best, page.blocks, page.reasons, ext.parents, is_lead_family(best.name), choice.outside
+        )
         structure = best.name
     split = _finish(page, plan, structure, single, candidates)
     return Result(split, page, levels, choice, plan, single, forced)
@@ -193,7 +195,13 @@ def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
         outside = outside_items(
             best.heads, best.ends, page.blocks, set(page.reasons), page.ext.parents
         )
-        best = choice.level = add_records(best, levels, outside, choice)
+        added = add_records(best, levels, outside, choice)
+        if added is not best:
+            best = choice.level = added
+            outside = outside_items(
+                best.heads, best.ends, page.blocks, set(page.reasons), page.ext.parents
+            )
+        choice.outside = outside
         closing = closing_heads(best.heads, page.blocks, page.chars)
         if closing is not None:
             best.keep(0, closing)

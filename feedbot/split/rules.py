@@ -319,6 +319,9 @@ class Measure:
     ascii_chars_per_unit: int = 8
     # and a margin on top, so that a word cut at the end of the prefix never decides
     prefix_margin: int = 64
+    # a text more than this many characters per unit of the limit is surely over it (a unit is a
+    # CJK character or 1.6 words: 5 characters per unit is ~3 characters a word, spaces included)
+    surely_longer: int = 5
 
 
 MEASURE = Measure()

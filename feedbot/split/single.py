@@ -40,7 +40,7 @@ def is_single_article(
     parents: Sequence[int],
 ) -> tuple[bool, list[str]]:
     """Whether the page is one article whose headings are its sections, and why."""
-    heads_text = [strip_marker(blocks[i].text) for i in level.heads]
+    heads_text = [strip_marker(blocks[i].text) for i in level.heads[: SINGLE.sample_sections]]
     found = _for_one_article(title, level, blocks, heads_text, set(reasons))
     found += _for_a_digest(title, level, blocks, reasons, parents)
     total = sum(weight for _why, weight in found)
@@ -58,7 +58,7 @@ def _for_one_article(
         found.append(("question-and-answer paragraphs (an interview)", SINGLE.qa_weight))
     elif dialogue(blocks):
         found.append(("paragraphs open with two speakers' names in turn", SINGLE.qa_weight))
-    mean = statistics.fmean(units(h) for h in heads_text) if heads_text else 0.0
+    mean = level.mean_head()
     if mean <= SINGLE.short_heads:
         found.append(
             (f"short section-like headings (mean {mean:.1f} units)", SINGLE.short_heads_weight)
@@ -212,10 +212,11 @@ def boxed(level: Level, blocks: Sequence[Block], parents: Sequence[int]) -> bool
     """Each story in an element of its own that holds its whole text (a card, an <article>)."""
     if len(level.heads) < SINGLE.boxed_min:
         return False
-    boxes = item_boxes(level.heads, blocks, parents)
+    # (the first sections' boxes need only their neighbours)
+    boxes = item_boxes(level.heads[: SINGLE.sample_sections + 1], blocks, parents)
     if not boxes:
         return False
-    sample = list(zip(level.heads, level.ends, boxes, strict=True))[: SINGLE.sample_sections]
+    sample = list(zip(level.heads, level.ends, boxes, strict=False))[: SINGLE.sample_sections]
     for head, end, box in sample:
         if box == blocks[head].node:
             return False  # the headline stands alone: stories are flat siblings

@@ -32,6 +32,8 @@ def units(text: str, limit: float | None = None) -> float:
     With ``limit``, a long text is measured only as far as needed to tell that it is over the limit:
     the result is then some value above ``limit`` (a prefix never has more units than the whole), so
     comparisons against ``limit`` or anything below it stay exact while paragraphs cost little."""
+    if limit is not None and len(text) > MEASURE.surely_longer * limit:
+        return float(limit) + 1.0  # (no text this long is as short as the limit in any script)
     if limit is not None and len(text) > int(limit) + MEASURE.cjk_slack:
         short = text[: int(limit) + MEASURE.cjk_slack]
         if not short.isascii():
