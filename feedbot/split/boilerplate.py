@@ -178,6 +178,20 @@ def classify(text: str) -> str | None:
         return "end mark"
     if gated and _holds(lowered, _COPYRIGHT_NEEDLES) and COPYRIGHT.search(text):
         return "copyright"
+    if _STARTS.match(text):  # one pattern tells most lines that none of these opens them
+        kind = _opening_kind(text)
+        if kind:
+            return kind
+    if gated and _holds(lowered, _CONTACT_NEEDLES) and CONTACT.match(text):
+        return "contact"
+    if len(text) <= 80 and _holds(lowered, _PHOTO_NEEDLES) and PHOTO.search(text):
+        return "photo credit"
+    if len(text) <= 60 and _DIGIT.search(text) and DATELINE.match(text):
+        return "timestamp"
+    return None
+
+
+def _opening_kind(text: str) -> str | None:
     if AD.match(text):
         return "ad"
     if SHARE.match(text):
@@ -190,15 +204,16 @@ def classify(text: str) -> str | None:
         return "credit"
     if len(text) <= 80 and BYLINE.match(text):
         return "byline"
-    if gated and _holds(lowered, _CONTACT_NEEDLES) and CONTACT.match(text):
-        return "contact"
-    if len(text) <= 80 and _holds(lowered, _PHOTO_NEEDLES) and PHOTO.search(text):
-        return "photo credit"
     if CUE.match(text):
         return "cue"
-    if len(text) <= 60 and _DIGIT.search(text) and DATELINE.match(text):
-        return "timestamp"
     return None
+
+
+# any of the patterns that open a line, as one pattern (case folded: a gate, the patterns decide)
+_STARTS = re.compile(
+    "|".join(f"(?:{p.pattern})" for p in (AD, SHARE, ATTRIBUTION, EDITOR, CREDIT, BYLINE, CUE)),
+    re.I,
+)
 
 
 # lines that close a story or a page and may only be cut there: sign-offs, teasers, disclaimers,

@@ -772,9 +772,7 @@ class _Linearizer:
                 self.separators.append(text)
                 continue
             inner = _inner_html(parent) if single and whole else _html(part)
-            block = _make_block(
-                part, parent, kind, text, inner.strip(), single, bold, self.stats
-            )
+            block = _make_block(part, parent, kind, text, inner.strip(), single, bold, self.stats)
             block.gap = max(blank, self.pending_gap)
             block.in_list = self.in_list
             blank = 0

@@ -60,7 +60,7 @@ class Level:
             self.ends[k] = min(self.ends[k], self.heads[k + 1])
 
     def mean_head(self) -> float:
-        return statistics.fmean(self.head_sizes) if self.head_sizes else 0.0
+        return sum(self.head_sizes) / len(self.head_sizes) if self.head_sizes else 0.0
 
 
 def score_level(
@@ -86,7 +86,7 @@ def score_level(
     covered = sum(level.spans) + sum(len(head_text(blocks[i], is_lead_family(name))) for i in heads)
     coverage = min(1.0, covered / total) if total else 0.0
     mean_head = level.mean_head()
-    cv = statistics.pstdev(level.head_sizes) / mean_head if mean_head else 1.0
+    cv = _deviation(level.head_sizes, mean_head) / mean_head if mean_head else 1.0
     score = (
         SCORING.w_body * frac_body
         + SCORING.w_coverage * coverage
@@ -113,6 +113,11 @@ def score_level(
         level.reasons.append("rejected: the same headline again and again (a label)")
     level.score = round(score, 3)
     return level
+
+
+def _deviation(values: Sequence[float], mean: float) -> float:
+    """The population standard deviation (statistics.pstdev, without its exact fractions)."""
+    return (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
 
 
 def _measure(

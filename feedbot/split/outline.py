@@ -99,7 +99,7 @@ def _wordy(text: str) -> bool:
     """A headline is made of words: at least this share of letters (a row of figures is data)."""
     if not on("wordy-heads"):
         return True
-    letters = sum(1 for c in text if c.isalpha())
+    letters = sum(map(str.isalpha, text))
     return letters >= FAMILIES.head_letters * nonws(text)
 
 

@@ -96,10 +96,11 @@ def _tables_of_contents(
     # counting white space (a block's text is collapsed: its only white space is single spaces)
     bound = max((len(key) for key in keys.values()), default=0) + PREPASS.toc_slack
     last: dict[str, int] = {}
+    longest = 2 * bound + 1  # a collapsed text this long has more than ``bound`` non-spaces
     for i, block in enumerate(blocks):
         if i in keys:
             last[keys[i]] = i
-        elif len(block.text) - block.text.count(" ") <= bound:
+        elif len(block.text) <= longest and len(block.text) - block.text.count(" ") <= bound:
             last[_toc_key(block.text)] = i
     for i in entries:
         if last[keys[i]] != i:
