@@ -808,7 +808,10 @@ class _Linearizer:
         self.pending_gap = 0
         if not block.bold and kind not in HEADINGS and (text[0] in "【[" or _colon_early(text)):
             _text_lead(block)
-        self.add(block, parent)
+        if self.forced or self.open_item:
+            self.add(block, parent)
+        else:
+            self.blocks.append(block)  # (the common case of add, inlined: the hot path)
 
 
 def _bold_and_link_len(

@@ -661,6 +661,9 @@ class Single:
     )
     # a title that names a round-up or counts its stories
     title_cue_weight: float = 1.5
+    # more headlines than an article has sections: the real singles have at most 13 (a release
+    # post), the synthetic ones 6; a digest's stories run to 70 (a trending list)
+    max_sections: int = 30
     # the evidence needed to call the page one article
     threshold: float = 2.0
     # the evidence is read on the first sections, their first blocks and characters (an article's

@@ -40,6 +40,8 @@ def is_single_article(
     parents: Sequence[int],
 ) -> tuple[bool, list[str]]:
     """Whether the page is one article whose headings are its sections, and why."""
+    if len(level.heads) > SINGLE.max_sections:
+        return False, [f"{len(level.heads)} headlines: more than an article has sections"]
     heads_text = [strip_marker(blocks[i].text) for i in level.heads[: SINGLE.sample_sections]]
     found = _for_one_article(title, level, blocks, heads_text, set(reasons))
     found += _for_a_digest(title, level, blocks, reasons, parents)
