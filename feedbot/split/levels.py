@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import math
 import re
 import statistics
 from collections.abc import Sequence
@@ -117,7 +118,7 @@ def score_level(
 
 def _deviation(values: Sequence[float], mean: float) -> float:
     """The population standard deviation (statistics.pstdev, without its exact fractions)."""
-    return (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5
+    return math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
 
 
 def _measure(
