@@ -28,6 +28,7 @@ from typing import Any
 from . import eval_real, eval_seqs
 from .encoding import decode
 from .identify import squash
+from .model import SplitMode
 from .split import SplitOptions, collapse, split_page, strip_marker
 
 
@@ -74,7 +75,7 @@ def score_case(page: Path, expected: dict[str, Any]) -> CaseScore:
     config = expected.get("config") or {}
     text, _codec = decode(data, override=config.get("encoding"), html=content_type == "text/html")
     options = SplitOptions(
-        mode=config.get("split", "auto"),
+        mode=SplitMode(config.get("split", "auto")),
         content_selector=config.get("content_selector"),
         exclude_selectors=tuple(config.get("exclude_selectors", ())),
         headline_selector=config.get("headline_selector"),

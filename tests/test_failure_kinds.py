@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from feedbot.eval_real import page_input
-from feedbot.model import Split
+from feedbot.model import Split, SplitMode
 from feedbot.split import SplitOptions, split_page
 from feedbot.split.explain import explain_page
 
@@ -117,14 +117,18 @@ def test_6_a_page_without_headings_is_one_item_not_an_error(page_id: str, words:
 
 
 def test_6_whole_always_yields_the_main_text() -> None:
-    split = _split("single-de-cdu-erfurt-waldorfschule", SplitOptions(mode="whole"))
+    split = _split("single-de-cdu-erfurt-waldorfschule", SplitOptions(mode=SplitMode.WHOLE))
     assert len(split.items) == 1
     assert "Waldorfschule in Bischleben" in split.items[0].body_text
 
 
 def test_6_plain_text_headline_lines_of_a_morning_briefing_are_found() -> None:
     headlines = _headlines("zh-sspai-paizaobao-20260526")
-    for story in ("法拉利发布首款纯电跑车 Luce", "森海塞尔发布 Momentum 5 耳机", "三星图库将不再支持与 OneDrive 直接同步"):
+    for story in (
+        "法拉利发布首款纯电跑车 Luce",
+        "森海塞尔发布 Momentum 5 耳机",
+        "三星图库将不再支持与 OneDrive 直接同步",
+    ):
         assert story in headlines
 
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..model import Candidate, Dropped, Split
+from ..model import Candidate, Dropped, Split, SplitMode
 from .assemble import Plan, closing_heads, make_items, outside_items, plan_items, plan_single
 from .blocks import Block, Extracted
 from .dom import extract_html, extract_text
@@ -27,7 +27,7 @@ from .text import units
 
 @dataclass(frozen=True)
 class SplitOptions:
-    mode: str = "auto"  # auto | headlines | whole
+    mode: SplitMode = SplitMode.AUTO
     content_selector: str | None = None
     exclude_selectors: tuple[str, ...] = ()
     headline_selector: str | None = None
@@ -119,9 +119,9 @@ def _single(
     page: _Page, best: Level | None, options: SplitOptions, forced: bool
 ) -> tuple[bool, Candidate | None]:
     """Whether the page is one article, and the evidence as a candidate line for the preview."""
-    if options.mode == "whole":
+    if options.mode == SplitMode.WHOLE:
         return True, None
-    if options.mode != "auto" or forced:
+    if options.mode != SplitMode.AUTO or forced:
         return False, None
     if best is None:
         single, why = one_text(page.total)

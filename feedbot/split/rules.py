@@ -283,10 +283,6 @@ TITLES = Titles()
 
 # --- scripts and numbering --------------------------------------------------------------------------
 
-# kana, CJK ideographs (with extension A and compatibility), Hangul: scripts written without spaces
-# between words, where a character is about a word (replaced by the project's one CJK range when the
-# house has one)
-CJK_CLASS = "\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af"
 # characters that end a sentence or a clause: a headline rarely ends with one, a paragraph nearly always
 SENTENCE_END = tuple("。．.；;，,、…」』”\"'")
 # a line ending with a colon introduces what follows (a quotation, code, a list): no headline line

@@ -17,12 +17,13 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from ..text import CJK
 from .assemble import inside, item_boxes
 from .blocks import Block
 from .levels import Level
 from .prepass import body_chars
 from .rules import DIGEST_CUES, QA_OPENINGS, SCORING, SECTION_CUES, SINGLE
-from .text import CJK, fold, marker_of, strip_marker, terms, units
+from .text import fold, marker_of, strip_marker, terms, units
 
 _DIGEST_CUES = re.compile(DIGEST_CUES, re.I)
 _SECTION_CUES = re.compile(SECTION_CUES, re.I)

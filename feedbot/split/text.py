@@ -9,10 +9,9 @@ import itertools
 import re
 import unicodedata
 
-from .rules import CJK_CLASS, CJK_DIGITS, LENGTHS, MARKER_FIRST, MARKERS, MEASURE, STOP_WORDS
+from ..text import CJK, CJK_RUN
+from .rules import CJK_DIGITS, LENGTHS, MARKER_FIRST, MARKERS, MEASURE, STOP_WORDS
 
-CJK = re.compile(f"[{CJK_CLASS}]")
-CJK_RUN = re.compile(f"[{CJK_CLASS}]+")
 WORD = re.compile(r"[^\W\d_]+|\d+", re.U)
 _MARKERS = [(name, re.compile(pattern)) for name, pattern in MARKERS]
 _MARKER_FIRST = frozenset(MARKER_FIRST) | frozenset(
