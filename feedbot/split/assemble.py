@@ -7,7 +7,6 @@ page's closing notes, closing boilerplate lines) and the items made from it. Pur
 
 from __future__ import annotations
 
-import re
 import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -17,13 +16,8 @@ from . import boilerplate
 from .blocks import SEPARATOR_GAP, Block
 from .levels import Level
 from .outline import head_text
-from .rules import CLOSING, SENTENCE_END, SINGLE
+from .rules import CLOSING, END_MARK_HTML, SENTENCE_END, SINGLE, SOURCE_NOTE
 from .text import strip_marker, units
-
-_SOURCE_NOTE = re.compile(r"^\s*[(（][^()（）]{2,40}[)）]\s*$")
-_END_HTML = re.compile(
-    r"\s*[(（]\s*完\s*[)）]\s*(?=(</\w+>\s*)*$)|\s*[-—–]+\s*(END|完)\s*[-—–]+\s*(?=(</\w+>\s*)*$)"
-)
 
 
 @dataclass
@@ -117,7 +111,7 @@ def plan_items(
         head = blocks[start]
         item.headline = strip_marker(head_text(head, lead_family))
         if lead_family and head.lead:
-            if _SOURCE_NOTE.match(head.rest_text):
+            if SOURCE_NOTE.match(head.rest_text):
                 # "<a>Headline</a> (Site name)": the note names where the link goes
                 item.attribution = item.attribution or head.rest_text.strip("()（） ")
                 plan.notes.append(("attribution", head.rest_text))
@@ -188,7 +182,7 @@ def _make_item(
         cleaned = boilerplate.strip_end_mark(texts[-1])
         if cleaned != texts[-1]:
             texts[-1] = cleaned
-            parts[-1] = _END_HTML.sub("", parts[-1])
+            parts[-1] = END_MARK_HTML.sub("", parts[-1])
     return Item(
         headline=headline,
         body_html="\n".join(parts),
@@ -263,7 +257,7 @@ def closing_heads(heads: list[int], blocks: Sequence[Block], chars: Sequence[flo
     for k, start in enumerate(heads):
         end = heads[k + 1] if k + 1 < len(heads) else len(blocks)
         sizes.append(sum(chars[start:end]))
-    for k in range(2, len(heads)):
+    for k in range(CLOSING.first, len(heads)):
         if blocks[heads[k]].gap < SEPARATOR_GAP:
             continue
         if (

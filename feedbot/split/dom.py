@@ -25,13 +25,17 @@ from .blocks import SEPARATOR_GAP, Block, Extracted, collapse, is_separator, non
 from .parse import parse_html, parse_tree
 from .rules import (
     BLOCK_TAGS,
+    BOLD_STYLE,
     BOLD_TAGS,
     BR_CONTAINERS,
+    DATE_IN_TEXT,
     DROP_TAGS,
     EXTRACTION,
+    FOOTNOTE_REFERENCES,
     FURNITURE_ROLES,
     FURNITURE_TOKENS,
     HEADINGS,
+    HIDDEN_STYLE,
     INVISIBLE_TAGS,
     LABELS,
     LEAF_KINDS,
@@ -53,11 +57,6 @@ Node: TypeAlias = str | etree._Element
 
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
-_BOLD_STYLE = re.compile(r"font-weight\s*:\s*(bold|bolder|[6-9]00)", re.I)
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
-_DATE_RE = re.compile(
-    r"(20\d\d|19\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
-)
 
 
 def _tokens(tag: Element) -> set[str]:
@@ -86,7 +85,7 @@ def _is_furniture(tag: Element) -> bool:
     if role in FURNITURE_ROLES:
         return True
     style = tag.get("style")
-    if style and _HIDDEN_STYLE.search(style):
+    if style and HIDDEN_STYLE.search(style):
         return True
     return tag.get("hidden") is not None or tag.get("aria-hidden") == "true"
 
@@ -213,7 +212,7 @@ def _parse_date(value: str) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        match = _DATE_RE.search(value)
+        match = DATE_IN_TEXT.search(value)
         if not match:
             return None
         try:
@@ -261,7 +260,7 @@ def page_date(root: Element) -> datetime | None:
                 continue  # (a container: no need to join all of its text to know it is long)
             text = text_of(sibling)
             if len(text) < EXTRACTION.date_text_max:
-                match = _DATE_RE.search(text)
+                match = DATE_IN_TEXT.search(text)
                 if match:
                     return _parse_date(match.group(0))
     return None
@@ -291,75 +290,81 @@ def _remove(tag: Element) -> None:
     parent.remove(tag)
 
 
-def remove_furniture(
-    root: Element,
-    dropped: list[tuple[str, str]],
-    where: dict[Element, str] | None = None,
-    cut: list[tuple[str, str, str]] | None = None,
-) -> None:
-    """Remove page furniture in place. An element holding most of the page's text is never removed.
+class _Weigher:
+    """Whether an element holds most of the page's text (and so is never furniture).
 
     "The page's text" is its length before anything was removed, white space between words counted.
     Measuring that exactly means joining all of the text, so bounds decide first: the characters
     that are not white space (counted in C) are a lower bound and twice them an upper one. The exact
     lengths are taken only when the bounds do not settle it (the page's as what is left plus what
     was removed), so nested furniture costs one serialisation per element, not a join of its text."""
-    rough = _rough_len(root)
-    removed = 0
-    exact: list[int] = []  # the page's exact length, then one entry per large element met
-    lengths: dict[Element, int] = {}
 
-    most = EXTRACTION.holds_most
+    def __init__(self, root: Element) -> None:
+        self.root = root
+        self.rough = _rough_len(root)
+        self.removed = 0  # characters removed so far
+        self.exact: list[int] = []  # the page's exact length, then one entry per large element met
+        self.lengths: dict[Element, int] = {}
 
-    def holds_most(tag: Element) -> bool:
-        if not rough:
+    def holds_most(self, tag: Element) -> bool:
+        most, exact = EXTRACTION.holds_most, self.exact
+        if not self.rough:
             return False
-        if lengths:
-            return lengths[tag] > most * exact[0]
+        if self.lengths:
+            return self.lengths[tag] > most * exact[0]
         size = _rough_len(tag)
-        if 2 * size <= most * rough:
+        if 2 * size <= most * self.rough:
             return False
         # a large element: after a few, measure every element at once (nested furniture would
         # otherwise cost a serialisation and a join per level)
         if not exact:
-            exact.append(_text_len(root) + removed)
+            exact.append(_text_len(self.root) + self.removed)
         exact.append(0)
         if len(exact) > EXTRACTION.exact_after:
-            lengths.update(_exact_lengths(root))
-            return lengths[tag] > most * exact[0]
+            self.lengths.update(_exact_lengths(self.root))
+            return self.lengths[tag] > most * exact[0]
         if size > most * exact[0]:
             return True
         if 2 * size <= most * exact[0]:
             return False
         return _text_len(tag) > most * exact[0]
 
+
+def remove_furniture(
+    root: Element,
+    dropped: list[tuple[str, str]],
+    where: dict[Element, str] | None = None,
+    cut: list[tuple[str, str, str]] | None = None,
+) -> None:
+    """Remove page furniture in place (an element holding most of the page's text never is): by
+    name, by class or role, hidden. With ``where``, the removed elements' selectors go to ``cut``."""
+    weigher = _Weigher(root)
     # elements with attributes or a name to drop, found first so that removing does not disturb the walk
     found = [tag for tag in root.iterdescendants() if tag.tag in DROP_TAGS or tag.attrib]
     gone: set[Element] = set()
     for tag in found:
         if tag in gone:
             continue
-        name = tag.tag
+        name = str(tag.tag)
         if name in DROP_TAGS:
-            if name == "form" and holds_most(tag):
-                # ASP.NET-style pages wrap the whole page in one <form>
-                continue
-            gone.update(tag.iter())
-            if name in SILENT_TAGS or name in INVISIBLE_TAGS:
-                text = _joined(tag) if name == "noscript" else ""
-                removed += len(text) + 1 if text else 0
-                _remove(tag)
-            else:
-                removed += _drop(tag, str(name), dropped)
-                if where is not None and cut is not None:
-                    cut.append((str(name), dropped[-1][1] if dropped else "", where.get(tag, "")))
+            if name == "form" and weigher.holds_most(tag):
+                continue  # ASP.NET-style pages wrap the whole page in one <form>
+            reason = name
         elif name not in ("html", "body") and _is_furniture(tag):
-            if holds_most(tag):
+            if weigher.holds_most(tag):
                 continue
-            gone.update(tag.iter())
-            removed += _drop(tag, "furniture", dropped)
-            if where is not None and cut is not None:
-                cut.append(("furniture", dropped[-1][1] if dropped else "", where.get(tag, "")))
+            reason = "furniture"
+        else:
+            continue
+        gone.update(tag.iter())
+        if name in SILENT_TAGS or name in INVISIBLE_TAGS:
+            text = _joined(tag) if name == "noscript" else ""
+            weigher.removed += len(text) + 1 if text else 0
+            _remove(tag)
+            continue
+        weigher.removed += _drop(tag, reason, dropped)
+        if where is not None and cut is not None:
+            cut.append((reason, dropped[-1][1] if dropped else "", where.get(tag, "")))
 
 
 def _exact_lengths(root: Element) -> dict[Element, int]:
@@ -396,7 +401,7 @@ def _is_bold_tag(tag: Element) -> bool:
     if tag.tag in BOLD_TAGS:
         return True
     style = tag.get("style")
-    return bool(style) and bool(_BOLD_STYLE.search(style or ""))
+    return bool(style) and bool(BOLD_STYLE.search(style or ""))
 
 
 # per-element figures from one post-order pass: (text length, text inside links, bold text, flags,
@@ -414,12 +419,9 @@ _INHERITED = HAS_BLOCK | HAS_BR | ANCHORED
 
 def measure(root: Element, parents: list[int] | None = None) -> dict[Element, Stats]:
     """Text, link and bold lengths and flags of every element, in one post-order pass (iterative,
-    for deep trees) instead of walking each subtree again for each question.
-
-    The lengths that count white space exactly (text, links, bold) are only asked of inline
-    elements inside a block, so they are only taken for elements with no block-level element in
-    or around them; block-level elements get 0. The stripped lengths are taken everywhere.
-    ``parents``, when given, receives the parent ordinal of each ordinal (-1 for the root)."""
+    for deep trees). The lengths counting white space exactly (text, links, bold) are taken only for
+    elements with no block-level element in or around them (others get 0), the stripped ones
+    everywhere; ``parents`` receives the parent ordinal of each ordinal (-1 for the root)."""
     stats: dict[Element, Stats] = {}
     up = parents if parents is not None else []
     block_tags = BLOCK_TAGS
@@ -468,7 +470,7 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
             if tag.get("id") is not None or (name == "a" and tag.get("name") is not None):
                 flags |= ANCHORED
             style = tag.get("style")
-            if style and _BOLD_STYLE.search(style):
+            if style and BOLD_STYLE.search(style):
                 bold = total
                 flags |= SELF_BOLD
         stats[tag] = (total, linked, bold, flags, stripped, stripped_linked, len(stats))
@@ -970,7 +972,7 @@ def _find_lead(block: Block, nodes: list[Node], stats: dict[Element, Stats]) -> 
             lead = _nodes_text([first], stats)
             rest_nodes = nodes[index + 1 :]
             rest = _nodes_text(rest_nodes, stats)
-            if kind == "bold" and lead and _REFERENCES.fullmatch(rest) and on("references"):
+            if kind == "bold" and lead and FOOTNOTE_REFERENCES.fullmatch(rest) and on("references"):
                 block.bold = True  # "**Headline** [3] [7]": footnote references are no text
                 return
             if lead and rest and nonws(rest) >= LENGTHS.lead_rest_min:
@@ -1038,8 +1040,6 @@ def _bracket_lead(block: Block) -> None:
         )
 
 
-# footnote references after a headline: "[3]", "[1] [2]", "[[4]]"
-_REFERENCES = re.compile(r"(\s*\[\s*\[?\s*\d{1,3}\s*\]?\s*\])+\s*")
 # a label and a colon opening a paragraph: no sentence punctuation inside the label
 _LABEL_LEAD = re.compile(
     rf"^([^\s:：][^:：。.!?！？;；]{{0,{LABELS.max_chars}}}?)\s*[:：]\s*(\S.*)$", re.S

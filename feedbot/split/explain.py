@@ -19,9 +19,8 @@ from .dom import extract_html, extract_text
 from .levels import Level
 from .outline import head_text, is_lead_family
 from .pipeline import Result, SplitOptions, run_stages
+from .rules import PREVIEW
 from .text import strip_marker
-
-TEXT_CHARS = 80  # how much of a block's text the preview shows
 
 
 @dataclass(frozen=True)
@@ -147,7 +146,10 @@ def level_selector(level: Level, blocks: Sequence[Block], ext: Extracted) -> str
 
 def _sample(level: Level, blocks: Sequence[Block]) -> list[str]:
     lead = is_lead_family(level.name)
-    return [strip_marker(head_text(blocks[i], lead))[:TEXT_CHARS] for i in level.heads[:3]]
+    return [
+        strip_marker(head_text(blocks[i], lead))[: PREVIEW.text_chars]
+        for i in level.heads[: PREVIEW.sample]
+    ]
 
 
 def _blocks(blocks: Sequence[Block], plan: Plan, ext: Extracted) -> list[BlockView]:
@@ -166,7 +168,7 @@ def _blocks(blocks: Sequence[Block], plan: Plan, ext: Extracted) -> list[BlockVi
             BlockView(
                 index=i,
                 tag=block.tag,
-                text=block.text[:TEXT_CHARS],
+                text=block.text[: PREVIEW.text_chars],
                 selector=selector,
                 role=part,
                 item=number if number >= 0 else None,

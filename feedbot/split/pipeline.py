@@ -150,7 +150,7 @@ def _prepare(ext: Extracted) -> _Page:
     # plain text: the first line is the title when it stands alone before the first headline
     if (
         ext.is_text
-        and len(blocks) > 2
+        and len(blocks) > TITLE_LINE.min_lines
         and units(blocks[0].text, TITLE_LINE.max) <= TITLE_LINE.max
         and not blocks[0].text.endswith(SENTENCE_END[:7])
         and units(blocks[1].text, TITLE_LINE.max) <= TITLE_LINE.max

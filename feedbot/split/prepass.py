@@ -8,15 +8,12 @@ Pure: blocks in, ``{block index: reason}`` out.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from . import boilerplate
 from .blocks import Block
-from .rules import HEADINGS, PREPASS
+from .rules import HEADINGS, LINK_LABEL, PREPASS
 from .text import strip_marker, units
-
-_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
 
 
 def body_chars(block: Block) -> float:
@@ -75,7 +72,7 @@ def _link_runs(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
             or (k >= 0 and links[k] and reasons.get(k) == "links")
             or j >= n
             or heading_like(blocks[j])
-            or _LABEL.match(blocks[i].text)
+            or LINK_LABEL.match(blocks[i].text)
             or " · " in blocks[i].text
             or " | " in blocks[i].text
         ):

@@ -12,6 +12,7 @@ script 1.6) unless they say characters.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -322,6 +323,8 @@ class Measure:
 
 MEASURE = Measure()
 
+# a content term is a word of this many letters or more (or a pair of CJK characters)
+TERM_LETTERS = 4
 # English function words of four letters or more, left out of a text's content terms
 STOP_WORDS = frozenset(
     [
@@ -548,9 +551,11 @@ OUTLINE = OutlineMoves()
 class Closing:
     """The page's closing notes after the stories."""
 
-    # closing notes after a rule: at least this many headlines, at most this many after the rule
+    # closing notes after a rule: at least this many headlines, at most this many after the rule,
+    # and never before this headline (the first two are stories)
     min_heads: int = 3
     max_after: int = 2
+    first: int = 2
 
 
 CLOSING = Closing()
@@ -693,11 +698,58 @@ class TitleLine:
 
     # the first line is the title when it and the line after are this short (and it ends no sentence)
     max: float = 45
+    # ... on a page of more than this many lines
+    min_lines: int = 2
     # block lengths are measured exactly up to this (the longest headline any family allows)
     measure: float = 80
 
 
 TITLE_LINE = TitleLine()
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the preview shows of each block and level."""
+
+    text_chars: int = 80  # a block's first characters
+    sample: int = 3  # a level's first headlines
+
+
+PREVIEW = Preview()
+
+
+# --- patterns of the stages ---------------------------------------------------------------------------
+
+# an inline style that makes text bold
+BOLD_STYLE = re.compile(r"font-weight\s*:\s*(bold|bolder|[6-9]00)", re.I)
+
+# an inline style that hides an element
+HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+# a date (and time) written in a text: 2024-06-13 14:32, 2024年6月13日
+DATE_IN_TEXT = re.compile(
+    r"(20\d\d|19\d\d)\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s*(\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
+
+# footnote references after a headline: "[3]", "[1] [2]", "[[4]]"
+FOOTNOTE_REFERENCES = re.compile(r"(\s*\[\s*\[?\s*\d{1,3}\s*\]?\s*\])+\s*")
+
+# a title that counts its stories: "10 things …", "12 Twitter-Nutzer …", "The 10 best …"
+COUNTED_TITLE = re.compile(r"^\s*(the\s+)?\d{1,3}\s+(best\s+)?\w", re.I)
+
+# punctuation that separates the parts of a title
+TITLE_PUNCTUATION = re.compile(r"[:：,，;；、|–—\-!！?？。.«»“”\"]+")
+
+# "(Site name)" after a linked headline: where the link goes
+SOURCE_NOTE = re.compile(r"^\s*[(（][^()（）]{2,40}[)）]\s*$")
+
+# an end mark closing a story's HTML
+END_MARK_HTML = re.compile(
+    r"\s*[(（]\s*完\s*[)）]\s*(?=(</\w+>\s*)*$)|\s*[-—–]+\s*(END|完)\s*[-—–]+\s*(?=(</\w+>\s*)*$)"
+)
+
+# a labelled link line: "More: …", "Related: …"
+LINK_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
 
 
 # --- rules added while looking at real pages --------------------------------------------------------
@@ -738,3 +790,256 @@ def switched_off(names: Iterable[str]) -> Iterator[None]:
     finally:
         _OFF.clear()
         _OFF.update(saved)
+
+
+# --- boilerplate lines (feedbot.split.boilerplate decides with these) -------------------------------
+# Each pattern names a kind of line that frames stories but is no part of them, in the languages of
+# the corpora; the *_NEEDLES tuples are pieces any match must hold (tested first: far cheaper).
+
+LINE_OPENING = r"^[\s(（\[【<《]*"
+ATTRIBUTION = re.compile(
+    LINE_OPENING
+    + r"(來源|来源|出處|出处|資料來源|资料来源|消息來源|消息来源|Sources?|Via|Credit|Quelle|Source\s*:|出典|情報源)\s*[:：]",
+    re.I,
+)
+EDITOR = re.compile(
+    LINE_OPENING
+    + r"(責任編輯|责任编辑|責編|责编|編輯|编辑|校對|校对|審核|审核|審校|审校|記者|记者|撰文|作者|"
+    r"文・写真|文/写真|写真|Text|Texte|Editor|Edited by|Editing by|Reporting by|Writing by|Compiled by|Redaktion|Rédaction|編集)\s*[:：]",
+    re.I,
+)
+COPYRIGHT = re.compile(
+    r"(版權聲明|版权声明|版權所有|版权所有|轉載請註明|转载请注明|未經授權|未经授权|禁止轉載|禁止转载|"
+    r"免責聲明|免责声明|All rights reserved|Alle Rechte vorbehalten|Tous droits réservés|無断転載|"
+    r"Copyright\s*(©|\(c\)|\d{4})|^©\s*\d{4})",
+    re.I,
+)
+SHARE = re.compile(
+    r"^\s*(分享到|分享至|分享|Share( this| on| via|:)|Teilen|Partager|シェア|"
+    r"Read more|Read the full|Continue reading|阅读全文|閱讀全文|阅读原文|閱讀原文|查看原文|"
+    r"点击查看|點擊查看|点击阅读|點擊閱讀|Click here|Sign up|Subscribe|订阅|訂閱|"
+    r"关注我们|關注我們|扫码关注|掃碼關注|Follow us|Related:|相关阅读|相關閱讀|延伸阅读|延伸閱讀|"
+    r"More from|See also|猜你喜欢|猜你喜歡|推荐阅读|推薦閱讀|Back to top|返回顶部|返回頂部)",
+    re.I,
+)
+AD = re.compile(
+    r"^\s*(?:[(（\[【]\s*(廣告|广告|推廣|推广|贊助|赞助|Advertisement|Sponsored|Ad|Anzeige|Publicité|広告|PR)\s*[)）\]】]|"
+    r"(廣告|广告|推廣|推广|贊助內容|赞助内容|Advertisement|Sponsored|Presented by|Paid content|Anzeige|Publicité|"
+    r"広告|PR|A MESSAGE FROM\b.*)\s*([:：|\-—]|$))",
+    re.I,
+)
+END_MARK = re.compile(r"\s*[(（]\s*完\s*[)）]\s*$|\s*[-—–]+\s*(END|完)\s*[-—–]+\s*$|\s*\(END\)\s*$")
+END_ONLY = re.compile(r"^\s*([(（]\s*完\s*[)）]|[-—–]*\s*(END|完|Ends)\s*[-—–]*)\s*$", re.I)
+
+# credits that name no label with a colon: "(Reporting by X; Editing by Y)", "Compiled by ...",
+# "Zusammengestellt von ...", "Mit Material von dpa"
+CREDIT = re.compile(
+    LINE_OPENING
+    + r"((Additional )?Reporting by|Writing by|Editing by|Edited by|Compiled by|Curated by|Produced by|"
+    r"Photographs? by|Illustrations? by|Interview by|Written by|Reviewed by|Zusammengestellt von|"
+    r"Mit Material von|Propos recueillis par|Avec AFP|Mit dpa)\b",
+    re.I,
+)
+# photo credits: "Photo: Jane Doe", "Getty Images", "图/新华社"
+PHOTO = re.compile(
+    r"^\s*[(（]?\s*(Photo|Photograph|Picture|Image|Foto|Bild|Crédit photo|圖片?|图片?|攝影|摄影|照片|写真|題圖|题图)"
+    r"\s*(credit)?\s*[:：/／]|^\s*\S*( ?/ ?)?(Getty Images|AP Photo|AFP|Reuters|EPA|Shutterstock|iStock)\s*$",
+    re.I,
+)
+# a press contact: "Media contact: ...", "Pressekontakt: ..."
+CONTACT = re.compile(
+    LINE_OPENING
+    + r"(Media contacts?|Press contacts?|Media inquiries|Pressekontakt|Contact presse|媒體聯絡|媒体联系)\s*[:：]",
+    re.I,
+)
+# a broadcast cue or stage direction: "(COMMERCIAL BREAK)", "[APPLAUSE]"
+CUE = re.compile(r"^\s*[(\[][A-Z][A-Z ,.'-]{2,40}[)\]]\s*$")
+# a line that is only a date and/or a time: "March 18, 2024", "2024-06-13 14:32", "2024/06/15 05:30"
+MONTHS = (
+    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)[a-z]*\.?|"
+    r"(janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre|"
+    r"Januar|Februar|März|Juni|Juli|Oktober|Dezember)"
+)
+DAY = (
+    r"(((Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day|Montag|Dienstag|Mittwoch|Donnerstag|Freitag|Samstag|"
+    r"Sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche),?\s*)?"
+)
+CLOCK = r"(\s*(,|·|\||at|um|à)?\s*\d{1,2}[:.h]\d{2}(\s*[ap]\.?m\.?)?(\s*[A-Z]{2,4})?\s*(Uhr)?)?"
+DATELINE = re.compile(
+    r"^\s*(Updated|Published|Posted|Aktualisiert|Publié le|Mis à jour)?\s*:?\s*(" + DAY + r"("
+    r"\d{4}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?|"
+    r"\d{1,2}\s*[-/.]\s*\d{1,2}\s*[-/.]\s*\d{2,4}|"
+    r"(" + MONTHS + r")\s+\d{1,2},?\s*\d{4}|"
+    r"\d{1,2}\.?\s+(" + MONTHS + r")\s+\d{4}|"
+    r"\d{1,2}月\s*\d{1,2}日"
+    r")" + CLOCK + r"|\d{1,2}:\d{2}(\s*[ap]\.?m\.?)?)\s*([(（][^)）]{1,12}[)）])?\s*$",
+    re.I,
+)
+
+# a byline: "By Jane Doe", "◎林建志（新北市，退休教師）", "記者王小明／台北報導", "文／王小明"
+BYLINE = re.compile(
+    r"^\s*((By|Von|Par|Por|Door)\s+[A-Z][\w.'-]+(\s+[A-Z][\w.'-]+){0,3}\s*([,·|&]|and\b|und\b|et\b|$)|"
+    r"[◎○]?\s*(記者|记者|文|圖|图|撰文|採訪|采访|攝影|摄影)\s*[／/|｜]\s*\S|"
+    r"[◎○]?\s*(記者|记者)\s*\S{2,4}\s*[／/]\s*\S{1,8}(報導|报道|報道)|"
+    r"[◎○]?\s*[\u4e00-\u9fff]{2,4}\s*[（(][^）)]{1,12}[，,、][^）)]{1,12}[）)]\s*$)"
+)
+
+# a line of template syntax left unrendered: Liquid ({% include … %}, {{ page.x }}), kramdown's
+# attribute lists ({:#anchor}), Hugo shortcodes
+TEMPLATE = re.compile(r"^(\s*\{[{%:<][^{}]*\}\}?\s*)+$")
+
+MAX_LINE = 200  # a boilerplate line is short; a long paragraph that mentions "source:" is content
+
+
+@dataclass(frozen=True)
+class LineLengths:
+    """How long (characters) a line of each kind of boilerplate can be: longer is a sentence."""
+
+    editor: int = 60  # "责任编辑：王小明", "Edited by …"
+    byline: int = 80  # "By Jane Doe and John Roe"
+    photo: int = 80  # "Photo: Jane Doe/AFP"
+    timestamp: int = 60  # "March 18, 2024 at 9:30 a.m. EST"
+    staff: int = 80  # "本期编辑：…"
+    contact: int = 120  # a phone number or an address closing the page
+
+
+LINE_LENGTHS = LineLengths()
+
+# Python's regular expressions try every alternative at every position of a text; the unanchored
+# patterns below are only tried when the (lower-cased) text holds a piece that any match must hold,
+# which is far cheaper to test. Each tuple lists such pieces for its pattern.
+COPYRIGHT_NEEDLES = (
+    "版權",
+    "版权",
+    "轉載",
+    "转载",
+    "未經授權",
+    "未经授权",
+    "禁止",
+    "免責",
+    "免责",
+    "rights reserved",
+    "rechte vorbehalten",
+    "droits réservés",
+    "無断転載",
+    "copyright",
+    "©",
+)
+PHOTO_NEEDLES = (
+    "photo",
+    "picture",
+    "image",
+    "foto",
+    "bild",
+    "圖",
+    "图",
+    "攝影",
+    "摄影",
+    "照片",
+    "写真",
+    "題圖",
+    "题图",
+    "getty images",
+    "afp",
+    "reuters",
+    "epa",
+    "shutterstock",
+    "istock",
+)
+CONTACT_NEEDLES = ("contact", "inquiries", "kontakt", "媒體聯絡", "媒体联系")
+END_NEEDLES = ("完", "end")
+DIGIT = re.compile(r"\d")
+
+
+# lines that close a story or a page and may only be cut there: sign-offs, teasers, disclaimers,
+# a bracketed credit or signature, submission and contact notes, sponsor notes
+SIGNOFF = re.compile(
+    r"(Thanks? (you )?for (reading|watching|listening)|That'?s (all|it) for (today|tonight|this week|now)|"
+    r"\bthat'?s (the|our) .{0,60} for (today|tonight|this \w+)|\bGood night\.?$|"
+    r"Forward (it|this)( email| newsletter)? to a friend|refer a friend|See you (tomorrow|next week)|"
+    r"was (copy )?edited by|When we come back|Still ahead|Coming up (next|after)|After the break|"
+    r"made possible (in part )?by|is sponsored by|brought to you by|underwritten by|"
+    r"Das waren die Nachrichten|nächste Ausgabe|C'est tout pour|播送完了|感谢您的收看|感謝您的收看|"
+    r"欢迎转发|歡迎轉發|转发给|轉發給|明天见|下期再见|下期再會|准时更新|準時更新|更多新聞請|更多新闻请|"
+    r"下載App|下载App|喜欢就点|喜歡就點|点个.?在看|點個.?在看|以上内容仅供参考|以上內容僅供參考)",
+    re.I,
+)
+DISCLAIMER = re.compile(
+    r"^\s*[(（]?\s*(风险提示|風險提示|免责声明|免責聲明|声明|聲明|Disclaimer|Hinweis|注意事項|※|注[:：]|註[:：])",
+    re.I,
+)
+BRACKETED = re.compile(r"^\s*[(（〔\[【][^()（）〔〕\[\]【】]{2,30}[)）〕\]】]\s*$")
+SIGNATURE = re.compile(r"^\s*(——|—|--)\s*\S.{0,30}$")
+STAFF = re.compile(r"(本期|本期責編|本期责编)?(编辑|編輯|责编|責編|校对|校對|审核|審核)\s*[:：]")
+SUBMIT = re.compile(
+    r"(To submit|Send (us )?(your )?(announcements|letters|tips|news)|Have news to share|Feedback or tips|"
+    r"Letters (to the editor )?(may|should|must) be|投書請寄|投书请寄|來稿|来稿|投稿請|投稿请|"
+    r"取消訂閱|取消订阅|unsubscribe|Abmelden|se désinscrire)",
+    re.I,
+)
+SIGNOFF_NEEDLES = (
+    "thank",
+    "that's",
+    "thats",
+    "good night",
+    "forward",
+    "refer a friend",
+    "see you",
+    "edited by",
+    "come back",
+    "still ahead",
+    "coming up",
+    "after the break",
+    "made possible",
+    "sponsored by",
+    "brought to you by",
+    "underwritten by",
+    "das waren",
+    "nächste ausgabe",
+    "c'est tout",
+    "播送完了",
+    "感谢",
+    "感謝",
+    "欢迎转发",
+    "歡迎轉發",
+    "转发给",
+    "轉發給",
+    "明天见",
+    "下期再",
+    "准时更新",
+    "準時更新",
+    "更多新",
+    "下載app",
+    "下载app",
+    "喜欢就点",
+    "喜歡就點",
+    "点个",
+    "點個",
+    "以上内容",
+    "以上內容",
+)
+STAFF_NEEDLES = ("编辑", "編輯", "责编", "責編", "校对", "校對", "审核", "審核")
+SUBMIT_NEEDLES = (
+    "to submit",
+    "send ",
+    "have news",
+    "feedback or tips",
+    "letters ",
+    "投書",
+    "投书",
+    "來稿",
+    "来稿",
+    "投稿",
+    "取消訂閱",
+    "取消订阅",
+    "unsubscribe",
+    "abmelden",
+    "désinscrire",
+)
+CONTACT_INFO_NEEDLES = ("@", "-", "電話", "电话", "Tel", "Phone")
+CONTACT_INFO = re.compile(
+    r"[\w.+-]+@[\w-]+\.[\w.]+|\(?\b\d{2,4}\)?[-\s]?\d{3,4}-\d{4}\b|\b1-8\d\d-\d{3}-\d{4}\b|(電話|电话|Tel|Phone)\s*[:：]"
+)
+
+
+END_WINDOW = 120  # an end mark is looked for in the last this many characters

@@ -22,13 +22,20 @@ from .assemble import inside, item_boxes
 from .blocks import Block
 from .levels import Level
 from .prepass import body_chars
-from .rules import DIGEST_CUES, QA_OPENINGS, SCORING, SECTION_CUES, SINGLE
+from .rules import (
+    COUNTED_TITLE,
+    DIGEST_CUES,
+    QA_OPENINGS,
+    SCORING,
+    SECTION_CUES,
+    SINGLE,
+    TITLE_PUNCTUATION,
+)
 from .text import fold, marker_of, strip_marker, terms, units
 
 _DIGEST_CUES = re.compile(DIGEST_CUES, re.I)
 _SECTION_CUES = re.compile(SECTION_CUES, re.I)
 # a title that counts its stories: "10 things …", "12 Twitter-Nutzer …", "The 10 best …", "4 Things"
-_COUNTED = re.compile(r"^\s*(the\s+)?\d{1,3}\s+(best\s+)?\w", re.I)
 
 Evidence = list[tuple[str, float]]
 
@@ -83,9 +90,6 @@ def _for_one_article(
     return found
 
 
-_TITLE_PARTS = re.compile(r"[:：,，;；、|–—\-!！?？。.«»“”\"]+")
-
-
 def _title_parts(title: str, heads_text: list[str]) -> Evidence:
     """A section heading repeats a part of the page's title ("多地项目连环爆雷" under "多地项目连环
     爆雷 狂奔的龙湖集团…"): sub-headings of the article the title names."""
@@ -93,7 +97,7 @@ def _title_parts(title: str, heads_text: list[str]) -> Evidence:
         return []
     whole = fold(title)
     # clauses between punctuation; in CJK a space sets clauses apart too
-    pieces = _TITLE_PARTS.split(title)
+    pieces = TITLE_PUNCTUATION.split(title)
     pieces = [q for p in pieces for q in (p.split() if CJK.search(p) else [p])]
     parts = [fold(p) for p in pieces if units(p) >= SINGLE.title_part_min]
     for head in heads_text:
@@ -206,7 +210,7 @@ def _for_a_digest(
     line = recurring_line(level, blocks, reasons)
     if line:
         found.append((f"every story repeats the line {line!r}", -SINGLE.recurring_weight))
-    if title and (_DIGEST_CUES.search(title) or _COUNTED.match(title)):
+    if title and (_DIGEST_CUES.search(title) or COUNTED_TITLE.match(title)):
         found.append((f"the title {title!r} names a round-up", -SINGLE.title_cue_weight))
     return found
 

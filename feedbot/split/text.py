@@ -10,7 +10,7 @@ import re
 import unicodedata
 
 from ..text import CJK, CJK_RUN
-from .rules import CJK_DIGITS, LENGTHS, MARKER_FIRST, MARKERS, MEASURE, STOP_WORDS
+from .rules import CJK_DIGITS, LENGTHS, MARKER_FIRST, MARKERS, MEASURE, STOP_WORDS, TERM_LETTERS
 
 WORD = re.compile(r"[^\W\d_]+|\d+", re.U)
 _MARKERS = [(name, re.compile(pattern)) for name, pattern in MARKERS]
@@ -98,7 +98,7 @@ def marker_of(text: str) -> tuple[str, int] | None:
             elif value in _CJK_NUMBERS:
                 number = _CJK_NUMBERS[value]
             elif len(value) == 1 and "\u2460" <= value <= "\u2473":
-                number = ord(value) - 0x245F
+                number = ord(value) - ord("\u2460") + 1  # ① is 1
             return name, number
     return None
 
@@ -115,5 +115,9 @@ def terms(text: str) -> set[str]:
     """Content terms of a text: CJK character pairs and words of four letters or more (no stop words)."""
     cjk = CJK.findall(text)
     grams = {a + b for a, b in itertools.pairwise(cjk)}
-    words = {w.lower() for w in WORD.findall(text) if len(w) >= 4 and w.lower() not in STOP_WORDS}
+    words = {
+        w.lower()
+        for w in WORD.findall(text)
+        if len(w) >= TERM_LETTERS and w.lower() not in STOP_WORDS
+    }
     return grams | words
