@@ -975,7 +975,12 @@ def _find_lead(block: Block, nodes: list[Node], stats: dict[Element, Stats]) -> 
             if kind == "bold" and lead and FOOTNOTE_REFERENCES.fullmatch(rest) and on("references"):
                 block.bold = True  # "**Headline** [3] [7]": footnote references are no text
                 return
-            if lead and rest and nonws(rest) >= LENGTHS.lead_rest_min:
+            if (
+                lead
+                and rest
+                and nonws(rest) >= LENGTHS.lead_rest_min
+                and sum(map(str.isalpha, lead)) >= LENGTHS.lead_letters  # no drop cap, no "1"
+            ):
                 block.lead = lead.rstrip(":：.-—– ")
                 block.lead_kind = kind
                 block.rest_text = rest.lstrip(":：-—– ")

@@ -213,6 +213,8 @@ class Lengths:
     bracket_max: int = 60
     # a bold or linked lead needs this many characters after it to be a lead (else the block is bold)
     lead_rest_min: int = 2
+    # ... and this many letters of its own: a bold first letter is a drop cap, a bold "1" a number
+    lead_letters: int = 2
     # a block is bold when this share of its text is bold (a comma or a space outside the <b> is fine)
     bold_share: float = 0.9
     # units: words of scripts with spaces are longer than a CJK character (an English headline of 8
