@@ -41,6 +41,7 @@ from .rules import (
     LEAF_KINDS,
     LENGTHS,
     LINES,
+    LINK_PAGES,
     META_DATES,
     RECORD_HEADER_TOKENS,
     RECORD_REPEATS,
@@ -479,8 +480,12 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
 
 
 def find_content(body: Element, stats: dict[Element, Stats]) -> Element:
-    """Descend from <body> into the child that holds nearly all of the non-link text."""
+    """Descend from <body> into the child that holds nearly all of the non-link text (on a page
+    made mostly of links, a home page of headline links, the text left says nothing: stay)."""
     node = body
+    text, linked = stats[body][4:6]
+    if on("link-pages") and linked > LINK_PAGES.linked_share * text:
+        return body
     while True:
         text, linked = stats[node][4:6]
         content = text - linked
@@ -675,12 +680,19 @@ class _Linearizer:
         self.blocks.append(block)
 
     def data_table(self, table: Element) -> bool:
-        """A table of data (its cells hold only inline content), not a layout grid."""
+        """A table of data (its cells hold only inline content), not a layout grid, and not a list
+        of stories (most rows a headline link: a news column laid out as a table)."""
         stats = self.stats
-        return not any(
+        if any(
             stats[cell][3] & HAS_BLOCK or cell.find(".//table") is not None
             for cell in table.iter("td", "th")
-        )
+        ):
+            return False
+        rows = [row for row in table.iter("tr")]
+        if len(rows) < LINK_PAGES.table_rows or not on("link-pages"):
+            return True
+        linked = sum(1 for row in rows if _headline_link(row))
+        return linked < LINK_PAGES.table_share * len(rows)
 
     def emit_table(self, table: Element) -> None:
         """A data table is one block: its HTML whole, its text a line per row, cells apart by " | "."""
@@ -923,6 +935,13 @@ def _forced(block: Block, parent: Element, nodes: list[Node], forced: set[Elemen
     if any(not isinstance(n, str) and n in forced for n in nodes):
         return "block"
     return ""
+
+
+def _headline_link(element: Element) -> bool:
+    """Whether an element holds a link as long as a headline (not "more", not a page number)."""
+    return any(
+        len(text_of(a)) >= LINK_PAGES.headline_chars for a in element.iter("a") if a.get("href")
+    )
 
 
 def _escape(text: str) -> str:

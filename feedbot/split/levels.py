@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from .blocks import Block
 from .blocks import collapse as fold_space
 from .outline import Outline, head_text, is_lead_family, rank
-from .rules import FRAME_SECTIONS, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
+from .rules import FRAME_SECTIONS, LINK_PAGES, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
 from .text import marker_of, strip_marker, units
 
 
@@ -352,6 +352,37 @@ def add_records(best: Level, levels: Sequence[Level], outside: set[int], choice:
         merged.clip()
         return merged
     return best
+
+
+def link_list(
+    blocks: Sequence[Block], reasons: dict[int, str], sizes: Sequence[float], chars: Sequence[float]
+) -> Level | None:
+    """A page of headline links with no other story structure (an aggregator's home page, a blog
+    index of titles): one story per link, its body the teaser after it. Menu entries are too short
+    to be headlines; a headline repeated (a slider and a grid) is one story."""
+    if not on("link-pages"):
+        return None
+    heads: list[int] = []
+    seen: set[str] = set()
+    for i, block in enumerate(blocks):
+        if reasons.get(i, "links") != "links" or block.link_ratio < LINK_PAGES.link_share:
+            continue
+        if sizes[i] < LINK_PAGES.link_units or block.text in seen:
+            continue
+        seen.add(block.text)
+        heads.append(i)
+    if len(heads) < LINK_PAGES.min_links:
+        return None
+    level = Level(
+        "link-list", heads, 0.0, [f"{len(heads)} headline links and no other stories"], True
+    )
+    level.ends = [heads[k + 1] if k + 1 < len(heads) else len(blocks) for k in range(len(heads))]
+    for start, end in zip(heads, level.ends, strict=True):
+        level.spans.append(sum(chars[start + 1 : end]))
+        level.own.append(level.spans[-1])
+        level.head_sizes.append(sizes[start])
+        level.head_lines.append(float(len(blocks[start].text)))
+    return level
 
 
 def _mix(coarse: Level, finer: Level, chars: Sequence[float]) -> Level | None:

@@ -17,10 +17,10 @@ from ..model import Candidate, Dropped, Split, SplitMode
 from .assemble import Plan, closing_heads, make_items, outside_items, plan_items, plan_single
 from .blocks import Block, Extracted
 from .dom import extract_html, extract_text
-from .levels import Choice, Level, add_records, choose, score_level, trim_frames
+from .levels import Choice, Level, add_records, choose, link_list, score_level, trim_frames
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
-from .rules import ONE_TEXT, SENTENCE_END, TITLE_LINE
+from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE
 from .single import is_single_article
 from .text import units
 
@@ -66,6 +66,7 @@ class _Page:
     ]  # each block's units, exact up to the longest headline, else some value above
     chars: list[float]  # each block's body characters, 0 for the cut ones
     total: float
+    linked: bool = False  # the page is made mostly of links
 
 
 @dataclass
@@ -158,7 +159,10 @@ def _prepare(ext: Extracted) -> _Page:
         title = blocks[0].text
         reasons[0] = "title"
     chars = [0.0 if i in reasons else body_chars(b) for i, b in enumerate(blocks)]
-    return _Page(ext, blocks, title, reasons, sizes, chars, sum(chars))
+    text = sum(len(b.text) for b in blocks)
+    links = sum(len(b.text) * b.link_ratio for b in blocks)
+    linked = bool(text) and links > LINK_PAGES.linked_share * text
+    return _Page(ext, blocks, title, reasons, sizes, chars, sum(chars), linked)
 
 
 def _levels(page: _Page, options: SplitOptions) -> tuple[list[Level], bool]:
@@ -190,6 +194,13 @@ def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
         viable = [s for s in levels if s.heads]
         return Choice(viable[0] if viable else None, ["forced by the source's settings"])
     choice = choose(levels, page.chars)
+    links = link_list(page.blocks, page.reasons, page.sizes, page.chars)
+    if links is not None and (
+        choice.level is None
+        or (page.linked and len(choice.level.heads) < LINK_PAGES.over_level * len(links.heads))
+    ):
+        choice.level = links
+        choice.why.append(f"the page is a list of {len(links.heads)} headline links")
     best = choice.level
     if best is not None:
         outside = outside_items(

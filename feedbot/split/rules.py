@@ -239,6 +239,30 @@ LINES = Lines()
 
 
 @dataclass(frozen=True)
+class LinkPages:
+    """Pages made of headline links (an aggregator's home page, a blog index of titles only)."""
+
+    # a page whose text is more than this share links: its content area is the whole page
+    linked_share: float = 0.5
+    # a headline link has this many characters (a word or two is a menu entry)
+    headline_chars: int = 16
+    # a table of this many rows, this share of them with a headline link, is a list of stories
+    table_rows: int = 4
+    table_share: float = 0.6
+    # a page is a list of links when no level holds stories and it has this many headline links
+    min_links: int = 4
+    # a headline link's own units at least (a menu entry is shorter), and this share of its line
+    # linked (a comment count or a date may follow it)
+    link_units: float = 8
+    link_share: float = 0.6
+    # on a page of links, the links win over a level with fewer than this share of their number
+    over_level: float = 0.35
+
+
+LINK_PAGES = LinkPages()
+
+
+@dataclass(frozen=True)
 class Labels:
     """A label and a colon opening a paragraph as its lead ("DEAR ABBY: …", "当升科技：…")."""
 
@@ -773,6 +797,7 @@ RULE_SOURCES: dict[str, str] = {
     "frame-sections": "garyohosu/garyohosu.github.io",
     "mixed-sections": "jthingelstad/weekly.thingelstad.com",
     "second-records": "0install/web-site",
+    "link-pages": "silverfoxy/JSCryptoMinerStudy",
 }
 _OFF: set[str] = set()
 
