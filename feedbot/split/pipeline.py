@@ -20,8 +20,9 @@ from .dom import extract_html, extract_text
 from .levels import Choice, Level, add_records, choose, link_list, score_level, trim_frames
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
+from .refine import split_run_ins
 from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE
-from .single import is_single_article
+from .single import dialogue, is_single_article
 from .text import units
 
 
@@ -127,7 +128,11 @@ def _single(
     if best is None:
         single, why = one_text(page.total)
         return single, Candidate("one-text", int(single), float(single), why)
-    if is_lead_family(best.name) and best.name != "label":
+    if best.name == "label":  # labels are names: only a conversation makes them one article
+        talk = dialogue(page.blocks)
+        why = "two speakers' names in turn (an interview)" if talk else "labelled stories"
+        return talk, Candidate("single-article", int(talk), float(talk), (why,))
+    if is_lead_family(best.name):
         return False, None
     single, evidence = is_single_article(
         page.title, best, page.blocks, page.reasons, page.ext.parents
@@ -144,7 +149,7 @@ def one_text(chars: float) -> tuple[bool, tuple[str, ...]]:
 
 
 def _prepare(ext: Extracted) -> _Page:
-    blocks = ext.blocks
+    blocks = split_run_ins(ext.blocks)
     sizes = [units(b.text, TITLE_LINE.measure) for b in blocks]
     reasons = cut_reasons(blocks, sizes)
     title = ext.title

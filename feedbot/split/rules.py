@@ -263,6 +263,23 @@ LINK_PAGES = LinkPages()
 
 
 @dataclass(frozen=True)
+class RunIns:
+    """A paragraph stringing labelled stories together ("当升科技：…。金陵药业：…。")."""
+
+    # the label: 2-12 characters without punctuation (a company, a place, a name)
+    label_min: int = 2
+    label_max: int = 12
+    # the paragraph is long enough to hold several stories, and holds this many labels at least
+    min_chars: int = 120
+    min_stories: int = 3
+    # each story has this many characters at least after its label
+    story_min: int = 12
+
+
+RUN_INS = RunIns()
+
+
+@dataclass(frozen=True)
 class Labels:
     """A label and a colon opening a paragraph as its lead ("DEAR ABBY: …", "当升科技：…")."""
 
@@ -798,6 +815,7 @@ RULE_SOURCES: dict[str, str] = {
     "mixed-sections": "jthingelstad/weekly.thingelstad.com",
     "second-records": "0install/web-site",
     "link-pages": "silverfoxy/JSCryptoMinerStudy",
+    "run-ins": "GeneralNewsExtractor/GeneralNewsExtractor",
 }
 _OFF: set[str] = set()
 
