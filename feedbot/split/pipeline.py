@@ -130,8 +130,8 @@ def _single(
         return single, Candidate("one-text", int(single), float(single), why)
     if best.name == "label":  # labels are names: only a conversation makes them one article
         talk = dialogue(page.blocks)
-        why = "two speakers' names in turn (an interview)" if talk else "labelled stories"
-        return talk, Candidate("single-article", int(talk), float(talk), (why,))
+        said = "two speakers' names in turn (an interview)" if talk else "labelled stories"
+        return talk, Candidate("single-article", int(talk), float(talk), (said,))
     if is_lead_family(best.name):
         return False, None
     single, evidence = is_single_article(
