@@ -10,13 +10,14 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from html import escape
 
 from ..model import Item
 from . import boilerplate
 from .blocks import SEPARATOR_GAP, Block
 from .levels import Level
 from .outline import head_text
-from .rules import CLOSING, END_MARK_HTML, SENTENCE_END, SINGLE, SOURCE_NOTE
+from .rules import CLOSING, END_MARK_HTML, SENTENCE_END, SINGLE, SOURCE_NOTE, TAGGED_LINE
 from .text import strip_marker, units
 
 
@@ -110,7 +111,14 @@ def plan_items(
             plan.cut(j, reasons.get(j, "section"), blocks[j].text)
         head = blocks[start]
         item.headline = strip_marker(head_text(head, lead_family))
-        if lead_family and head.lead:
+        tagged = level.tags and TAGGED_LINE.match(head.text)
+        if tagged:
+            # "[工具] 基于 three.js 的在线编辑器： https://…": the tag is a category, the line
+            # before its link is the headline and the link the body
+            item.headline = tagged.group(1).strip()
+            link = tagged.group(2).strip()
+            item.rest = Block(text=link, html=f"<p>{escape(link, quote=False)}</p>", tag="p")
+        elif lead_family and head.lead:
             if SOURCE_NOTE.match(head.rest_text):
                 # "<a>Headline</a> (Site name)": the note names where the link goes
                 item.attribution = item.attribution or head.rest_text.strip("()（） ")

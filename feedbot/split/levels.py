@@ -39,6 +39,9 @@ class Level:
     head_lines: list[float] = field(default_factory=list)  # each headline block's whole length
     sections: set[int] = field(default_factory=set)  # coarser headlines the items are grouped under
     runs: int = 1  # runs of stories in parts of their own (feature cards beside a news list)
+    tags: bool = (
+        False  # the leads are category tags ([工具], [类库]): the whole line is the headline
+    )
 
     @property
     def rank(self) -> int:
@@ -112,8 +115,19 @@ def score_level(
         level.reasons.append("rejected: headlines too long")
     elif distinct < SCORING.distinct_heads:
         level.reasons.append("rejected: the same headline again and again (a label)")
+    level.tags = _tags(name, heads, blocks)
+    if level.tags:
+        level.reasons.append("the bracketed leads are category tags")
     level.score = round(score, 3)
     return level
+
+
+def _tags(name: str, heads: list[int], blocks: Sequence[Block]) -> bool:
+    """Bracketed leads that repeat (few values over many lines) are tags, not headlines."""
+    if name != "bracket-lead" or not on("bracket-tags") or len(heads) < OUTLINE.tags_min:
+        return False
+    values = {blocks[i].lead for i in heads}
+    return len(values) <= OUTLINE.tags_share * len(heads)
 
 
 def _deviation(values: Sequence[float], mean: float) -> float:

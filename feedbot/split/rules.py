@@ -583,6 +583,9 @@ class OutlineMoves:
     # this share of the text left outside
     records_min: int = 2
     records_share: float = 0.5
+    # bracketed leads are category tags when this many lines share at most this share of values
+    tags_min: int = 3
+    tags_share: float = 0.6
     # frame sections at the ends are cut only while this many stories remain
     frames_keep: int = 2
 
@@ -783,6 +786,8 @@ COUNTED_TITLE = re.compile(r"^\s*(the\s+)?\d{1,3}\s+(best\s+)?\w", re.I)
 # punctuation that separates the parts of a title
 TITLE_PUNCTUATION = re.compile(r"[:：,，;；、|–—\-!！?？。.«»“”\"]+")
 
+# a tagged line: its text, then a colon and the link it is about ("[工具] 编辑器： https://…")
+TAGGED_LINE = re.compile(r"^(.+?)\s*[：:]\s*(https?://\S+.*)$", re.S)
 # "(Site name)" after a linked headline: where the link goes
 SOURCE_NOTE = re.compile(r"^\s*[(（][^()（）]{2,40}[)）]\s*$")
 
@@ -816,6 +821,7 @@ RULE_SOURCES: dict[str, str] = {
     "second-records": "0install/web-site",
     "link-pages": "silverfoxy/JSCryptoMinerStudy",
     "run-ins": "GeneralNewsExtractor/GeneralNewsExtractor",
+    "bracket-tags": "wubaiqing/zaobao",
 }
 _OFF: set[str] = set()
 
