@@ -17,7 +17,16 @@ from . import boilerplate
 from .blocks import SEPARATOR_GAP, Block
 from .levels import Level
 from .outline import head_text
-from .rules import CLOSING, END_MARK_HTML, SENTENCE_END, SINGLE, SOURCE_NOTE, TAGGED_LINE
+from .rules import (
+    AD_NOTE,
+    CLOSING,
+    END_MARK_HTML,
+    SENTENCE_END,
+    SINGLE,
+    SOURCE_NOTE,
+    TAGGED_LINE,
+    on,
+)
 from .text import strip_marker, units
 
 
@@ -119,6 +128,11 @@ def plan_items(
             link = tagged.group(2).strip()
             item.rest = Block(text=link, html=f"<p>{escape(link, quote=False)}</p>", tag="p")
         elif lead_family and head.lead:
+            if AD_NOTE.match(head.rest_text) and on("ad-notes"):
+                plan.cut(start, "ad", head.text)  # "Haskell Developer at X (ad)"
+                for j in item.body:
+                    plan.cut(j, "ad", blocks[j].text)
+                continue
             if SOURCE_NOTE.match(head.rest_text):
                 # "<a>Headline</a> (Site name)": the note names where the link goes
                 item.attribution = item.attribution or head.rest_text.strip("()（） ")

@@ -788,6 +788,12 @@ TITLE_PUNCTUATION = re.compile(r"[:：,，;；、|–—\-!！?？。.«»“”
 
 # a tagged line: its text, then a colon and the link it is about ("[工具] 编辑器： https://…")
 TAGGED_LINE = re.compile(r"^(.+?)\s*[：:]\s*(https?://\S+.*)$", re.S)
+# a note after a linked headline that marks it as an advertisement: "(ad)", "(sponsored)", "[PR]"
+AD_NOTE = re.compile(
+    r"^\s*[(（\[【]\s*(ad|ads|advert|advertisement|sponsor|sponsored|promoted|anzeige|werbung|"
+    r"publicité|pub|publicidad|patrocinado|реклама|pr|広告|广告|廣告|推广|推廣|赞助|贊助)\s*[)）\]】]\s*$",
+    re.I,
+)
 # "(Site name)" after a linked headline: where the link goes
 SOURCE_NOTE = re.compile(r"^\s*[(（][^()（）]{2,40}[)）]\s*$")
 
@@ -822,6 +828,7 @@ RULE_SOURCES: dict[str, str] = {
     "link-pages": "silverfoxy/JSCryptoMinerStudy",
     "run-ins": "GeneralNewsExtractor/GeneralNewsExtractor",
     "bracket-tags": "wubaiqing/zaobao",
+    "ad-notes": "haskellweekly/haskellweekly",
 }
 _OFF: set[str] = set()
 
