@@ -35,7 +35,8 @@ def split_run_ins(blocks: Sequence[Block]) -> list[Block]:
 def _plain(block: Block) -> bool:
     if block.tag not in ("p", "line") or block.lead_kind not in (None, "label"):
         return False
-    if len(block.text) < RUN_INS.min_chars:
+    text = block.text
+    if len(text) < RUN_INS.min_chars or text.count("：") + text.count(":") < RUN_INS.min_stories:
         return False
     inner = block.html[block.html.find(">") + 1 : block.html.rfind("<")]
     return "<" not in inner
