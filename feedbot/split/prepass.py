@@ -119,6 +119,8 @@ def _link_sections(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
                 linked += 1
             elif j not in reasons:
                 text += body_chars(blocks[j])
+                if text >= PREPASS.link_section_text:
+                    break  # (a section with a text of its own: no need to read on)
             j += 1
         if linked >= PREPASS.link_section_links and text < PREPASS.link_section_text:
             for k in range(i, j):
