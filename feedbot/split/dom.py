@@ -56,6 +56,7 @@ Element: TypeAlias = etree._Element
 # a block's content: text (an element's text or a child's tail) and inline elements, in document order
 Node: TypeAlias = str | etree._Element
 
+_ALNUM = re.compile(r"[^\W_]")  # a letter or a digit
 _TOKEN_SPLIT = re.compile(r"[^a-z0-9]+")
 _CAMEL = re.compile(r"(?<=[a-z])(?=[A-Z])")
 
@@ -964,11 +965,17 @@ def _first_href(nodes: list[Node]) -> str | None:
 
 def _find_lead(block: Block, nodes: list[Node], stats: dict[Element, Stats]) -> None:
     """A bold or linked phrase that opens the block and is followed by more text."""
-    if nodes and isinstance(nodes[0], str) and nodes[0].strip():
+    if (
+        nodes
+        and isinstance(nodes[0], str)
+        and nodes[0].strip()
+        and not (_ALNUM.search(nodes[0]) is None and on("symbol-leads"))
+    ):
         _text_lead(block)  # opens with text: no bold or linked lead
         return
+    # (an emoji or a bullet sign before the lead is no text: "📜 <a>Title</a>: comment")
     index = next(
-        (i for i, n in enumerate(nodes) if not isinstance(n, str) or n.strip()), len(nodes)
+        (i for i, n in enumerate(nodes) if not isinstance(n, str) or _ALNUM.search(n)), len(nodes)
     )
     first = nodes[index] if index < len(nodes) else None
     if first is not None and not isinstance(first, str):

@@ -829,6 +829,7 @@ RULE_SOURCES: dict[str, str] = {
     "run-ins": "GeneralNewsExtractor/GeneralNewsExtractor",
     "bracket-tags": "wubaiqing/zaobao",
     "ad-notes": "haskellweekly/haskellweekly",
+    "symbol-leads": "slorber/this-week-in-react",
 }
 _OFF: set[str] = set()
 
