@@ -679,6 +679,11 @@ class Single:
     # a section heading repeats a part of the title (a part this long at least)
     title_part_min: float = 4
     title_part_weight: float = 1.0
+    # this few headlines of a family finer than headings (bold or plain lines, labels) are a text's
+    # emphasis, not its stories: no real digest chose such a level with fewer than 4
+    plain_rank: int = 6
+    few_plain: int = 3
+    few_plain_weight: float = 1.0
     # sections this long (median characters) are chapters of one text: the real digests' stories run
     # 30-880, the real singles' sections 80-4000 (half of them over 1,000)
     long_sections: float = 1000

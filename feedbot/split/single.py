@@ -84,6 +84,10 @@ def _for_one_article(
         found.append((f"{cues} headings name parts of a text", SINGLE.section_cue_weight))
     found += _one_subject(title, level, blocks)
     found += _title_parts(title, heads_text)
+    if level.rank > SINGLE.plain_rank and len(level.heads) <= SINGLE.few_plain:
+        found.append(
+            (f"only {len(level.heads)} plain lines stand out in the text", SINGLE.few_plain_weight)
+        )
     typical = statistics.median(level.spans) if level.spans else 0.0
     if typical >= SINGLE.long_sections:
         found.append((f"long sections (median {typical:.0f} characters)", SINGLE.long_weight))
