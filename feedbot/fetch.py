@@ -5,6 +5,13 @@ Owns: every network and local-file read of a page. Must not: parse HTML (beyond 
 touch the state or decide anything about items. Cache validators come in and go out as values.
 Thread-safe: the worker threads of a run share one Fetcher (requests' connection pool is).
 HTTP proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as requests reads them.
+
+Every URL — the source's own, an index's links, each redirect, robots.txt — passes the fetch policy
+(:mod:`feedbot.netpolicy`) before it is asked for, and every connection is checked again on its
+resolved address (:mod:`feedbot.transport`). Time is bounded on the wall clock, not per socket
+read: one request (headers and body) within ``request_timeout``, a whole source (its tries, and an
+index's followed pages) within ``deadline``; a server that trickles bytes or never closes is cut
+off when its time is up.
 """
 
 from __future__ import annotations
@@ -18,20 +25,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from typing import Any, Protocol
+from urllib.parse import unquote, urljoin, urlsplit
 
+import brotli
 import requests
 
+from . import netpolicy, transport
 from .clock import utcnow
 from .config import SourceConfig
 from .encoding import decode
 from .errors import FetchError, NotModified
 from .model import Page
-from .polite import HostGate, RobotsCache, RobotsFile
+from .polite import ROBOTS_MAX_BYTES, HostGate, RobotsCache, RobotsFile, SlotTimeout
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+ACCEPT_ENCODING = "gzip, deflate, br"  # every coding in DECODERS (x-gzip is gzip's old name)
 
 
 @dataclass(frozen=True)
@@ -53,10 +64,12 @@ class FetchSettings:
     tries: int = 3
     backoff: float = 1.0  # seconds before the second try; doubled each time, with jitter
     max_backoff: float = 60.0
-    deadline: float = 120.0  # total seconds per source, retries included
+    deadline: float = 120.0  # wall-clock seconds per source: its tries and an index's pages
+    request_timeout: float = 60.0  # wall-clock seconds for one request, headers and body
     host_concurrency: int = 2  # requests at once to one host (scheme://host:port)
     host_interval: float = 0.0  # seconds between the starts of two requests to one host
     robots_ttl: float = 3600.0  # how long a host's robots.txt is believed
+    allow_networks: tuple[netpolicy.IPNetwork, ...] = ()  # internal networks pages may reach
 
 
 def content_hash(data: bytes) -> str:
@@ -132,19 +145,17 @@ class Fetcher:
     ) -> None:
         self.settings = settings
         if session is None:
-            session = requests.Session()
-            # Keep-alive connections for many hosts at once, and as many per host as we allow.
-            adapter = requests.adapters.HTTPAdapter(
+            # Keep-alive connections for many hosts at once, and as many per host as we allow;
+            # every one of them checked against the fetch policy when it connects.
+            session = transport.guarded_session(
                 pool_connections=256, pool_maxsize=max(10, settings.host_concurrency)
             )
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
         self.session = session
         self.session.headers["User-Agent"] = settings.user_agent
         self.session.headers["Accept"] = (
             "text/html,application/xhtml+xml,text/plain;q=0.9,*/*;q=0.1"
         )
-        self.session.headers["Accept-Encoding"] = "gzip, deflate"
+        self.session.headers["Accept-Encoding"] = ACCEPT_ENCODING
         self.session.max_redirects = settings.max_redirects
         self._sleep = sleep
         self._monotonic = monotonic
@@ -175,18 +186,56 @@ class Fetcher:
     ) -> Page:
         """Retrieve ``url`` for ``source`` (its own page, or a page its index links to). The
         deadline counts from ``started`` (a :meth:`monotonic` reading: when the source began) or
-        from now."""
-        if url.startswith("file://"):
+        from now. A URL the fetch policy refuses is a FetchError saying why, and is never asked
+        for."""
+        if started is None:
+            started = self._monotonic()
+        context = self.context(source)
+        try:
+            netpolicy.check_url(url, context)
+        except netpolicy.Refused as exc:
+            raise FetchError(source.name, url, str(exc)) from None
+        if urlsplit(url).scheme.lower() == "file":
             return self._fetch_file(source, url, cached)
         if source.robots:
-            self._check_robots(source, url)
-        return self._fetch_http(source, url, cached, started)
+            self._check_robots(source, url, context, started)
+        return self._fetch_http(source, url, cached, started, context)
+
+    def context(self, source: SourceConfig) -> netpolicy.Context:
+        """The fetch policy's context for ``source``: its configured URL and allow_networks."""
+        return netpolicy.Context.for_source(source.url, self.settings.allow_networks)
 
     def monotonic(self) -> float:
         return self._monotonic()
 
-    def _check_robots(self, source: SourceConfig, url: str) -> None:
-        answer = self.robots.answer(url)
+    def _remaining(self, started: float) -> float:
+        """Seconds left of the source's deadline."""
+        return self.settings.deadline - (self._monotonic() - started)
+
+    def _budget(self, started: float) -> transport.Deadline:
+        """The wall-clock deadline of one request: ``request_timeout``, or what is left of the
+        source's deadline when that is less."""
+        remaining = self._remaining(started)
+        if remaining < self.settings.request_timeout:
+            return transport.Deadline(remaining, "source")
+        return transport.Deadline(self.settings.request_timeout, "request")
+
+    def _deadline_message(self, deadline: transport.Deadline) -> str:
+        if deadline.what == "source":
+            return (
+                f"the source's {self.settings.deadline:g}s deadline passed before the response "
+                "was complete (the server sends too slowly or never finishes)"
+            )
+        return (
+            f"no complete response within the {self.settings.request_timeout:g}s request "
+            "deadline (the server sends too slowly or never finishes)"
+        )
+
+    def _check_robots(
+        self, source: SourceConfig, url: str, context: netpolicy.Context, started: float
+    ) -> None:
+        with transport.scope(context, self._budget(started)):
+            answer = self.robots.answer(url)
         if answer.allows(url, self.settings.user_agent):
             return
         if answer.status == "unreachable" and answer.network:
@@ -206,26 +255,67 @@ class Fetcher:
         )
 
     def _retrieve_robots(self, robots_url: str) -> RobotsFile:
+        """robots.txt, in the scope (policy context and deadline) of the fetch that asks for it:
+        its redirects obey the policy like a page's, and only its first 500 KiB are read."""
         settings = self.settings
+        context = transport.current_context()
+        deadline = transport._current_deadline()
         try:
-            with self.gate.slot(robots_url):
+            with self.gate.slot(robots_url, timeout=deadline.remaining() if deadline else None):
                 response = self.session.get(
                     robots_url,
-                    timeout=(settings.connect_timeout, settings.read_timeout),
+                    timeout=self._timeouts(deadline),
                     stream=True,
                     allow_redirects=True,
+                    hooks={"response": [self._redirect_hook(context)]},
                 )
                 with response:
                     if response.status_code != 200:
                         return RobotsFile(response.status_code, b"")
-                    body = _read_limited(response, 2 * 500 * 1024)
-                    return RobotsFile(200, body)
+                    body = _read_limited(response, ROBOTS_MAX_BYTES)
+            if deadline is not None and deadline.expired:
+                return RobotsFile(0, b"", self._deadline_message(deadline))
+            return RobotsFile(200, body)
+        except netpolicy.Refused as exc:
+            return RobotsFile(0, b"", str(exc))
+        except SlotTimeout as exc:
+            return RobotsFile(0, b"", str(exc))
         except requests.Timeout:
             return RobotsFile(0, b"", f"no response within {settings.read_timeout:g}s")
-        except (requests.ConnectionError, OSError) as exc:
-            return RobotsFile(0, b"", f"cannot connect: {_reason(exc)}")
-        except (requests.RequestException, zlib.error, _TooLarge) as exc:
+        except (requests.RequestException, zlib.error, OSError) as exc:
+            if deadline is not None and deadline.expired:
+                return RobotsFile(0, b"", self._deadline_message(deadline))
+            if isinstance(exc, requests.ConnectionError | OSError):
+                return RobotsFile(0, b"", f"cannot connect: {_reason(exc)}")
             return RobotsFile(0, b"", f"unusable robots.txt: {_reason(exc)}")
+
+    def _timeouts(self, deadline: transport.Deadline | None) -> tuple[float, float]:
+        """requests' (connect, read) timeouts, never longer than what is left of ``deadline``."""
+        connect, read = self.settings.connect_timeout, self.settings.read_timeout
+        if deadline is not None:
+            left = max(0.001, deadline.remaining())
+            connect, read = min(connect, left), min(read, left)
+        return connect, read
+
+    def _redirect_hook(self, context: netpolicy.Context) -> Callable[..., Any]:
+        """A requests response hook: a redirect the policy refuses ends the request, before it is
+        followed."""
+        session = self.session
+
+        def check(response: requests.Response, *args: object, **kwargs: object) -> None:
+            if not response.is_redirect:
+                return
+            target = session.get_redirect_target(response)
+            if not target:
+                return
+            url = urljoin(response.url, target)
+            try:
+                netpolicy.check_url(url, context)
+            except netpolicy.Refused as exc:
+                response.close()
+                raise netpolicy.Refused(url, f"redirect to {url}: {exc.reason}") from None
+
+        return check
 
     def _fetch_file(self, source: SourceConfig, url: str, cached: Validators | None) -> Page:
         path = Path(unquote(urlsplit(url).path))
@@ -282,17 +372,31 @@ class Fetcher:
         )
 
     def _fetch_http(
-        self, source: SourceConfig, url: str, cached: Validators | None, started: float | None
+        self,
+        source: SourceConfig,
+        url: str,
+        cached: Validators | None,
+        started: float,
+        context: netpolicy.Context,
     ) -> Page:
         settings = self.settings
-        if started is None:
-            started = self._monotonic()
         delay = settings.backoff
         last_error = "no attempt made"
         for attempt in range(1, settings.tries + 1):
             wait: float | None = None
+            if self._remaining(started) <= 0:
+                if attempt == 1:
+                    raise FetchError(
+                        source.name,
+                        url,
+                        f"the source's {settings.deadline:g}s deadline passed before this page "
+                        "could be asked for",
+                    )
+                attempt -= 1
+                last_error += f" (giving up: the {settings.deadline:g}s deadline passed)"
+                break
             try:
-                return self._attempt(source, url, cached)
+                return self._attempt(source, url, cached, context, started)
             except _Retryable as exc:
                 last_error = exc.message
                 wait = exc.retry_after
@@ -311,11 +415,56 @@ class Fetcher:
             source.name, url, f"{last_error} (after {attempt} tr{'y' if attempt == 1 else 'ies'})"
         )
 
-    def _attempt(self, source: SourceConfig, url: str, cached: Validators | None) -> Page:
-        with self.gate.slot(url):
-            return self._request(source, url, cached)
+    def _attempt(
+        self,
+        source: SourceConfig,
+        url: str,
+        cached: Validators | None,
+        context: netpolicy.Context,
+        started: float,
+    ) -> Page:
+        deadline = self._budget(started)
+        try:
+            with (
+                self.gate.slot(url, timeout=deadline.remaining()),
+                transport.scope(context, deadline),
+            ):
+                return self._request(source, url, cached, context, deadline)
+        except SlotTimeout as exc:
+            if deadline.what == "source":
+                message = f"{exc}; {self._deadline_message(deadline)}"
+                raise FetchError(source.name, url, message) from None
+            raise _Retryable(str(exc)) from None
 
-    def _request(self, source: SourceConfig, url: str, cached: Validators | None) -> Page:
+    def _request(
+        self,
+        source: SourceConfig,
+        url: str,
+        cached: Validators | None,
+        context: netpolicy.Context,
+        deadline: transport.Deadline,
+    ) -> Page:
+        try:
+            return self._exchange(source, url, cached, context, deadline)
+        except netpolicy.Refused as exc:
+            raise FetchError(source.name, url, str(exc)) from None
+        except NotModified:
+            raise
+        except Exception:
+            if deadline.expired:
+                if deadline.what == "source":
+                    raise FetchError(source.name, url, self._deadline_message(deadline)) from None
+                raise _Retryable(self._deadline_message(deadline)) from None
+            raise
+
+    def _exchange(
+        self,
+        source: SourceConfig,
+        url: str,
+        cached: Validators | None,
+        context: netpolicy.Context,
+        deadline: transport.Deadline,
+    ) -> Page:
         headers: dict[str, str] = {}
         if cached is not None:
             if cached.etag:
@@ -327,9 +476,10 @@ class Fetcher:
             response = self.session.get(
                 url,
                 headers=headers,
-                timeout=(settings.connect_timeout, settings.read_timeout),
+                timeout=self._timeouts(deadline),
                 stream=True,
                 allow_redirects=True,
+                hooks={"response": [self._redirect_hook(context)]},
             )
         except requests.TooManyRedirects:
             raise FetchError(
@@ -361,6 +511,9 @@ class Fetcher:
                 mime = content_type.split(";")[0].strip() or "(none)"
                 raise FetchError(source.name, url, f"content type {mime} is not HTML or text")
             data = self._read_body(source, url, response)
+            deadline.close()  # read in full: a deadline passing from now on cut nothing short
+            if deadline.expired:
+                raise _Retryable(self._deadline_message(deadline))
             return self._page(
                 source,
                 url,
@@ -377,42 +530,43 @@ class Fetcher:
         """Read the body, stopping at the size limit both before and after decompression."""
         limit = self.settings.max_bytes
         declared = response.headers.get("Content-Length", "")
-        if (
-            declared.isdigit()
-            and int(declared) > limit
-            and not response.headers.get("Content-Encoding")
-        ):
+        header = response.headers.get("Content-Encoding", "")
+        if declared.isdigit() and int(declared) > limit and not header:
             raise FetchError(
                 source.name, url, f"response of {declared} bytes is over the {limit}-byte limit"
             )
-        encoding = response.headers.get("Content-Encoding", "").strip().lower()
-        decompressor = None
-        if encoding in ("gzip", "x-gzip"):
-            decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            decompressor = zlib.decompressobj()
+        codings = [c.strip().lower() for c in header.split(",") if c.strip()]
+        codings = [c for c in codings if c != "identity"]
+        unknown = [c for c in codings if c not in DECODERS]
+        if unknown:
+            raise FetchError(
+                source.name,
+                url,
+                f"unsupported content encoding {unknown[0]!r} (we accept {', '.join(DECODERS)})",
+            )
+        # applied in the reverse of the order they were listed (RFC 9110 8.4)
+        decoders = [DECODERS[c]() for c in reversed(codings)]
+        encoding = ", ".join(codings)
         chunks: list[bytes] = []
         size = 0
         try:
             for raw in response.raw.stream(64 * 1024, decode_content=False):
-                if decompressor is None:
-                    chunk = raw
-                else:
-                    chunk = decompressor.decompress(raw, limit + 1 - size)
-                    while decompressor.unconsumed_tail and size + len(chunk) <= limit:
-                        chunk += decompressor.decompress(
-                            decompressor.unconsumed_tail, limit + 1 - size - len(chunk)
-                        )
+                chunk = raw
+                for decoder in decoders:
+                    chunk = decoder.feed(chunk, limit + 1 - size)
+                    if len(chunk) > limit - size:
+                        break
                 size += len(chunk)
                 if size > limit:
-                    what = "decompressed body" if decompressor else "body"
+                    what = "decompressed body" if decoders else "body"
                     raise FetchError(source.name, url, f"{what} is over the {limit}-byte limit")
                 chunks.append(chunk)
-            if decompressor is not None and not decompressor.eof and encoding != "deflate":
-                raise FetchError(
-                    source.name, url, f"truncated {encoding} body (the stream ends early)"
-                )
-        except zlib.error as exc:
+            for decoder in decoders:
+                if not decoder.finished():
+                    raise FetchError(
+                        source.name, url, f"truncated {encoding} body (the stream ends early)"
+                    )
+        except (zlib.error, brotli.error) as exc:
             raise FetchError(source.name, url, f"corrupt {encoding} body: {exc}") from None
         except requests.exceptions.ReadTimeout:
             raise _Retryable(f"body not received within {self.settings.read_timeout:g}s") from None
@@ -430,17 +584,81 @@ class Fetcher:
         return b"".join(chunks)
 
 
-class _TooLarge(Exception):
-    pass
+class _Decoder(Protocol):
+    """One content coding, decoded a chunk at a time with the output bounded (a bomb is stopped
+    after ``limit`` bytes, not after it has filled the memory)."""
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        """Decode ``data``; return at most about ``limit`` bytes more than a caller can use, so
+        that going over the size limit is noticed (then the rest is never decoded)."""
+        ...
+
+    def finished(self) -> bool:
+        """Whether the stream ended where its format says it ends (else it was cut short)."""
+        ...
+
+
+class _Zlib:
+    """gzip (RFC 1952), and deflate: zlib-wrapped as RFC 9110 says, or raw (RFC 1951), as many
+    servers send it — told apart by the zlib header's check bits, as browsers do."""
+
+    def __init__(self, gzip: bool) -> None:
+        self.gzip = gzip
+        self.inner: Any = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzip else None
+        self.head = b""
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        if self.inner is None:
+            self.head += data
+            if len(self.head) < 2:
+                return b""
+            cmf, flg = self.head[0], self.head[1]
+            wrapped = cmf & 0x0F == 8 and (cmf << 8 | flg) % 31 == 0
+            self.inner = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+            data, self.head = self.head, b""
+        out = self.inner.decompress(data, max(1, limit))
+        while self.inner.unconsumed_tail and len(out) <= limit:
+            out += self.inner.decompress(self.inner.unconsumed_tail, max(1, limit - len(out)))
+        return bytes(out)
+
+    def finished(self) -> bool:
+        # deflate is not held to its end: servers that stream it often never finish the stream
+        return not self.gzip or (self.inner is not None and self.inner.eof)
+
+
+class _Brotli:
+    """br (RFC 7932), with Google's decoder."""
+
+    def __init__(self) -> None:
+        self.inner = brotli.Decompressor()
+
+    def feed(self, data: bytes, limit: int) -> bytes:
+        budget = max(1, limit)
+        out = self.inner.process(data, output_buffer_limit=budget)
+        while not self.inner.can_accept_more_data() and len(out) <= limit:
+            out += self.inner.process(b"", output_buffer_limit=budget)
+        return bytes(out)
+
+    def finished(self) -> bool:
+        return bool(self.inner.is_finished())
+
+
+DECODERS: dict[str, Callable[[], _Decoder]] = {
+    "gzip": lambda: _Zlib(gzip=True),
+    "x-gzip": lambda: _Zlib(gzip=True),
+    "deflate": lambda: _Zlib(gzip=False),
+    "br": _Brotli,
+}
 
 
 def _read_limited(response: requests.Response, limit: int) -> bytes:
-    """The decoded body of a small response (robots.txt), refusing more than ``limit`` bytes."""
+    """The decoded body of a small response (robots.txt): its first ``limit`` bytes and a little
+    more (so the reader can tell it was cut); the rest is never read."""
     data = b""
     for chunk in response.iter_content(16 * 1024):
         data += chunk
         if len(data) > limit:
-            raise _TooLarge(f"over {limit} bytes")
+            break
     return data
 
 

@@ -52,11 +52,14 @@ class HostGate:
         self._next_start: dict[str, float] = {}
 
     @contextmanager
-    def slot(self, url: str) -> Iterator[None]:
+    def slot(self, url: str, *, timeout: float | None = None) -> Iterator[None]:
+        """Hold one of the host's slots for the block. With a ``timeout`` (seconds, the caller's
+        deadline), raises :class:`SlotTimeout` instead of waiting longer for a free slot."""
         key = host_key(url)
         with self._lock:
             semaphore = self._slots.setdefault(key, threading.BoundedSemaphore(self.concurrency))
-        semaphore.acquire()
+        if not semaphore.acquire(timeout=None if timeout is None else max(0.0, timeout)):
+            raise SlotTimeout(key, timeout or 0.0)
         try:
             with self._lock:
                 now = self._monotonic()
@@ -67,6 +70,17 @@ class HostGate:
             yield
         finally:
             semaphore.release()
+
+
+class SlotTimeout(Exception):
+    """Every slot of a host stayed busy for longer than the caller could wait."""
+
+    def __init__(self, host: str, waited: float) -> None:
+        super().__init__(
+            f"{host} stayed busy with other requests for {waited:g}s (host_concurrency)"
+        )
+        self.host = host
+        self.waited = waited
 
 
 @dataclass(frozen=True)
@@ -103,7 +117,13 @@ def interpret(answer: RobotsFile) -> RobotsAnswer:
     if answer.status == 0:
         return RobotsAnswer("unreachable", detail=answer.error or "cannot connect", network=True)
     if 200 <= answer.status < 300:
-        text = answer.body[:ROBOTS_MAX_BYTES].decode("utf-8", "replace")
+        body = answer.body
+        if len(body) > ROBOTS_MAX_BYTES:
+            # the first 500 KiB, cut at a line break: half a rule ("Allow: /pri" of "/private")
+            # would say more than the file does
+            body = body[:ROBOTS_MAX_BYTES]
+            body = body[: body.rfind(b"\n") + 1] or body
+        text = body.decode("utf-8", "replace")
         return RobotsAnswer("rules", Protego.parse(text))
     if answer.status == 429 or answer.status >= 500:
         return RobotsAnswer("unreachable", detail=f"HTTP {answer.status}")
