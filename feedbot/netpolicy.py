@@ -187,7 +187,7 @@ def internal_reason(ip: IPAddress) -> str | None:
     if embedded is not None:
         reason = internal_reason(embedded)
         if reason is not None:
-            return f"{reason} (carried in {ip})"
+            return f"{reason} (it carries {embedded})"
         if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
             return None  # ::ffff:a.b.c.d is a.b.c.d itself
     if ip.is_unspecified:
@@ -268,7 +268,10 @@ def check_url(url: str, context: Context) -> None:
         raise Refused(url, f"{origin.host} is this machine; {_advice(context)}")
     address = address_of(origin.host)
     if address is not None:
-        check_address(address, context, origin=origin)
+        try:
+            check_address(address, context, origin=origin)
+        except Refused as exc:
+            raise Refused(url, exc.reason) from None
 
 
 def _file_path(url: str) -> str | None:
@@ -295,9 +298,10 @@ def _check_file(url: str, context: Context) -> None:
         raise Refused(url, f"a file URL on another host ({parts.netloc}) is not read")
     real = Path(os.path.realpath(path))
     if not real.is_relative_to(context.local_root):
+        shown = path if str(real) == path else f"{path} (which leads to {real})"
         raise Refused(
             url,
-            f"{path} is outside {context.local_root}, the directory of the configured "
+            f"{shown} is outside {context.local_root}, the directory of the configured "
             "index; a local index may lead only to files in its own directory",
         )
 

@@ -27,6 +27,7 @@ import itertools
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -50,46 +51,55 @@ class Deadline:
         self.expired = False
         self._done = False
         self._lock = threading.Lock()
-        self._connections: list[Any] = []
+        self._sockets: list[socket.socket] = []
 
     def remaining(self) -> float:
         return self.expires - time.monotonic()
 
     def watch(self, connection: Any) -> None:
-        """Shut ``connection``'s socket down if the deadline passes while this scope uses it."""
+        """Shut ``connection``'s socket down if the deadline passes while this scope uses it. The
+        socket itself is kept: a response read until the server closes takes it over from the
+        connection (http.client then sets ``connection.sock`` to None)."""
+        sock = getattr(connection, "sock", None)
+        if sock is None:
+            return
+        with _owners_lock:
+            _owners[sock] = self  # a kept-alive socket belongs to its latest user only
         with self._lock:
-            connection._feedbot_deadline = self
             if self._done:
                 return
-            self._connections.append(connection)
+            self._sockets.append(sock)
             if self.expired:
-                _shut(connection, self)
+                _shut(sock, self)
 
     def fire(self) -> None:
         with self._lock:
             if self._done:
                 return
             self.expired = True
-            for connection in self._connections:
-                _shut(connection, self)
+            for sock in self._sockets:
+                _shut(sock, self)
 
     def close(self) -> None:
         with self._lock:
             self._done = True
-            self._connections.clear()
+            self._sockets.clear()
 
     @property
     def done(self) -> bool:
         return self._done
 
 
-def _shut(connection: Any, owner: Deadline) -> None:
-    """Wake a thread blocked reading ``connection`` (unless another scope uses it now)."""
-    if getattr(connection, "_feedbot_deadline", None) is not owner:
-        return
-    sock = getattr(connection, "sock", None)
-    if sock is None:
-        return
+# which deadline each socket in use belongs to (weakly: a closed socket leaves by itself)
+_owners: weakref.WeakKeyDictionary[socket.socket, Deadline] = weakref.WeakKeyDictionary()
+_owners_lock = threading.Lock()
+
+
+def _shut(sock: socket.socket, owner: Deadline) -> None:
+    """Wake a thread blocked reading ``sock`` (unless another scope uses it now)."""
+    with _owners_lock:
+        if _owners.get(sock) is not owner:
+            return
     try:
         if sock.fileno() != -1:
             # socket.socket's own shutdown: on a TLS socket it only shuts the file descriptor,
