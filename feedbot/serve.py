@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,6 +42,21 @@ from .render import CONTENT_TYPES, EXTENSIONS
 from .store import read_source_runs
 
 log = logging.getLogger("feedbot.serve")
+
+# Serving under hostile clients: every limit named, with its reason. waitress's defaults (100
+# connections, 120 s idle) let one client holding 100 idle or slowloris connections refuse everyone
+# else for two minutes.
+CONNECTION_LIMIT = 1000  # open at once: hundreds of readers polling together, and room to spare
+# while hundreds of idle or slowloris connections are open (they are evicted at the limit, below)
+IDLE_TIMEOUT = 30  # seconds a connection may stay open sending nothing (a keep-alive between polls)
+REQUEST_TIMEOUT = 10  # seconds from a request's first byte to its last: slowloris sends a byte now
+# and then, so it is never idle; a real client sends a whole GET in one packet
+SWEEP_INTERVAL = 1  # seconds between two sweeps for connections past those limits
+MAX_HEADER_BYTES = 32 * 1024  # a feed reader's GET is well under 2 KiB
+MAX_BODY_BYTES = 16 * 1024  # only GET and HEAD are served: nothing needs a body
+EVICT_SHARE = 10  # at the limit, the longest-waiting tenth of the connections (those with no
+# complete request) make room for new ones, so no number of connections locks anyone out
+FD_RESERVE = 64  # file descriptors kept for the state, the feeds and the log beside connections
 _ARCHIVE = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.archive-([1-9][0-9]{0,8})\.atom$")
 ARCHIVE_MAX_AGE = 365 * 86400  # archive pages never change once written
 access_log = logging.getLogger("feedbot.access")
@@ -411,11 +427,88 @@ def make_app(config: Config, *, now: Callable[[], datetime] = utcnow) -> WSGIApp
     return FeedApp(config, now=now)
 
 
+def _fd_room(wanted: int) -> int:
+    """Raise this process's open-file limit towards ``wanted`` + :data:`FD_RESERVE` (up to the hard
+    limit); return how many connections fit (systemd's default soft limit is 1,024)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = wanted + FD_RESERVE
+    if soft != resource.RLIM_INFINITY and soft < need:
+        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(16, min(wanted, soft - FD_RESERVE))
+
+
+def _channel_class() -> Any:
+    """waitress's channel, noting when the request it is receiving began (for REQUEST_TIMEOUT)."""
+    from waitress.channel import HTTPChannel
+
+    class Channel(HTTPChannel):  # type: ignore[misc]
+        partial_since: float | None = None  # time.time() of the first byte of an incomplete request
+
+        def received(self, data: bytes) -> bool:
+            if self.request is None and data:
+                self.partial_since = time.time()
+            done = bool(super().received(data))
+            if self.request is None:
+                self.partial_since = None
+            return done
+
+    return Channel
+
+
+def _harden(server: Any, *, limit: int, request_timeout: float) -> None:
+    """Give one waitress server the request deadline and the eviction at the connection limit."""
+    server.channel_class = _channel_class()
+    sweep_idle = server.maintenance
+    accepting = server.readable
+
+    def maintenance(now: float) -> None:
+        sweep_idle(now)  # waitress's own: idle past IDLE_TIMEOUT (channel_timeout)
+        cutoff = now - request_timeout
+        for channel in list(server.active_channels.values()):
+            since = getattr(channel, "partial_since", None)
+            if since is not None and since < cutoff and not channel.requests:
+                channel.will_close = True
+
+    def readable() -> bool:
+        if len(server._map) >= limit:
+            _evict(server, limit)
+        return bool(accepting())
+
+    server.maintenance = maintenance
+    server.readable = readable
+
+
+def _evict(server: Any, limit: int) -> None:
+    """At the connection limit, close the connections that have waited longest without a complete
+    request (idle since their last byte, or in the middle of one for the longest): a real client
+    sends its request at once and is answered in milliseconds, so it is never among them."""
+    waiting = []
+    for channel in server.active_channels.values():
+        if channel.requests or channel.will_close or channel.total_outbufs_len:
+            continue  # being answered, or already going
+        since = getattr(channel, "partial_since", None)
+        waiting.append((since if since is not None else channel.last_activity, channel))
+    waiting.sort(key=lambda pair: pair[0])
+    for _, channel in waiting[: max(1, limit // EVICT_SHARE)]:
+        channel.will_close = True
+
+
 class FeedServer:
     """A waitress server for the feeds, startable in a thread and stoppable with :meth:`close`.
 
     ``FeedServer(config, host, port)`` binds at once (``port=0`` picks a free port, see :attr:`url`);
-    :meth:`run` serves until :meth:`close` is called from any thread.
+    :meth:`run` serves until :meth:`close` is called from any thread. Hostile clients are bounded
+    (:data:`CONNECTION_LIMIT`, :data:`IDLE_TIMEOUT`, :data:`REQUEST_TIMEOUT`): no number of idle or
+    slowloris connections keeps another client from being answered.
     """
 
     def __init__(
@@ -426,10 +519,15 @@ class FeedServer:
         *,
         threads: int = 4,
         poll: float = 0.5,
+        connection_limit: int = CONNECTION_LIMIT,
+        idle_timeout: int = IDLE_TIMEOUT,
+        request_timeout: float = REQUEST_TIMEOUT,
     ) -> None:
         import waitress
+        from waitress.server import BaseWSGIServer
 
         self.app = make_app(config)
+        self.connection_limit = _fd_room(connection_limit)
         self.server: Any = waitress.create_server(
             self.app,
             host=host if host is not None else config.serve.host,
@@ -437,7 +535,16 @@ class FeedServer:
             threads=threads,
             ident="feedbot",
             clear_untrusted_proxy_headers=True,
+            connection_limit=self.connection_limit,
+            channel_timeout=idle_timeout,
+            cleanup_interval=SWEEP_INTERVAL,
+            max_request_header_size=MAX_HEADER_BYTES,
+            max_request_body_size=MAX_BODY_BYTES,
+            asyncore_use_poll=True,  # select() stops at 1,024 file descriptors
         )
+        for dispatcher in list(self.server._map.values()):
+            if isinstance(dispatcher, BaseWSGIServer):
+                _harden(dispatcher, limit=self.connection_limit, request_timeout=request_timeout)
         self.poll = poll  # seconds: how soon run() notices close()
         self._stop = threading.Event()
         self._running = threading.Event()
