@@ -35,7 +35,7 @@ from . import netpolicy, transport
 from .clock import utcnow
 from .config import SourceConfig
 from .encoding import decode
-from .errors import FetchError, NotModified
+from .errors import ErrorKind, FetchError, NotModified
 from .model import Page
 from .polite import ROBOTS_MAX_BYTES, HostGate, RobotsCache, RobotsFile, SlotTimeout
 
@@ -194,7 +194,7 @@ class Fetcher:
         try:
             netpolicy.check_url(url, context)
         except netpolicy.Refused as exc:
-            raise FetchError(source.name, url, str(exc)) from None
+            raise FetchError(source.name, url, str(exc), kind=ErrorKind.REFUSED) from None
         if urlsplit(url).scheme.lower() == "file":
             return self._fetch_file(source, url, cached)
         if source.robots:
@@ -239,19 +239,26 @@ class Fetcher:
         if answer.allows(url, self.settings.user_agent):
             return
         if answer.status == "unreachable" and answer.network:
-            raise FetchError(source.name, url, f"{answer.detail} (while asking for robots.txt)")
+            raise FetchError(
+                source.name,
+                url,
+                f"{answer.detail} (while asking for robots.txt)",
+                kind=answer.kind or ErrorKind.UNREACHABLE,
+            )
         if answer.status == "unreachable":
             raise FetchError(
                 source.name,
                 url,
                 f"robots.txt unreachable ({answer.detail}); RFC 9309 says to treat that as "
                 "robots.txt disallows every page until it answers (set robots = false for pages you own)",
+                kind=ErrorKind.ROBOTS,
             )
         raise FetchError(
             source.name,
             url,
             "robots.txt disallows this page for our user agent "
             "(set robots = false for pages you own)",
+            kind=ErrorKind.ROBOTS,
         )
 
     def _retrieve_robots(self, robots_url: str) -> RobotsFile:
@@ -274,20 +281,22 @@ class Fetcher:
                         return RobotsFile(response.status_code, b"")
                     body = _read_limited(response, ROBOTS_MAX_BYTES)
             if deadline is not None and deadline.expired:
-                return RobotsFile(0, b"", self._deadline_message(deadline))
+                return RobotsFile(0, b"", self._deadline_message(deadline), ErrorKind.TIMEOUT)
             return RobotsFile(200, body)
         except netpolicy.Refused as exc:
-            return RobotsFile(0, b"", str(exc))
+            return RobotsFile(0, b"", str(exc), ErrorKind.REFUSED)
         except SlotTimeout as exc:
-            return RobotsFile(0, b"", str(exc))
+            return RobotsFile(0, b"", str(exc), ErrorKind.TIMEOUT)
         except requests.Timeout:
-            return RobotsFile(0, b"", f"no response within {settings.read_timeout:g}s")
+            message = f"no response within {settings.read_timeout:g}s"
+            return RobotsFile(0, b"", message, ErrorKind.TIMEOUT)
         except (requests.RequestException, zlib.error, OSError) as exc:
             if deadline is not None and deadline.expired:
-                return RobotsFile(0, b"", self._deadline_message(deadline))
+                return RobotsFile(0, b"", self._deadline_message(deadline), ErrorKind.TIMEOUT)
             if isinstance(exc, requests.ConnectionError | OSError):
-                return RobotsFile(0, b"", f"cannot connect: {_reason(exc)}")
-            return RobotsFile(0, b"", f"unusable robots.txt: {_reason(exc)}")
+                message = f"cannot connect: {_reason(exc)}"
+                return RobotsFile(0, b"", message, ErrorKind.UNREACHABLE)
+            return RobotsFile(0, b"", f"unusable robots.txt: {_reason(exc)}", ErrorKind.ROBOTS)
 
     def _timeouts(self, deadline: transport.Deadline | None) -> tuple[float, float]:
         """requests' (connect, read) timeouts, never longer than what is left of ``deadline``."""
@@ -322,15 +331,20 @@ class Fetcher:
         try:
             if path.stat().st_size > self.settings.max_bytes:
                 raise FetchError(
-                    source.name, url, f"file larger than {self.settings.max_bytes} bytes"
+                    source.name,
+                    url,
+                    f"file larger than {self.settings.max_bytes} bytes",
+                    kind=ErrorKind.TOO_LARGE,
                 )
             data = path.read_bytes()
         except FileNotFoundError:
-            raise FetchError(source.name, url, "file not found") from None
+            raise FetchError(source.name, url, "file not found", kind=ErrorKind.NOT_FOUND) from None
         except IsADirectoryError:
-            raise FetchError(source.name, url, "is a directory, not a page") from None
+            message = "is a directory, not a page"
+            raise FetchError(source.name, url, message, kind=ErrorKind.NOT_A_PAGE) from None
         except OSError as exc:
-            raise FetchError(source.name, url, f"cannot read: {exc.strerror}") from None
+            message = f"cannot read: {exc.strerror}"
+            raise FetchError(source.name, url, message, kind=ErrorKind.UNREADABLE) from None
         kind = _kind_of("", path.name)
         return self._page(source, url, url, data, kind, None, None, None, cached)
 
@@ -348,11 +362,15 @@ class Fetcher:
     ) -> Page:
         binary = _sniff_binary(data)
         if binary:
-            raise FetchError(source.name, url, f"got {binary}, not an HTML or text page")
+            message = f"got {binary}, not an HTML or text page"
+            raise FetchError(source.name, url, message, kind=ErrorKind.NOT_A_PAGE)
         if kind is None:
-            raise FetchError(source.name, url, "not an HTML or text page")
+            raise FetchError(
+                source.name, url, "not an HTML or text page", kind=ErrorKind.NOT_A_PAGE
+            )
         if not data.strip():
-            raise FetchError(source.name, url, "empty page (0 bytes of content)")
+            message = "empty page (0 bytes of content)"
+            raise FetchError(source.name, url, message, kind=ErrorKind.EMPTY)
         digest = content_hash(data)
         if cached is not None and cached.content_hash == digest:
             raise NotModified(url)
@@ -382,6 +400,7 @@ class Fetcher:
         settings = self.settings
         delay = settings.backoff
         last_error = "no attempt made"
+        last_kind = ErrorKind.FETCH
         for attempt in range(1, settings.tries + 1):
             wait: float | None = None
             if self._remaining(started) <= 0:
@@ -391,6 +410,7 @@ class Fetcher:
                         url,
                         f"the source's {settings.deadline:g}s deadline passed before this page "
                         "could be asked for",
+                        kind=ErrorKind.TIMEOUT,
                     )
                 attempt -= 1
                 last_error += f" (giving up: the {settings.deadline:g}s deadline passed)"
@@ -398,7 +418,7 @@ class Fetcher:
             try:
                 return self._attempt(source, url, cached, context, started)
             except _Retryable as exc:
-                last_error = exc.message
+                last_error, last_kind = exc.message, exc.kind
                 wait = exc.retry_after
             if attempt == settings.tries:
                 break
@@ -412,7 +432,10 @@ class Fetcher:
                 break
             self._sleep(wait)
         raise FetchError(
-            source.name, url, f"{last_error} (after {attempt} tr{'y' if attempt == 1 else 'ies'})"
+            source.name,
+            url,
+            f"{last_error} (after {attempt} tr{'y' if attempt == 1 else 'ies'})",
+            kind=last_kind,
         )
 
     def _attempt(
@@ -433,8 +456,8 @@ class Fetcher:
         except SlotTimeout as exc:
             if deadline.what == "source":
                 message = f"{exc}; {self._deadline_message(deadline)}"
-                raise FetchError(source.name, url, message) from None
-            raise _Retryable(str(exc)) from None
+                raise FetchError(source.name, url, message, kind=ErrorKind.TIMEOUT) from None
+            raise _Retryable(str(exc), kind=ErrorKind.TIMEOUT) from None
 
     def _request(
         self,
@@ -447,14 +470,15 @@ class Fetcher:
         try:
             return self._exchange(source, url, cached, context, deadline)
         except netpolicy.Refused as exc:
-            raise FetchError(source.name, url, str(exc)) from None
+            raise FetchError(source.name, url, str(exc), kind=ErrorKind.REFUSED) from None
         except NotModified:
             raise
         except Exception:
             if deadline.expired:
                 if deadline.what == "source":
-                    raise FetchError(source.name, url, self._deadline_message(deadline)) from None
-                raise _Retryable(self._deadline_message(deadline)) from None
+                    message = self._deadline_message(deadline)
+                    raise FetchError(source.name, url, message, kind=ErrorKind.TIMEOUT) from None
+                raise _Retryable(self._deadline_message(deadline), kind=ErrorKind.TIMEOUT) from None
             raise
 
     def _exchange(
@@ -483,14 +507,20 @@ class Fetcher:
             )
         except requests.TooManyRedirects:
             raise FetchError(
-                source.name, url, f"more than {settings.max_redirects} redirects"
+                source.name,
+                url,
+                f"more than {settings.max_redirects} redirects",
+                kind=ErrorKind.TOO_MANY_REDIRECTS,
             ) from None
         except requests.ConnectTimeout:
-            raise _Retryable(f"connection timed out after {settings.connect_timeout:g}s") from None
+            message = f"connection timed out after {settings.connect_timeout:g}s"
+            raise _Retryable(message, kind=ErrorKind.TIMEOUT) from None
         except requests.ReadTimeout:
-            raise _Retryable(f"no response within {settings.read_timeout:g}s") from None
+            message = f"no response within {settings.read_timeout:g}s"
+            raise _Retryable(message, kind=ErrorKind.TIMEOUT) from None
         except requests.ConnectionError as exc:
-            raise _Retryable(f"cannot connect: {_reason(exc)}") from None
+            message = f"cannot connect: {_reason(exc)}"
+            raise _Retryable(message, kind=ErrorKind.UNREACHABLE) from None
         except requests.RequestException as exc:
             raise FetchError(source.name, url, f"request failed: {exc}") from None
         with response:
@@ -499,21 +529,22 @@ class Fetcher:
                 raise NotModified(url)
             if status in RETRY_STATUSES:
                 after = retry_after(response.headers.get("Retry-After"), utcnow())
-                raise _Retryable(f"HTTP {status} {response.reason or ''}".rstrip(), after)
+                message = f"HTTP {status} {response.reason or ''}".rstrip()
+                raise _Retryable(message, after, kind=ErrorKind.HTTP_STATUS)
             if status >= 400:
-                raise FetchError(
-                    source.name, url, f"HTTP {status} {response.reason or ''}".rstrip()
-                )
+                message = f"HTTP {status} {response.reason or ''}".rstrip()
+                raise FetchError(source.name, url, message, kind=ErrorKind.HTTP_STATUS)
             content_type = response.headers.get("Content-Type", "")
             final_url = response.url or url
             kind = _kind_of(content_type, urlsplit(final_url).path)
             if kind is None:
                 mime = content_type.split(";")[0].strip() or "(none)"
-                raise FetchError(source.name, url, f"content type {mime} is not HTML or text")
+                message = f"content type {mime} is not HTML or text"
+                raise FetchError(source.name, url, message, kind=ErrorKind.NOT_A_PAGE)
             data = self._read_body(source, url, response)
             deadline.close()  # read in full: a deadline passing from now on cut nothing short
             if deadline.expired:
-                raise _Retryable(self._deadline_message(deadline))
+                raise _Retryable(self._deadline_message(deadline), kind=ErrorKind.TIMEOUT)
             return self._page(
                 source,
                 url,
@@ -533,7 +564,10 @@ class Fetcher:
         header = response.headers.get("Content-Encoding", "")
         if declared.isdigit() and int(declared) > limit and not header:
             raise FetchError(
-                source.name, url, f"response of {declared} bytes is over the {limit}-byte limit"
+                source.name,
+                url,
+                f"response of {declared} bytes is over the {limit}-byte limit",
+                kind=ErrorKind.TOO_LARGE,
             )
         codings = [c.strip().lower() for c in header.split(",") if c.strip()]
         codings = [c for c in codings if c != "identity"]
@@ -542,7 +576,8 @@ class Fetcher:
             raise FetchError(
                 source.name,
                 url,
-                f"unsupported content encoding {unknown[0]!r} (we accept {', '.join(DECODERS)})",
+                f"unsupported content encoding {unknown[0]!r} (we accept {ACCEPT_ENCODING})",
+                kind=ErrorKind.CORRUPT_BODY,
             )
         # applied in the reverse of the order they were listed (RFC 9110 8.4)
         decoders = [DECODERS[c]() for c in reversed(codings)]
@@ -559,27 +594,30 @@ class Fetcher:
                 size += len(chunk)
                 if size > limit:
                     what = "decompressed body" if decoders else "body"
-                    raise FetchError(source.name, url, f"{what} is over the {limit}-byte limit")
+                    message = f"{what} is over the {limit}-byte limit"
+                    raise FetchError(source.name, url, message, kind=ErrorKind.TOO_LARGE)
                 chunks.append(chunk)
             for decoder in decoders:
                 if not decoder.finished():
-                    raise FetchError(
-                        source.name, url, f"truncated {encoding} body (the stream ends early)"
-                    )
+                    message = f"truncated {encoding} body (the stream ends early)"
+                    raise FetchError(source.name, url, message, kind=ErrorKind.CORRUPT_BODY)
         except (zlib.error, brotli.error) as exc:
-            raise FetchError(source.name, url, f"corrupt {encoding} body: {exc}") from None
+            message = f"corrupt {encoding} body: {exc}"
+            raise FetchError(source.name, url, message, kind=ErrorKind.CORRUPT_BODY) from None
         except requests.exceptions.ReadTimeout:
-            raise _Retryable(f"body not received within {self.settings.read_timeout:g}s") from None
+            message = f"body not received within {self.settings.read_timeout:g}s"
+            raise _Retryable(message, kind=ErrorKind.TIMEOUT) from None
         except (requests.ConnectionError, OSError) as exc:
-            raise _Retryable(f"connection lost while reading the body: {_reason(exc)}") from None
+            message = f"connection lost while reading the body: {_reason(exc)}"
+            raise _Retryable(message, kind=ErrorKind.UNREACHABLE) from None
         except Exception as exc:  # urllib3 wraps socket errors in its own exception types
             name = type(exc).__name__
             if "Timeout" in name:
-                raise _Retryable(
-                    f"body not received within {self.settings.read_timeout:g}s"
-                ) from None
+                message = f"body not received within {self.settings.read_timeout:g}s"
+                raise _Retryable(message, kind=ErrorKind.TIMEOUT) from None
             if "Protocol" in name or "IncompleteRead" in name or "Connection" in name:
-                raise _Retryable(f"connection lost while reading the body: {name}") from None
+                message = f"connection lost while reading the body: {name}"
+                raise _Retryable(message, kind=ErrorKind.UNREACHABLE) from None
             raise
         return b"".join(chunks)
 
@@ -663,9 +701,16 @@ def _read_limited(response: requests.Response, limit: int) -> bytes:
 
 
 class _Retryable(Exception):
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        retry_after: float | None = None,
+        *,
+        kind: ErrorKind = ErrorKind.FETCH,
+    ) -> None:
         super().__init__(message)
         self.message = message
+        self.kind = kind
         self.retry_after = retry_after
 
 

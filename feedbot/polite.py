@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
+from .errors import ErrorKind
+
 ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309 2.5: parse at least the first 500 KiB
 
 
@@ -93,6 +95,7 @@ class RobotsAnswer:
     rules: Protego | None = None
     detail: str = ""
     network: bool = False  # unreachable because the host did not answer at all
+    kind: ErrorKind | None = None  # for a network failure: what kind
 
     def allows(self, url: str, user_agent: str) -> bool:
         if self.status == "allow":
@@ -109,13 +112,16 @@ class RobotsFile:
     status: int
     body: bytes
     error: str = ""
+    kind: ErrorKind | None = None  # what kind of failure ``error`` is (status 0)
 
 
 def interpret(answer: RobotsFile) -> RobotsAnswer:
     """RFC 9309 2.3.1: 2xx = the rules; 4xx = no rules (allow all); 5xx or unreachable = disallow
     everything for now. A 429 ("slow down") is read as unreachable, as the big crawlers do."""
     if answer.status == 0:
-        return RobotsAnswer("unreachable", detail=answer.error or "cannot connect", network=True)
+        return RobotsAnswer(
+            "unreachable", detail=answer.error or "cannot connect", network=True, kind=answer.kind
+        )
     if 200 <= answer.status < 300:
         body = answer.body
         if len(body) > ROBOTS_MAX_BYTES:
