@@ -39,6 +39,7 @@ from .config import Config, FeedConfig
 from .errors import StoreError
 from .health import feed_max_age, health
 from .render import CONTENT_TYPES, EXTENSIONS
+from .sanitize import xml_safe
 from .store import read_source_runs
 
 log = logging.getLogger("feedbot.serve")
@@ -62,6 +63,10 @@ ARCHIVE_MAX_AGE = 365 * 86400  # archive pages never change once written
 access_log = logging.getLogger("feedbot.access")
 
 FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+# A Host header good enough to build OPML's URLs from (RFC 3986 reg-name of DNS labels, or an IPv6
+# literal, and a port): anything else — quotes, spaces, slashes, user-info — is not used.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_HEADER = re.compile(rf"^(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?$")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _STATUS = {
     200: "200 OK",
@@ -173,6 +178,7 @@ class FeedApp:
                 filename = f"{feed.name}.{EXTENSIONS[fmt]}"
                 self.routes["/" + filename] = Route(feed, fmt, filename, max_age)
         self.archived = {feed.name: feed for feed in config.feeds if feed.archive}
+        self.fallback_base: str | None = None  # the server's own address (FeedServer sets it)
         self._cache: dict[str, _Representation] = {}
         self._lock = threading.Lock()
 
@@ -314,7 +320,7 @@ class FeedApp:
             for fmt in feed.formats:
                 filename = f"{feed.name}.{EXTENSIONS[fmt]}"
                 mime = CONTENT_TYPES[fmt].split(";")[0]
-                title = html.escape(f"{feed.title} ({FORMAT_NAMES[fmt]})")
+                title = html.escape(xml_safe(f"{feed.title} ({FORMAT_NAMES[fmt]})"))
                 if (self.config.feeds_dir / filename).is_file():
                     href = html.escape(quote(filename))
                     head.append(
@@ -324,7 +330,7 @@ class FeedApp:
                 else:
                     links.append(f"{FORMAT_NAMES[fmt]} (not written yet)")
             rows.append(
-                f"<li><strong>{html.escape(feed.title)}</strong> "
+                f"<li><strong>{html.escape(xml_safe(feed.title))}</strong> "
                 f"<code>{html.escape(feed.name)}</code>: {' · '.join(links)}</li>"
             )
         page = (
@@ -339,9 +345,18 @@ class FeedApp:
         return page.encode("utf-8")
 
     def _base(self, environ: dict[str, Any]) -> str:
+        """Where the feeds are, for OPML's absolute URLs: ``base_url``; else the request's Host
+        header when it is a well-formed host and port (nothing else can reach the document); else
+        the server's own address."""
         if self.config.base_url:
             return self.config.base_url
-        return application_uri(environ).rstrip("/") + "/"
+        host = environ.get("HTTP_HOST", "")
+        scheme = "https" if environ.get("wsgi.url_scheme") == "https" else "http"
+        if _HOST_HEADER.match(host):
+            return f"{scheme}://{host}/"
+        if self.fallback_base:
+            return self.fallback_base
+        return application_uri({**environ, "HTTP_HOST": ""}).rstrip("/") + "/"
 
     def opml(self, base: str) -> bytes:
         """OPML 2.0 with one outline per feed (its first format), ready to import into a reader."""
@@ -351,10 +366,11 @@ class FeedApp:
         body = etree.SubElement(root, "body")
         for feed in self.config.feeds:
             fmt = feed.formats[0]
+            title = xml_safe(feed.title)  # a control character would make the document invalid
             attrs = {
                 "type": "rss",
-                "text": feed.title,
-                "title": feed.title,
+                "text": title,
+                "title": title,
                 "xmlUrl": base + quote(f"{feed.name}.{EXTENSIONS[fmt]}"),
             }
             site = self._site_link(feed.name)
@@ -422,7 +438,7 @@ def _log_safe(text: str) -> str:
     return "".join(c if c.isprintable() and c != '"' else f"\\x{ord(c):02x}" for c in text)
 
 
-def make_app(config: Config, *, now: Callable[[], datetime] = utcnow) -> WSGIApp:
+def make_app(config: Config, *, now: Callable[[], datetime] = utcnow) -> FeedApp:
     """The WSGI application serving ``config``'s feeds."""
     return FeedApp(config, now=now)
 
@@ -545,6 +561,7 @@ class FeedServer:
         for dispatcher in list(self.server._map.values()):
             if isinstance(dispatcher, BaseWSGIServer):
                 _harden(dispatcher, limit=self.connection_limit, request_timeout=request_timeout)
+        self.app.fallback_base = self.url
         self.poll = poll  # seconds: how soon run() notices close()
         self._stop = threading.Event()
         self._running = threading.Event()
@@ -626,7 +643,9 @@ class ServeService:
     def reload(self, config: Config) -> None:
         if self.server is None:
             return
-        self.server.server.application = make_app(config)
+        app = make_app(config)
+        app.fallback_base = self.server.url
+        self.server.server.application = app
         wanted = (self.host or config.serve.host, self.port or config.serve.port)
         if self.port != 0 and wanted != (self.server.host, self.server.port):
             log.warning(

@@ -206,3 +206,59 @@ def test_past_the_connection_limit_the_longest_waiting_make_room(
     assert status == 200 and wait < ANSWER_WITHIN
     assert served.server.connection_limit == 100
     assert ended == b""  # the very first connection was closed to make room
+
+
+# --- what a request can make the server say --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        'evil.example"><outline xmlUrl="http://evil.example/',
+        "evil.example/../x?",
+        "a b",
+        "127.0.0.1:8080@evil.example",
+        "",
+    ],
+)
+def test_opml_without_base_url_never_builds_urls_from_a_bad_host_header(
+    config: Config, host: str
+) -> None:
+    from lxml import etree
+
+    served = Served(config)
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=5)
+        conn.putrequest("GET", "/opml", skip_host=True)
+        conn.putheader("Host", host)
+        conn.endheaders()
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+    finally:
+        served.close()
+    assert response.status in (200, 400)
+    if response.status == 200:
+        outlines = etree.fromstring(body).findall(".//outline")
+        assert outlines
+        for outline in outlines:
+            url = outline.get("xmlUrl") or ""
+            assert url.startswith(f"http://127.0.0.1:{served.port}/"), url
+    assert b"evil" not in body
+
+
+def test_a_control_character_in_a_feed_title_does_not_break_opml(tmp_path: Path) -> None:
+    from lxml import etree
+
+    from .test_serve import Client
+
+    config = ukraine(tmp_path, feeds={"ukraine": {"title": "Ukraine\u0001 digest\u001f \ud7ff"}})
+    served = Served(config)
+    try:
+        reply = Client("127.0.0.1", served.port).request("/opml")
+        index = Client("127.0.0.1", served.port).request("/")
+    finally:
+        served.close()
+    assert reply.status == 200 and index.status == 200
+    (outline,) = etree.fromstring(reply.body).findall(".//outline")
+    assert outline.get("title") == "Ukraine digest \ud7ff"
