@@ -59,7 +59,11 @@ class SourceError(FeedbotError):
         self.message = message
         if kind is not None:
             self.kind = kind
-        super().__init__(f"source {source!r}: {url}: {message}")
+        super().__init__(source, url, message)
+
+    def __str__(self) -> str:
+        # from the attributes, not frozen at construction: the runner fills in a missing url
+        return f"source {self.source!r}: {self.url}: {self.message}"
 
 
 class FetchError(SourceError):

@@ -3,7 +3,8 @@ robots.txt and per-host politeness (see :mod:`feedbot.polite`).
 
 Owns: every network and local-file read of a page. Must not: parse HTML (beyond the charset sniff),
 touch the state or decide anything about items. Cache validators come in and go out as values.
-Thread-safe: the worker threads of a run share one Fetcher (requests' connection pool is).
+Thread-safe: the worker threads of a run share one Fetcher (requests' connection pool is). Reads no
+clock itself: the run's ``now`` is handed in (like ``sleep`` and ``monotonic``, for the tests).
 HTTP proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as requests reads them.
 
 Every URL — the source's own, an index's links, each redirect, robots.txt — passes the fetch policy
@@ -36,22 +37,13 @@ from .clock import utcnow
 from .config import SourceConfig
 from .encoding import decode
 from .errors import ErrorKind, FetchError, NotModified
-from .model import Page
+from .model import Page, Validators
 from .polite import ROBOTS_MAX_BYTES, HostGate, RobotsCache, RobotsFile, SlotTimeout
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ACCEPT_ENCODING = "gzip, deflate, br"  # every coding in DECODERS (x-gzip is gzip's old name)
-
-
-@dataclass(frozen=True)
-class Validators:
-    """What we remember of the last good fetch of a URL."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -142,8 +134,12 @@ class Fetcher:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = utcnow,
     ) -> None:
+        """``now`` is the run's clock (a page's fetch time, Retry-After dates); ``sleep`` and
+        ``monotonic`` time the waits between tries and the per-host spacing."""
         self.settings = settings
+        self.now = now
         if session is None:
             # Keep-alive connections for many hosts at once, and as many per host as we allow;
             # every one of them checked against the fetch policy when it connects.
@@ -384,7 +380,7 @@ class Fetcher:
             content_type=kind,
             encoding=codec,
             content_hash=digest,
-            fetched_at=utcnow(),
+            fetched_at=self.now(),
             etag=etag,
             last_modified=last_modified,
         )
@@ -528,7 +524,7 @@ class Fetcher:
             if status == 304:
                 raise NotModified(url)
             if status in RETRY_STATUSES:
-                after = retry_after(response.headers.get("Retry-After"), utcnow())
+                after = retry_after(response.headers.get("Retry-After"), self.now())
                 message = f"HTTP {status} {response.reason or ''}".rstrip()
                 raise _Retryable(message, after, kind=ErrorKind.HTTP_STATUS)
             if status >= 400:
