@@ -27,6 +27,7 @@ class ErrorKind(StrEnum):
     FETCH = "fetch"  # any other failure to retrieve a page
     STORE = "store"  # the state could not be written
     STATE_CORRUPT = "state-corrupt"  # the state database is damaged
+    STATE_EMPTY = "state-empty"  # the state database was emptied while feeds hold entries
     RENDER = "render"  # a feed could not be written
 
 
@@ -81,7 +82,13 @@ class ExtractError(SourceError):
 
 
 class StoreError(FeedbotError):
-    """The state database cannot be opened, is too new, or a write failed."""
+    """The state database cannot be opened, is too new, or a write failed; ``kind`` is
+    :attr:`ErrorKind.STATE_CORRUPT` when it is damaged, :attr:`ErrorKind.STATE_EMPTY` when it was
+    emptied while the feeds still hold entries."""
+
+    def __init__(self, message: str, *, kind: ErrorKind = ErrorKind.STORE) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class LockError(FeedbotError):

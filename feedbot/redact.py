@@ -67,6 +67,8 @@ def public_url(url: str, secret_params: Collection[str] = SECRET_PARAMS) -> str:
         kept = [p for p in pieces if unquote_plus(p.split("=", 1)[0]).lower() not in names]
         if len(kept) != len(pieces):
             query = "&".join(kept)
+    if netloc == parts.netloc and query == parts.query:
+        return url  # nothing to hide: the very same string
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 

@@ -81,24 +81,62 @@ def test_an_update_while_the_clock_is_behind_never_moves_updated_back(tmp_path: 
 
 
 def test_retention_never_prunes_on_a_clock_that_jumped_forward(tmp_path: Path) -> None:
+    """Retention counts back from the newest time already stored, not from the clock: a run whose
+    clock is 40 days ahead prunes only what a right clock would have pruned."""
     config = load_config(setup(tmp_path, entries=2, retention_days=3))
     clock = Clock()
-    for day in range(5):  # one new story a day, each page holding only that day's story
+
+    def kept() -> list[str]:
+        with Store(config.db_path) as store:
+            return sorted(e.headline.split(":")[0] for e in store.feed_entries("f", 100))
+
+    for day in range(6):  # one new story a day, each page holding only that day's story
         (tmp_path / "p.html").write_text(page(day), encoding="utf-8")
         assert run_once(config, now=clock)[0].ok
         clock.advance(days=1)
-    with Store(config.db_path) as store:
-        before = store.count_entries("f")
-    assert before == 4  # day 0's story was last seen more than 3 days before day 4: pruned
+    # day 5's run counts back 3 days from day 4 (the newest time stored before it): story 0 goes
+    assert kept() == [f"Story {n}" for n in range(1, 6)]
 
     jumped = Clock(clock() + timedelta(days=40))
-    (tmp_path / "p.html").write_text(page(5), encoding="utf-8")
-    assert run_once(config, now=jumped)[0].ok  # the clock is 40 days ahead for one run
-    with Store(config.db_path) as store:
-        assert store.count_entries("f") == before + 1  # nothing was pruned on that clock
-
     (tmp_path / "p.html").write_text(page(6), encoding="utf-8")
-    assert run_once(config, now=clock)[0].ok  # right again (day 5): day 1 is now 4 days old
-    with Store(config.db_path) as store:
-        kept = sorted(e.headline.split(":")[0] for e in store.feed_entries("f", 100))
-    assert kept == ["Story 2", "Story 3", "Story 4", "Story 5", "Story 6"]
+    assert run_once(config, now=jumped)[0].ok  # the clock is 40 days ahead for one run (day 6)
+    # what a right clock prunes on day 6 (story 1), not all but the two newest
+    assert kept() == [f"Story {n}" for n in range(2, 7)]
+
+    (tmp_path / "p.html").write_text(page(7), encoding="utf-8")
+    assert run_once(config, now=clock)[0].ok  # right again (day 6): nothing more goes
+    assert kept() == [f"Story {n}" for n in range(2, 8)]
+
+
+def test_migration_5_keeps_every_feeds_order(tmp_path: Path) -> None:
+    """A state written before entries had a sequence: the migration ranks them by the `updated`
+    that ordered them, so each feed shows the same entries in the same order after the upgrade."""
+    import sqlite3
+
+    from feedbot.store import MIGRATIONS, SCHEMA_VERSION
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    for _, sql in MIGRATIONS[:4]:
+        db.executescript(sql)
+    rows = [  # feed, entry id, updated, position
+        ("a", "e1", "2022-03-06T09:00:00+00:00", 0),
+        ("a", "e2", "2022-03-06T09:00:00+00:00", 1),
+        ("a", "e3", "2022-03-08T09:00:00+00:00", 0),  # updated later: shown first before
+        ("a", "e4", "2022-03-07T09:00:00+00:00", 0),
+        ("b", "e5", "2022-01-01T00:00:00+00:00", 0),
+    ]
+    for feed, entry_id, updated, position in rows:
+        db.execute(
+            "INSERT INTO entries (feed, entry_id, key, fingerprint, headline, norm_headline, "
+            "norm_body, body_html, body_text, link, published, first_seen, last_seen, updated, "
+            "position, source) VALUES (?, ?, ?, 'f', ?, 'h', 'b', '<p>b</p>', 'b', 'l', ?, ?, ?, ?, "
+            "?, 's')",
+            (feed, entry_id, entry_id, entry_id, updated, updated, updated, updated, position),
+        )
+    db.execute("PRAGMA user_version = 4")
+    db.close()
+    with Store(path) as store:
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert [e.entry_id for e in store.feed_entries("a", 10)] == ["e3", "e4", "e1", "e2"]
+        assert [e.entry_id for e in store.feed_entries("b", 10)] == ["e5"]
