@@ -105,7 +105,7 @@ class Daemon:
         )
         self._mutex = threading.Lock()  # guards states, _inflight, _feed_locks, _fetchers, _dirty
         self._feed_locks: dict[str, threading.Lock] = {}
-        self._inflight: set[str] = set()
+        self._inflight: dict[str, datetime] = {}  # source -> when its run began
         self._stopping = False
         self._fetchers: list[Fetcher] = []
         self._wake = threading.Event()
@@ -299,7 +299,8 @@ class Daemon:
         with self._mutex:
             if self._stopping:
                 return
-            self._inflight.add(name)
+            self._inflight[name] = self.now()
+            self._dirty = True  # status shows the run in progress
         try:
             config = self.config
             try:
@@ -324,7 +325,7 @@ class Daemon:
             self._after_run(source, ok, error)
         finally:
             with self._mutex:
-                self._inflight.discard(name)
+                self._inflight.pop(name, None)
                 self._dirty = True
 
     def _after_run(self, source: SourceConfig, ok: bool, error: str | None) -> None:
@@ -432,6 +433,9 @@ class Daemon:
                     "failures": state.failures,
                     "runs": state.runs,
                     "running": name in self._inflight,
+                    "running_since": format_iso(self._inflight[name])
+                    if name in self._inflight
+                    else None,
                 }
                 for name, state in self.states.items()
                 if name in {s.name for s in self.config.sources}
@@ -471,6 +475,7 @@ class DaemonInfo:
     started: datetime  # to the second, like every time ``feedbot status`` shows
     next_runs: dict[str, datetime | None]
     failures: dict[str, int]
+    running: dict[str, datetime]  # sources whose run is in progress, and since when
 
 
 def read_daemon_state(state_dir: Path) -> DaemonInfo | None:
@@ -494,6 +499,11 @@ def read_daemon_state(state_dir: Path) -> DaemonInfo | None:
             for name, s in sources.items()
         },
         failures={name: int(s.get("failures", 0)) for name, s in sources.items()},
+        running={
+            name: parse_iso(s["running_since"]).replace(microsecond=0)
+            for name, s in sources.items()
+            if s.get("running_since")
+        },
     )
 
 

@@ -308,6 +308,11 @@ class Runner:
 
     def _finish_page(self, fetched: Fetched) -> RunResult:
         source = fetched.source
+        if fetched.error is not None:  # given up on (see _wait)
+            self._forget_validators(source, source.url)
+            return RunResult(
+                source.name, ok=False, error=str(fetched.error), error_kind=fetched.error.kind
+            )
         (outcome,) = fetched.pages
         if outcome.error is not None:
             if not outcome.error.url:

@@ -38,7 +38,7 @@ from .errors import StoreError
 from .health import feed_max_age, health
 from .render import CONTENT_TYPES, feed_filename
 from .sanitize import xml_safe
-from .store import read_source_runs
+from .store import StateError, read_source_runs, read_state_error
 from .write import FeedSink, FileSink
 
 log = logging.getLogger("feedbot.serve")
@@ -384,10 +384,20 @@ class FeedApp:
             ("Content-Type", "application/json; charset=utf-8"),
             ("Cache-Control", "no-store"),
         ]
+        # what failed, in one word: a message would show the database's path
+        state = read_state_error(self.config.state_dir)
         try:
             runs = read_source_runs(self.config.db_path)
         except StoreError as exc:
-            failed: dict[str, object] = {"status": "error", "error": str(exc), "sources": []}
+            state = state or StateError(str(exc.kind), "", now)
+            runs = {}
+        if state is not None:
+            failed: dict[str, object] = {
+                "status": "error",
+                "error_kind": state.kind,
+                "since": state.at.isoformat(),
+                "sources": [],
+            }
             return _Response(503, _json(failed), headers)
         sources = health(self.config, runs, now)
         stale = [s.source for s in sources if s.stale]

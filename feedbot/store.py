@@ -281,7 +281,7 @@ class Store:
         except sqlite3.Error as exc:
             raise _store_error(self.path, "cannot read: ", exc) from None
 
-    def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:
+    def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:  # through _one
         row = self._one(sql, params)
         return int(row[0]) if row is not None and row[0] is not None else 0
 
@@ -522,7 +522,10 @@ class Store:
             )
 
     def source_runs(self) -> dict[str, SourceRun]:
-        return _source_runs(self.db)
+        try:
+            return _source_runs(self.db)
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, "cannot read the run records: ", exc) from None
 
 
 STATE_ERROR_FILE = "state-error.json"

@@ -4,6 +4,7 @@ clear error; the healthy sources around it are stored and their feeds written on
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -189,3 +190,72 @@ def test_slow_sources_never_hold_the_healthy_ones(
     assert not (config.feeds_dir / "slow.atom").exists()
     assert not (config.feeds_dir / "open.atom").exists()
     assert elapsed < 2 + 3.0  # the deadline, and a margin for a loaded machine
+
+
+def test_the_daemon_shows_a_run_in_progress_and_its_slow_source_ends_at_the_deadline(
+    tmp_path: Path,
+    server: Server,
+    stop: threading.Event,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from feedbot.cli import main
+
+    from .test_daemon import DaemonProcess, wait_for
+
+    server.routes["/slow"] = Response(handler=drip(stop))
+    server.routes["/good"] = Response(200, PAGE)
+    sources = [
+        {"name": "slow", "url": server.url("/slow"), "feed": "slow", "schedule": "1s"},
+        {"name": "good", "url": server.url("/good"), "feed": "good", "schedule": "1s"},
+    ]
+    config = write_config(tmp_path, sources, source_timeout=3, read_timeout=2)
+    daemon = DaemonProcess(config)
+    try:
+
+        def slow() -> str:
+            main(["status", "-c", str(config)])
+            out = capsys.readouterr().out
+            return next(row for row in out.splitlines() if row.startswith("slow "))
+
+        wait_for("the slow run shown in progress", lambda: "running" in slow(), timeout=10)
+        wait_for(
+            "how long it has run", lambda: bool(re.search(r"running [1-9]s ", slow())), timeout=3
+        )
+        wait_for("the good feed", lambda: (tmp_path / "feeds" / "good.atom").exists(), timeout=5)
+        wait_for("the slow source's deadline", lambda: "3s deadline passed" in slow(), timeout=10)
+    finally:
+        daemon.close()
+
+
+def test_storing_waits_for_a_stuck_source_no_longer_than_its_deadline(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the fetch (which the deadline ends), a worker can still take long — splitting a huge
+    page, say. Storing, in config order, waits for it only up to the deadline and a grace (here
+    1 s + 1 s), then stores the sources after it."""
+    import feedbot.run as run_module
+
+    real = run_module.split_or_fail
+
+    def stuck_split(source: Any, page: Any) -> Any:
+        if source.name == "stuck":
+            time.sleep(6)
+        return real(source, page)
+
+    monkeypatch.setattr(run_module, "split_or_fail", stuck_split)
+    server.routes["/stuck"] = Response(200, PAGE)
+    server.routes["/after"] = Response(200, PAGE)
+    sources = [{"name": n, "url": server.url(f"/{n}"), "feed": n} for n in ("stuck", "after")]
+    config = load_config(write_config(tmp_path, sources, source_timeout=1))
+    stored: dict[str, float] = {}
+
+    def progress(result: RunResult) -> None:
+        stored[result.source] = time.monotonic()
+
+    started = time.monotonic()
+    results = run_once(config, now=Clock(), progress=progress)
+    stuck, after = results
+    assert not stuck.ok and stuck.error is not None and "not done within 2s" in stuck.error
+    assert after.ok and after.new == 5
+    assert stored["after"] - started < 2 + 2.0  # not the 6 s the stuck worker took
+    assert (config.feeds_dir / "after.atom").exists()

@@ -41,8 +41,8 @@ def guarded(handler: BaseHTTPRequestHandler) -> None:
 
 @pytest.fixture
 def secret_site(tmp_path: Path, server: Server) -> Iterator[Path]:
-    for path in ("/digest", "/broken"):
-        server.routes[path] = Response(handler=guarded)
+    server.routes["/digest?token=t0k3n-value&edition=1"] = Response(handler=guarded)
+    server.routes["/broken?key=k3y-value&x=my-own-secret"] = Response(handler=guarded)
     host = server.base.removeprefix("http://")
     sources = [
         {
