@@ -25,7 +25,7 @@ from .fetch import Fetcher, FetchSettings
 from .lock import RunLock
 from .model import RunResult, Split, SplitMode
 from .redact import ScrubFilter
-from .run import run_once, split_options
+from .run import check_state, run_once, split_options
 from .store import Store, read_state_error
 
 log = logging.getLogger("feedbot")
@@ -504,6 +504,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from .history import format_history
 
     config = load_config(_config_path(args.config))
+    check_state(config)  # an emptied state is not opened (opening would make it a new one)
     with Store(config.db_path) as store:
         print(format_history(store, args.feed, args.entry))
     return 0

@@ -45,7 +45,7 @@ from .config import DEFAULT_CONCURRENCY, Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError
 from .fetch import Fetcher
 from .lock import RunLock
-from .run import fetch_settings, run_once
+from .run import check_state, fetch_settings, run_once
 from .schedule import MAX_BACKOFF, Schedule
 from .store import Store
 from .write import write_atomic
@@ -230,6 +230,7 @@ class Daemon:
         """Consecutive failures and last runs come from the store, so a restart keeps backing off.
         Opening the store here also creates or migrates it before any run, and a state database
         that cannot be used stops the daemon at once instead of failing every run."""
+        check_state(self.config)  # an emptied state beside written feeds is refused
         with Store(self.config.db_path) as store:
             runs = store.source_runs()
         for source in self.config.sources:

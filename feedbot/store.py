@@ -180,6 +180,9 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 class Store:
     def __init__(self, path: Path) -> None:
+        """Open (or create) the state at ``path``. SQLite takes a file of 0 bytes for a new
+        database: callers that can tell an emptied state from a new one (feeds written from it
+        exist) check first — :func:`feedbot.run.check_state`."""
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
