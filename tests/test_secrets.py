@@ -21,7 +21,7 @@ from .helpers import FIXTURES, Response, Server, write_config
 from .test_serve import Client, running
 
 PAGE = (FIXTURES / "ukraine-digest-2022-03-06.html").read_bytes()
-SECRETS = ("s3cret-pw", "alice", "t0k3n-value", "k3y-value", "my-own-secret")
+SECRETS = ("s3cret-pw", "alice", "t0k3n-value", "k3y-value")
 
 
 def guarded(handler: BaseHTTPRequestHandler) -> None:
@@ -42,7 +42,7 @@ def guarded(handler: BaseHTTPRequestHandler) -> None:
 @pytest.fixture
 def secret_site(tmp_path: Path, server: Server) -> Iterator[Path]:
     server.routes["/digest?token=t0k3n-value&edition=1"] = Response(handler=guarded)
-    server.routes["/broken?key=k3y-value&x=my-own-secret"] = Response(handler=guarded)
+    server.routes["/broken?key=k3y-value"] = Response(handler=guarded)
     host = server.base.removeprefix("http://")
     sources = [
         {
@@ -53,16 +53,13 @@ def secret_site(tmp_path: Path, server: Server) -> Iterator[Path]:
         {
             # a failing one: its error message carries the URL, and the URL carries credentials
             "name": "broken",
-            "url": f"http://alice:s3cret-pw@{host}/broken?key=k3y-value&x=my-own-secret",
+            "url": f"http://alice:s3cret-pw@{host}/broken?key=k3y-value",
             "feed": "broken",
         },
         {"name": "gone", "url": "missing/never-there.html", "feed": "gone"},
     ]
     config = write_config(
-        tmp_path,
-        sources,
-        secret_params=["token", "key", "x"],
-        feeds={"private": {"formats": ["atom", "rss", "json"]}},
+        tmp_path, sources, feeds={"private": {"formats": ["atom", "rss", "json"]}}
     )
     yield config
 
@@ -138,3 +135,21 @@ def test_a_client_never_sees_a_url_s_credentials_in_opml(secret_site: Path) -> N
     with running(config) as client:
         opml = client.request("/opml").body.decode()
     assert "s3cret" not in opml and "t0k3n" not in opml
+
+
+def test_configured_secret_params_are_kept_out_too(
+    tmp_path: Path, server: Server, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``secret_params`` names a site's own parameters (it replaces the built-in list)."""
+    server.routes["/page?sesame=open-up&day=1"] = Response(200, PAGE)
+    server.routes["/gone?sesame=open-up"] = Response(404, b"")
+    sources = [
+        {"name": "a", "url": server.url("/page?sesame=open-up&day=1"), "feed": "a"},
+        {"name": "b", "url": server.url("/gone?sesame=open-up"), "feed": "b"},
+    ]
+    path = write_config(tmp_path, sources, secret_params=["sesame"])
+    outputs = everything_public(path, capsys)
+    assert "a.atom" in outputs
+    for where, text in outputs.items():
+        assert "open-up" not in text, f"shown in {where}"
+    assert "day=1" in outputs["/opml"]
