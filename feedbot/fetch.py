@@ -125,7 +125,9 @@ def retry_after(value: str | None, now: datetime) -> float | None:
 
 
 class Fetcher:
-    """One requests session shared by every source of a run."""
+    """One requests session shared by every source of a run. A ``session`` handed in must mount
+    :class:`feedbot.transport.GuardedAdapter` (as :func:`feedbot.transport.guarded_session` does),
+    or connections escape the address check; the URL checks and deadlines apply either way."""
 
     def __init__(
         self,
