@@ -35,8 +35,7 @@ from urllib.parse import urljoin
 
 import requests
 
-# TEMPORARY until issue 13 lands: then `from . import netpolicy, transport`.
-from ._issue13 import netpolicy, transport
+from . import netpolicy, transport
 from .config import DEFAULT_BROWSER
 from .errors import FeedbotError, FetchError, NotModified
 from .model import Page

@@ -14,17 +14,21 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from . import __version__
+from .clock import utcnow
 from .config import DEFAULT_CONCURRENCY, DEFAULT_USER_AGENT, Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError, LockError, NotFound, StoreError
 from .fetch import Fetcher, FetchSettings
 from .lock import RunLock
 from .logfmt import JsonFormatter, text_formatter
 from .model import RenderMode, RunResult, Split, SplitMode
-from .run import run_once, split_options
-from .store import Store
+from .redact import ScrubFilter
+from .run import check_state, run_once, split_options
+from .split.explain import Explanation
+from .store import Store, read_state_error
 
 log = logging.getLogger("feedbot")
 DEFAULT_CONFIG = "feedbot.toml"
@@ -75,6 +79,7 @@ def cli_logging(settings: LogSettings) -> Iterator[logging.Handler]:
     afterwards. Nothing else about the loggers changes — records still propagate, so an embedding
     program's own handlers (or pytest's) see them too."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ScrubFilter())  # no credentials of a URL in the log (feedbot.redact)
     if settings.fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -352,7 +357,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
     from .run import fetch_page, fetch_settings
-    from .split import split_page
+    from .split.explain import explain_page
 
     source, config, configured = _preview_source(args)
     if args.open:
@@ -376,14 +381,13 @@ def cmd_preview(args: argparse.Namespace) -> int:
         page = fetch_page(fetcher, source, source.url, None)
     finally:
         fetcher.close()
-    split = split_page(page.text, page.content_type, split_options(source))
+    explained = explain_page(page.text, page.content_type, split_options(source))
     if args.json:
-        print(
-            json.dumps(preview_json(split, page.url, page.encoding), ensure_ascii=False, indent=2)
-        )
+        data = preview_json(explained.split, page.url, page.encoding, explained)
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print(preview_text(split, page.url, page.encoding))
-    return 0 if split.items else 1
+        print(preview_text(explained.split, page.url, page.encoding, explained))
+    return 0 if explained.split.items else 1
 
 
 def _open_preview(
@@ -436,8 +440,13 @@ def _adhoc_config(source: SourceConfig) -> Config:
     )
 
 
-def preview_json(split: Split, url: str, encoding: str) -> dict[str, object]:
-    return {
+def preview_json(
+    split: Split, url: str, encoding: str, explained: Explanation | None = None
+) -> dict[str, object]:
+    """The preview as data. Stable keys (documented in the README): the split (title, structure,
+    items, what was cut) and, with the explanation, the outline's levels with a headline_selector
+    that forces each, the choice and why, and every block with its selector, role and item."""
+    data: dict[str, object] = {
         "url": url,
         "encoding": encoding,
         "title": split.title,
@@ -461,9 +470,46 @@ def preview_json(split: Split, url: str, encoding: str) -> dict[str, object]:
         ],
         "dropped": [{"reason": d.reason, "text": d.text} for d in split.dropped],
     }
+    if explained is not None:
+        data["content"] = explained.content
+        data["choice"] = {"level": explained.chosen, "why": list(explained.why)}
+        data["levels"] = [
+            {
+                "name": v.name,
+                "rank": v.rank,
+                "headlines": v.headlines,
+                "score": v.score,
+                "viable": v.viable,
+                "chosen": v.chosen,
+                "verdict": v.verdict,
+                "reasons": list(v.reasons),
+                "selector": v.selector,
+                "sample": list(v.sample),
+            }
+            for v in explained.levels
+        ]
+        data["blocks"] = [
+            {
+                "index": b.index,
+                "tag": b.tag,
+                "text": b.text,
+                "selector": b.selector,
+                "role": b.role,
+                "item": b.item,
+                "reason": b.reason,
+            }
+            for b in explained.blocks
+        ]
+        data["cut_regions"] = [
+            {"reason": reason, "text": text[:80], "selector": selector}
+            for reason, text, selector in explained.cut_regions
+        ]
+    return data
 
 
-def preview_text(split: Split, url: str, encoding: str) -> str:
+def preview_text(
+    split: Split, url: str, encoding: str, explained: Explanation | None = None
+) -> str:
     lines = [f"page:      {url}", f"encoding:  {encoding}", f"title:     {split.title or '(none)'}"]
     if split.single_article:
         lines.append("structure: a single article (kept as one item)")
@@ -475,6 +521,8 @@ def preview_text(split: Split, url: str, encoding: str) -> str:
         )
     if split.attribution:
         lines.append(f"source:    {split.attribution}")
+    if explained is not None:
+        lines += _explanation_lines(explained)
     lines.append("")
     lines.append("candidates (best first):")
     for c in split.candidates:
@@ -493,21 +541,54 @@ def preview_text(split: Split, url: str, encoding: str) -> str:
     return "\n".join(lines)
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def _explanation_lines(explained: Explanation) -> list[str]:
+    lines = [
+        "",
+        f"content:   {explained.content}",
+        "",
+        "outline (families of headlines, coarse first):",
+    ]
+    for v in explained.levels:
+        mark = "*" if v.chosen else " "
+        sample = " | ".join(v.sample)
+        lines.append(
+            f" {mark}{v.name:<14} rank {v.rank:2d} {v.headlines:3d} headlines  {sample[:60]}"
+        )
+        if v.verdict and not v.chosen:
+            lines.append(f"      not chosen: {v.verdict}")
+    lines.append("")
+    lines.append(f"level:     {explained.chosen}")
+    lines += [f"  because  {why}" for why in explained.why]
+    return lines
+
+
+def cmd_status(args: argparse.Namespace, now: Callable[[], datetime] = utcnow) -> int:
+    """Each source's last run (and the daemon's next runs, and how long a run in progress has
+    gone). A damaged or emptied state is reported in one line, and the exit status is 1."""
     from .daemon import read_daemon_state
 
     config = load_config(_config_path(args.config))
     daemon = read_daemon_state(config.state_dir)
     next_runs = daemon.next_runs if daemon else {}
+    running = daemon.running if daemon else {}
     runs = {}
     counts: dict[str, int] = {}
-    if config.db_path.exists():
-        with Store(config.db_path) as store:
-            runs = store.source_runs()
-            counts = {f.name: store.count_entries(f.name) for f in config.feeds}
+    state_error = read_state_error(config.state_dir)
+    problem = state_error.message if state_error else None
+    if config.db_path.exists() and config.db_path.stat().st_size == 0:
+        problem = problem or f"{config.db_path}: the state database is empty (0 bytes)"
+    elif config.db_path.exists() and state_error is None:
+        try:
+            with Store(config.db_path) as store:
+                runs = store.source_runs()
+                counts = {f.name: store.count_entries(f.name) for f in config.feeds}
+        except StoreError as exc:
+            problem = str(exc)
+    moment = now()
     rows = []
     for source in config.sources:
         run = runs.get(source.name)
+        since = running.get(source.name)
         rows.append(
             {
                 "source": source.name,
@@ -516,17 +597,24 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "last_success": run.last_success.isoformat() if run and run.last_success else None,
                 "result": run.result if run else "never run",
                 "failures": run.failures if run else 0,
-                "last_error": run.error if run else None,
+                "last_error": config.scrub(run.error) if run and run.error else None,
+                "error_kind": run.error_kind if run else None,
                 "next_run": (
                     next_run.isoformat() if (next_run := next_runs.get(source.name)) else None
                 ),
+                "running_since": since.isoformat() if since else None,
+                "running_seconds": int((moment - since).total_seconds()) if since else None,
                 "items": run.items if run else 0,
                 "feed_entries": counts.get(source.feed, 0),
             }
         )
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
+        if problem:
+            print(f"feedbot: state error: {problem}", file=sys.stderr)
+        return 1 if problem else 0
+    if problem:
+        print(f"state: {problem}")
     if daemon:
         print(f"daemon: running (pid {daemon.pid}, since {daemon.started.isoformat()})")
     else:
@@ -536,12 +624,25 @@ def cmd_status(args: argparse.Namespace) -> int:
         "  last error"
     )
     for row in rows:
+        result = row["result"]
+        seconds = row["running_seconds"]
+        if isinstance(seconds, int):
+            result = f"running {_duration(seconds)}"
         print(
-            f"{row['source']:<20} {row['result']:<13} {row['last_run'] or '-':<26} "
+            f"{row['source']:<20} {result:<13} {row['last_run'] or '-':<26} "
             f"{row['next_run'] or '-':<26} {row['failures']:>5} {row['items']:>5}  "
             f"{row['last_error'] or ''}"
         )
-    return 0
+    return 1 if problem else 0
+
+
+def _duration(seconds: int) -> str:
+    """``75`` -> ``1m15s``: how long a run in progress has been going."""
+    minutes, secs = divmod(max(0, seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def cmd_history(args: argparse.Namespace) -> int:
@@ -551,6 +652,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     feeds = [feed.name for feed in config.feeds]
     if args.feed not in feeds:  # before the state is opened (or created)
         raise NotFound(f"no feed named {args.feed!r} (the config has {', '.join(feeds)})")
+    check_state(config)  # an emptied state is not opened (opening would make it a new one)
     with Store(config.db_path) as store:
         print(format_history(store, args.feed, args.entry, feeds=feeds))
     return 0

@@ -209,6 +209,7 @@ class EntryRow:
     previous_headline: str | None
     sources: tuple[str, ...]
     pages: tuple[str, ...]
+    seq: int = 0  # the order entries were first stored in (feeds show the highest first)
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,7 @@ class SourceRun:
     new: int
     updated: int
     items: int
+    error_kind: str | None = None  # an ErrorKind's value: what kind of failure, for public reports
     recent: tuple[int | None, ...] = ()  # items of the last runs, oldest first (None: failed)
 
 
@@ -250,3 +252,4 @@ class RunResult:
     unchanged: int = 0
     not_modified: bool = False
     error: str | None = None
+    error_kind: str | None = None  # an ErrorKind's value (feedbot.errors), when not ok

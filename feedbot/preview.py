@@ -7,9 +7,10 @@ sanitised copy of the page that the preview shows (:func:`annotate`: no scripts,
 requests of any kind), the levels the splitter considered (:func:`levels`), and the ``[[sources]]``
 lines for the config (:func:`source_lines`). Pure: values in, values out; no network, no disk.
 
-Until the splitter reports each block's element itself (a selector path per block, issue 12),
-:func:`marks` finds the elements by their text, in document order — the one function to replace
-when it does.
+Where each block's element is comes from the splitter's own explanation
+(:func:`feedbot.split.explain.explain_page`: a selector per block and per region it cut,
+:func:`explained_marks`); a plain-text page has no elements, so its lines are found by their text
+(:func:`marks`).
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from lxml import etree
 
 from .errors import FeedbotError
 from .model import Split
-from .parse import parse_tree
+from .split.dom import element_paths
+from .split.explain import Explanation
+from .split.parse import parse_tree
 
 Element = etree._Element
 
@@ -312,6 +315,49 @@ def marks(root: Element, split: Split) -> list[tuple[Element, Mark]]:
             found.append((element, Mark(path(element), "cut", reason=dropped.reason)))
             break
     return found
+
+
+def explained_marks(root: Element, explained: Explanation) -> list[tuple[Element, Mark]]:
+    """Each block's element and part as the splitter reports them (``explained.blocks``: headline,
+    body or cut, with its item and reason) and the regions it removed as furniture
+    (``explained.cut_regions``), found in ``root`` by their selectors. An element that holds several
+    blocks (lines split at ``<br>``) takes the first headline's part, else the first block's."""
+    where = {path: element for element, path in element_paths(_scope(root)).items()}
+    chosen: dict[Element, Mark] = {}
+    for block in explained.blocks:
+        element = where.get(block.selector) if block.selector else None
+        if element is None:
+            continue
+        mark = Mark(block.selector, block.role, block.item, block.reason)
+        known = chosen.get(element)
+        if known is None or (block.role == "headline" and known.role != "headline"):
+            chosen[element] = mark
+    for reason, _text, selector in explained.cut_regions:
+        element = where.get(selector)
+        if element is not None and element not in chosen:
+            chosen[element] = Mark(selector, "cut", None, reason)
+    return list(chosen.items())
+
+
+def _scope(root: Element) -> Element:
+    body = root.find("body")
+    return body if body is not None else root
+
+
+def explained_levels(explained: Explanation) -> list[Level]:
+    """The levels the splitter considered, in its order, each with the selector that forces it and
+    its verdict (why it was chosen or not) first among its reasons."""
+    return [
+        Level(
+            level.name,
+            level.headlines,
+            level.score,
+            tuple(r for r in (level.verdict, *level.reasons) if r),
+            level.chosen,
+            level.selector or None,
+        )
+        for level in explained.levels
+    ]
 
 
 def levels(split: Split, head_elements: Sequence[Element] = ()) -> list[Level]:

@@ -43,8 +43,7 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import tomlkit
 
-# TEMPORARY until issue 13 lands: then `from . import netpolicy, transport`.
-from ._issue13 import netpolicy, transport
+from . import netpolicy, transport
 from .clock import utcnow
 from .config import Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError, SourceError, StoreError
@@ -56,6 +55,8 @@ from .preview import (
     Mark,
     annotate,
     check_selector,
+    explained_levels,
+    explained_marks,
     levels,
     marks,
     outline,
@@ -64,7 +65,7 @@ from .preview import (
 )
 from .render import feed_filename
 from .run import split_options
-from .split import split_page
+from .split.explain import explain_page
 from .store import read_source_runs
 
 if TYPE_CHECKING:
@@ -385,10 +386,15 @@ class PreviewApp:
         except (SourceError, FeedbotError) as exc:
             return View(effective, configured, changes, error=redact(str(exc)))
         page = fetched.page
-        split = split_page(page.text, page.content_type, split_options(effective))
+        explained = explain_page(page.text, page.content_type, split_options(effective))
+        split = explained.split
         root = page_tree(page.text, page.content_type)
-        found = marks(root, split)
-        heads = [element for element, mark in found if mark.role == "headline"]
+        if page.content_type == "text/plain":  # lines, no elements: found by their text
+            found = marks(root, split)
+            considered = levels(split)
+        else:
+            found = explained_marks(root, explained)
+            considered = explained_levels(explained)
         error = None
         if not split.items:
             error = "no headline structure found: this page would give an error and leave the feed as it is"
@@ -399,7 +405,7 @@ class PreviewApp:
             page=page,
             split=split,
             marks=tuple(mark for _, mark in found),
-            levels=tuple(levels(split, heads)),
+            levels=tuple(considered),
             outline=tuple(outline(root, found)),
             html=annotate(root, found),
             error=error,

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from feedbot._issue13 import netpolicy
+from feedbot import netpolicy
 from feedbot.browser import Browser, BrowserError, BrowserSettings
 from feedbot.cli import main
 from feedbot.config import load_config
@@ -188,8 +188,9 @@ def test_a_source_with_render_browser_is_split_into_its_items(
     ]
     assert not as_served.ok
     assert as_served.error == (
-        f"source 'as-served': {server.url('/index.html')}: no headline structure found; "
-        "the feed is left as it was"
+        f"source 'as-served': {server.url('/index.html')}: no headline structure found (best "
+        "candidate: one-text, no headline structure, and only 0 characters of text); the feed is "
+        "left as it was"
     )
     assert not (config.feeds_dir / "as-served.atom").exists()
     # the next run renders again and finds the same page: nothing changes
