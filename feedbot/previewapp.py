@@ -32,21 +32,23 @@ import tempfile
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import tomlkit
 
-from . import netpolicy, transport
+from . import netpolicy
 from .clock import utcnow
 from .config import Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError, SourceError, StoreError
+from .fetch import Fetcher
 from .model import Page, RenderMode, SourceRun, Split
 from .preview import (
     SPLIT_KEYS,
@@ -67,9 +69,6 @@ from .render import feed_filename
 from .run import split_options
 from .split.explain import explain_page
 from .store import read_source_runs
-
-if TYPE_CHECKING:
-    from .fetch import Fetcher
 
 log = logging.getLogger("feedbot.preview")
 
@@ -698,24 +697,23 @@ class PreviewApp:
 
 
 class PreviewFetcher:
-    """How the preview fetches: one fetcher for the server's life (one try per page, under the
-    fetch policy of the page's context: each connection judged on its address), and its shared
-    headless browser for sources with ``render = "browser"``."""
+    """How the preview fetches: one fetcher for the server's life (one try per page) and its shared
+    headless browser for sources with ``render = "browser"``, every request under the fetch policy
+    of the context the page chose (a URL typed into the page: public addresses only; a configured
+    source: its own), each connection judged on its resolved address."""
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self._fetcher: Fetcher | None = None
+        self._fetcher: _ContextFetcher | None = None
         self._lock = threading.Lock()
 
-    def fetcher(self) -> Fetcher:
-        from .fetch import Fetcher
+    def fetcher(self) -> _ContextFetcher:
         from .run import fetch_settings
 
         with self._lock:
             if self._fetcher is None:
                 settings = replace(fetch_settings(self.config), tries=1)
-                self._fetcher = Fetcher(settings, session=transport.guarded_session())
-                self._fetcher.session.headers["User-Agent"] = self.config.user_agent
+                self._fetcher = _ContextFetcher(settings)
             return self._fetcher
 
     def close(self) -> None:
@@ -732,16 +730,33 @@ class PreviewFetcher:
         except netpolicy.Refused as exc:
             raise FeedbotError(f"{source.url}: {exc}") from None
         fetcher = self.fetcher()
-        try:
-            deadline = transport.Deadline(fetcher.settings.deadline, "request")
-            with transport.scope(context, deadline):
-                page = fetcher.fetch(source)
-        except netpolicy.Refused as exc:
-            raise FeedbotError(f"{source.url}: {exc}") from None
+        with fetcher.using(context):
+            page = fetcher.fetch(source)
         if source.render is not RenderMode.BROWSER:
             return Fetched(page)
         rendered, what = render_document(fetcher.browser(), source.name, page, context)
         return Fetched(rendered, what.requests)
+
+
+class _ContextFetcher(Fetcher):
+    """The run's fetcher, except that the policy context of a fetch is the one the preview chose
+    for it (per thread: waitress serves requests from several), not always the source's own."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._chosen = threading.local()
+
+    @contextmanager
+    def using(self, context: netpolicy.Context) -> Iterator[None]:
+        self._chosen.context = context
+        try:
+            yield
+        finally:
+            self._chosen.context = None
+
+    def context(self, source: SourceConfig) -> netpolicy.Context:
+        chosen: netpolicy.Context | None = getattr(self._chosen, "context", None)
+        return chosen if chosen is not None else super().context(source)
 
 
 # --- helpers -------------------------------------------------------------------------------------

@@ -351,3 +351,29 @@ def test_the_outline_shows_headings_and_headlines_at_their_depth(site: tuple[Ser
         ("d3", "2 h3 Library extends its opening hours"),
         ("d3", "3 h3 Rail strike called off"),
     ]
+
+
+def test_an_entered_name_that_resolves_to_this_machine_is_refused(
+    site: tuple[Server, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A URL typed into the page is judged on the address its name resolves to when the preview
+    connects (as a DNS answer can make any name point here), not only on what it says."""
+    import socket
+
+    server, path = site
+    real = socket.getaddrinfo
+
+    def fake(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == "intranet.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", fake)
+    port = server.httpd.server_address[1]
+    url = f"http://intranet.test:{port}/digest.html"
+    status, _, body = call(app_for(path), "/preview", {"url": url})
+    assert status == 200
+    error = one(body, "#error").get_text()
+    assert "intranet.test is 127.0.0.1, 127.0.0.1 is a loopback address" in error
+    assert server.requests == []
+    # the same name, given on the command line (`feedbot preview --open URL`), is the user's own
+    status, _, body = call(app_for(path, named_urls=[url]), "/preview", {"url": url})
+    assert "Rail strike called off" in body
