@@ -203,6 +203,7 @@ class FeedApp:
             listening_on_loopback=options.listening_on_loopback,
             named_urls=options.named_urls,
             token=config.serve.preview_token,
+            allow_networks=config.allow_networks,
             exists=self.sink.exists,
             now=now,
         )
