@@ -346,7 +346,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         page = fetcher.fetch(source)
     finally:
         fetcher.close()
-    split = split_page(page.text, page.content_type, split_options(source))
+    split = split_page(page.text, page.content_type, split_options(source), language=page.language)
     if args.json:
         print(
             json.dumps(preview_json(split, page.url, page.encoding), ensure_ascii=False, indent=2)

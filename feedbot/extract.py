@@ -241,9 +241,13 @@ class Extracted:
     title: str
     blocks: list[Block]
     dropped: list[tuple[str, str]]
-    published: datetime | None
+    published: (
+        datetime | None
+    )  # as the page wrote it: without a zone when it gave none (feedbot.dates)
     content_path: str
     is_text: bool = False
+    lang: str | None = None  # the page's <html lang>
+    dated: tuple[str, ...] = ()  # date values that may state an offset (meta, <time>, JSON-LD)
 
 
 def _tokens(tag: Element) -> set[str]:
@@ -342,9 +346,8 @@ def _parse_date(value: str) -> datetime | None:
             )
         except ValueError:
             return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    # a date without a zone stays without one: feedbot.dates reads it in the page's zone
+    return parsed if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 _META_DATES = (
@@ -354,6 +357,24 @@ _META_DATES = (
     ("itemprop", "datePublished"),
     ("name", "date"),
 )
+
+
+def date_hints(root: Element) -> tuple[str | None, tuple[str, ...]]:
+    """What the markup says of the page's time zone, for :func:`feedbot.dates.page_zone`: the
+    ``<html lang>``, and the values that may state an offset (``<meta>`` dates, ``<time datetime>``,
+    JSON-LD scripts: read before the scripts are removed)."""
+    metas = (m.get("content") or "" for m in root.iter("meta") if _DATE_META.search(_meta_key(m)))
+    times = (t.get("datetime") or "" for t in root.iter("time"))
+    scripts = root.iter("script")
+    ld = (s.text or "" for s in scripts if (s.get("type") or "").lower() == "application/ld+json")
+    return root.get("lang") or None, tuple(v for v in (*metas, *times, *ld) if v)
+
+
+_DATE_META = re.compile(r"date|time|modified|published", re.I)
+
+
+def _meta_key(meta: Element) -> str:
+    return " ".join(meta.get(a) or "" for a in ("property", "name", "itemprop", "http-equiv"))
 
 
 def page_date(root: Element) -> datetime | None:
@@ -1023,7 +1044,9 @@ def _body(root: Element) -> Element:
 def extract_html(
     text: str, *, content_selector: str | None = None, exclude: tuple[str, ...] = ()
 ) -> Extracted:
-    root = _prepare(text)
+    root = parse_tree(text)
+    lang, dated = date_hints(root)
+    etree.strip_elements(root, *_INVISIBLE, with_tail=False)
     title = page_title(root)
     published = page_date(root)
     dropped: list[tuple[str, str]] = []
@@ -1031,7 +1054,14 @@ def extract_html(
         scope = _select(text, content_selector, exclude, dropped)
         if scope is None:
             return Extracted(
-                title, [], dropped, published, f"(nothing matches {content_selector!r})"
+                title,
+                [],
+                dropped,
+                published,
+                f"(nothing matches {content_selector!r})",
+                False,
+                lang,
+                dated,
             )
     else:
         scope = _body(root)
@@ -1052,7 +1082,7 @@ def extract_html(
                 continue
             kept.append(block)
         blocks = kept
-    return Extracted(title, blocks, dropped, published, path_of(content))
+    return Extracted(title, blocks, dropped, published, path_of(content), False, lang, dated)
 
 
 def extract_text(text: str) -> Extracted:

@@ -53,6 +53,7 @@ def split_options(source: SourceConfig) -> SplitOptions:
         exclude_selectors=source.exclude_selectors,
         headline_selector=source.headline_selector,
         headline_regex=source.headline_regex,
+        timezone=source.timezone,
     )
 
 
@@ -93,7 +94,7 @@ class Fetched:
 
 def split_or_fail(source: SourceConfig, page: Page) -> Split:
     """Split a page; a page that yields no items is an ExtractError naming the page."""
-    split = split_page(page.text, page.content_type, split_options(source))
+    split = split_page(page.text, page.content_type, split_options(source), language=page.language)
     if not split.items:
         why = "the page is empty" if not page.text.strip() else "no headline structure found"
         if split.structure == "none" and split.candidates:

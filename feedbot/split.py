@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from . import boilerplate
+from .dates import page_time, page_zone
 from .extract import (
     HEADINGS,
     SEPARATOR_GAP,
@@ -93,6 +94,7 @@ class SplitOptions:
     exclude_selectors: tuple[str, ...] = ()
     headline_selector: str | None = None
     headline_regex: str | None = None
+    timezone: str | None = None  # the source's: the zone of dates the page writes without one
 
 
 def units(text: str, limit: float | None = None) -> float:
@@ -584,8 +586,11 @@ def split_page(
     text: str,
     content_type: str = "text/html",
     options: SplitOptions | None = None,
+    *,
+    language: str | None = None,
 ) -> Split:
-    """Split one page into items. Never raises on odd input; an empty result has no items."""
+    """Split one page into items. Never raises on odd input; an empty result has no items.
+    ``language`` is the page's Content-Language header (a hint for its time zone)."""
     options = options or SplitOptions()
     if content_type == "text/plain":
         ext = extract_text(text)
@@ -593,10 +598,12 @@ def split_page(
         ext = extract_html(
             text, content_selector=options.content_selector, exclude=options.exclude_selectors
         )
-    return split_blocks(ext, options, page_text=text)
+    return split_blocks(ext, options, page_text=text, language=language)
 
 
-def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> Split:
+def split_blocks(
+    ext: Extracted, options: SplitOptions, page_text: str = "", language: str | None = None
+) -> Split:
     blocks = ext.blocks
     dropped: list[Dropped] = [Dropped(reason, text) for reason, text in ext.dropped]
     attribution: str | None = None
@@ -656,6 +663,10 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
         if closing is not None:
             best = _Scored(best.name, best.heads[:closing], best.score, best.reasons, best.ok)
 
+    zone = page_zone(
+        configured=options.timezone, dated=ext.dated, lang=ext.lang, content_language=language
+    )
+
     def finish(items: list[Item], structure: str, single: bool) -> Split:
         return Split(
             title=title,
@@ -665,7 +676,8 @@ def split_blocks(ext: Extracted, options: SplitOptions, page_text: str = "") -> 
             candidates=candidates,
             dropped=tuple(dropped),
             attribution=attribution,
-            published=ext.published,
+            published=page_time(ext.published, zone),
+            date_zone=zone.reason if ext.published and ext.published.tzinfo is None else "",
         )
 
     lead_family = best is not None and best.name.startswith(LEAD_FAMILIES)
