@@ -41,9 +41,10 @@ sys.stdout.buffer.write(markdown_page(text).encode("utf-8", "surrogatepass"))
 """
 
 
-def markdown_page(text: str, limits: ChildLimits = LIMITS) -> str:
+def markdown_page(text: str, limits: ChildLimits | None = None) -> str:
     """:func:`feedbot.markup.markdown_page` in a child process; :class:`MarkdownError` when the
-    child runs out of time or memory, or fails."""
+    child runs out of time or memory, or fails. ``limits``: :data:`LIMITS` by default."""
+    limits = limits or LIMITS
     code = _CHILD.format(memory=limits.memory, root=_ROOT)
     try:
         done = subprocess.run(
