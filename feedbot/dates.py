@@ -3,8 +3,9 @@
 A page that says "2026-06-18 08:12" without a zone means 08:12 where it is published: a Beijing
 page's 08:12 is 00:12 UTC, not 08:12 UTC. Owns: which zone a page's zone-less dates are in
 (:func:`page_zone`: the source's ``timezone``; else an explicit offset in the page's own markup;
-else the zone its language pins, from :data:`ZONE_BY_REGION`, :data:`ZONE_BY_SCRIPT` and
-:data:`ZONE_BY_LANGUAGE`; else UTC), reading a wall-clock time in a zone (:func:`in_zone`, with
+else the zone its language tag pins, from :data:`ZONE_BY_REGION`, :data:`ZONE_BY_SCRIPT` and
+:data:`ZONE_BY_LANGUAGE`; else the one the script of its text pins, :class:`ScriptRules`; else
+UTC), reading a wall-clock time in a zone (:func:`in_zone`, with
 the DST rule stated once), and checking a zone name (:func:`zone_named`). The split wing finds the
 values in the page (a date, the ``<html lang>``, the date values that may carry an offset); this
 module only decides. Pure: no clock, no I/O (the zone database is read through ``zoneinfo``, from
@@ -161,6 +162,50 @@ ZONE_BY_LANGUAGE: dict[str, str] = {
     "lv": "Europe/Riga",
     "et": "Europe/Tallinn",
 }
+# The script of the page's text, when no tag pins a zone (Markdown newsletters carry no language
+# tag; many Chinese sites' templates say lang="en"). Han characters without kana are Chinese, and
+# every place that writes Chinese keeps UTC+8 without summer time (the mainland, Taiwan, Hong Kong,
+# Macau, Singapore, Malaysia): the offset is right whichever it is. These ranges tell scripts apart
+# (feedbot.text's CJK range lumps them together for tokenising).
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_KANA = re.compile(r"[\u3041-\u30ff]")
+_HANGUL = re.compile(r"[\uac00-\ud7a3]")
+
+
+@dataclass(frozen=True)
+class ScriptRules:
+    """When the text's script says where the page is written (each number with its reason)."""
+
+    sample: int = 4000  # characters looked at: the title and the first blocks say it
+    written_in: float = 0.5  # CJK characters among the letters: the page is in them, not quoting
+    kana: float = 0.1  # kana among the CJK characters: Japanese (a third to a half of its prose is
+    # kana; Chinese has none, a Chinese page quoting a Japanese name has a trace)
+    chinese: str = "+08:00"
+    japanese: str = "Asia/Tokyo"
+    korean: str = "Asia/Seoul"
+
+
+SCRIPT = ScriptRules()
+
+
+def zone_for_script(text: str) -> tuple[tzinfo, str] | None:
+    """The zone the script of ``text`` pins (Chinese: UTC+8; Japanese: Tokyo; Korean: Seoul),
+    with its reason; None for any other script, or a text that only quotes CJK."""
+    sample = text[: SCRIPT.sample]
+    letters = sum(1 for c in sample if c.isalpha())
+    han, kana, hangul = (len(r.findall(sample)) for r in (_HAN, _KANA, _HANGUL))
+    cjk = han + kana + hangul
+    if not letters or cjk < SCRIPT.written_in * letters:
+        return None
+    if hangul > han + kana:
+        return zone_named(SCRIPT.korean), "the page is written in Hangul"
+    if kana >= SCRIPT.kana * cjk:
+        return zone_named(SCRIPT.japanese), "the page is written in Japanese (kana)"
+    return timezone(
+        timedelta(hours=8)
+    ), "the page is written in Chinese (every Chinese-writing place is UTC+8)"
+
+
 # an explicit offset on a date value: "…T08:12:00+08:00", "… 08:12 +0800", "…T00:12Z"
 _OFFSET = re.compile(
     r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?[ ]?(Z|[+-]\d\d(?::?\d\d)?)(?![\d:])"
@@ -240,7 +285,9 @@ class PageZone:
     reason: str
 
 
-UTC_ZONE = PageZone(UTC, "UTC: the page states no zone, and its language pins none")
+UTC_ZONE = PageZone(
+    UTC, "UTC: the page states no zone, and neither its language nor script pins one"
+)
 
 
 def page_zone(
@@ -249,11 +296,12 @@ def page_zone(
     dated: Iterable[str] = (),
     lang: str | None = None,
     content_language: str | None = None,
+    text: str = "",
 ) -> PageZone:
     """The zone for a page's zone-less dates: the source's ``timezone``; else an explicit offset in
     the page's markup (``dated``: the date values of its ``<meta>``, ``<time>`` and JSON-LD); else
     the zone its ``<html lang>`` pins; else the one its ``Content-Language`` header pins (the
-    first language listed); else UTC."""
+    first language listed); else the one the script of its ``text`` pins; else UTC."""
     if configured:
         return PageZone(
             zone_named(configured), f'{configured}: timezone = "{configured}" in the config'
@@ -269,6 +317,9 @@ def page_zone(
         if pinned is not None:
             name, why = pinned
             return PageZone(zone_named(name), f"{name}: the page's {where} {tag} ({why})")
+    written = zone_for_script(text)
+    if written is not None:
+        return PageZone(written[0], f"{written[0]}: {written[1]}")
     return UTC_ZONE
 
 

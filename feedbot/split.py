@@ -664,7 +664,11 @@ def split_blocks(
             best = _Scored(best.name, best.heads[:closing], best.score, best.reasons, best.ok)
 
     zone = page_zone(
-        configured=options.timezone, dated=ext.dated, lang=ext.lang, content_language=language
+        configured=options.timezone,
+        dated=ext.dated,
+        lang=ext.lang,
+        content_language=language,
+        text=" ".join([title, *(b.text for b in blocks[:40])]),
     )
 
     def finish(items: list[Item], structure: str, single: bool) -> Split:

@@ -26,13 +26,20 @@ STORIES = "".join(
 )
 
 
-def page(date_line: str, *, lang: str | None = None, head: str = "", body: str = "") -> str:
+def page(
+    date_line: str,
+    *,
+    lang: str | None = None,
+    head: str = "",
+    body: str = "",
+    stories: str = STORIES,
+) -> str:
     """A digest page whose date sits under its <h1>, where the splitter looks for it."""
     attr = f' lang="{lang}"' if lang else ""
     return (
         f"<!DOCTYPE html><html{attr}><head><meta charset='utf-8'><title>Morning digest</title>"
         f"{head}</head><body><article><h1>Morning digest</h1><p class='time'>{date_line}</p>"
-        f"{body}{STORIES}</article></body></html>"
+        f"{body}{stories}</article></body></html>"
     )
 
 
@@ -265,3 +272,49 @@ def test_a_beijing_feed_end_to_end(server: Server, tmp_path: Path) -> None:
     feed = check_feedparser((config.feeds_dir / "cn.atom").read_bytes())
     assert len(feed.entries) == 4
     assert {e.published for e in feed.entries} == {"2026-06-18T00:12:00+00:00"}
+
+
+CHINESE = "".join(
+    f"<h2>第{n}条新闻的标题在这里</h2><p>{'这是新闻的正文内容，讲述了当天发生的事情。' * 6}</p>"
+    for n in range(1, 5)
+)
+JAPANESE = "".join(
+    f"<h2>{n}番目のニュースの見出し</h2><p>{'これはニュースの本文で、その日に起きたことを伝えています。' * 5}</p>"
+    for n in range(1, 5)
+)
+KOREAN = "".join(
+    f"<h2>{n}번째 뉴스의 제목입니다</h2><p>{'이것은 그날 일어난 일을 전하는 뉴스 본문입니다. ' * 5}</p>"
+    for n in range(1, 5)
+)
+
+
+@pytest.mark.parametrize(
+    ("lang", "body", "utc"),
+    [
+        (None, CHINESE, datetime(2026, 6, 18, 0, 12, tzinfo=UTC)),
+        ("en", CHINESE, datetime(2026, 6, 18, 0, 12, tzinfo=UTC)),  # a template's default lang
+        (None, JAPANESE, datetime(2026, 6, 17, 23, 12, tzinfo=UTC)),
+        (None, KOREAN, datetime(2026, 6, 17, 23, 12, tzinfo=UTC)),
+        (
+            None,
+            "<p>An interview with 习近平 and 李强 about 中国.</p>",
+            datetime(2026, 6, 18, 8, 12, tzinfo=UTC),
+        ),
+    ],
+    ids=["chinese", "chinese-tagged-en", "japanese", "korean", "english-quoting-chinese"],
+)
+def test_the_script_of_an_untagged_page(lang: str | None, body: str, utc: datetime) -> None:
+    """A page whose tags pin no zone is read by its script: Chinese text is UTC+8 (every place
+    that writes Chinese keeps it), Japanese (kana) Tokyo, Korean Seoul; a few quoted Han
+    characters in an English page are not Chinese."""
+    assert published(page("2026-06-18 08:12", lang=lang, body=body, stories="")) == utc
+
+
+def test_a_chinese_markdown_newsletter_without_a_language_tag() -> None:
+    """The CCTV transcript (Markdown, front matter date "2026-06-18", no lang): Beijing's day."""
+    from feedbot.markup import markdown_page
+
+    path = Path(__file__).parent / "fixtures/realpages/pages/zh-cctv-xwlb-transcript-20260618.md"
+    split = split_page(markdown_page(path.read_text("utf-8")), "text/html")
+    assert split.published == datetime(2026, 6, 17, 16, 0, tzinfo=UTC)
+    assert "Chinese" in split.date_zone
