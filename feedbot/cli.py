@@ -347,19 +347,22 @@ def cmd_preview(args: argparse.Namespace) -> int:
     finally:
         fetcher.close()
     split = split_page(page.text, page.content_type, split_options(source), language=page.language)
+    read_as = f"{page.markup} ({page.markup_reason})" if page.markup else ""
     if args.json:
-        print(
-            json.dumps(preview_json(split, page.url, page.encoding), ensure_ascii=False, indent=2)
-        )
+        data = preview_json(split, page.url, page.encoding, read_as)
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print(preview_text(split, page.url, page.encoding))
+        print(preview_text(split, page.url, page.encoding, read_as))
     return 0 if split.items else 1
 
 
-def preview_json(split: Split, url: str, encoding: str) -> dict[str, object]:
+def preview_json(split: Split, url: str, encoding: str, read_as: str = "") -> dict[str, object]:
     return {
         "url": url,
         "encoding": encoding,
+        "read_as": read_as,
+        "published": split.published.isoformat() if split.published else None,
+        "date_zone": split.date_zone,
         "title": split.title,
         "structure": split.structure,
         "single_article": split.single_article,
@@ -383,8 +386,13 @@ def preview_json(split: Split, url: str, encoding: str) -> dict[str, object]:
     }
 
 
-def preview_text(split: Split, url: str, encoding: str) -> str:
+def preview_text(split: Split, url: str, encoding: str, read_as: str = "") -> str:
     lines = [f"page:      {url}", f"encoding:  {encoding}", f"title:     {split.title or '(none)'}"]
+    if read_as:
+        lines.insert(2, f"read as:   {read_as}")
+    if split.published:
+        zone = f" (read in {split.date_zone})" if split.date_zone else " (as the page states)"
+        lines.append(f"date:      {split.published.isoformat()}{zone}")
     if split.single_article:
         lines.append("structure: a single article (kept as one item)")
     elif split.items:

@@ -335,3 +335,25 @@ def test_markdown_error_names_source_and_page(
     with pytest.raises(ExtractError) as caught:
         fetcher.fetch(config.sources[0])
     assert caught.value.source == "bad" and caught.value.url.endswith("bad.md")
+
+
+def test_preview_says_how_the_page_was_read_and_its_dates_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from feedbot.cli import main
+
+    local = tmp_path / "weekly.md"
+    local.write_text(
+        "---\ntitle: 周报 第 7 期\ndate: 2026-06-18 08:12\nlang: zh-CN\n---\n"
+        + "".join(f"## 第{n}条\n\n{'正文内容。' * 30}\n\n" for n in range(1, 5)),
+        encoding="utf-8",
+    )
+    assert main(["preview", str(local)]) == 0
+    out = capsys.readouterr().out
+    assert "read as:   markdown (the path ends in .md (no Content-Type))" in out
+    assert "title:     周报 第 7 期" in out
+    assert (
+        "date:      2026-06-18T00:12:00+00:00 (read in Asia/Shanghai: the page's <html lang> zh-CN"
+        in out
+    )
+    assert "##" not in out.split("items:")[1]
