@@ -45,7 +45,7 @@ from .config import DEFAULT_CONCURRENCY, Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError
 from .fetch import Fetcher
 from .lock import RunLock
-from .run import fetch_settings, run_once
+from .run import check_state, fetch_settings, run_once
 from .schedule import MAX_BACKOFF, Schedule
 from .store import Store
 from .write import write_atomic
@@ -105,7 +105,7 @@ class Daemon:
         )
         self._mutex = threading.Lock()  # guards states, _inflight, _feed_locks, _fetchers, _dirty
         self._feed_locks: dict[str, threading.Lock] = {}
-        self._inflight: set[str] = set()
+        self._inflight: dict[str, datetime] = {}  # source -> when its run began
         self._stopping = False
         self._fetchers: list[Fetcher] = []
         self._wake = threading.Event()
@@ -230,6 +230,7 @@ class Daemon:
         """Consecutive failures and last runs come from the store, so a restart keeps backing off.
         Opening the store here also creates or migrates it before any run, and a state database
         that cannot be used stops the daemon at once instead of failing every run."""
+        check_state(self.config)  # an emptied state beside written feeds is refused
         with Store(self.config.db_path) as store:
             runs = store.source_runs()
         for source in self.config.sources:
@@ -299,7 +300,8 @@ class Daemon:
         with self._mutex:
             if self._stopping:
                 return
-            self._inflight.add(name)
+            self._inflight[name] = self.now()
+            self._dirty = True  # status shows the run in progress
         try:
             config = self.config
             try:
@@ -324,7 +326,7 @@ class Daemon:
             self._after_run(source, ok, error)
         finally:
             with self._mutex:
-                self._inflight.discard(name)
+                self._inflight.pop(name, None)
                 self._dirty = True
 
     def _after_run(self, source: SourceConfig, ok: bool, error: str | None) -> None:
@@ -432,6 +434,9 @@ class Daemon:
                     "failures": state.failures,
                     "runs": state.runs,
                     "running": name in self._inflight,
+                    "running_since": format_iso(self._inflight[name])
+                    if name in self._inflight
+                    else None,
                 }
                 for name, state in self.states.items()
                 if name in {s.name for s in self.config.sources}
@@ -471,6 +476,7 @@ class DaemonInfo:
     started: datetime  # to the second, like every time ``feedbot status`` shows
     next_runs: dict[str, datetime | None]
     failures: dict[str, int]
+    running: dict[str, datetime]  # sources whose run is in progress, and since when
 
 
 def read_daemon_state(state_dir: Path) -> DaemonInfo | None:
@@ -494,6 +500,11 @@ def read_daemon_state(state_dir: Path) -> DaemonInfo | None:
             for name, s in sources.items()
         },
         failures={name: int(s.get("failures", 0)) for name, s in sources.items()},
+        running={
+            name: parse_iso(s["running_since"]).replace(microsecond=0)
+            for name, s in sources.items()
+            if s.get("running_since")
+        },
     )
 
 
