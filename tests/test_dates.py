@@ -254,7 +254,10 @@ def test_content_language_header(server: Server, tmp_path: Path) -> None:
     finally:
         fetcher.close()
     assert pages[0].language == "zh-TW, en;q=0.5"
-    got = [split_page(p.text, p.content_type, language=p.language).published for p in pages]
+    got = [
+        split_page(p.text, p.content_type, split_options(source, p)).published
+        for source, p in zip(config.sources, pages, strict=True)
+    ]
     assert got == [
         datetime(2026, 6, 18, 0, 12, tzinfo=UTC),
         datetime(2026, 6, 17, 23, 12, tzinfo=UTC),

@@ -26,9 +26,12 @@ from .helpers import FIXTURES, Clock, Response, Server, check_feedparser, write_
 M, H, T, AUTO = PageFormat.MARKDOWN, PageFormat.HTML, PageFormat.TEXT, PageFormat.AUTO
 REAL = FIXTURES / "realpages"
 MARKDOWN_PAGES = sorted((REAL / "pages").glob("*.md"))
-# what must not survive into a headline: Markdown marks, raw or escaped HTML, MDX's JavaScript
+# what must not survive into a headline: Markdown marks, raw or escaped HTML, MDX's JavaScript. A
+# pair of ** or __ left is emphasis that was not rendered; one stray ** (zh-bitcoinops-yearinreview
+# writes "*<!--x-->**脚本恢复：*", a translator's typo) is text no Markdown renderer makes bold.
 LEAK = re.compile(
-    r"^#{1,6}\s|\*\*|__|\]\(|\]\[|`|^>\s|^[-*+]\s|<[A-Za-z/!]|&lt;|&gt;|\{/\*|^(?:import|export)\s"
+    r"^#{1,6}\s|\*\*[^*]+\*\*|__[^_]+__|\]\(|\]\[|`|^>\s|^[-*+]\s|<[A-Za-z/!]|&lt;|&gt;|\{/\*"
+    r"|^(?:import|export)\s"
 )
 
 # content type, URL path, the source's format -> how the page is read (None: not a page)
