@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from . import redact
 from .errors import ConfigError
-from .model import FeedFormat, RenderMode, SourceKind, SplitMode, UpdatePolicy
+from .model import FeedFormat, PageFormat, RenderMode, SourceKind, SplitMode, UpdatePolicy
 from .netpolicy import IPNetwork, parse_networks
 from .schedule import Schedule, parse_duration
 
@@ -52,6 +52,8 @@ class SourceConfig:
     newest: str = "first"  # index: whether the index lists its newest link "first" or "last"
     recheck: int = 3 * 86400  # index: seconds during which a processed page is re-fetched for edits
     robots: bool = True  # respect robots.txt (set false for pages the user owns)
+    format: PageFormat = PageFormat.AUTO  # what the page's bytes are (feedbot.markup.page_format)
+    timezone: str | None = None  # IANA zone of dates the page writes without one (feedbot.dates)
     render: RenderMode = RenderMode.STATIC  # "browser": run the page's scripts in headless Chromium
 
     @property
@@ -363,6 +365,15 @@ def _source(top: _Table, index: int, data: Any) -> SourceConfig:
     schedule_text = table.text("schedule")
     schedule = _schedule(table, "schedule", schedule_text) if schedule_text else None
     index_settings = _index_settings(table)
+    timezone = table.text("timezone")
+    if timezone is not None:
+        from .dates import zone_named
+
+        try:
+            zone_named(timezone)
+        except ValueError as exc:
+            table.fail("timezone", str(exc))
+            timezone = None
     source = SourceConfig(
         name=name,
         url=_resolve_url(table, top.path.parent, table.require("url", str)),
@@ -379,6 +390,8 @@ def _source(top: _Table, index: int, data: Any) -> SourceConfig:
         schedule=schedule,
         volatile_patterns=volatile,
         robots=table.get("robots", bool, default["robots"]),
+        format=table.choice("format", PageFormat, default["format"]),
+        timezone=timezone,
         render=table.choice("render", RenderMode, default["render"]),
         **index_settings,
     )

@@ -385,7 +385,7 @@ class PreviewApp:
         except (SourceError, FeedbotError) as exc:
             return View(effective, configured, changes, error=redact(str(exc)))
         page = fetched.page
-        explained = explain_page(page.text, page.content_type, split_options(effective))
+        explained = explain_page(page.text, page.content_type, split_options(effective, page))
         split = explained.split
         root = page_tree(page.text, page.content_type)
         if page.content_type == "text/plain":  # lines, no elements: found by their text
