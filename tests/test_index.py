@@ -349,7 +349,8 @@ def load_config_text(**source: Any) -> Config:
     from feedbot.config import parse_config
 
     data = {
-        "sources": [{"name": "s", "url": "https://news.test/archive/", "kind": "index", **source}]
+        "feedbot": {"user_agent": "feedbot-tests/1 (+http://127.0.0.1/contact)"},
+        "sources": [{"name": "s", "url": "https://news.test/archive/", "kind": "index", **source}],
     }
     return parse_config(Path("/nowhere/feedbot.toml"), data)
 
@@ -389,7 +390,7 @@ def test_migration_2_upgrades_a_version_1_state(tmp_path: Path) -> None:
     db.execute("PRAGMA user_version = 1")
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
         assert store.index_pages("any") == []
         # migration 5 keys validators by source: the URL-keyed cache is dropped (it is a cache:
         # each source reads its page in full once)
