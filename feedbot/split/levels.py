@@ -252,7 +252,7 @@ def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
     level.keep(first, last)
 
 
-def _nested(inner: Level, outer: Level) -> list[int]:
+def nested(inner: Level, outer: Level) -> list[int]:
     """How many of ``inner``'s headlines fall in each of ``outer``'s spans."""
     counts = []
     for start, end in zip(outer.heads, outer.ends, strict=True):
@@ -262,7 +262,7 @@ def _nested(inner: Level, outer: Level) -> list[int]:
     return counts
 
 
-def _own(outer: Level, inner: Level, chars: Sequence[float]) -> list[float | None]:
+def own_before(outer: Level, inner: Level, chars: Sequence[float]) -> list[float | None]:
     """For each of ``outer``'s headlines that holds some of ``inner``'s, the text before the first
     of them (None for a headline that holds none)."""
     own: list[float | None] = []
@@ -278,7 +278,7 @@ def _own(outer: Level, inner: Level, chars: Sequence[float]) -> list[float | Non
 def _own_share(outer: Level, inner: Level, chars: Sequence[float]) -> float:
     """The share of ``outer``'s headlines holding ``inner``'s that have a text of their own first:
     more than a line introducing them, as long as half of one of the finer stories at least."""
-    holding = [o for o in _own(outer, inner, chars) if o is not None]
+    holding = [o for o in own_before(outer, inner, chars) if o is not None]
     if not holding:
         return 0.0
     typical = statistics.median(inner.spans) if inner.spans else 0.0
@@ -297,7 +297,7 @@ def _descend(
             continue
         if finer.mean_head() < OUTLINE.finer_head_ratio * best.mean_head():
             continue  # stories' headlines are not shorter than the labels over them
-        counts = _nested(finer, best)
+        counts = nested(finer, best)
         holders = sum(c > 0 for c in counts)
         inside = sum(counts) / len(finer.heads)
         if inside < OUTLINE.nested_share or len(finer.heads) < holders:
@@ -403,7 +403,7 @@ def _mix(coarse: Level, finer: Level, chars: Sequence[float]) -> Level | None:
     """The stories when only some sections are groupers: a section holding finer headlines gives way
     to them; a section holding none but with a text of its own is a story itself, unless it comes
     after the last grouping section (the page's closing notes: "About us", "Subscribe")."""
-    counts = _nested(finer, coarse)
+    counts = nested(finer, coarse)
     holding = [k for k, c in enumerate(counts) if c]
     if not holding:
         return None
@@ -490,7 +490,7 @@ def _ascend(
     for coarser in sorted(viable, key=lambda s: -s.score):
         if coarser.rank >= best.rank:
             continue
-        counts = _nested(best, coarser)
+        counts = nested(best, coarser)
         if sum(counts) < OUTLINE.nested_share * len(best.heads):
             continue
         why = _sub_reason(best, coarser, chars)

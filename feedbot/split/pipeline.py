@@ -94,7 +94,7 @@ def run_stages(ext: Extracted, options: SplitOptions, page_text: str = "") -> Re
     candidates = [Candidate(s.name, len(s.heads), s.score, tuple(s.reasons)) for s in levels]
     candidates.sort(key=lambda c: (-c.score, c.name))
     choice = _choose(page, levels, forced)
-    single, verdict = _single(page, choice.level, options, forced)
+    single, verdict = _single(page, choice.level, levels, options, forced)
     if verdict is not None:
         candidates.append(verdict)
     best = choice.level
@@ -118,7 +118,7 @@ def run_stages(ext: Extracted, options: SplitOptions, page_text: str = "") -> Re
 
 
 def _single(
-    page: _Page, best: Level | None, options: SplitOptions, forced: bool
+    page: _Page, best: Level | None, levels: Sequence[Level], options: SplitOptions, forced: bool
 ) -> tuple[bool, Candidate | None]:
     """Whether the page is one article, and the evidence as a candidate line for the preview."""
     if options.mode == SplitMode.WHOLE:
@@ -135,7 +135,7 @@ def _single(
     if is_lead_family(best.name):
         return False, None
     single, evidence = is_single_article(
-        page.title, best, page.blocks, page.reasons, page.ext.parents
+        page.title, best, page.blocks, page.reasons, page.ext.parents, levels, page.chars
     )
     return single, Candidate("single-article", int(single), float(single), tuple(evidence))
 

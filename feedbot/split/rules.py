@@ -713,6 +713,15 @@ class Single:
     )
     # a title that names a round-up or counts its stories
     title_cue_weight: float = 1.5
+    # a title that states the number of headlines (at least this number, this much off at most:
+    # an introduction or a closing section): 9 real digests, no real single
+    title_count_min: int = 2
+    title_count_slack: int = 1
+    title_count_weight: float = 2.0
+    # headlines grouped under at least this many coarser headings with no text of their own
+    # (categories): 18 real digests, no real single (an article's parts open with their own text)
+    groups_min: int = 2
+    groups_weight: float = 2.0
     # more headlines than an article has sections: the real singles have at most 13 (a release
     # post), the synthetic ones 6; a digest's stories run to 70 (a trending list)
     max_sections: int = 30
@@ -788,6 +797,10 @@ FOOTNOTE_REFERENCES = re.compile(r"(\s*\[\s*\[?\s*\d{1,3}\s*\]?\s*\])+\s*")
 # a title that counts its stories: "10 things …", "12 Twitter-Nutzer …", "The 10 best …"
 COUNTED_TITLE = re.compile(r"^\s*(the\s+)?\d{1,3}\s+(best\s+)?\w", re.I)
 
+# a count in a title: a number of one to three digits standing alone (not part of a date, a time,
+# a version or a price: "2024-06-13", "10:30", "1.5", "$20")
+TITLE_NUMBER = re.compile(r"(?<![\d.,:/$€£¥-])(\d{1,3})(?![\d.,:/%-]\d|[\d%])")
+
 # punctuation that separates the parts of a title
 TITLE_PUNCTUATION = re.compile(r"[:：,，;；、|–—\-!！?？。.«»“”\"]+")
 
@@ -835,6 +848,8 @@ RULE_SOURCES: dict[str, str] = {
     "bracket-tags": "wubaiqing/zaobao",
     "ad-notes": "haskellweekly/haskellweekly",
     "symbol-leads": "slorber/this-week-in-react",
+    "title-count": "npm:@postlight/mercury-parser",
+    "category-groups": "matrix-org/matrix.org",
 }
 _OFF: set[str] = set()
 
