@@ -14,7 +14,7 @@ from feedbot.split.dom import extract_html
 from feedbot.split.outline import families
 from feedbot.split.pipeline import _prepare, split_page
 from feedbot.split.single import counts_stories
-from feedbot.split.text import marker_of, strip_marker
+from feedbot.split.text import marker_of, opening_date, strip_marker
 
 CASES: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "data" / "split_rules.json").read_text(encoding="utf-8")
@@ -66,6 +66,8 @@ def test_rule(case: dict[str, Any]) -> None:
             assert case["kept"] in texts
         if "gone" in case:
             assert case["gone"] not in texts
+    elif rule == "dated":
+        assert opening_date(case["text"]) == case["date"]
     elif rule == "title-count":
         assert counts_stories(case["text"], case["n"]) == case["counts"]
     elif rule == "split":

@@ -20,7 +20,7 @@ from .blocks import Block
 from .blocks import collapse as fold_space
 from .outline import Outline, head_text, is_lead_family, rank
 from .rules import FRAME_SECTIONS, LINK_PAGES, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
-from .text import marker_of, strip_marker, units
+from .text import dated_in_sequence, marker_of, strip_marker, units
 
 
 @dataclass
@@ -87,6 +87,8 @@ def score_level(
         for b, h in zip(level.spans, level.head_sizes, strict=True)
     ]
     frac_body = sum(with_body) / n
+    if name == "date-lead":
+        frac_body = 1.0  # a dated news line is a story by itself, with or without more text
     covered = sum(level.spans) + sum(len(head_text(blocks[i], is_lead_family(name))) for i in heads)
     coverage = min(1.0, covered / total) if total else 0.0
     mean_head = level.mean_head()
@@ -104,12 +106,9 @@ def score_level(
     )
     score += _evidence(level, blocks, level.reasons)
     distinct = len({head_text(blocks[i], is_lead_family(name)) for i in heads}) / n
-    level.ok = (
-        frac_body >= SCORING.ok_body_share
-        and mean_head <= SCORING.ok_head_max
-        and distinct >= SCORING.distinct_heads
-    )
-    if frac_body < SCORING.ok_body_share:
+    enough = frac_body >= SCORING.ok_body_share
+    level.ok = enough and mean_head <= SCORING.ok_head_max and distinct >= SCORING.distinct_heads
+    if not enough:
         level.reasons.append("rejected: too few headlines with a body")
     elif mean_head > SCORING.ok_head_max:
         level.reasons.append("rejected: headlines too long")
@@ -169,12 +168,17 @@ def _evidence(level: Level, blocks: Sequence[Block], reasons: list[str]) -> floa
         else:
             score -= SCORING.unnumbered_penalty
             reasons.append("numbers out of sequence")
+    elif on("dated-sequence") and dated_in_sequence(
+        [blocks[i].text for i in heads], SCORING.dated_min, alone=name == "dt"
+    ):
+        score += SCORING.numbered_bonus
+        reasons.append("dated in sequence")
     if mean_head > SCORING.long_head:
         score -= min(
             SCORING.long_head_max_penalty, (mean_head - SCORING.long_head) / SCORING.long_head_scale
         )
         reasons.append(f"long headlines (mean {mean_head:.0f} units)")
-    if statistics.median(level.spans) < SCORING.thin_body_ratio * mean_head:
+    if statistics.median(level.spans) < SCORING.thin_body_ratio * mean_head and name != "date-lead":
         score -= SCORING.thin_body_penalty
         reasons.append("bodies barely longer than headlines")
     linked = sum(blocks[i].link_ratio > SCORING.linked_head for i in heads) / n

@@ -35,7 +35,7 @@ from .rules import (
     TITLE_PUNCTUATION,
     on,
 )
-from .text import fold, marker_of, strip_marker, terms, units
+from .text import dated_in_sequence, fold, marker_of, strip_marker, terms, units
 
 _DIGEST_CUES = re.compile(DIGEST_CUES, re.I)
 _SECTION_CUES = re.compile(SECTION_CUES, re.I)
@@ -218,6 +218,12 @@ def _for_a_digest(
     if numbered(level, blocks):
         found.append(
             ("the headlines are numbered in sequence (a listicle)", -SINGLE.numbered_weight)
+        )
+    if on("dated-sequence") and dated_in_sequence(
+        [blocks[i].text for i in heads], SINGLE.numbered_min, alone=level.name == "dt"
+    ):
+        found.append(
+            ("the headlines are dated in sequence (news entries)", -SINGLE.numbered_weight)
         )
     line = recurring_line(level, blocks, reasons)
     if line:
