@@ -351,17 +351,22 @@ def cmd_preview(args: argparse.Namespace) -> int:
         page = fetcher.fetch(source)
     finally:
         fetcher.close()
-    explained = explain_page(page.text, page.content_type, split_options(source))
+    explained = explain_page(page.text, page.content_type, split_options(source, page))
+    read_as = f"{page.markup} ({page.markup_reason})" if page.markup else ""
     if args.json:
-        data = preview_json(explained.split, page.url, page.encoding, explained)
+        data = preview_json(explained.split, page.url, page.encoding, explained, read_as)
         print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print(preview_text(explained.split, page.url, page.encoding, explained))
+        print(preview_text(explained.split, page.url, page.encoding, explained, read_as))
     return 0 if explained.split.items else 1
 
 
 def preview_json(
-    split: Split, url: str, encoding: str, explained: Explanation | None = None
+    split: Split,
+    url: str,
+    encoding: str,
+    explained: Explanation | None = None,
+    read_as: str = "",
 ) -> dict[str, object]:
     """The preview as data. Stable keys (documented in the README): the split (title, structure,
     items, what was cut) and, with the explanation, the outline's levels with a headline_selector
@@ -369,6 +374,9 @@ def preview_json(
     data: dict[str, object] = {
         "url": url,
         "encoding": encoding,
+        "read_as": read_as,  # how the page was read (html, text, markdown) and why
+        "published": split.published.isoformat() if split.published else None,
+        "date_zone": split.date_zone,  # the zone a zone-less page date was read in, and why
         "title": split.title,
         "structure": split.structure,
         "single_article": split.single_article,
@@ -428,9 +436,18 @@ def preview_json(
 
 
 def preview_text(
-    split: Split, url: str, encoding: str, explained: Explanation | None = None
+    split: Split,
+    url: str,
+    encoding: str,
+    explained: Explanation | None = None,
+    read_as: str = "",
 ) -> str:
     lines = [f"page:      {url}", f"encoding:  {encoding}", f"title:     {split.title or '(none)'}"]
+    if read_as:
+        lines.insert(2, f"read as:   {read_as}")
+    if split.published:
+        zone = f" (read in {split.date_zone})" if split.date_zone else " (as the page states)"
+        lines.append(f"date:      {split.published.isoformat()}{zone}")
     if split.single_article:
         lines.append("structure: a single article (kept as one item)")
     elif split.items:

@@ -41,6 +41,7 @@ from .model import (
     Identified,
     KnownPage,
     Page,
+    PageFormat,
     Prepared,
     RunResult,
     SourceKind,
@@ -58,13 +59,16 @@ from .write import FileSink
 log = logging.getLogger("feedbot")
 
 
-def split_options(source: SourceConfig) -> SplitOptions:
+def split_options(source: SourceConfig, page: Page | None = None) -> SplitOptions:
+    """How ``source`` splits ``page`` (the page brings its Content-Language, a zone hint)."""
     return SplitOptions(
         mode=source.split,
         content_selector=source.content_selector,
         exclude_selectors=source.exclude_selectors,
         headline_selector=source.headline_selector,
         headline_regex=source.headline_regex,
+        timezone=source.timezone,
+        language=page.language if page is not None else None,
     )
 
 
@@ -72,7 +76,7 @@ def source_options(source: SourceConfig) -> str:
     """A fingerprint of everything that decides what ``source`` makes of a page: its validators
     hold only while it is the same (changed split options, another feed, other links to follow:
     the page is read and split again even when the server says "not modified")."""
-    relevant = (
+    relevant: tuple[object, ...] = (
         source.feed,
         source.kind,
         source.split,
@@ -87,6 +91,9 @@ def source_options(source: SourceConfig) -> str:
         source.follow,
         source.newest,
     )
+    if source.format is not PageFormat.AUTO or source.timezone:
+        # added only when set, so that the fingerprints of sources without them stay as they were
+        relevant += (source.format, source.timezone)
     return hashlib.sha256(repr(relevant).encode("utf-8")).hexdigest()[:32]
 
 
@@ -128,7 +135,7 @@ class Fetched:
 
 def split_or_fail(source: SourceConfig, page: Page) -> Split:
     """Split a page; a page that yields no items is an ExtractError naming the page."""
-    split = split_page(page.text, page.content_type, split_options(source))
+    split = split_page(page.text, page.content_type, split_options(source, page))
     if not split.items:
         why = "the page is empty" if not page.text.strip() else "no headline structure found"
         if split.structure == "none" and split.candidates:

@@ -77,9 +77,11 @@ class Extracted:
     title: str
     blocks: list[Block]
     dropped: list[tuple[str, str]]
-    published: datetime | None
+    published: datetime | None  # as the page wrote it: zone-less when it gave none (feedbot.dates)
     content_path: str
     is_text: bool = False
+    lang: str | None = None  # the page's <html lang>
+    dated: tuple[str, ...] = ()  # date values that may state an offset (meta, <time>, JSON-LD)
     # parent ordinal of each element ordinal of the content area (-1 for its root): which blocks
     # share a container, with no tree
     parents: list[int] = field(default_factory=list)

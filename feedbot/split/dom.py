@@ -228,9 +228,26 @@ def _parse_date(value: str) -> datetime | None:
             )
         except ValueError:
             return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    # a date without a zone stays without one: feedbot.dates reads it in the page's zone
+    return parsed if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def date_hints(root: Element) -> tuple[str | None, tuple[str, ...]]:
+    """What the markup says of the page's time zone, for :func:`feedbot.dates.page_zone`: the
+    ``<html lang>``, and the values that may state an offset (``<meta>`` dates, ``<time datetime>``,
+    JSON-LD scripts: read before the scripts are removed)."""
+    metas = (m.get("content") or "" for m in root.iter("meta") if _DATE_META.search(_meta_key(m)))
+    times = (t.get("datetime") or "" for t in root.iter("time"))
+    scripts = root.iter("script")
+    ld = (s.text or "" for s in scripts if (s.get("type") or "").lower() == "application/ld+json")
+    return root.get("lang") or None, tuple(v for v in (*metas, *times, *ld) if v)
+
+
+_DATE_META = re.compile(r"date|time|modified|published", re.I)
+
+
+def _meta_key(meta: Element) -> str:
+    return " ".join(meta.get(a) or "" for a in ("property", "name", "itemprop", "http-equiv"))
 
 
 def page_date(root: Element) -> datetime | None:
@@ -1154,7 +1171,9 @@ def extract_html(
 ) -> Extracted:
     """The page's title, date and blocks. With ``paths``, each element's CSS selector in the page
     (taken before anything is removed) comes along, for the preview."""
-    root = _prepare(text)
+    root = parse_tree(text)
+    lang, dated = date_hints(root)  # before the scripts go: JSON-LD is a script
+    etree.strip_elements(root, *INVISIBLE_TAGS, with_tail=False)
     title = page_title(root)
     published = page_date(root)
     dropped: list[tuple[str, str]] = []
@@ -1170,6 +1189,8 @@ def extract_html(
                 published,
                 f"(nothing matches {content_selector!r})",
                 selector_matched=False,
+                lang=lang,
+                dated=dated,
             )
     else:
         scope = _body(root)
@@ -1183,7 +1204,9 @@ def extract_html(
     lin.walk(content)
     dropped.extend(("separator", text) for text in lin.separators)
     blocks = _without_title(lin.blocks, title, dropped) if not forced else lin.blocks
-    ext = Extracted(title, blocks, dropped, published, path_of(content), parents=parents)
+    ext = Extracted(
+        title, blocks, dropped, published, path_of(content), parents=parents, lang=lang, dated=dated
+    )
     if where is not None:
         ext.paths = [""] * len(parents)
         for element, figures in stats.items():

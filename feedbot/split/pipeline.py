@@ -13,6 +13,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..dates import page_time, page_zone
 from ..model import Candidate, Dropped, Split, SplitMode
 from .assemble import Plan, closing_heads, make_items, outside_items, plan_items, plan_single
 from .blocks import Block, Extracted
@@ -33,6 +34,8 @@ class SplitOptions:
     exclude_selectors: tuple[str, ...] = ()
     headline_selector: str | None = None
     headline_regex: str | None = None
+    timezone: str | None = None  # the source's: the zone of dates the page writes without one
+    language: str | None = None  # the page's Content-Language header (a hint of its zone)
 
 
 def split_page(
@@ -113,7 +116,7 @@ def run_stages(ext: Extracted, options: SplitOptions, page_text: str = "") -> Re
             best, page.blocks, page.reasons, ext.parents, is_lead_family(best.name), choice.outside
         )
         structure = best.name
-    split = _finish(page, plan, structure, single, candidates)
+    split = _finish(page, plan, structure, single, candidates, options)
     return Result(split, page, levels, choice, plan, single, forced)
 
 
@@ -226,8 +229,20 @@ def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
 
 
 def _finish(
-    page: _Page, plan: Plan, structure: str, single: bool, candidates: Sequence[Candidate]
+    page: _Page,
+    plan: Plan,
+    structure: str,
+    single: bool,
+    candidates: Sequence[Candidate],
+    options: SplitOptions,
 ) -> Split:
+    zone = page_zone(
+        configured=options.timezone,
+        dated=page.ext.dated,
+        lang=page.ext.lang,
+        content_language=options.language,
+        text=" ".join([page.title, *(b.text for b in page.blocks[:40])]),
+    )
     dropped = [Dropped(reason, text) for reason, text in page.ext.dropped]
     dropped += [Dropped(plan.cuts[i], page.blocks[i].text) for i in sorted(plan.cuts)]
     dropped += [Dropped(reason, text) for reason, text in plan.notes]
@@ -239,5 +254,6 @@ def _finish(
         candidates=tuple(candidates),
         dropped=tuple(dropped),
         attribution=plan.attribution,
-        published=page.ext.published,
+        published=page_time(page.ext.published, zone),
+        date_zone=zone.reason if page.ext.published and not page.ext.published.tzinfo else "",
     )
