@@ -139,11 +139,19 @@ def plan_items(
                 plan.notes.append(("attribution", head.rest_text))
             else:
                 item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
-        if not item.body and item.rest is None and not plan.items and k + 1 < len(heads):
+        if not item.body and item.rest is None and k == 0 and _bodied(1, heads, ends, reasons):
             plan.cut(start, "title", head.text)
             continue
         plan.items.append(item)
     return plan
+
+
+def _bodied(k: int, heads: list[int], ends: list[int], reasons: dict[int, str]) -> bool:
+    """Whether headline ``k`` has a text under it (a first headline with none, over stories that
+    have one, is the page's title; on a page of bare headline links it is a story like the rest)."""
+    if k >= len(heads):
+        return False
+    return any(j not in reasons for j in range(heads[k] + 1, ends[k]))
 
 
 def _plan_one(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from .blocks import Block
 from .blocks import collapse as fold_space
 from .outline import Outline, head_text, is_lead_family, rank
-from .rules import FRAME_SECTIONS, LINK_PAGES, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
+from .rules import FRAME_SECTIONS, HEADINGS, LINK_PAGES, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
 from .text import dated_in_sequence, marker_of, strip_marker, units
 
 
@@ -391,6 +391,7 @@ def link_list(
         heads.append(i)
     if len(heads) < LINK_PAGES.min_links:
         return None
+    heads = _heading_links(heads, blocks)
     level = Level(
         "link-list", heads, 0.0, [f"{len(heads)} headline links and no other stories"], True
     )
@@ -401,6 +402,17 @@ def link_list(
         level.head_sizes.append(sizes[start])
         level.head_lines.append(float(len(blocks[start].text)))
     return level
+
+
+def _heading_links(heads: list[int], blocks: Sequence[Block]) -> list[int]:
+    """The headline links set as headings, when enough of them are (a card's <h2> title beside its
+    date and category links): the other links of the page are the cards' furniture."""
+    if not on("heading-links"):
+        return heads
+    marked = [i for i in heads if blocks[i].tag in HEADINGS]
+    if len(marked) >= LINK_PAGES.min_links and len(marked) >= LINK_PAGES.heading_share * len(heads):
+        return marked
+    return heads
 
 
 def _mix(coarse: Level, finer: Level, chars: Sequence[float]) -> Level | None:

@@ -257,6 +257,9 @@ class LinkPages:
     link_share: float = 0.6
     # on a page of links, the links win over a level with fewer than this share of their number
     over_level: float = 0.35
+    # when this share of the headline links (and min_links at least) are headings, they alone are
+    # the stories (a card's <h2> title beside its date and category links)
+    heading_share: float = 0.3
 
 
 LINK_PAGES = LinkPages()
@@ -912,6 +915,7 @@ RULE_SOURCES: dict[str, str] = {
     "mail-headers": "linuxgazette/lg",
     "dated-sequence": "cooljeanius/gcc-wwwdocs",
     "dated-entries": "silverfoxy/JSCryptoMinerStudy",
+    "heading-links": "silverfoxy/JSCryptoMinerStudy",
 }
 _OFF: set[str] = set()
 
