@@ -27,7 +27,7 @@ from .rules import (
     TAGGED_LINE,
     on,
 )
-from .text import strip_marker, units
+from .text import fold, strip_marker, units
 
 
 @dataclass
@@ -108,6 +108,7 @@ def plan_items(
     if outside is None:
         outside = outside_items(heads, ends, blocks, set(reasons), parents)
     trailer = trailer_start(heads, blocks, set(reasons), reasons)
+    again = _comes_again(heads, blocks)
     for i in range(heads[0]):
         if i in reasons:
             plan.cut(i, reasons[i], blocks[i].text)
@@ -139,11 +140,27 @@ def plan_items(
                 plan.notes.append(("attribution", head.rest_text))
             else:
                 item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
-        if not item.body and item.rest is None and k == 0 and _bodied(1, heads, ends, reasons):
-            plan.cut(start, "title", head.text)
-            continue
+        if not item.body and item.rest is None:
+            if k == 0 and _bodied(1, heads, ends, reasons):
+                plan.cut(start, "title", head.text)
+                continue
+            if again[k]:
+                # a bare headline that comes again further down: an entry of a table of contents
+                plan.cut(start, "table of contents", head.text)
+                continue
         plan.items.append(item)
     return plan
+
+
+def _comes_again(heads: list[int], blocks: Sequence[Block]) -> list[bool]:
+    """For each headline, whether a later headline has the same folded text."""
+    again: list[bool] = []
+    seen: set[str] = set()
+    for k in range(len(heads) - 1, -1, -1):
+        key = fold(strip_marker(blocks[heads[k]].text))
+        again.append(key in seen)
+        seen.add(key)
+    return again[::-1]
 
 
 def _bodied(k: int, heads: list[int], ends: list[int], reasons: dict[int, str]) -> bool:
