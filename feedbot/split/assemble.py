@@ -108,7 +108,7 @@ def plan_items(
     if outside is None:
         outside = outside_items(heads, ends, blocks, set(reasons), parents)
     trailer = trailer_start(heads, blocks, set(reasons), reasons)
-    again = _comes_again(heads, blocks)
+    again: list[bool] = []  # (found when a bare headline first needs it)
     for i in range(heads[0]):
         if i in reasons:
             plan.cut(i, reasons[i], blocks[i].text)
@@ -144,6 +144,7 @@ def plan_items(
             if k == 0 and _bodied(1, heads, ends, reasons):
                 plan.cut(start, "title", head.text)
                 continue
+            again = again or _comes_again(heads, blocks)
             if again[k]:
                 # a bare headline that comes again further down: an entry of a table of contents
                 plan.cut(start, "table of contents", head.text)

@@ -139,7 +139,8 @@ def opening_date(text: str, *, alone: bool = False) -> int | None:
     """The date a text opens with when more text follows it (a dated entry, not a dateline) or,
     with ``alone``, also when it is the whole text, as a number that sorts as dates do
     (YYYYMMDD), or None."""
-    if not text[:1].isalnum():
+    first = text[:1]
+    if not first.isalnum() or not (first.isdigit() or first.isascii()):
         return None
     for pattern in OPENING_DATES:
         match = pattern.match(text)
