@@ -141,16 +141,24 @@ def plan_items(
             else:
                 item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
         if not item.body and item.rest is None:
-            if k == 0 and _bodied(1, heads, ends, reasons):
-                plan.cut(start, "title", head.text)
-                continue
             again = again or _comes_again(heads, blocks)
-            if again[k]:
-                # a bare headline that comes again further down: an entry of a table of contents
-                plan.cut(start, "table of contents", head.text)
+            bare = _bare_headline(k, heads, ends, reasons, again)
+            if bare:
+                plan.cut(start, bare, head.text)
                 continue
         plan.items.append(item)
     return plan
+
+
+def _bare_headline(
+    k: int, heads: list[int], ends: list[int], reasons: dict[int, str], again: list[bool]
+) -> str:
+    """Why headline ``k``, with nothing under it, is no story ('' when it is one): the first one
+    over stories that have a text is the page's title; one that comes again further down is an
+    entry of a table of contents."""
+    if k == 0 and _bodied(1, heads, ends, reasons):
+        return "title"
+    return "table of contents" if again[k] else ""
 
 
 def _comes_again(heads: list[int], blocks: Sequence[Block]) -> list[bool]:
