@@ -209,23 +209,28 @@ def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
     ):
         choice.level = links
         choice.why.append(f"the page is a list of {len(links.heads)} headline links")
+    settle(page, levels, choice)
+    return choice
+
+
+def settle(page: _Page, levels: Sequence[Level], choice: Choice) -> None:
+    """The chosen level made final: a second run of stories beside it added, the closing notes
+    after the last rule left out, and the blocks outside the stories' own elements found."""
     best = choice.level
-    if best is not None:
+    if best is None:
+        return
+    outside = outside_items(best.heads, best.ends, page.blocks, set(page.reasons), page.ext.parents)
+    added = add_records(best, levels, outside, choice)
+    if added is not best:
+        best = choice.level = added
         outside = outside_items(
             best.heads, best.ends, page.blocks, set(page.reasons), page.ext.parents
         )
-        added = add_records(best, levels, outside, choice)
-        if added is not best:
-            best = choice.level = added
-            outside = outside_items(
-                best.heads, best.ends, page.blocks, set(page.reasons), page.ext.parents
-            )
-        choice.outside = outside
-        closing = closing_heads(best.heads, page.blocks, page.chars)
-        if closing is not None:
-            best.keep(0, closing)
-            choice.why.append("the headlines after the last rule are the page's closing notes")
-    return choice
+    choice.outside = outside
+    closing = closing_heads(best.heads, page.blocks, page.chars)
+    if closing is not None:
+        best.keep(0, closing)
+        choice.why.append("the headlines after the last rule are the page's closing notes")
 
 
 def _finish(

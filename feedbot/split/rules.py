@@ -649,6 +649,8 @@ class OutlineMoves:
     tags_share: float = 0.6
     # frame sections at the ends are cut only while this many stories remain
     frames_keep: int = 2
+    # bodies of comparable weight: within this factor of the median body (a feature of the ranker)
+    comparable_factor: float = 4.0
 
 
 OUTLINE = OutlineMoves()
