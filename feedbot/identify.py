@@ -19,6 +19,7 @@ from functools import lru_cache
 import opencc
 
 from .model import Identified, Item
+from .signature import signature
 
 # characters that do not count: invisible format and bidi controls, and lone surrogates (from
 # &#xD800; and the like), which cannot even be encoded
@@ -141,6 +142,7 @@ def identify(items: Iterable[Item], volatile: Sequence[str] = ()) -> list[Identi
                 fingerprint=fingerprint(norm_body),
                 norm_headline=squash(item.headline),
                 norm_body=norm_body,
+                signature=signature(norm_body),
             )
         )
     return out

@@ -82,6 +82,7 @@ class Identified:
     fingerprint: str
     norm_headline: str
     norm_body: str
+    signature: bytes = b""  # MinHash of norm_body (feedbot.signature); empty for an empty body
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ class StoredEntry:
     norm_headline: str
     norm_body: str
     sources: tuple[str, ...] = ()
+    owner: str = ""  # the source that made the entry: the only one whose edits update it
+    signature: bytes = b""
 
 
 @dataclass(frozen=True)

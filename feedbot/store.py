@@ -327,6 +327,7 @@ class Store:
     def entries_for(self, feed: str) -> list[StoredEntry]:
         rows = self.db.execute(
             """SELECT e.id, e.entry_id, e.key, e.fingerprint, e.headline, e.norm_headline, e.norm_body,
+                      e.source,
                       (SELECT group_concat(DISTINCT a.source) FROM appearances a WHERE a.entry = e.id) AS sources
                FROM entries e WHERE e.feed = ? ORDER BY e.id""",
             (feed,),
@@ -341,6 +342,7 @@ class Store:
                 norm_headline=row["norm_headline"],
                 norm_body=row["norm_body"],
                 sources=_sources(row["sources"]),
+                owner=row["source"],
             )
             for row in rows
         ]
