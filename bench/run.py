@@ -6,6 +6,7 @@
     python -m bench scale       how each figure grows from 100 to 10,000 pages
     python -m bench profile     cProfile of one run: where the time goes
     python -m bench split       extract+split against BeautifulSoup alone (bench/split_bench.py)
+    python -m bench peers       200 pages, feedbot next to urlwatch in the same run (new, unchanged, changed)
     python -m bench state       a page of 10 new / 10 edited items against a feed of 1k .. 1M entries
     python -m bench all         e2e, scale and profile
 
@@ -138,6 +139,9 @@ COMMANDS: dict[str, Command] = {
     "fetch": script("bench.fetch_bench", "200 sources with a 200 ms delay, then all 304 (issue 5)"),
     "serve": script("bench.serve_bench", "feedbot serve vs nginx with wrk, 200 and 304 (issue 6)"),
     "soak": script("bench.soak", "the daemon on 100 one-second sources for minutes (issue 7)"),
+    "peers": script(
+        "bench.peers", "200 pages: feedbot next to urlwatch, new / unchanged / changed (issue 17)"
+    ),
     "state": script(
         "bench.state", "a page of 10 new / 10 edited items against 1k-1M entries (issue 17)"
     ),
