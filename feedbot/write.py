@@ -7,22 +7,29 @@ bytes and its modification time, so HTTP validators and readers' caches stay val
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
-import tempfile
 from pathlib import Path
 
 from .errors import RenderError
 
 
+def temp_path(path: Path) -> Path:
+    """Where a new version of ``path`` is written before it replaces it: one fixed name per file,
+    so that a version a killed run left half-written is overwritten (or removed) by the next write
+    of that file, and no write has to look through the folder for leftovers. Two writes of one file
+    never overlap: runs hold the run lock, and sources writing the same feed take turns."""
+    return path.with_name(f".{path.name}.tmp")
+
+
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Write ``data`` to ``path`` atomically unless the file already holds exactly these bytes.
-    Returns True when the file was written. Temporary files of this path left by a run that was
-    killed while writing are removed (runs never overlap: the run lock is held)."""
-    _remove_leftovers(path)
+    Returns True when the file was written."""
+    tmp = temp_path(path)
     previous: int | None = None  # the current version's modification time, whole seconds
     try:
         if path.read_bytes() == data:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()  # a version a killed run did not get to rename
             return False
         previous = int(path.stat().st_mtime)
     except FileNotFoundError:
@@ -30,19 +37,20 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     except OSError as exc:
         raise RenderError(f"{path}: cannot read: {exc.strerror}") from None
     fd = -1
-    tmp = ""
+    written = False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            fd = -1
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        os.fchmod(fd, 0o644)  # whatever the umask, as the file it replaces
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
         _later_than(tmp, previous)
         os.replace(tmp, path)
-        tmp = ""
+        written = True
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
             os.fsync(dir_fd)
@@ -53,13 +61,13 @@ def write_if_changed(path: Path, data: bytes) -> bool:
     finally:
         if fd >= 0:
             os.close(fd)
-        if tmp:
+        if not written:
             with contextlib.suppress(OSError):
-                os.unlink(tmp)
+                tmp.unlink()
     return True
 
 
-def _later_than(tmp: str, previous: int | None) -> None:
+def _later_than(tmp: Path, previous: int | None) -> None:
     """Give the new version a modification time at least one whole second after the version it
     replaces. HTTP's Last-Modified (and what readers send back in If-Modified-Since) counts whole
     seconds: two versions written within one second would share it, and a reader whose HTTP client
@@ -69,13 +77,3 @@ def _later_than(tmp: str, previous: int | None) -> None:
     mtime = os.stat(tmp).st_mtime
     if int(mtime) <= previous:
         os.utime(tmp, (mtime, previous + 1))
-
-
-def _remove_leftovers(path: Path) -> None:
-    try:
-        leftovers = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
-    except OSError:
-        return
-    for leftover in leftovers:
-        with contextlib.suppress(OSError):
-            leftover.unlink()
