@@ -11,7 +11,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedbot.identify import CJK_RANGES, fold, normalise_body, tokens
+from feedbot.identify import (
+    BUILTIN_VOLATILE,
+    CJK_RANGES,
+    fold,
+    normalise_body,
+    remove_volatile,
+    tokens,
+)
 
 # (text as a page has it, tokens a reader would expect)
 EXAMPLES = [
@@ -130,3 +137,43 @@ def test_retokenising_an_old_body_gives_the_new_tokens(text: str) -> None:
     text = "".join(c for c in text if not (_is_cjk(c) and not c.isalnum()))
     old = " ".join(_OLD_TOKEN.findall(text))
     assert tokens(old) == tokens(text)
+
+
+volatile_piece = st.one_of(
+    st.sampled_from(
+        [
+            "3 hours ago",
+            "12 mins ago",
+            "5分钟前",
+            "2 小時前",
+            "刚刚",
+            "剛剛",
+            "Just Now",
+            "阅读 1,234 次",
+            "閱讀：56",
+            "Views: 12",
+            "READS 7",
+            "1,000 views",
+            "12 次阅读",
+            "8人閱讀",
+            "点击 99",
+        ]
+    ),
+    latin_word,
+    digits,
+    cjk_char,
+    st.sampled_from([" ", "：", ":", ",", "。"]),
+)
+
+
+@given(st.lists(volatile_piece, max_size=20).map("".join))
+@settings(max_examples=400, deadline=None)
+def test_volatile_patterns_skipped_by_their_needles_remove_what_they_always_did(
+    text: str,
+) -> None:
+    """Each built-in pattern runs only on texts holding one of its needles: the result is the
+    result of running every pattern on every text."""
+    expected = text
+    for pattern in BUILTIN_VOLATILE:
+        expected = re.sub(pattern, " ", expected, flags=re.I)
+    assert remove_volatile(text) == expected
