@@ -20,6 +20,7 @@ import opencc
 
 from .model import Identified, Item
 from .signature import signature_of_tokens
+from .text import CJK, CJK_CHARS
 
 # characters that do not count: invisible format and bidi controls, and lone surrogates (from
 # &#xD800; and the like), which cannot even be encoded
@@ -27,50 +28,12 @@ _INVISIBLE = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f"
     "\ud800-\udfff]"
 )
-# Scripts written without spaces between words, tokenised one character at a time (a word would
-# be a whole clause). Every Han block is here, not only the basic one: OpenCC maps characters into
-# Extensions A to G (埬 -> 𪣆 in Extension B, 繐 -> 𰬸 in Extension G; tests/test_identify.py walks
-# every Han code point through the converter), and pages use them directly. Ranges are given
-# explicitly, not as Unicode properties: Python 3.11's own database is Unicode 14, which does not
-# know Extensions H and I yet (it would not even count them as letters).
-CJK_RANGES: tuple[tuple[int, int, str], ...] = (
-    (0x1100, 0x11FF, "Hangul Jamo"),
-    (0x3005, 0x3007, "ideographic iteration mark, closing mark, number zero (々 〆 〇)"),
-    (0x3021, 0x3029, "Hangzhou numerals"),
-    (0x3038, 0x303B, "Hangzhou numerals ten to thirty, vertical iteration mark"),
-    (0x3041, 0x309F, "Hiragana"),
-    (0x30A1, 0x30FA, "Katakana (not the double hyphen and the middle dot: punctuation)"),
-    (0x30FC, 0x30FF, "Katakana prolonged sound and iteration marks, digraph koto"),
-    (0x3105, 0x312F, "Bopomofo"),
-    (0x3131, 0x318E, "Hangul Compatibility Jamo"),
-    (0x31A0, 0x31BF, "Bopomofo Extended"),
-    (0x31F0, 0x31FF, "Katakana Phonetic Extensions"),
-    (0x3400, 0x4DBF, "CJK Unified Ideographs Extension A"),
-    (0x4E00, 0x9FFF, "CJK Unified Ideographs"),
-    (0xA960, 0xA97F, "Hangul Jamo Extended-A"),
-    (0xAC00, 0xD7A3, "Hangul Syllables"),
-    (0xD7B0, 0xD7FF, "Hangul Jamo Extended-B"),
-    (0xF900, 0xFAFF, "CJK Compatibility Ideographs"),
-    (0xFF66, 0xFF9F, "halfwidth Katakana"),
-    (0xFFA0, 0xFFDC, "halfwidth Hangul"),
-    (0x1AFF0, 0x1B16F, "Kana Extended-B, Kana Supplement, Kana Extended-A, Small Kana Extension"),
-    (0x20000, 0x2A6DF, "CJK Unified Ideographs Extension B"),
-    (0x2A700, 0x2B73F, "CJK Unified Ideographs Extension C"),
-    (0x2B740, 0x2B81F, "CJK Unified Ideographs Extension D"),
-    (0x2B820, 0x2CEAF, "CJK Unified Ideographs Extension E"),
-    (0x2CEB0, 0x2EBEF, "CJK Unified Ideographs Extension F"),
-    (0x2EBF0, 0x2EE5F, "CJK Unified Ideographs Extension I"),
-    (0x2F800, 0x2FA1F, "CJK Compatibility Ideographs Supplement"),
-    (0x30000, 0x3134F, "CJK Unified Ideographs Extension G"),
-    (0x31350, 0x323AF, "CJK Unified Ideographs Extension H"),
-)
-_CJK_CLASS = "".join(f"{chr(lo)}-{chr(hi)}" for lo, hi, _ in CJK_RANGES)
-_CJK = re.compile(f"[{_CJK_CLASS}]")
-# A token is one CJK character, a run of digits, or a run of other letters and numbers: so
-# "苹果发布iphone手机" is 苹 果 发 布 iphone 手 机, and "2024年3月gdp增长5" is 2024 年 3 月 gdp 增 长 5.
-# Tokens never cross what the previous tokeniser (a CJK character or a run of word characters)
-# kept apart, so re-tokenising a stored body gives what tokenising its text gives (migration 5).
-_TOKEN = re.compile(f"[{_CJK_CLASS}]|\\d+|[^\\W\\d_{_CJK_CLASS}]+")
+# A token is one CJK character (every block feedbot.text names), a run of digits, or a run of
+# other letters and numbers: so "苹果发布iphone手机" is 苹 果 发 布 iphone 手 机, and "2024年3月gdp增长5"
+# is 2024 年 3 月 gdp 增 长 5. Tokens never cross what the previous tokeniser (a CJK character or a
+# run of word characters) kept apart, so re-tokenising a stored body gives what tokenising its text
+# gives (the similarity-index migration relies on it).
+_TOKEN = re.compile(f"[{CJK_CHARS}]|\\d+|[^\\W\\d_{CJK_CHARS}]+")
 # Bits of a page that change on every visit without the story changing.
 BUILTIN_VOLATILE = (
     r"\d+\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\s+ago",
@@ -119,7 +82,7 @@ def _fold_short(text: str) -> str:
 def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
-    if not text.isascii() and _CJK.search(text):
+    if not text.isascii() and CJK.search(text):
         text = _cc().convert(text)
     text = text.casefold()
     return " ".join(text.split())

@@ -1,9 +1,9 @@
 """Serving the feeds over HTTP the way feed readers expect: ``feedbot serve`` (and the daemon's server).
 
-Owns: the WSGI application and its waitress server. Every configured feed file in ``feeds_dir`` with
-its Content-Type; a strong ``ETag`` from the file's bytes and ``Last-Modified`` from the file's
-modification time (feed files are rewritten only when their bytes change, so both move only when the
-feed does — never "now"); ``304 Not Modified`` for ``If-None-Match`` / ``If-Modified-Since``; gzip when
+Owns: the WSGI application and its waitress server. Every configured feed document (read through
+a :class:`feedbot.write.FeedSink`: by default the files in ``feeds_dir``) with its Content-Type; a
+strong ``ETag`` from its bytes and ``Last-Modified`` from when they were written (documents are
+rewritten only when their bytes change, so both move only when the feed does — never "now"); ``304 Not Modified`` for ``If-None-Match`` / ``If-Modified-Since``; gzip when
 the client accepts it (its own ETag, ``Vary: Accept-Encoding``); HEAD; ``Cache-Control: max-age`` from
 the shortest schedule of the feed's sources; an index page with ``<link rel="alternate">``
 autodiscovery; ``/opml``; ``/healthz``; 404 for everything else; an access log.
@@ -20,10 +20,9 @@ import hashlib
 import html
 import json
 import logging
-import os
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -37,8 +36,9 @@ from .clock import utcnow
 from .config import Config, FeedConfig
 from .errors import StoreError
 from .health import feed_max_age, health
-from .render import CONTENT_TYPES, EXTENSIONS
+from .render import CONTENT_TYPES, feed_filename
 from .store import read_source_runs
+from .write import FeedSink, FileSink
 
 log = logging.getLogger("feedbot.serve")
 _ARCHIVE = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.archive-([1-9][0-9]{0,8})\.atom$")
@@ -77,7 +77,9 @@ class Route:
 class _Representation:
     """One file's bytes as served: plain and gzipped, each with its own strong ETag."""
 
-    stamp: tuple[int, int, int]  # (inode, size, mtime_ns): the file as it was when read
+    stamp: (
+        Hashable  # the document's version when read (FeedSink.version; files: inode, size, mtime)
+    )
     body: bytes
     gzipped: bytes
     etag: str
@@ -147,14 +149,21 @@ def _not_modified(environ: dict[str, Any], etags: tuple[str, ...], modified: int
 class FeedApp:
     """The WSGI application. Thread-safe: waitress calls it from several worker threads."""
 
-    def __init__(self, config: Config, *, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        sink: FeedSink | None = None,
+    ) -> None:
         self.config = config
         self.now = now
+        self.sink: FeedSink = sink if sink is not None else FileSink(config.feeds_dir)
         self.routes: dict[str, Route] = {}
         for feed in config.feeds:
             max_age = feed_max_age(config, feed.name)
             for fmt in feed.formats:
-                filename = f"{feed.name}.{EXTENSIONS[fmt]}"
+                filename = feed_filename(feed.name, fmt)
                 self.routes["/" + filename] = Route(feed, fmt, filename, max_age)
         self.archived = {feed.name: feed for feed in config.feeds if feed.archive}
         self._cache: dict[str, _Representation] = {}
@@ -205,32 +214,27 @@ class FeedApp:
 
     # --- feeds -----------------------------------------------------------------------------
     def _read(self, filename: str) -> _Representation | None:
-        path = self.config.feeds_dir / filename
-        try:
-            st = path.stat()
-        except OSError:
+        stamp = self.sink.version(filename)
+        if stamp is None:
             return None
-        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
         with self._lock:
             cached = self._cache.get(filename)
         if cached is not None and cached.stamp == stamp:
             return cached
-        try:
-            with path.open("rb") as handle:
-                st = os.fstat(handle.fileno())  # the file we actually read (renames are atomic)
-                body = handle.read()
-        except OSError:
+        document = self.sink.read(filename)
+        if document is None:
             return None
+        body = document.body
         gzipped = gzip.compress(body, compresslevel=6, mtime=0)  # mtime=0: same bytes, same ETag
         plain = _etag(body)
         rep = _Representation(
-            stamp=(st.st_ino, st.st_size, st.st_mtime_ns),
+            stamp=document.version,  # the version read, which may be newer than ``stamp``
             body=body,
             gzipped=gzipped,
             etag=plain,
             gzip_etag=plain[:-1] + '-gzip"',
-            modified=int(st.st_mtime),
-            last_modified=http_date(int(st.st_mtime)),
+            modified=int(document.modified),
+            last_modified=http_date(int(document.modified)),
         )
         with self._lock:
             self._cache[filename] = rep
@@ -283,12 +287,6 @@ class FeedApp:
         return _Response(200, body, headers)
 
     # --- index, OPML, health ---------------------------------------------------------------
-    def _site_link(self, feed: str) -> str | None:
-        return next(
-            (s.url for s in self.config.sources if s.feed == feed and s.url.startswith("http")),
-            None,
-        )
-
     def index_html(self) -> bytes:
         """The index: every feed with autodiscovery links (only files that exist are advertised)."""
         head: list[str] = []
@@ -296,10 +294,10 @@ class FeedApp:
         for feed in self.config.feeds:
             links = []
             for fmt in feed.formats:
-                filename = f"{feed.name}.{EXTENSIONS[fmt]}"
+                filename = feed_filename(feed.name, fmt)
                 mime = CONTENT_TYPES[fmt].split(";")[0]
                 title = html.escape(f"{feed.title} ({FORMAT_NAMES[fmt]})")
-                if (self.config.feeds_dir / filename).is_file():
+                if self.sink.exists(filename):
                     href = html.escape(quote(filename))
                     head.append(
                         f'<link rel="alternate" type="{mime}" title="{title}" href="{href}">'
@@ -339,9 +337,9 @@ class FeedApp:
                 "type": "rss",
                 "text": feed.title,
                 "title": feed.title,
-                "xmlUrl": base + quote(f"{feed.name}.{EXTENSIONS[fmt]}"),
+                "xmlUrl": base + quote(feed_filename(feed.name, fmt)),
             }
-            site = self._site_link(feed.name)
+            site = self.config.site_link(feed.name)
             if site:
                 attrs["htmlUrl"] = site
             etree.SubElement(body, "outline", attrs)
@@ -406,9 +404,11 @@ def _log_safe(text: str) -> str:
     return "".join(c if c.isprintable() and c != '"' else f"\\x{ord(c):02x}" for c in text)
 
 
-def make_app(config: Config, *, now: Callable[[], datetime] = utcnow) -> WSGIApp:
-    """The WSGI application serving ``config``'s feeds."""
-    return FeedApp(config, now=now)
+def make_app(
+    config: Config, *, now: Callable[[], datetime] = utcnow, sink: FeedSink | None = None
+) -> WSGIApp:
+    """The WSGI application serving ``config``'s feeds (from ``sink``, by default the files)."""
+    return FeedApp(config, now=now, sink=sink)
 
 
 class FeedServer:

@@ -2,7 +2,14 @@
 
 Owns: the schema and its migrations, entries and their revisions, where each entry appeared, per-URL
 cache validators, per-source run records. One transaction per page. Must not: fetch, split, decide
-or render — it stores what it is told and answers queries.
+or render — it stores what it is told (each change says how: :class:`feedbot.model.Write`) and
+answers queries with the values of :mod:`feedbot.model`.
+
+How the SQL is kept: each table's columns are listed once and each kind of row becomes its value in
+one function (the "tables" section at the end); statements are module constants built from those
+lists, run only through ``Store._one`` / ``_all`` / ``_scalar`` / ``_run`` / ``_insert``. The SQL is
+standard where SQLite allows it; what is SQLite's own is named there, so that another backend is a
+matter of those few places. Thread: one connection, used by the thread that opened it.
 """
 
 from __future__ import annotations
@@ -13,15 +20,23 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from .clock import format_iso, parse_iso
 from .errors import StoreError
-from .fetch import Validators
-from .index import KnownPage
-from .model import Change, Outcome, StoredEntry
+from .model import (
+    Change,
+    EntryRow,
+    KnownPage,
+    Outcome,
+    Prepared,
+    Revision,
+    SourceRun,
+    StoredEntry,
+    Validators,
+    Write,
+)
 
 ID_NAMESPACE = uuid.UUID("6f1c5c1e-3d2a-4b8e-9a57-0f6e2f1b7a11")
 
@@ -130,61 +145,6 @@ MIGRATIONS: list[tuple[str, str]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-@dataclass(frozen=True)
-class EntryRow:
-    """An entry as the renderer needs it."""
-
-    entry_id: str
-    headline: str
-    body_html: str
-    body_text: str
-    link: str
-    attribution: str | None
-    published: datetime
-    updated: datetime
-    first_seen: datetime
-    last_seen: datetime
-    revisions: int
-    position: int
-    replaces: str | None
-    previous_text: str | None  # the body of the revision before the last, for "what changed"
-    previous_headline: str | None
-    sources: tuple[str, ...]
-    pages: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Revision:
-    number: int
-    headline: str
-    body_text: str
-    seen_at: datetime
-    page_url: str
-    source: str
-
-
-@dataclass(frozen=True)
-class SourceRun:
-    source: str
-    last_run: datetime
-    last_success: datetime | None
-    result: str
-    error: str | None
-    failures: int
-    new: int
-    updated: int
-    items: int
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """What the store writes for one item besides the decision: its safe HTML and its link."""
-
-    body_html: str
-    link: str
-    published: datetime
-
-
 class Store:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -276,87 +236,76 @@ class Store:
                     f"{self.path}: migration {number + 1} ({name}) failed: {exc}"
                 ) from None
 
+    # --- running statements: every statement goes through these ------------------------------
+    def _one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self.db.execute(sql, params).fetchone()
+        return row
+
+    def _all(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        return self.db.execute(sql, params).fetchall()
+
+    def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:
+        row = self._one(sql, params)
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+    @staticmethod
+    def _run(db: sqlite3.Connection, sql: str, params: Sequence[object] = ()) -> int:
+        """A statement inside a transaction; the number of rows it changed."""
+        return int(db.execute(sql, params).rowcount)
+
+    @staticmethod
+    def _insert(db: sqlite3.Connection, sql: str, params: Sequence[object]) -> int:
+        """An INSERT into a table with an ``id`` key; the new row's id."""
+        return int(db.execute(sql, params).lastrowid or 0)
+
     # --- HTTP cache -------------------------------------------------------------------------
     def validators(self, url: str) -> Validators | None:
-        row = self.db.execute(
-            "SELECT etag, last_modified, content_hash FROM http_cache WHERE url = ?", (url,)
-        ).fetchone()
-        if row is None:
-            return None
-        return Validators(row["etag"], row["last_modified"], row["content_hash"])
+        row = self._one(_SELECT_VALIDATORS, (url,))
+        return None if row is None else _validators(row)
 
     def forget_validators(self, url: str) -> None:
         with self.transaction() as db:
-            db.execute("DELETE FROM http_cache WHERE url = ?", (url,))
+            self._run(db, "DELETE FROM http_cache WHERE url = ?", (url,))
 
     def save_validators(self, url: str, value: Validators, *, now: datetime) -> None:
         with self.transaction() as db:
             self._save_validators(db, url, value, format_iso(now))
 
-    @staticmethod
-    def _save_validators(db: sqlite3.Connection, url: str, value: Validators, stamp: str) -> None:
-        db.execute(
-            """INSERT INTO http_cache (url, etag, last_modified, content_hash, fetched_at)
-               VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
-                   last_modified = excluded.last_modified, content_hash = excluded.content_hash,
-                   fetched_at = excluded.fetched_at""",
+    @classmethod
+    def _save_validators(
+        cls, db: sqlite3.Connection, url: str, value: Validators, stamp: str
+    ) -> None:
+        cls._run(
+            db,
+            _UPSERT_VALIDATORS,
             (url, value.etag, value.last_modified, value.content_hash, stamp),
         )
 
     # --- index sources ----------------------------------------------------------------------
     def index_pages(self, source: str) -> list[KnownPage]:
         """The pages of an index source processed before, newest first."""
-        rows = self.db.execute(
-            "SELECT url, first_seen FROM index_pages WHERE source = ? ORDER BY first_seen DESC, rowid DESC",
-            (source,),
-        ).fetchall()
-        return [KnownPage(row["url"], parse_iso(row["first_seen"])) for row in rows]
+        return [_known_page(row) for row in self._all(_SELECT_INDEX_PAGES, (source,))]
 
     def remember_index_page(self, source: str, index_url: str, url: str, *, now: datetime) -> None:
         with self.transaction() as db:
             self._remember_index_page(db, source, index_url, url, format_iso(now))
 
-    @staticmethod
+    @classmethod
     def _remember_index_page(
-        db: sqlite3.Connection, source: str, index_url: str, url: str, stamp: str
+        cls, db: sqlite3.Connection, source: str, index_url: str, url: str, stamp: str
     ) -> None:
-        db.execute(
-            """INSERT INTO index_pages (source, url, index_url, first_seen, last_checked)
-               VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT (source, url) DO UPDATE SET last_checked = excluded.last_checked""",
-            (source, url, index_url, stamp, stamp),
-        )
+        cls._run(db, _UPSERT_INDEX_PAGE, (source, url, index_url, stamp, stamp))
 
     # --- entries --------------------------------------------------------------------------
     def entries_for(self, feed: str) -> list[StoredEntry]:
-        rows = self.db.execute(
-            """SELECT e.id, e.entry_id, e.key, e.fingerprint, e.headline, e.norm_headline, e.norm_body,
-                      e.source,
-                      (SELECT group_concat(DISTINCT a.source) FROM appearances a WHERE a.entry = e.id) AS sources
-               FROM entries e WHERE e.feed = ? ORDER BY e.id""",
-            (feed,),
-        ).fetchall()
-        return [
-            StoredEntry(
-                rowid=row["id"],
-                entry_id=row["entry_id"],
-                key=row["key"],
-                fingerprint=row["fingerprint"],
-                headline=row["headline"],
-                norm_headline=row["norm_headline"],
-                norm_body=row["norm_body"],
-                sources=_sources(row["sources"]),
-                owner=row["source"],
-            )
-            for row in rows
-        ]
+        """Every entry of ``feed`` as the decider compares with them, oldest first."""
+        return [_stored_entry(row) for row in self._all(_SELECT_STORED_ENTRIES, (feed,))]
 
     def _new_entry_id(self, feed: str, key: str, fingerprint: str) -> str:
         base = uuid.uuid5(ID_NAMESPACE, f"{feed}\x00{key}\x00{fingerprint}")
         candidate = f"urn:uuid:{base}"
         n = 1
-        while self.db.execute("SELECT 1 FROM entries WHERE entry_id = ?", (candidate,)).fetchone():
+        while self._one("SELECT 1 FROM entries WHERE entry_id = ?", (candidate,)):
             candidate = f"urn:uuid:{uuid.uuid5(base, str(n))}"
             n += 1
         return candidate
@@ -369,76 +318,36 @@ class Store:
         page_url: str,
         changes: Sequence[tuple[Change, Prepared]],
         now: datetime,
-        policy: str,
         validators: tuple[str, Validators] | None,
         index_page: tuple[str, str] | None = None,
     ) -> tuple[int, int, int]:
-        """Write the outcome of one page in one transaction. Returns (new, updated, unchanged).
+        """Write the outcome of one page in one transaction, each change as its ``write`` says (the
+        decider applied the update policy). Returns (new, updated, unchanged) by outcome.
         ``index_page`` is (index URL, page URL as linked) for a page followed from an index source:
         it is remembered as processed in the same transaction."""
         stamp = format_iso(now)
         counts = {Outcome.NEW: 0, Outcome.UPDATED: 0, Outcome.UNCHANGED: 0}
         with self.transaction() as db:
             for change, prepared in changes:
-                item = change.item
                 counts[change.outcome] += 1
-                if change.outcome is Outcome.NEW or (
-                    change.outcome is Outcome.UPDATED and policy == "new-entry"
-                ):
-                    replaces = change.entry.entry_id if change.entry is not None else None
-                    rowid = self._insert_entry(
-                        db, feed, source, page_url, change, prepared, stamp, replaces
-                    )
-                elif change.outcome is Outcome.UPDATED:
+                if change.write is Write.INSERT:
+                    rowid = self._insert_entry(db, feed, source, page_url, change, prepared, stamp)
+                elif change.write is Write.REVISE:
                     assert change.entry is not None
                     rowid = change.entry.rowid
-                    db.execute(
-                        """UPDATE entries SET key = ?, fingerprint = ?, headline = ?, norm_headline = ?,
-                               norm_body = ?, body_html = ?, body_text = ?, link = ?, attribution = ?,
-                               last_seen = ?, updated = ?, revisions = revisions + 1, position = ?
-                           WHERE id = ?""",
-                        (
-                            item.key,
-                            item.fingerprint,
-                            item.item.headline,
-                            item.norm_headline,
-                            item.norm_body,
-                            prepared.body_html,
-                            item.item.body_text,
-                            prepared.link,
-                            item.item.attribution,
-                            stamp,
-                            stamp,
-                            item.item.position,
-                            rowid,
-                        ),
-                    )
-                    self._insert_revision(
+                    self._run(db, _REVISE_ENTRY, (*_content(change, prepared), stamp, stamp, rowid))
+                    self._run(
                         db,
-                        rowid,
-                        item.item.headline,
-                        prepared.body_html,
-                        item.item.body_text,
-                        item.fingerprint,
-                        stamp,
-                        page_url,
-                        source,
+                        _INSERT_REVISION,
+                        _revision(rowid, change, prepared, stamp, page_url, source),
                     )
                 else:
                     assert change.entry is not None
                     rowid = change.entry.rowid
-                    db.execute("UPDATE entries SET last_seen = ? WHERE id = ?", (stamp, rowid))
-                db.execute(
-                    """INSERT INTO appearances (entry, page_url, source, first_seen, last_seen)
-                       VALUES (?, ?, ?, ?, ?)
-                       ON CONFLICT (entry, page_url, source) DO UPDATE SET last_seen = excluded.last_seen""",
-                    (rowid, page_url, source, stamp, stamp),
-                )
+                    self._run(db, "UPDATE entries SET last_seen = ? WHERE id = ?", (stamp, rowid))
+                self._run(db, _UPSERT_APPEARANCE, (rowid, page_url, source, stamp, stamp))
             if counts[Outcome.NEW] or counts[Outcome.UPDATED]:
-                db.execute(
-                    "INSERT OR IGNORE INTO pending_feeds (feed, since) VALUES (?, ?)",
-                    (feed, stamp),
-                )
+                self._run(db, _MARK_PENDING, (feed, stamp))
             if validators is not None:
                 url, value = validators
                 self._save_validators(db, url, value, stamp)
@@ -455,166 +364,62 @@ class Store:
         change: Change,
         prepared: Prepared,
         stamp: str,
-        replaces: str | None,
     ) -> int:
+        """A new entry with its first revision; under "new-entry" an update names the entry it
+        replaces (``change.entry``)."""
         item = change.item
-        entry_id = self._new_entry_id(feed, item.key, item.fingerprint)
-        published = format_iso(prepared.published)
-        cursor = db.execute(
-            """INSERT INTO entries (feed, entry_id, key, fingerprint, headline, norm_headline, norm_body,
-                   body_html, body_text, link, attribution, published, first_seen, last_seen, updated,
-                   revisions, position, source, replaces)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)""",
-            (
-                feed,
-                entry_id,
-                item.key,
-                item.fingerprint,
-                item.item.headline,
-                item.norm_headline,
-                item.norm_body,
-                prepared.body_html,
-                item.item.body_text,
-                prepared.link,
-                item.item.attribution,
-                published,
-                stamp,
-                stamp,
-                stamp,
-                item.item.position,
-                source,
-                replaces,
-            ),
-        )
-        rowid = int(cursor.lastrowid or 0)
-        self._insert_revision(
-            db,
-            rowid,
-            item.item.headline,
-            prepared.body_html,
-            item.item.body_text,
-            item.fingerprint,
+        replaces = change.entry.entry_id if change.entry is not None else None
+        values = (
+            feed,
+            self._new_entry_id(feed, item.key, item.fingerprint),
+            *_content(change, prepared),
+            format_iso(prepared.published),
             stamp,
-            page_url,
+            stamp,
+            stamp,
+            1,
             source,
+            replaces,
         )
+        rowid = self._insert(db, _INSERT_ENTRY, values)
+        self._run(db, _INSERT_REVISION, _revision(rowid, change, prepared, stamp, page_url, source))
         return rowid
-
-    @staticmethod
-    def _insert_revision(
-        db: sqlite3.Connection,
-        rowid: int,
-        headline: str,
-        body_html: str,
-        body_text: str,
-        fingerprint: str,
-        stamp: str,
-        page_url: str,
-        source: str,
-    ) -> None:
-        db.execute(
-            """INSERT INTO revisions (entry, number, headline, body_html, body_text, fingerprint, seen_at,
-                   page_url, source)
-               VALUES (?, (SELECT coalesce(max(number), 0) + 1 FROM revisions WHERE entry = ?),
-                       ?, ?, ?, ?, ?, ?, ?)""",
-            (rowid, rowid, headline, body_html, body_text, fingerprint, stamp, page_url, source),
-        )
 
     def is_pending(self, feed: str) -> bool:
         """Whether ``feed``'s entries changed since its files were last written in full."""
-        row = self.db.execute("SELECT 1 FROM pending_feeds WHERE feed = ?", (feed,)).fetchone()
-        return row is not None
+        return self._one("SELECT 1 FROM pending_feeds WHERE feed = ?", (feed,)) is not None
 
     def feed_written(self, feed: str) -> None:
         """Every format of ``feed`` is written: it no longer needs to be caught up."""
         with self.transaction() as db:
-            db.execute("DELETE FROM pending_feeds WHERE feed = ?", (feed,))
+            self._run(db, "DELETE FROM pending_feeds WHERE feed = ?", (feed,))
 
     def feed_entries(self, feed: str, limit: int) -> list[EntryRow]:
         """The newest ``limit`` entries of a feed, most recently updated first."""
-        return self._entry_rows(feed, "e.updated DESC, e.position ASC, e.id ASC", limit, 0)
+        return self._entry_rows(_SHOWN_ORDER, feed, limit, 0)
 
     def archive_entries(self, feed: str, offset: int, limit: int) -> list[EntryRow]:
         """Entries in the order they were first stored (a stable order for RFC 5005 archive
         pages): ``limit`` of them from ``offset``."""
-        return self._entry_rows(feed, "e.id ASC", limit, offset)
+        return self._entry_rows("e.id ASC", feed, limit, offset)
 
-    def _entry_rows(self, feed: str, order: str, limit: int, offset: int) -> list[EntryRow]:
-        rows = self.db.execute(
-            """SELECT e.*,
-                  (SELECT r.body_text FROM revisions r WHERE r.entry = e.id AND r.number = e.revisions - 1)
-                      AS previous_text,
-                  (SELECT r.headline FROM revisions r WHERE r.entry = e.id AND r.number = e.revisions - 1)
-                      AS previous_headline,
-                  (SELECT group_concat(DISTINCT a.source) FROM appearances a WHERE a.entry = e.id) AS sources,
-                  (SELECT group_concat(a.page_url, char(10)) FROM appearances a WHERE a.entry = e.id) AS pages
-               FROM entries e WHERE e.feed = ?
-               ORDER BY """
-            + order
-            + " LIMIT ? OFFSET ?",
-            (feed, limit, offset),
-        ).fetchall()
-        return [
-            EntryRow(
-                entry_id=row["entry_id"],
-                headline=row["headline"],
-                body_html=row["body_html"],
-                body_text=row["body_text"],
-                link=row["link"],
-                attribution=row["attribution"],
-                published=parse_iso(row["published"]),
-                updated=parse_iso(row["updated"]),
-                first_seen=parse_iso(row["first_seen"]),
-                last_seen=parse_iso(row["last_seen"]),
-                revisions=row["revisions"],
-                position=row["position"],
-                replaces=row["replaces"],
-                previous_text=row["previous_text"],
-                previous_headline=row["previous_headline"],
-                sources=_sources(row["sources"]),
-                pages=tuple(dict.fromkeys((row["pages"] or "").split("\n")))
-                if row["pages"]
-                else (),
-            )
-            for row in rows
-        ]
+    def _entry_rows(self, order: str, feed: str, limit: int, offset: int) -> list[EntryRow]:
+        rows = self._all(_SELECT_ENTRY_ROWS.format(order=order), (feed, limit, offset))
+        return [_entry_row(row) for row in rows]
 
     def prune(self, feed: str, *, before: datetime, keep: int) -> int:
         """Delete entries of ``feed`` last seen before ``before``, except the ``keep`` newest (the ones
         the feed shows). Revisions and appearances go with them. Returns the number deleted."""
         with self.transaction() as db:
-            cursor = db.execute(
-                """DELETE FROM entries WHERE feed = ? AND last_seen < ? AND id NOT IN (
-                       SELECT id FROM entries WHERE feed = ?
-                       ORDER BY updated DESC, position ASC, id ASC LIMIT ?)""",
-                (feed, format_iso(before), feed, keep),
-            )
-            return int(cursor.rowcount)
+            return self._run(db, _PRUNE, (feed, format_iso(before), feed, keep))
 
     def count_entries(self, feed: str | None = None) -> int:
         if feed is None:
-            return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
-        return int(
-            self.db.execute("SELECT count(*) FROM entries WHERE feed = ?", (feed,)).fetchone()[0]
-        )
+            return self._scalar("SELECT count(*) FROM entries")
+        return self._scalar("SELECT count(*) FROM entries WHERE feed = ?", (feed,))
 
     def revisions(self, feed: str, entry_id: str) -> list[Revision]:
-        rows = self.db.execute(
-            """SELECT r.* FROM revisions r JOIN entries e ON e.id = r.entry
-               WHERE e.feed = ? AND e.entry_id = ? ORDER BY r.number""",
-            (feed, entry_id),
-        ).fetchall()
-        return [
-            Revision(
-                row["number"],
-                row["headline"],
-                row["body_text"],
-                parse_iso(row["seen_at"]),
-                row["page_url"],
-                row["source"],
-            )
-            for row in rows
-        ]
+        return [_revision_row(row) for row in self._all(_SELECT_REVISIONS, (feed, entry_id))]
 
     # --- runs ------------------------------------------------------------------------------
     def record_run(
@@ -630,18 +435,12 @@ class Store:
     ) -> None:
         stamp = format_iso(now)
         with self.transaction() as db:
-            items = db.execute(
+            items = self._scalar(
                 "SELECT count(DISTINCT entry) FROM appearances WHERE source = ?", (source,)
-            ).fetchone()[0]
-            db.execute(
-                """INSERT INTO source_runs (source, last_run, last_success, result, error, failures, new,
-                       updated, items)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (source) DO UPDATE SET last_run = excluded.last_run,
-                       last_success = coalesce(excluded.last_success, source_runs.last_success),
-                       result = excluded.result, error = excluded.error,
-                       failures = CASE WHEN excluded.failures = 0 THEN 0 ELSE source_runs.failures + 1 END,
-                       new = excluded.new, updated = excluded.updated, items = excluded.items""",
+            )
+            self._run(
+                db,
+                _UPSERT_SOURCE_RUN,
                 (
                     source,
                     stamp,
@@ -678,21 +477,302 @@ def read_source_runs(path: Path) -> dict[str, SourceRun]:
 
 
 def _source_runs(db: sqlite3.Connection) -> dict[str, SourceRun]:
-    rows = db.execute("SELECT * FROM source_runs").fetchall()
-    return {
-        row["source"]: SourceRun(
-            source=row["source"],
-            last_run=parse_iso(row["last_run"]),
-            last_success=parse_iso(row["last_success"]) if row["last_success"] else None,
-            result=row["result"],
-            error=row["error"],
-            failures=row["failures"],
-            new=row["new"],
-            updated=row["updated"],
-            items=row["items"],
-        )
-        for row in rows
-    }
+    rows = db.execute(_SELECT_SOURCE_RUNS).fetchall()
+    return {row["source"]: _source_run(row) for row in rows}
+
+
+# --- tables: each one's columns, and its rows as values, once ------------------------------------
+# SQL here is standard where SQLite allows it (upserts with ON CONFLICT, which PostgreSQL also
+# speaks). What is SQLite's own is named: the migrations' DDL, the PRAGMAs, ``rowid``, ``?``
+# parameters, ``lastrowid`` (in Store._insert) and the list aggregates below.
+
+
+def _columns(names: Sequence[str], prefix: str = "") -> str:
+    return ", ".join(prefix + name for name in names)
+
+
+def _placeholders(names: Sequence[str]) -> str:
+    return ", ".join("?" for _ in names)
+
+
+def _upsert(table: str, columns: Sequence[str], key: Sequence[str], update: str) -> str:
+    return (
+        f"INSERT INTO {table} ({_columns(columns)}) VALUES ({_placeholders(columns)}) "
+        f"ON CONFLICT ({_columns(key)}) DO {update}"
+    )
+
+
+def _set_excluded(columns: Sequence[str]) -> str:
+    return "UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in columns)
+
+
+# SQLite's aggregates of a column into one string (PostgreSQL: string_agg(DISTINCT x, ','),
+# string_agg(x, chr(10)))
+def _distinct_list(column: str) -> str:
+    return f"group_concat(DISTINCT {column})"
+
+
+def _lines(column: str) -> str:
+    return f"group_concat({column}, char(10))"
+
+
+# http_cache
+HTTP_CACHE = ("url", "etag", "last_modified", "content_hash", "fetched_at")
+_SELECT_VALIDATORS = "SELECT etag, last_modified, content_hash FROM http_cache WHERE url = ?"
+_UPSERT_VALIDATORS = _upsert("http_cache", HTTP_CACHE, ("url",), _set_excluded(HTTP_CACHE[1:]))
+
+
+def _validators(row: sqlite3.Row) -> Validators:
+    return Validators(row["etag"], row["last_modified"], row["content_hash"])
+
+
+# index_pages
+INDEX_PAGES = ("source", "url", "index_url", "first_seen", "last_checked")
+_SELECT_INDEX_PAGES = (
+    "SELECT url, first_seen FROM index_pages WHERE source = ? ORDER BY first_seen DESC, rowid DESC"
+)
+_UPSERT_INDEX_PAGE = _upsert(
+    "index_pages", INDEX_PAGES, ("source", "url"), _set_excluded(("last_checked",))
+)
+
+
+def _known_page(row: sqlite3.Row) -> KnownPage:
+    return KnownPage(row["url"], parse_iso(row["first_seen"]))
+
+
+# entries: what an item's content sets (on insert and on each revision), then the rest
+ENTRY_CONTENT = (
+    "key",
+    "fingerprint",
+    "headline",
+    "norm_headline",
+    "norm_body",
+    "body_html",
+    "body_text",
+    "link",
+    "attribution",
+    "position",
+)
+ENTRIES = (
+    "feed",
+    "entry_id",
+    *ENTRY_CONTENT,
+    "published",
+    "first_seen",
+    "last_seen",
+    "updated",
+    "revisions",
+    "source",
+    "replaces",
+)
+_INSERT_ENTRY = f"INSERT INTO entries ({_columns(ENTRIES)}) VALUES ({_placeholders(ENTRIES)})"
+_REVISE_ENTRY = (
+    "UPDATE entries SET "
+    + ", ".join(f"{name} = ?" for name in ENTRY_CONTENT)
+    + ", last_seen = ?, updated = ?, revisions = revisions + 1 WHERE id = ?"
+)
+_SHOWN_ORDER = "e.updated DESC, e.position ASC, e.id ASC"  # the entries a feed shows, in order
+_PRUNE = (
+    "DELETE FROM entries WHERE feed = ? AND last_seen < ? AND id NOT IN ("
+    "SELECT id FROM entries e WHERE e.feed = ? ORDER BY " + _SHOWN_ORDER + " LIMIT ?)"
+)
+_SOURCES = (
+    f"(SELECT {_distinct_list('a.source')} FROM appearances a WHERE a.entry = e.id) AS sources"
+)
+STORED_ENTRY = (
+    "id",
+    "entry_id",
+    "key",
+    "fingerprint",
+    "headline",
+    "norm_headline",
+    "norm_body",
+    "source",
+)
+_SELECT_STORED_ENTRIES = f"SELECT {_columns(STORED_ENTRY, 'e.')}, {_SOURCES} FROM entries e WHERE e.feed = ? ORDER BY e.id"
+ENTRY_ROW = (
+    "entry_id",
+    "headline",
+    "body_html",
+    "body_text",
+    "link",
+    "attribution",
+    "published",
+    "updated",
+    "first_seen",
+    "last_seen",
+    "revisions",
+    "position",
+    "replaces",
+)
+_PREVIOUS = "(SELECT r.{0} FROM revisions r WHERE r.entry = e.id AND r.number = e.revisions - 1)"
+_SELECT_ENTRY_ROWS = (
+    f"SELECT {_columns(ENTRY_ROW, 'e.')}, "
+    f"{_PREVIOUS.format('body_text')} AS previous_text, "
+    f"{_PREVIOUS.format('headline')} AS previous_headline, {_SOURCES}, "
+    f"(SELECT {_lines('a.page_url')} FROM appearances a WHERE a.entry = e.id) AS pages "
+    "FROM entries e WHERE e.feed = ? ORDER BY {order} LIMIT ? OFFSET ?"
+)
+
+
+def _content(change: Change, prepared: Prepared) -> tuple[object, ...]:
+    """The values of ENTRY_CONTENT for an item."""
+    item = change.item
+    return (
+        item.key,
+        item.fingerprint,
+        item.item.headline,
+        item.norm_headline,
+        item.norm_body,
+        prepared.body_html,
+        item.item.body_text,
+        prepared.link,
+        item.item.attribution,
+        item.item.position,
+    )
+
+
+def _stored_entry(row: sqlite3.Row) -> StoredEntry:
+    return StoredEntry(
+        rowid=row["id"],
+        entry_id=row["entry_id"],
+        key=row["key"],
+        fingerprint=row["fingerprint"],
+        headline=row["headline"],
+        norm_headline=row["norm_headline"],
+        norm_body=row["norm_body"],
+        sources=_sources(row["sources"]),
+        owner=row["source"],
+    )
+
+
+def _entry_row(row: sqlite3.Row) -> EntryRow:
+    return EntryRow(
+        entry_id=row["entry_id"],
+        headline=row["headline"],
+        body_html=row["body_html"],
+        body_text=row["body_text"],
+        link=row["link"],
+        attribution=row["attribution"],
+        published=parse_iso(row["published"]),
+        updated=parse_iso(row["updated"]),
+        first_seen=parse_iso(row["first_seen"]),
+        last_seen=parse_iso(row["last_seen"]),
+        revisions=row["revisions"],
+        position=row["position"],
+        replaces=row["replaces"],
+        previous_text=row["previous_text"],
+        previous_headline=row["previous_headline"],
+        sources=_sources(row["sources"]),
+        pages=tuple(dict.fromkeys(row["pages"].split("\n"))) if row["pages"] else (),
+    )
+
+
+def _sources(value: str | None) -> tuple[str, ...]:
+    """The distinct source names of a ``_distinct_list`` column, sorted."""
+    return tuple(sorted(set((value or "").split(",")) - {""}))
+
+
+# revisions
+REVISIONS = (
+    "entry",
+    "number",
+    "headline",
+    "body_html",
+    "body_text",
+    "fingerprint",
+    "seen_at",
+    "page_url",
+    "source",
+)
+# the next number of the entry's revisions, computed in the statement (the entry is its first value)
+_INSERT_REVISION = (
+    f"INSERT INTO revisions ({_columns(REVISIONS)}) VALUES (?, "
+    "(SELECT coalesce(max(number), 0) + 1 FROM revisions WHERE entry = ?), "
+    f"{_placeholders(REVISIONS[2:])})"
+)
+REVISION = ("number", "headline", "body_text", "seen_at", "page_url", "source")
+_SELECT_REVISIONS = (
+    f"SELECT {_columns(REVISION, 'r.')} FROM revisions r JOIN entries e ON e.id = r.entry "
+    "WHERE e.feed = ? AND e.entry_id = ? ORDER BY r.number"
+)
+
+
+def _revision(
+    rowid: int, change: Change, prepared: Prepared, stamp: str, page_url: str, source: str
+) -> tuple[object, ...]:
+    """The parameters of _INSERT_REVISION for an item seen at ``stamp``."""
+    item = change.item
+    return (
+        rowid,
+        rowid,
+        item.item.headline,
+        prepared.body_html,
+        item.item.body_text,
+        item.fingerprint,
+        stamp,
+        page_url,
+        source,
+    )
+
+
+def _revision_row(row: sqlite3.Row) -> Revision:
+    return Revision(
+        row["number"],
+        row["headline"],
+        row["body_text"],
+        parse_iso(row["seen_at"]),
+        row["page_url"],
+        row["source"],
+    )
+
+
+# appearances
+APPEARANCES = ("entry", "page_url", "source", "first_seen", "last_seen")
+_UPSERT_APPEARANCE = _upsert(
+    "appearances", APPEARANCES, ("entry", "page_url", "source"), _set_excluded(("last_seen",))
+)
+
+# pending_feeds
+_MARK_PENDING = _upsert("pending_feeds", ("feed", "since"), ("feed",), "NOTHING")
+
+# source_runs
+SOURCE_RUNS = (
+    "source",
+    "last_run",
+    "last_success",
+    "result",
+    "error",
+    "failures",
+    "new",
+    "updated",
+    "items",
+)
+_UPSERT_SOURCE_RUN = _upsert(
+    "source_runs",
+    SOURCE_RUNS,
+    ("source",),
+    "UPDATE SET last_run = excluded.last_run, "
+    "last_success = coalesce(excluded.last_success, source_runs.last_success), "
+    "result = excluded.result, error = excluded.error, "
+    "failures = CASE WHEN excluded.failures = 0 THEN 0 ELSE source_runs.failures + 1 END, "
+    "new = excluded.new, updated = excluded.updated, items = excluded.items",
+)
+_SELECT_SOURCE_RUNS = f"SELECT {_columns(SOURCE_RUNS)} FROM source_runs"
+
+
+def _source_run(row: sqlite3.Row) -> SourceRun:
+    return SourceRun(
+        source=row["source"],
+        last_run=parse_iso(row["last_run"]),
+        last_success=parse_iso(row["last_success"]) if row["last_success"] else None,
+        result=row["result"],
+        error=row["error"],
+        failures=row["failures"],
+        new=row["new"],
+        updated=row["updated"],
+        items=row["items"],
+    )
 
 
 def _set_wal(db: sqlite3.Connection) -> None:
@@ -728,8 +808,3 @@ def _problem(path: Path, exc: BaseException) -> str:
     if not hints and path.exists() and not os.access(path, os.W_OK):
         hints.append(f"{path.name} is read-only")
     return f"{exc} ({'; '.join(hints)})" if hints else str(exc)
-
-
-def _sources(value: str | None) -> tuple[str, ...]:
-    """The distinct source names of a ``group_concat(DISTINCT a.source)`` column, sorted."""
-    return tuple(sorted(set((value or "").split(",")) - {""}))

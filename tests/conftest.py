@@ -8,6 +8,18 @@ from .batch import Batch, Reference, build_reference, serve_batch
 from .helpers import Server, check_feed, serve
 
 
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    """Name the order the tests ran in (pytest-randomly shuffles it; addopts' -q hides its header
+    line), so an order-dependent failure can be replayed."""
+    seed = config.getoption("randomly_seed", None)
+    if isinstance(seed, int) and config.getoption("randomly_reorganize", True):
+        terminalreporter.write_line(
+            f"test order shuffled by pytest-randomly: replay with --randomly-seed={seed}"
+        )
+
+
 @pytest.fixture
 def server() -> Iterator[Server]:
     with serve() as srv:

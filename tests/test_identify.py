@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 
 from feedbot.identify import (
     BUILTIN_VOLATILE,
-    CJK_RANGES,
     fold,
     normalise_body,
     remove_volatile,
     tokens,
 )
+from feedbot.text import CJK_RANGES
 
 # (text as a page has it, tokens a reader would expect)
 EXAMPLES = [

@@ -14,8 +14,8 @@ import pytest
 from feedbot.config import Config, load_config
 from feedbot.errors import ConfigError
 from feedbot.fetch import Fetcher, FetchSettings
-from feedbot.index import KnownPage, index_links, pages_to_follow
-from feedbot.model import RunResult
+from feedbot.index import index_links, pages_to_follow
+from feedbot.model import KnownPage, RunResult
 from feedbot.run import run_once
 from feedbot.store import MIGRATIONS, SCHEMA_VERSION, Store
 
