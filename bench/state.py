@@ -140,8 +140,8 @@ def build(work: Path, size: int, seed: int) -> float:
     from feedbot.config import load_config
     from feedbot.decide import decide
     from feedbot.identify import identify
-    from feedbot.model import Item
-    from feedbot.store import Prepared, Store
+    from feedbot.model import Item, Prepared
+    from feedbot.store import Store
 
     config = load_config(write_config(work))
     text = Text(seed)
@@ -175,7 +175,6 @@ def build(work: Path, size: int, seed: int) -> float:
                 page_url="https://example.org/digest",
                 changes=prepared,
                 now=now,
-                policy="mark",
                 validators=None,
             )
             if first // BUILD_CHUNK % 20 == 19:

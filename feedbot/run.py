@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from .clock import utcnow
 from .config import Config, SourceConfig
+from .decide import DEFAULT as DEFAULT_THRESHOLDS
 from .decide import decide
 from .errors import ExtractError, FeedbotError, NotModified, SourceError, StoreError
 from .fetch import Fetcher, FetchSettings
@@ -324,12 +325,15 @@ class Runner:
         if len(cleaned) != len(identified):
             cleaned = sanitise_items(identified, page)
         sanitised = {id(ident): html for ident, html in zip(identified, cleaned, strict=True)}
-        changes = decide(
+        # only the entries the page may match, by index lookups: the cost of a page does not
+        # grow with its feed
+        candidates = self.store.candidates(
+            feed.name,
             identified,
-            self.store.entries_for(feed.name),
-            source=source.name,
-            policy=feed.update_policy,
+            same_key=DEFAULT_THRESHOLDS.same_key_candidates,
+            same_fingerprint=DEFAULT_THRESHOLDS.same_fingerprint_candidates,
         )
+        changes = decide(identified, candidates, source=source.name, policy=feed.update_policy)
         now = self.now()
         prepared = []
         for change in changes:
