@@ -156,7 +156,9 @@ MIGRATIONS: list[Migration] = [
         # items (Store.candidates). source_items counts what each source has shown as it grows
         # (record_run counted every appearance of the source after every run). archive_pages
         # remembers where each written archive page ends, so the next page and the feed's tail
-        # are read from there (an OFFSET read every entry before them). The current revision's
+        # are read from there (an OFFSET read every entry before them). entries_feed_shown is the
+        # order a feed shows (ties on `updated` — a page's items — sorted, with every body, before
+        # the first rows came out). The current revision's
         # bodies are the entry's own: its revision row no longer repeats them. The step
         # re-tokenises stored bodies (tokens now split at script boundaries), recomputes keys and
         # fingerprints, and computes every signature once.
@@ -168,6 +170,8 @@ MIGRATIONS: list[Migration] = [
             PRIMARY KEY (band_key, entry)
         ) WITHOUT ROWID;
         CREATE INDEX entries_feed_fingerprint ON entries (feed, fingerprint);
+        DROP INDEX entries_feed_updated;
+        CREATE INDEX entries_feed_shown ON entries (feed, updated DESC, position, id);
         CREATE TABLE source_items (
             source TEXT PRIMARY KEY,
             items INTEGER NOT NULL
