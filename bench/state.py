@@ -12,7 +12,7 @@ write. Then each measurement is a fresh ``python -m bench.state measure`` proces
 ``feedbot.run.run_once`` on a one-source config whose page is a local file: reading the page,
 splitting, identifying, deciding, storing, rendering and writing the feed. The process reports the
 time ``run_once`` took (wall and CPU; interpreter start-up is not counted, it does not depend on the
-state) and its peak resident memory (``ru_maxrss``: the whole process, start-up included). A
+state) and its peak resident memory (``VmHWM``: the whole process, start-up included). A
 warm-up page is run first at each size so the feed file exists, as it would in use. Each page is
 new bytes (new stories, or new edits of the newest stored stories), so nothing is skipped as
 unchanged.
@@ -197,6 +197,16 @@ class Measured:
     updated: int
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory since it started (VmHWM). Not ru_maxrss: after fork and
+    exec that still counts the parent's memory at the fork (the bench process, which built the
+    state)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def measure_child(config_path: Path) -> dict[str, float]:
     """In the child process: one run_once, timed; the result counts and the peak memory."""
     from feedbot.config import load_config
@@ -208,11 +218,10 @@ def measure_child(config_path: Path) -> dict[str, float]:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     if not result.ok:
         raise SystemExit(f"run failed: {result.error}")
-    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
         "seconds": wall,
         "cpu_seconds": cpu,
-        "maxrss_mb": maxrss,
+        "maxrss_mb": peak_rss_mb(),
         "new": result.new,
         "updated": result.updated,
     }
