@@ -15,8 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-
-import opencc
+from typing import Any
 
 from .model import Identified, Item
 from .signature import signature_of_tokens
@@ -56,12 +55,15 @@ _BUILTIN = tuple(
     (needles, re.compile(pattern, re.I))
     for needles, pattern in zip(_BUILTIN_NEEDLES, BUILTIN_VOLATILE, strict=True)
 )
-_converter: opencc.OpenCC | None = None
+_converter: Any = None
 
 
-def _cc() -> opencc.OpenCC:
+def _cc() -> Any:
+    """OpenCC's hk2s converter, made (and OpenCC imported) on first use."""
     global _converter
     if _converter is None:
+        import opencc
+
         _converter = opencc.OpenCC("hk2s")
     return _converter
 

@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .clock import utcnow
 from .config import Config, SourceConfig
@@ -26,7 +27,6 @@ from .decide import DEFAULT as DEFAULT_THRESHOLDS
 from .decide import decide
 from .errors import ExtractError, FeedbotError, NotModified, SourceError, StoreError
 from .fetch import Fetcher, FetchSettings
-from .identify import identify
 from .index import describe_links, index_links, pages_to_follow
 from .model import (
     Identified,
@@ -39,15 +39,20 @@ from .model import (
     Validators,
 )
 from .publish import Publisher
-from .render import item_link
-from .sanitize import clean_html
-from .split import SplitOptions, split_page
 from .store import Store
 
+if TYPE_CHECKING:
+    from .split import SplitOptions
+
 log = logging.getLogger("feedbot")
+# Start-up: a run where nothing changed (every page 304) splits, identifies, sanitises and renders
+# nothing, so the modules that do (lxml, BeautifulSoup, OpenCC, nh3, feedgen) are imported where
+# they are first needed, not when feedbot starts.
 
 
 def split_options(source: SourceConfig) -> SplitOptions:
+    from .split import SplitOptions
+
     return SplitOptions(
         mode=source.split,
         content_selector=source.content_selector,
@@ -94,6 +99,8 @@ class Fetched:
 
 def split_or_fail(source: SourceConfig, page: Page) -> Split:
     """Split a page; a page that yields no items is an ExtractError naming the page."""
+    from .split import split_page
+
     split = split_page(page.text, page.content_type, split_options(source))
     if not split.items:
         why = "the page is empty" if not page.text.strip() else "no headline structure found"
@@ -105,12 +112,16 @@ def split_or_fail(source: SourceConfig, page: Page) -> Split:
 
 def identify_split(source: SourceConfig, split: Split) -> tuple[Identified, ...]:
     """Keys and fingerprints of a split page's items (pure, so workers do it too)."""
+    from .identify import identify
+
     items = [replace(i, attribution=i.attribution or split.attribution) for i in split.items]
     return tuple(identify(items, source.volatile_patterns))
 
 
 def sanitise_items(identified: Sequence[Identified], page: Page) -> tuple[str, ...]:
     """Each item's HTML sanitised, its links made absolute against the page (pure)."""
+    from .sanitize import clean_html
+
     return tuple(clean_html(i.item.body_html, page.final_url) for i in identified)
 
 
@@ -334,6 +345,8 @@ class Runner:
             same_fingerprint=DEFAULT_THRESHOLDS.same_fingerprint_candidates,
         )
         changes = decide(identified, candidates, source=source.name, policy=feed.update_policy)
+        from .render import item_link
+
         now = self.now()
         prepared = []
         for change in changes:

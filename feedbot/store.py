@@ -26,7 +26,6 @@ from pathlib import Path
 from . import signature as sig
 from .clock import format_iso, parse_iso
 from .errors import StoreError
-from .identify import fingerprint, headline_key, squash, tokens
 from .model import (
     Change,
     EntryRow,
@@ -1015,6 +1014,8 @@ def _reindex(db: sqlite3.Connection, *, retokenise: bool) -> None:
     recompute its fingerprint, and the headline's key and folded form (the similarity-index
     migration; re-tokenising a stored body equals tokenising its text afresh, see
     tests/test_identify.py)."""
+    from .identify import fingerprint, headline_key, squash, tokens
+
     db.execute("DELETE FROM entry_bands")
     last = 0
     while True:
