@@ -20,7 +20,18 @@ import pytest
 import feedbot
 
 PACKAGE = Path(feedbot.__file__).parent
-PURE = ("config", "model", "identify", "decide", "render", "health", "index", "schedule", "text")
+PURE = (
+    "config",
+    "model",
+    "identify",
+    "signature",
+    "decide",
+    "render",
+    "health",
+    "index",
+    "schedule",
+    "text",
+)
 IO = ("fetch", "store", "write", "serve", "daemon", "run", "publish", "websub", "lock", "cli")
 # libraries that only I/O code has any business loading
 IO_LIBRARIES = ("requests", "sqlite3", "waitress", "psycopg")
