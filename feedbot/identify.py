@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 
 from .model import Identified, Item
-from .signature import signature_of_tokens
+from .signature import band_keys, signature_of_tokens
 from .text import CJK, CJK_CHARS
 
 # characters that do not count: invisible format and bidi controls, and lone surrogates (from
@@ -125,11 +125,16 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(text)
 
 
-def identify(items: Iterable[Item], volatile: Sequence[str] = ()) -> list[Identified]:
+def identify(
+    items: Iterable[Item], volatile: Sequence[str] = (), *, feed: str | None = None
+) -> list[Identified]:
+    """Each item with its key, fingerprint and signature; with ``feed``, also the signature's band
+    keys in that feed (workers compute them, so the thread that stores does not)."""
     out = []
     for item in items:
         toks = tokens(remove_volatile(fold(item.body_text), volatile))
         norm_body = " ".join(toks)
+        sig = signature_of_tokens(toks)
         out.append(
             Identified(
                 item=item,
@@ -137,7 +142,8 @@ def identify(items: Iterable[Item], volatile: Sequence[str] = ()) -> list[Identi
                 fingerprint=fingerprint(norm_body),
                 norm_headline=squash(item.headline),
                 norm_body=norm_body,
-                signature=signature_of_tokens(toks),
+                signature=sig,
+                bands=tuple(band_keys(feed, sig)) if feed is not None else (),
             )
         )
     return out

@@ -128,6 +128,7 @@ class Identified:
     norm_headline: str
     norm_body: str
     signature: bytes = b""  # MinHash of norm_body (feedbot.signature); empty for an empty body
+    bands: tuple[int, ...] = ()  # the signature's band keys in the feed it goes to, when known
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ def identify_split(source: SourceConfig, split: Split) -> tuple[Identified, ...]
     from .identify import identify
 
     items = [replace(i, attribution=i.attribution or split.attribution) for i in split.items]
-    return tuple(identify(items, source.volatile_patterns))
+    return tuple(identify(items, source.volatile_patterns, feed=source.feed))
 
 
 def sanitise_items(identified: Sequence[Identified], page: Page) -> tuple[str, ...]:

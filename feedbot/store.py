@@ -392,9 +392,7 @@ class Store:
         for value in dict.fromkeys(item.fingerprint for item in items if item.norm_body):
             for row in self._all(_SELECT_BY_FINGERPRINT, (feed, value, same_fingerprint)):
                 found[row["id"]] = row
-        bands = list(
-            dict.fromkeys(key for item in items for key in sig.band_keys(feed, item.signature))
-        )
+        bands = list(dict.fromkeys(key for item in items for key in _bands(feed, item)))
         ids: list[int] = []
         for chunk in _chunks(bands, _MAX_PARAMETERS):
             ids += [
@@ -453,9 +451,7 @@ class Store:
                         _INSERT_REVISION,
                         _revision(rowid, change, prepared, stamp, page_url, source),
                     )
-                    _replace_bands(
-                        db, feed, rowid, old["signature"] if old else None, change.item.signature
-                    )
+                    _replace_bands(db, feed, rowid, old["signature"] if old else None, change.item)
                 else:
                     assert change.entry is not None
                     rowid = change.entry.rowid
@@ -503,7 +499,7 @@ class Store:
         )
         rowid = self._insert(db, _INSERT_ENTRY, values)
         self._run(db, _INSERT_REVISION, _revision(rowid, change, prepared, stamp, page_url, source))
-        _replace_bands(db, feed, rowid, None, item.signature)
+        _replace_bands(db, feed, rowid, None, item)
         return rowid
 
     def is_pending(self, feed: str) -> bool:
@@ -553,7 +549,7 @@ class Store:
         with self.transaction() as db:
             doomed = self._all(_SELECT_PRUNABLE, (feed, format_iso(before), feed, keep))
             for row in doomed:
-                _replace_bands(db, feed, row["id"], row["signature"], b"")
+                _replace_bands(db, feed, row["id"], row["signature"], None)
             for chunk in _chunks([row["id"] for row in doomed], _MAX_PARAMETERS):
                 self._run(db, _DELETE_ENTRIES.format(ids=_placeholders(chunk)), chunk)
             if doomed:
@@ -959,13 +955,19 @@ _INSERT_BAND = "INSERT INTO entry_bands (band_key, entry) VALUES (?, ?) ON CONFL
 _DELETE_BAND = "DELETE FROM entry_bands WHERE band_key = ? AND entry = ?"
 
 
+def _bands(feed: str, item: Identified) -> Sequence[int]:
+    """An item's band keys in ``feed`` (computed by the worker that identified it, when it could)."""
+    return item.bands or sig.band_keys(feed, item.signature)
+
+
 def _replace_bands(
-    db: sqlite3.Connection, feed: str, rowid: int, old: bytes | None, new: bytes
+    db: sqlite3.Connection, feed: str, rowid: int, old: bytes | None, new: Identified | None
 ) -> None:
-    """The band keys of entry ``rowid`` go from those of signature ``old`` to those of ``new``
-    (the keys are computed from the signatures, so no index by entry is needed to find them)."""
+    """The band keys of entry ``rowid`` go from those of signature ``old`` to those of item
+    ``new``'s (None: to none). The keys are computed from the signatures, so no index by entry is
+    needed to find them."""
     before = set(sig.band_keys(feed, old or b""))
-    after = set(sig.band_keys(feed, new))
+    after = set(_bands(feed, new)) if new is not None else set()
     if before - after:
         db.executemany(_DELETE_BAND, [(key, rowid) for key in before - after])
     if after - before:
