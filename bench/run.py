@@ -8,6 +8,7 @@
     python -m bench split       extract+split against BeautifulSoup alone (bench/split_bench.py)
     python -m bench peers       200 pages, feedbot next to urlwatch in the same run (new, unchanged, changed)
     python -m bench state       a page of 10 new / 10 edited items against a feed of 1k .. 1M entries
+    python -m bench serve-hostile  a client's wait while idle or slowloris connections hold the server
     python -m bench all         e2e, scale and profile
 
 Adding a benchmark is one line in COMMANDS: a name, a help line, a function that adds its options
@@ -138,6 +139,10 @@ COMMANDS: dict[str, Command] = {
     "split": script("bench.split_bench", "extract+split vs BeautifulSoup alone"),
     "fetch": script("bench.fetch_bench", "200 sources with a 200 ms delay, then all 304 (issue 5)"),
     "serve": script("bench.serve_bench", "feedbot serve vs nginx with wrk, 200 and 304 (issue 6)"),
+    "serve-hostile": script(
+        "bench.serve_hostile",
+        "a client's wait while 500-1500 idle or slowloris connections are open",
+    ),
     "soak": script("bench.soak", "the daemon on 100 one-second sources for minutes (issue 7)"),
     "peers": script(
         "bench.peers", "200 pages: feedbot next to urlwatch, new / unchanged / changed (issue 17)"

@@ -14,16 +14,19 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from . import __version__
+from .clock import utcnow
 from .config import DEFAULT_CONCURRENCY, DEFAULT_USER_AGENT, Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError, LockError, StoreError
 from .fetch import Fetcher, FetchSettings
 from .lock import RunLock
 from .model import RunResult, Split, SplitMode
-from .run import run_once, split_options
-from .store import Store
+from .redact import ScrubFilter
+from .run import check_state, run_once, split_options
+from .store import Store, read_state_error
 
 log = logging.getLogger("feedbot")
 DEFAULT_CONFIG = "feedbot.toml"
@@ -74,6 +77,7 @@ def cli_logging(settings: LogSettings) -> Iterator[logging.Handler]:
     afterwards. Nothing else about the loggers changes — records still propagate, so an embedding
     program's own handlers (or pytest's) see them too."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ScrubFilter())  # no credentials of a URL in the log (feedbot.redact)
     if settings.fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:
@@ -413,21 +417,33 @@ def preview_text(split: Split, url: str, encoding: str) -> str:
     return "\n".join(lines)
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def cmd_status(args: argparse.Namespace, now: Callable[[], datetime] = utcnow) -> int:
+    """Each source's last run (and the daemon's next runs, and how long a run in progress has
+    gone). A damaged or emptied state is reported in one line, and the exit status is 1."""
     from .daemon import read_daemon_state
 
     config = load_config(_config_path(args.config))
     daemon = read_daemon_state(config.state_dir)
     next_runs = daemon.next_runs if daemon else {}
+    running = daemon.running if daemon else {}
     runs = {}
     counts: dict[str, int] = {}
-    if config.db_path.exists():
-        with Store(config.db_path) as store:
-            runs = store.source_runs()
-            counts = {f.name: store.count_entries(f.name) for f in config.feeds}
+    state_error = read_state_error(config.state_dir)
+    problem = state_error.message if state_error else None
+    if config.db_path.exists() and config.db_path.stat().st_size == 0:
+        problem = problem or f"{config.db_path}: the state database is empty (0 bytes)"
+    elif config.db_path.exists() and state_error is None:
+        try:
+            with Store(config.db_path) as store:
+                runs = store.source_runs()
+                counts = {f.name: store.count_entries(f.name) for f in config.feeds}
+        except StoreError as exc:
+            problem = str(exc)
+    moment = now()
     rows = []
     for source in config.sources:
         run = runs.get(source.name)
+        since = running.get(source.name)
         rows.append(
             {
                 "source": source.name,
@@ -436,17 +452,24 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "last_success": run.last_success.isoformat() if run and run.last_success else None,
                 "result": run.result if run else "never run",
                 "failures": run.failures if run else 0,
-                "last_error": run.error if run else None,
+                "last_error": config.scrub(run.error) if run and run.error else None,
+                "error_kind": run.error_kind if run else None,
                 "next_run": (
                     next_run.isoformat() if (next_run := next_runs.get(source.name)) else None
                 ),
+                "running_since": since.isoformat() if since else None,
+                "running_seconds": int((moment - since).total_seconds()) if since else None,
                 "items": run.items if run else 0,
                 "feed_entries": counts.get(source.feed, 0),
             }
         )
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
+        if problem:
+            print(f"feedbot: state error: {problem}", file=sys.stderr)
+        return 1 if problem else 0
+    if problem:
+        print(f"state: {problem}")
     if daemon:
         print(f"daemon: running (pid {daemon.pid}, since {daemon.started.isoformat()})")
     else:
@@ -456,18 +479,32 @@ def cmd_status(args: argparse.Namespace) -> int:
         "  last error"
     )
     for row in rows:
+        result = row["result"]
+        seconds = row["running_seconds"]
+        if isinstance(seconds, int):
+            result = f"running {_duration(seconds)}"
         print(
-            f"{row['source']:<20} {row['result']:<13} {row['last_run'] or '-':<26} "
+            f"{row['source']:<20} {result:<13} {row['last_run'] or '-':<26} "
             f"{row['next_run'] or '-':<26} {row['failures']:>5} {row['items']:>5}  "
             f"{row['last_error'] or ''}"
         )
-    return 0
+    return 1 if problem else 0
+
+
+def _duration(seconds: int) -> str:
+    """``75`` -> ``1m15s``: how long a run in progress has been going."""
+    minutes, secs = divmod(max(0, seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     from .history import format_history
 
     config = load_config(_config_path(args.config))
+    check_state(config)  # an emptied state is not opened (opening would make it a new one)
     with Store(config.db_path) as store:
         print(format_history(store, args.feed, args.entry))
     return 0

@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from . import redact
 from .errors import ConfigError
 from .model import FeedFormat, SourceKind, SplitMode, UpdatePolicy
+from .netpolicy import IPNetwork, parse_networks
 from .schedule import Schedule, parse_duration
 
 E = TypeVar("E", bound=StrEnum)
@@ -96,6 +98,10 @@ class Config:
     concurrency: int = DEFAULT_CONCURRENCY  # sources fetched at the same time
     host_concurrency: int = 2  # requests at the same time to one host (host:port)
     host_interval: float = 1.0  # seconds between the starts of two requests to one host
+    request_timeout: float = 60.0  # wall-clock seconds for one request, headers and body
+    source_timeout: float = 120.0  # wall-clock seconds for a source: its tries, an index's pages
+    allow_networks: tuple[IPNetwork, ...] = ()  # internal networks that pages may lead to
+    secret_params: tuple[str, ...] = redact.SECRET_PARAMS  # query parameters never shown
     serve: ServeConfig = ServeConfig()
 
     def source(self, name: str) -> SourceConfig:
@@ -106,10 +112,20 @@ class Config:
 
     def site_link(self, feed: str) -> str | None:
         """The site a feed is made from: the first http(s) page among its sources (a feed's
-        alternate link, OPML's htmlUrl); None for a feed made only from local files."""
-        return next(
+        alternate link, OPML's htmlUrl), without its credentials; None for a feed made only from
+        local files."""
+        url = next(
             (s.url for s in self.sources if s.feed == feed and s.url.startswith("http")), None
         )
+        return self.shown(url) if url else None
+
+    def shown(self, url: str) -> str:
+        """``url`` as a public output may show it: no user-info, no ``secret_params``."""
+        return redact.public_url(url, self.secret_params)
+
+    def scrub(self, text: str) -> str:
+        """``text`` (an error message, a log line) with every URL in it as :meth:`shown`."""
+        return redact.scrub(text, self.secret_params)
 
     def public_url(self, filename: str) -> str | None:
         """Where a feed document is served, when ``base_url`` says."""
@@ -492,6 +508,20 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
     concurrency = settings.positive("concurrency", int, default["concurrency"])
     host_concurrency = settings.positive("host_concurrency", int, default["host_concurrency"])
     host_interval = _seconds(settings, "host_interval", default["host_interval"])
+    request_timeout = _seconds(settings, "request_timeout", default["request_timeout"])
+    source_timeout = _seconds(settings, "source_timeout", default["source_timeout"])
+    for name, value in (("request_timeout", request_timeout), ("source_timeout", source_timeout)):
+        if value <= 0:
+            raise settings.error(name, "must be greater than zero")
+    try:
+        allow_networks = parse_networks(settings.strings("allow_networks"))
+    except ValueError as exc:
+        raise settings.error("allow_networks", str(exc)) from None
+    secret_params = (
+        tuple(p.strip() for p in settings.strings("secret_params"))
+        if "secret_params" in settings.data
+        else default["secret_params"]
+    )
     base_url = settings.text("base_url")
     if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
         raise settings.error("base_url", "must be an http or https URL")
@@ -527,6 +557,10 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
         concurrency=concurrency,
         host_concurrency=host_concurrency,
         host_interval=host_interval,
+        request_timeout=request_timeout,
+        source_timeout=source_timeout,
+        allow_networks=allow_networks,
+        secret_params=secret_params,
         serve=serve,
     )
 

@@ -45,7 +45,7 @@ from .config import DEFAULT_CONCURRENCY, Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError
 from .fetch import Fetcher
 from .lock import RunLock
-from .run import fetch_settings, run_once
+from .run import check_state, fetch_settings, run_once
 from .schedule import MAX_BACKOFF, Schedule
 from .store import Store
 from .write import write_atomic
@@ -77,6 +77,18 @@ class SourceState:
     runs: int = 0
 
 
+def _load_the_pipeline() -> None:
+    """Import what a run imports on first use (a cron run saves the time when nothing changed):
+    a daemon pays it once at start, not inside the first runs of its sources."""
+    import importlib
+
+    import feedbot.identify
+
+    for name in ("feedbot.render", "feedbot.split", "feedgen.feed"):  # feedgen: the first document
+        importlib.import_module(name)
+    feedbot.identify.fold("預熱")  # OpenCC's converter is made on first use too
+
+
 class Daemon:
     """Run each configured source on its schedule until SIGTERM/SIGINT; reload on SIGHUP."""
 
@@ -105,7 +117,7 @@ class Daemon:
         )
         self._mutex = threading.Lock()  # guards states, _inflight, _feed_locks, _fetchers, _dirty
         self._feed_locks: dict[str, threading.Lock] = {}
-        self._inflight: set[str] = set()
+        self._inflight: dict[str, datetime] = {}  # source -> when its run began
         self._stopping = False
         self._fetchers: list[Fetcher] = []
         self._wake = threading.Event()
@@ -140,6 +152,7 @@ class Daemon:
     def start(self) -> None:
         self._lock.acquire()
         try:
+            _load_the_pipeline()
             self._seed_states()
             self._scheduler.add_listener(
                 self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED
@@ -230,6 +243,7 @@ class Daemon:
         """Consecutive failures and last runs come from the store, so a restart keeps backing off.
         Opening the store here also creates or migrates it before any run, and a state database
         that cannot be used stops the daemon at once instead of failing every run."""
+        check_state(self.config)  # an emptied state beside written feeds is refused
         with Store(self.config.db_path) as store:
             runs = store.source_runs()
         for source in self.config.sources:
@@ -299,7 +313,8 @@ class Daemon:
         with self._mutex:
             if self._stopping:
                 return
-            self._inflight.add(name)
+            self._inflight[name] = self.now()
+            self._dirty = True  # status shows the run in progress
         try:
             config = self.config
             try:
@@ -324,7 +339,7 @@ class Daemon:
             self._after_run(source, ok, error)
         finally:
             with self._mutex:
-                self._inflight.discard(name)
+                self._inflight.pop(name, None)
                 self._dirty = True
 
     def _after_run(self, source: SourceConfig, ok: bool, error: str | None) -> None:
@@ -432,6 +447,9 @@ class Daemon:
                     "failures": state.failures,
                     "runs": state.runs,
                     "running": name in self._inflight,
+                    "running_since": format_iso(self._inflight[name])
+                    if name in self._inflight
+                    else None,
                 }
                 for name, state in self.states.items()
                 if name in {s.name for s in self.config.sources}
@@ -471,6 +489,7 @@ class DaemonInfo:
     started: datetime  # to the second, like every time ``feedbot status`` shows
     next_runs: dict[str, datetime | None]
     failures: dict[str, int]
+    running: dict[str, datetime]  # sources whose run is in progress, and since when
 
 
 def read_daemon_state(state_dir: Path) -> DaemonInfo | None:
@@ -494,6 +513,11 @@ def read_daemon_state(state_dir: Path) -> DaemonInfo | None:
             for name, s in sources.items()
         },
         failures={name: int(s.get("failures", 0)) for name, s in sources.items()},
+        running={
+            name: parse_iso(s["running_since"]).replace(microsecond=0)
+            for name, s in sources.items()
+            if s.get("running_since")
+        },
     )
 
 

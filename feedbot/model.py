@@ -206,6 +206,7 @@ class EntryRow:
     previous_headline: str | None
     sources: tuple[str, ...]
     pages: tuple[str, ...]
+    seq: int = 0  # the order entries were first stored in (feeds show the highest first)
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,7 @@ class SourceRun:
     new: int
     updated: int
     items: int
+    error_kind: str | None = None  # an ErrorKind's value: what kind of failure, for public reports
 
 
 @dataclass(frozen=True)
@@ -246,3 +248,4 @@ class RunResult:
     unchanged: int = 0
     not_modified: bool = False
     error: str | None = None
+    error_kind: str | None = None  # an ErrorKind's value (feedbot.errors), when not ok

@@ -12,7 +12,8 @@ store entries. Main thread only (it uses the store's connection).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from . import websub
 from .config import Config
@@ -66,7 +67,7 @@ class Publisher:
         """Render one feed in each of its formats and its full archive pages; write the documents
         whose bytes changed, and ping the feed's hub when any did. Returns the names written."""
         feed = self.config.feed(name)
-        entries = self.store.feed_entries(name, feed.entries)
+        entries = self._public(self.store.feed_entries(name, feed.entries))
         if not entries:
             return []
         link = self.config.site_link(name)
@@ -77,8 +78,8 @@ class Publisher:
             # them too, so that the feed plus its archives hold every entry
             shown = {e.entry_id for e in entries}
             entries = sorted(
-                [*entries, *(e for e in tail if e.entry_id not in shown)],
-                key=lambda e: (-e.updated.timestamp(), e.position),
+                [*entries, *(e for e in self._public(tail) if e.entry_id not in shown)],
+                key=lambda e: (-e.seq, e.position),
             )
         for fmt in feed.formats:
             filename = feed_filename(name, fmt)
@@ -89,7 +90,7 @@ class Publisher:
                 self.config.public_url(filename),
                 mark_updates=marks_updates(feed.update_policy),
                 show_provenance=feed.show_provenance,
-                hub=feed.websub_hub,
+                hub=self.config.shown(feed.websub_hub) if feed.websub_hub else None,
                 complete=complete,
                 prev_archive=self._url(archive_filename(name, pages))
                 if pages and fmt == "atom"
@@ -105,6 +106,14 @@ class Publisher:
                 timeout=self.config.connect_timeout,
             )
         return written
+
+    def _public(self, entries: Sequence[EntryRow]) -> list[EntryRow]:
+        """Entries as a reader may see them: their links and pages without credentials (stored
+        before feedbot kept them out, or put there by the page itself)."""
+        shown = self.config.shown
+        return [
+            replace(e, link=shown(e.link), pages=tuple(shown(p) for p in e.pages)) for e in entries
+        ]
 
     def _url(self, filename: str) -> str:
         """A feed document's URL: absolute under ``base_url``, else relative to the feed itself."""
@@ -137,7 +146,9 @@ class Publisher:
                     current=self._url(feed_filename(name, "atom")),
                     prev_archive=self._url(archive_filename(name, page - 1)) if page > 1 else None,
                 )
-                if self.sink.write_if_changed(filename, render_atom(meta, rows[::-1])):
+                if self.sink.write_if_changed(
+                    filename, render_atom(meta, self._public(rows)[::-1])
+                ):
                     written.append(filename)
             self.store.archive_page_written(name, page, end)
             last = end

@@ -14,18 +14,20 @@ matter of those few places. Thread: one connection, used by the thread that open
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
 from . import signature as sig
 from .clock import format_iso, parse_iso
-from .errors import StoreError
+from .errors import ErrorKind, StoreError
 from .model import (
     Change,
     EntryRow,
@@ -39,6 +41,7 @@ from .model import (
     Validators,
     Write,
 )
+from .write import write_atomic
 
 ID_NAMESPACE = uuid.UUID("6f1c5c1e-3d2a-4b8e-9a57-0f6e2f1b7a11")
 
@@ -148,6 +151,36 @@ MIGRATIONS: list[Migration] = [
         """,
     ),
     (
+        "validators by source, entries in the order first stored, error kinds",
+        # Validators were keyed by URL: a new, renamed or moved source on a URL fetched before was
+        # told "not modified" and its feed never written. They are a cache, so the old ones go
+        # (each source reads its page in full once). Entries were ordered by `updated`, a clock
+        # reading: a story stored while the clock was behind sorted below older ones for good; `seq`
+        # numbers the pages' transactions instead, the existing entries ranked by their `updated`
+        # so that every feed keeps its order. `error_kind` says what failed in one word, for
+        # /healthz (which shows no message).
+        """
+        DROP TABLE http_cache;
+        CREATE TABLE validators (
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            options TEXT NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            content_hash TEXT,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (source, url)
+        );
+        ALTER TABLE entries ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+        UPDATE entries SET seq = ranked.rank FROM (
+            SELECT id, DENSE_RANK() OVER (PARTITION BY feed ORDER BY updated) AS rank FROM entries
+        ) AS ranked WHERE ranked.id = entries.id;
+        CREATE INDEX entries_feed_seq ON entries (feed, seq);
+        CREATE INDEX entries_feed_last_seen ON entries (feed, last_seen);
+        ALTER TABLE source_runs ADD COLUMN error_kind TEXT;
+        """,
+    ),
+    (
         "similarity index",
         # Issue 17: the cost of a page no longer grows with its feed. Each entry keeps its MinHash
         # signature (feedbot.signature) and entry_bands indexes its LSH band keys, so a page reads
@@ -156,8 +189,9 @@ MIGRATIONS: list[Migration] = [
         # (record_run counted every appearance of the source after every run). archive_pages
         # remembers where each written archive page ends, so the next page and the feed's tail
         # are read from there (an OFFSET read every entry before them). entries_feed_shown is the
-        # order a feed shows (ties on `updated` — a page's items — sorted, with every body, before
-        # the first rows came out). The current revision's
+        # whole order a feed shows, so the newest entries come straight out of it (entries_feed_seq
+        # left the ties of one `seq`, a page's items, to a sort of every one of them with its
+        # bodies: 50 MB for a page of 5,000); it serves the next `seq` too. The current revision's
         # bodies are the entry's own: its revision row no longer repeats them. The step
         # re-tokenises stored bodies (tokens now split at script boundaries), recomputes keys and
         # fingerprints, and computes every signature once.
@@ -169,8 +203,8 @@ MIGRATIONS: list[Migration] = [
             PRIMARY KEY (band_key, entry)
         ) WITHOUT ROWID;
         CREATE INDEX entries_feed_fingerprint ON entries (feed, fingerprint);
-        DROP INDEX entries_feed_updated;
-        CREATE INDEX entries_feed_shown ON entries (feed, updated DESC, position, id);
+        DROP INDEX entries_feed_seq;
+        CREATE INDEX entries_feed_shown ON entries (feed, seq DESC, position, id);
         CREATE TABLE source_items (
             source TEXT PRIMARY KEY,
             items INTEGER NOT NULL
@@ -199,6 +233,9 @@ MIGRATION_BATCH = 2_000  # entries read and rewritten at a time by a migration s
 
 class Store:
     def __init__(self, path: Path) -> None:
+        """Open (or create) the state at ``path``. SQLite takes a file of 0 bytes for a new
+        database: callers that can tell an emptied state from a new one (feeds written from it
+        exist) check first — :func:`feedbot.run.check_state`."""
         self.path = path
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -219,9 +256,12 @@ class Store:
             # fifth of an unchanged run).
             self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
+        except StoreError:
+            self.db.close()
+            raise
         except sqlite3.DatabaseError as exc:
             self.db.close()
-            raise StoreError(f"{path}: {_problem(path, exc)}") from None
+            raise _store_error(path, "", exc) from None
 
     def close(self) -> None:
         self.db.close()
@@ -239,12 +279,12 @@ class Store:
         try:
             self.db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: cannot write: {_problem(self.path, exc)}") from None
+            raise _store_error(self.path, "cannot write: ", exc) from None
         try:
             yield self.db
         except sqlite3.Error as exc:
             self._rollback()
-            raise StoreError(f"{self.path}: cannot write: {_problem(self.path, exc)}") from None
+            raise _store_error(self.path, "cannot write: ", exc) from None
         except BaseException:
             self._rollback()
             raise
@@ -253,9 +293,7 @@ class Store:
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
-                raise StoreError(
-                    f"{self.path}: cannot commit: {_problem(self.path, exc)}"
-                ) from None
+                raise _store_error(self.path, "cannot commit: ", exc) from None
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
@@ -286,6 +324,8 @@ class Store:
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._rollback()
+                if _is_corrupt(exc):
+                    raise _store_error(self.path, "", exc) from None
                 raise StoreError(
                     f"{self.path}: migration {number + 1} ({name}) failed: {exc}"
                 ) from None
@@ -309,13 +349,19 @@ class Store:
 
     # --- running statements: every statement goes through these ------------------------------
     def _one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self.db.execute(sql, params).fetchone()
+        try:
+            row: sqlite3.Row | None = self.db.execute(sql, params).fetchone()
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, "cannot read: ", exc) from None
         return row
 
     def _all(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        return self.db.execute(sql, params).fetchall()
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, "cannot read: ", exc) from None
 
-    def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:
+    def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:  # through _one
         row = self._one(sql, params)
         return int(row[0]) if row is not None and row[0] is not None else 0
 
@@ -329,27 +375,34 @@ class Store:
         """An INSERT into a table with an ``id`` key; the new row's id."""
         return int(db.execute(sql, params).lastrowid or 0)
 
-    # --- HTTP cache -------------------------------------------------------------------------
-    def validators(self, url: str) -> Validators | None:
-        row = self._one(_SELECT_VALIDATORS, (url,))
-        return None if row is None else _validators(row)
+    # --- HTTP cache: validators belong to a source and to what it makes of a page ---------------
+    def validators(self, source: str, url: str, options: str) -> Validators | None:
+        """What ``source`` remembers of its last good fetch of ``url`` — None when there is none,
+        or when it was fetched under other ``options`` (a fingerprint of the source's split
+        settings and feed: with other settings the page must be read again)."""
+        row = self._one(_SELECT_VALIDATORS, (source, url))
+        if row is None or row["options"] != options:
+            return None
+        return _validators(row)
 
-    def forget_validators(self, url: str) -> None:
+    def forget_validators(self, source: str, url: str) -> None:
         with self.transaction() as db:
-            self._run(db, "DELETE FROM http_cache WHERE url = ?", (url,))
+            self._run(db, "DELETE FROM validators WHERE source = ? AND url = ?", (source, url))
 
-    def save_validators(self, url: str, value: Validators, *, now: datetime) -> None:
+    def save_validators(
+        self, source: str, url: str, options: str, value: Validators, *, now: datetime
+    ) -> None:
         with self.transaction() as db:
-            self._save_validators(db, url, value, format_iso(now))
+            self._save_validators(db, (source, url, options), value, format_iso(now))
 
     @classmethod
     def _save_validators(
-        cls, db: sqlite3.Connection, url: str, value: Validators, stamp: str
+        cls, db: sqlite3.Connection, key: tuple[str, str, str], value: Validators, stamp: str
     ) -> None:
         cls._run(
             db,
             _UPSERT_VALIDATORS,
-            (url, value.etag, value.last_modified, value.content_hash, stamp),
+            (*key, value.etag, value.last_modified, value.content_hash, stamp),
         )
 
     # --- index sources ----------------------------------------------------------------------
@@ -423,21 +476,34 @@ class Store:
         page_url: str,
         changes: Sequence[tuple[Change, Prepared]],
         now: datetime,
-        validators: tuple[str, Validators] | None,
+        validators: tuple[str, str, Validators] | None,
         index_page: tuple[str, str] | None = None,
     ) -> tuple[int, int, int]:
         """Write the outcome of one page in one transaction, each change as its ``write`` says (the
         decider applied the update policy). Returns (new, updated, unchanged) by outcome.
+        ``validators`` is (URL, options fingerprint, validators) of the page for ``source``.
         ``index_page`` is (index URL, page URL as linked) for a page followed from an index source:
-        it is remembered as processed in the same transaction."""
+        it is remembered as processed in the same transaction.
+
+        Times: ``now`` is when the page was seen (first and last seen); ``published`` and
+        ``updated`` are never earlier than the newest ``updated`` already in the feed (a clock
+        that fell behind cannot date a new story or an edit before what readers already have).
+        New entries get the next ``seq``: feeds are ordered by it, not by a clock reading."""
         stamp = format_iso(now)
         counts = {Outcome.NEW: 0, Outcome.UPDATED: 0, Outcome.UNCHANGED: 0}
         shown = 0  # entries this source shows for the first time
         with self.transaction() as db:
+            newest = self._one(_NEWEST_UPDATED, (feed,))
+            floor = parse_iso(newest[0]) if newest is not None and newest[0] else now
+            dated = format_iso(max(now, floor))  # published/updated: never back in time
+            seq = self._scalar(_NEXT_SEQ, (feed,))
             for change, prepared in changes:
                 counts[change.outcome] += 1
                 if change.write is Write.INSERT:
-                    rowid = self._insert_entry(db, feed, source, page_url, change, prepared, stamp)
+                    if prepared.published >= now and floor > now:  # dated by the clock
+                        prepared = replace(prepared, published=floor)
+                    times = (stamp, dated, seq)
+                    rowid = self._insert_entry(db, feed, source, page_url, change, prepared, times)
                     shown += 1
                 elif change.write is Write.REVISE:
                     assert change.entry is not None
@@ -445,7 +511,7 @@ class Store:
                     old = self._one(_SELECT_SIGNATURE, (rowid,))
                     # the revision that was current gets its bodies: they leave the entry now
                     self._run(db, _KEEP_CURRENT_REVISION, (rowid, rowid, rowid, rowid))
-                    self._run(db, _REVISE_ENTRY, (*_content(change, prepared), stamp, stamp, rowid))
+                    self._run(db, _REVISE_ENTRY, (*_content(change, prepared), stamp, dated, rowid))
                     self._run(
                         db,
                         _INSERT_REVISION,
@@ -465,8 +531,8 @@ class Store:
             if counts[Outcome.NEW] or counts[Outcome.UPDATED]:
                 self._run(db, _MARK_PENDING, (feed, stamp))
             if validators is not None:
-                url, value = validators
-                self._save_validators(db, url, value, stamp)
+                url, options, value = validators
+                self._save_validators(db, (source, url, options), value, stamp)
             if index_page is not None:
                 self._remember_index_page(db, source, index_page[0], index_page[1], stamp)
         return counts[Outcome.NEW], counts[Outcome.UPDATED], counts[Outcome.UNCHANGED]
@@ -479,12 +545,14 @@ class Store:
         page_url: str,
         change: Change,
         prepared: Prepared,
-        stamp: str,
+        times: tuple[str, str, int],
     ) -> int:
         """A new entry with its first revision and its band keys; under "new-entry" an update
-        names the entry it replaces (``change.entry``)."""
+        names the entry it replaces (``change.entry``). ``times`` is (seen, dated: its
+        ``updated``, seq)."""
         item = change.item
         replaces = change.entry.entry_id if change.entry is not None else None
+        stamp, dated, seq = times
         values = (
             feed,
             self._new_entry_id(feed, item.key, item.fingerprint),
@@ -492,10 +560,11 @@ class Store:
             format_iso(prepared.published),
             stamp,
             stamp,
-            stamp,
+            dated,
             1,
             source,
             replaces,
+            seq,
         )
         rowid = self._insert(db, _INSERT_ENTRY, values)
         self._run(db, _INSERT_REVISION, _revision(rowid, change, prepared, stamp, page_url, source))
@@ -542,6 +611,12 @@ class Store:
         with self.transaction() as db:
             self._run(db, _UPSERT_ARCHIVE_PAGE, (feed, page, last_entry))
 
+    def newest_seen(self, feed: str, *, not_after: datetime) -> datetime | None:
+        """The newest time an entry of ``feed`` was seen, ignoring times after ``not_after`` (they
+        were written by a clock that ran ahead): what retention counts back from."""
+        row = self._one(_NEWEST_SEEN, (feed, format_iso(not_after)))
+        return parse_iso(row[0]) if row is not None and row[0] else None
+
     def prune(self, feed: str, *, before: datetime, keep: int) -> int:
         """Delete entries of ``feed`` last seen before ``before``, except the ``keep`` newest (the ones
         the feed shows). Revisions, appearances and band keys go with them. Returns the number
@@ -575,6 +650,7 @@ class Store:
         ok: bool,
         result: str,
         error: str | None = None,
+        error_kind: str | None = None,
         new: int = 0,
         updated: int = 0,
     ) -> None:
@@ -594,11 +670,49 @@ class Store:
                     new,
                     updated,
                     items,
+                    error_kind,
                 ),
             )
 
     def source_runs(self) -> dict[str, SourceRun]:
-        return _source_runs(self.db)
+        try:
+            return _source_runs(self.db)
+        except sqlite3.Error as exc:
+            raise _store_error(self.path, "cannot read the run records: ", exc) from None
+
+
+STATE_ERROR_FILE = "state-error.json"
+
+
+@dataclass(frozen=True)
+class StateError:
+    """Why the state could not be used at the last try (a damaged or emptied database), kept
+    beside it — the database itself cannot hold it — for ``feedbot status`` and ``/healthz``."""
+
+    kind: str  # an ErrorKind's value
+    message: str  # names the database file: for the operator (status), never for /healthz
+    at: datetime
+
+
+def record_state_error(state_dir: Path, error: StoreError, *, now: datetime) -> None:
+    """Remember ``error`` (a damaged state) until a run opens the state again; an error writing it
+    (a full disk) is left to the caller's own report."""
+    data = {"kind": str(error.kind), "message": str(error), "at": format_iso(now)}
+    with suppress(OSError):
+        write_atomic(state_dir / STATE_ERROR_FILE, json.dumps(data).encode("utf-8"), mode=0o600)
+
+
+def clear_state_error(state_dir: Path) -> None:
+    with suppress(FileNotFoundError):
+        (state_dir / STATE_ERROR_FILE).unlink()
+
+
+def read_state_error(state_dir: Path) -> StateError | None:
+    try:
+        data = json.loads((state_dir / STATE_ERROR_FILE).read_text("utf-8"))
+        return StateError(str(data["kind"]), str(data["message"]), parse_iso(data["at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def read_source_runs(path: Path) -> dict[str, SourceRun]:
@@ -609,12 +723,12 @@ def read_source_runs(path: Path) -> dict[str, SourceRun]:
     try:
         db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as exc:
-        raise StoreError(f"{path}: cannot open the state database: {exc}") from None
+        raise _store_error(path, "cannot open the state database: ", exc) from None
     try:
         db.row_factory = sqlite3.Row
         return _source_runs(db)
     except sqlite3.Error as exc:
-        raise StoreError(f"{path}: cannot read the run records: {exc}") from None
+        raise _store_error(path, "cannot read the run records: ", exc) from None
     finally:
         db.close()
 
@@ -659,10 +773,22 @@ def _lines(column: str) -> str:
     return f"group_concat({column}, char(10))"
 
 
-# http_cache
-HTTP_CACHE = ("url", "etag", "last_modified", "content_hash", "fetched_at")
-_SELECT_VALIDATORS = "SELECT etag, last_modified, content_hash FROM http_cache WHERE url = ?"
-_UPSERT_VALIDATORS = _upsert("http_cache", HTTP_CACHE, ("url",), _set_excluded(HTTP_CACHE[1:]))
+# validators
+VALIDATORS = (
+    "source",
+    "url",
+    "options",
+    "etag",
+    "last_modified",
+    "content_hash",
+    "fetched_at",
+)
+_SELECT_VALIDATORS = (
+    "SELECT options, etag, last_modified, content_hash FROM validators WHERE source = ? AND url = ?"
+)
+_UPSERT_VALIDATORS = _upsert(
+    "validators", VALIDATORS, ("source", "url"), _set_excluded(VALIDATORS[2:])
+)
 
 
 def _validators(row: sqlite3.Row) -> Validators:
@@ -708,6 +834,7 @@ ENTRIES = (
     "revisions",
     "source",
     "replaces",
+    "seq",
 )
 _INSERT_ENTRY = f"INSERT INTO entries ({_columns(ENTRIES)}) VALUES ({_placeholders(ENTRIES)})"
 _REVISE_ENTRY = (
@@ -715,7 +842,12 @@ _REVISE_ENTRY = (
     + ", ".join(f"{name} = ?" for name in ENTRY_CONTENT)
     + ", last_seen = ?, updated = ?, revisions = revisions + 1 WHERE id = ?"
 )
-_SHOWN_ORDER = "e.updated DESC, e.position ASC, e.id ASC"  # the entries a feed shows, in order
+# the entries a feed shows, in order: the newest page first (the order first stored, never a clock
+# reading), each page's items in the page's order
+_SHOWN_ORDER = "e.seq DESC, e.position ASC, e.id ASC"
+_NEXT_SEQ = "SELECT coalesce(max(seq), 0) + 1 FROM entries WHERE feed = ?"
+_NEWEST_UPDATED = "SELECT max(updated) FROM entries WHERE feed = ?"
+_NEWEST_SEEN = "SELECT max(last_seen) FROM entries WHERE feed = ? AND last_seen <= ?"
 _SELECT_PRUNABLE = (
     "SELECT id, signature FROM entries WHERE feed = ? AND last_seen < ? AND id NOT IN ("
     "SELECT id FROM entries e WHERE e.feed = ? ORDER BY " + _SHOWN_ORDER + " LIMIT ?)"
@@ -762,6 +894,7 @@ ENTRY_ROW = (
     "revisions",
     "position",
     "replaces",
+    "seq",
 )
 _PREVIOUS = "(SELECT r.{0} FROM revisions r WHERE r.entry = e.id AND r.number = e.revisions - 1)"
 _SELECT_ENTRY_ROWS = (
@@ -828,6 +961,7 @@ def _entry_row(row: sqlite3.Row) -> EntryRow:
         previous_headline=row["previous_headline"],
         sources=_sources(row["sources"]),
         pages=tuple(dict.fromkeys(row["pages"].split("\n"))) if row["pages"] else (),
+        seq=row["seq"],
     )
 
 
@@ -922,6 +1056,7 @@ SOURCE_RUNS = (
     "new",
     "updated",
     "items",
+    "error_kind",
 )
 _UPSERT_SOURCE_RUN = _upsert(
     "source_runs",
@@ -931,7 +1066,8 @@ _UPSERT_SOURCE_RUN = _upsert(
     "last_success = coalesce(excluded.last_success, source_runs.last_success), "
     "result = excluded.result, error = excluded.error, "
     "failures = CASE WHEN excluded.failures = 0 THEN 0 ELSE source_runs.failures + 1 END, "
-    "new = excluded.new, updated = excluded.updated, items = excluded.items",
+    "new = excluded.new, updated = excluded.updated, items = excluded.items, "
+    "error_kind = excluded.error_kind",
 )
 _SELECT_SOURCE_RUNS = f"SELECT {_columns(SOURCE_RUNS)} FROM source_runs"
 
@@ -947,6 +1083,7 @@ def _source_run(row: sqlite3.Row) -> SourceRun:
         new=row["new"],
         updated=row["updated"],
         items=row["items"],
+        error_kind=row["error_kind"],
     )
 
 
@@ -1067,6 +1204,26 @@ def _set_wal(db: sqlite3.Connection) -> None:
             if "locked" not in str(exc) or attempt == 99:
                 raise
             time.sleep(0.01)
+
+
+def _is_corrupt(exc: BaseException) -> bool:
+    """Whether SQLite says the file is damaged (or is no database at all)."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.DatabaseError) and (
+        "malformed" in text or "not a database" in text or "corrupt" in text
+    )
+
+
+def _store_error(path: Path, what: str, exc: BaseException) -> StoreError:
+    """The StoreError for SQLite's ``exc``: a damaged database says so in one line, naming the
+    file and what to do."""
+    if _is_corrupt(exc):
+        return StoreError(
+            f"{path}: the state database is corrupt ({exc}); restore it from a backup, or move it "
+            "away to start afresh (every story then gets a new id, and readers see them again)",
+            kind=ErrorKind.STATE_CORRUPT,
+        )
+    return StoreError(f"{path}: {what}{_problem(path, exc)}")
 
 
 def _problem(path: Path, exc: BaseException) -> str:

@@ -138,7 +138,7 @@ def test_each_tables_column_list_is_its_schema(tmp_path: Path) -> None:
         "entries": ("id", *store.ENTRIES),
         "revisions": store.REVISIONS,
         "appearances": store.APPEARANCES,
-        "http_cache": store.HTTP_CACHE,
+        "validators": store.VALIDATORS,
         "index_pages": store.INDEX_PAGES,
         "source_runs": store.SOURCE_RUNS,
     }

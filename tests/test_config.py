@@ -35,6 +35,27 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("[feedbot]\nuser_agent = 'bot'\n" + GOOD_SOURCE, "feedbot.user_agent", "contact"),
         ("[feedbot]\nschedul = '1h'\n" + GOOD_SOURCE, "feedbot.schedul", "unknown key"),
         ("[feedbot]\nschedule = 'often'\n" + GOOD_SOURCE, "feedbot.schedule", "cron"),
+        (
+            "[feedbot]\nallow_networks = ['10.0.0.1/8']\n" + GOOD_SOURCE,
+            "feedbot.allow_networks",
+            "not an IP network",
+        ),
+        (
+            "[feedbot]\nallow_networks = '10.0.0.0/8'\n" + GOOD_SOURCE,
+            "feedbot.allow_networks",
+            "list",
+        ),
+        ("[feedbot]\nsource_timeout = 0\n" + GOOD_SOURCE, "feedbot.source_timeout", "greater than"),
+        (
+            "[feedbot]\nrequest_timeout = 'soon'\n" + GOOD_SOURCE,
+            "feedbot.request_timeout",
+            "duration",
+        ),
+        (
+            "[feedbot]\nsecret_params = ['']\n" + GOOD_SOURCE,
+            "feedbot.secret_params[0]",
+            "non-empty",
+        ),
         ("", "sources", "at least one"),
         ('[[sources]]\nurl = "x.html"\n', "sources[0].name", "required"),
         ('[[sources]]\nname = "a"\n', "sources[0] (a).url", "required"),
@@ -118,3 +139,28 @@ def test_example_config_is_valid() -> None:
     config = load_config(Path(__file__).parent.parent / "examples" / "feedbot.toml")
     assert {s.feed for s in config.sources} == {"ukraine", "ukraine-text", "ukraine-index"}
     assert config.source("ukraine-index").kind == "index"
+
+
+def test_fetch_policy_and_deadline_settings(tmp_path: Path) -> None:
+    import ipaddress
+
+    from feedbot.redact import SECRET_PARAMS
+    from feedbot.run import fetch_settings
+
+    config = load_config(_write(tmp_path, GOOD_SOURCE))
+    assert (config.request_timeout, config.source_timeout) == (60.0, 120.0)
+    assert config.allow_networks == () and config.secret_params == SECRET_PARAMS
+    config = load_config(
+        _write(
+            tmp_path,
+            "[feedbot]\nallow_networks = ['10.0.0.0/8', 'fd00::/8']\nrequest_timeout = '1m'\n"
+            "source_timeout = 90\nsecret_params = ['sesame']\n" + GOOD_SOURCE,
+        )
+    )
+    settings = fetch_settings(config)
+    assert settings.allow_networks == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("fd00::/8"),
+    )
+    assert (settings.request_timeout, settings.deadline) == (60.0, 90.0)
+    assert config.shown("https://u:p@e.org/?sesame=1&token=2") == "https://e.org/?token=2"

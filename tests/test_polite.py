@@ -335,3 +335,43 @@ def test_fetched_pages_wait_in_memory_only_a_bounded_window_ahead(
     results = run_once(config)
     assert [r.new for r in results] == [5] * 100
     assert ahead[1] <= 32, ahead  # window = max(8 x concurrency, 32)
+
+
+def test_a_large_robots_txt_is_read_to_its_first_500_kib(tmp_path: Path, server: Server) -> None:
+    """RFC 9309 2.5: a robots.txt over 500 KiB is parsed up to that size, not refused; a rule past
+    the limit is not seen, and the line the limit cuts through is dropped whole."""
+    rules = "User-agent: *\nDisallow: /private\n" + "# padding line\n" * 80_000
+    cut = "Disallow: /digest-beyond-the-limit\n"
+    body = (rules + cut).encode()
+    assert len(body) > 1024 * 1024
+    server.routes["/robots.txt"] = robots(rules + cut)
+    server.routes["/digest"] = Response(200, PAGE)
+    server.routes["/private/d"] = Response(200, PAGE)
+    config = load_config(
+        write_config(
+            tmp_path,
+            [
+                {"name": "open", "url": server.url("/digest"), "feed": "a"},
+                {"name": "closed", "url": server.url("/private/d"), "feed": "b"},
+            ],
+        )
+    )
+    opened, closed = run_once(config, now=Clock())
+    assert opened.ok, opened.error
+    assert not closed.ok and closed.error is not None
+    assert "robots.txt disallows this page" in closed.error
+
+
+def test_robots_rules_cut_at_the_last_whole_line() -> None:
+    """The line the 500 KiB limit cuts through is dropped, not read in part: half of
+    "Allow: /public-area" is "Allow: /pub", which would open /publisher too."""
+    from feedbot.polite import ROBOTS_MAX_BYTES, RobotsFile, interpret
+
+    head = b"User-agent: *\nDisallow: /p\n"
+    pad = b"#" * (ROBOTS_MAX_BYTES - len(head) - len(b"Allow: /pub") - 1) + b"\n"
+    body = head + pad + b"Allow: /public-area\n"
+    assert body[:ROBOTS_MAX_BYTES].endswith(b"Allow: /pub")
+    answer = interpret(RobotsFile(200, body))
+    assert not answer.allows("http://h/publisher", "bot")
+    assert not answer.allows("http://h/public-area", "bot")  # past the limit: not seen
+    assert answer.allows("http://h/other", "bot")
