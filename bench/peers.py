@@ -278,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         f"feedbot start-up (import feedbot.cli) {startup_seconds():.3f} s"
     )
     print()
-    print("| pass | feedbot | urlwatch | feedbot / urlwatch |")
+    print("| pass | feedbot | urlwatch | feedbot pages/s ÷ urlwatch pages/s |")
     print("|---|---|---|---|")
     for label, key in (
         ("every page new", "new"),
