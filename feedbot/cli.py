@@ -26,6 +26,7 @@ from .lock import RunLock
 from .model import RunResult, Split, SplitMode
 from .redact import ScrubFilter
 from .run import check_state, run_once, split_options
+from .split.explain import Explanation
 from .store import Store, read_state_error
 
 log = logging.getLogger("feedbot")
@@ -333,7 +334,7 @@ def _preview_source(args: argparse.Namespace) -> tuple[SourceConfig, Config | No
 def cmd_preview(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .split import split_page
+    from .split.explain import explain_page
 
     source, config = _preview_source(args)
     overrides = {
@@ -350,20 +351,32 @@ def cmd_preview(args: argparse.Namespace) -> int:
         page = fetcher.fetch(source)
     finally:
         fetcher.close()
-    split = split_page(page.text, page.content_type, split_options(source))
+    explained = explain_page(page.text, page.content_type, split_options(source, page))
+    read_as = f"{page.markup} ({page.markup_reason})" if page.markup else ""
     if args.json:
-        print(
-            json.dumps(preview_json(split, page.url, page.encoding), ensure_ascii=False, indent=2)
-        )
+        data = preview_json(explained.split, page.url, page.encoding, explained, read_as)
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print(preview_text(split, page.url, page.encoding))
-    return 0 if split.items else 1
+        print(preview_text(explained.split, page.url, page.encoding, explained, read_as))
+    return 0 if explained.split.items else 1
 
 
-def preview_json(split: Split, url: str, encoding: str) -> dict[str, object]:
-    return {
+def preview_json(
+    split: Split,
+    url: str,
+    encoding: str,
+    explained: Explanation | None = None,
+    read_as: str = "",
+) -> dict[str, object]:
+    """The preview as data. Stable keys (documented in the README): the split (title, structure,
+    items, what was cut) and, with the explanation, the outline's levels with a headline_selector
+    that forces each, the choice and why, and every block with its selector, role and item."""
+    data: dict[str, object] = {
         "url": url,
         "encoding": encoding,
+        "read_as": read_as,  # how the page was read (html, text, markdown) and why
+        "published": split.published.isoformat() if split.published else None,
+        "date_zone": split.date_zone,  # the zone a zone-less page date was read in, and why
         "title": split.title,
         "structure": split.structure,
         "single_article": split.single_article,
@@ -385,10 +398,56 @@ def preview_json(split: Split, url: str, encoding: str) -> dict[str, object]:
         ],
         "dropped": [{"reason": d.reason, "text": d.text} for d in split.dropped],
     }
+    if explained is not None:
+        data["content"] = explained.content
+        data["choice"] = {"level": explained.chosen, "why": list(explained.why)}
+        data["levels"] = [
+            {
+                "name": v.name,
+                "rank": v.rank,
+                "headlines": v.headlines,
+                "score": v.score,
+                "viable": v.viable,
+                "chosen": v.chosen,
+                "verdict": v.verdict,
+                "reasons": list(v.reasons),
+                "selector": v.selector,
+                "sample": list(v.sample),
+            }
+            for v in explained.levels
+        ]
+        data["blocks"] = [
+            {
+                "index": b.index,
+                "tag": b.tag,
+                "text": b.text,
+                "selector": b.selector,
+                "role": b.role,
+                "item": b.item,
+                "reason": b.reason,
+            }
+            for b in explained.blocks
+        ]
+        data["cut_regions"] = [
+            {"reason": reason, "text": text[:80], "selector": selector}
+            for reason, text, selector in explained.cut_regions
+        ]
+    return data
 
 
-def preview_text(split: Split, url: str, encoding: str) -> str:
+def preview_text(
+    split: Split,
+    url: str,
+    encoding: str,
+    explained: Explanation | None = None,
+    read_as: str = "",
+) -> str:
     lines = [f"page:      {url}", f"encoding:  {encoding}", f"title:     {split.title or '(none)'}"]
+    if read_as:
+        lines.insert(2, f"read as:   {read_as}")
+    if split.published:
+        zone = f" (read in {split.date_zone})" if split.date_zone else " (as the page states)"
+        lines.append(f"date:      {split.published.isoformat()}{zone}")
     if split.single_article:
         lines.append("structure: a single article (kept as one item)")
     elif split.items:
@@ -399,6 +458,8 @@ def preview_text(split: Split, url: str, encoding: str) -> str:
         )
     if split.attribution:
         lines.append(f"source:    {split.attribution}")
+    if explained is not None:
+        lines += _explanation_lines(explained)
     lines.append("")
     lines.append("candidates (best first):")
     for c in split.candidates:
@@ -415,6 +476,27 @@ def preview_text(split: Split, url: str, encoding: str) -> str:
         text = d.text if len(d.text) <= 90 else d.text[:89] + "…"
         lines.append(f"  [{d.reason}] {text}")
     return "\n".join(lines)
+
+
+def _explanation_lines(explained: Explanation) -> list[str]:
+    lines = [
+        "",
+        f"content:   {explained.content}",
+        "",
+        "outline (families of headlines, coarse first):",
+    ]
+    for v in explained.levels:
+        mark = "*" if v.chosen else " "
+        sample = " | ".join(v.sample)
+        lines.append(
+            f" {mark}{v.name:<14} rank {v.rank:2d} {v.headlines:3d} headlines  {sample[:60]}"
+        )
+        if v.verdict and not v.chosen:
+            lines.append(f"      not chosen: {v.verdict}")
+    lines.append("")
+    lines.append(f"level:     {explained.chosen}")
+    lines += [f"  because  {why}" for why in explained.why]
+    return lines
 
 
 def cmd_status(args: argparse.Namespace, now: Callable[[], datetime] = utcnow) -> int:

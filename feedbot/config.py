@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from . import redact
 from .errors import ConfigError
-from .model import FeedFormat, SourceKind, SplitMode, UpdatePolicy
+from .model import FeedFormat, PageFormat, SourceKind, SplitMode, UpdatePolicy
 from .netpolicy import IPNetwork, parse_networks
 from .schedule import Schedule, parse_duration
 
@@ -51,6 +51,8 @@ class SourceConfig:
     newest: str = "first"  # index: whether the index lists its newest link "first" or "last"
     recheck: int = 3 * 86400  # index: seconds during which a processed page is re-fetched for edits
     robots: bool = True  # respect robots.txt (set false for pages the user owns)
+    format: PageFormat = PageFormat.AUTO  # what the page's bytes are (feedbot.markup.page_format)
+    timezone: str | None = None  # IANA zone of dates the page writes without one (feedbot.dates)
 
     @property
     def is_local(self) -> bool:
@@ -312,6 +314,14 @@ def _source(path: Path, index: int, data: Any) -> SourceConfig:
     schedule_text = table.text("schedule")
     schedule = _schedule(table, "schedule", schedule_text) if schedule_text else None
     index_settings = _index_settings(table)
+    timezone = table.text("timezone")
+    if timezone is not None:
+        from .dates import zone_named
+
+        try:
+            zone_named(timezone)
+        except ValueError as exc:
+            raise table.error("timezone", str(exc)) from None
     source = SourceConfig(
         name=name,
         url=_resolve_url(table, path.parent, table.require("url", str)),
@@ -326,6 +336,8 @@ def _source(path: Path, index: int, data: Any) -> SourceConfig:
         schedule=schedule,
         volatile_patterns=volatile,
         robots=table.get("robots", bool, default["robots"]),
+        format=table.choice("format", PageFormat, default["format"]),
+        timezone=timezone,
         **index_settings,
     )
     _check_selector(table, "content_selector", source.content_selector)

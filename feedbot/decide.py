@@ -17,8 +17,6 @@ Rules (see docs/DESIGN.md, "Identity and change tracking — the heart of it"):
   story is the same story only when near-identical, and leaves the entry as it is: two sources
   printing the same headline over different bodies get an entry each, and an entry never flips
   between two sources' versions.
-- An empty body is like no other body: two items without text are the same story only under the
-  same headline.
 """
 
 from __future__ import annotations
@@ -186,24 +184,23 @@ def decide(
         if result[i] is not None:
             continue
         best = None
-        if item.norm_body:
-            for entry in stored:
-                if entry.rowid in used:
-                    continue
-                if entry.key == item.key:
-                    continue  # same key was judged in step 2: an unrelated body is a new story
-                if entry.fingerprint == item.fingerprint:
-                    score, same = 1.0, True
-                elif (
-                    item.signature
-                    and entry.signature
-                    and estimate(item.signature, entry.signature) < thresholds.candidate_estimate
-                ):
-                    continue
-                else:
-                    same, score = same_story(item.key, item_sh(i), entry.key, sh(entry), thresholds)
-                if same and (best is None or score > best[0]):
-                    best = (score, entry)
+        for entry in stored:
+            if entry.rowid in used:
+                continue
+            if entry.key == item.key:
+                continue  # same key was judged in step 2: an unrelated body is a new story
+            if entry.fingerprint == item.fingerprint:
+                score, same = 1.0, True
+            elif (
+                item.signature
+                and entry.signature
+                and estimate(item.signature, entry.signature) < thresholds.candidate_estimate
+            ):
+                continue
+            else:
+                same, score = same_story(item.key, item_sh(i), entry.key, sh(entry), thresholds)
+            if same and (best is None or score > best[0]):
+                best = (score, entry)
         if best is not None:
             entry = best[1]
             used.add(entry.rowid)

@@ -36,12 +36,12 @@ from . import netpolicy, transport
 from .clock import utcnow
 from .config import SourceConfig
 from .encoding import decode
-from .errors import ErrorKind, FetchError, NotModified
-from .model import Page, Validators
+from .errors import ErrorKind, ExtractError, FetchError, NotModified
+from .markup import MarkdownError, Reading, page_format
+from .model import Page, PageFormat, Validators
 from .polite import ROBOTS_MAX_BYTES, HostGate, RobotsCache, RobotsFile, SlotTimeout
+from .sandbox import markdown_page
 
-HTML_TYPES = ("text/html", "application/xhtml+xml")
-TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ACCEPT_ENCODING = "gzip, deflate, br"  # every coding in DECODERS (x-gzip is gzip's old name)
 
@@ -66,21 +66,6 @@ class FetchSettings:
 
 def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def _kind_of(content_type: str, path: str) -> str | None:
-    mime = content_type.split(";")[0].strip().lower()
-    if mime in HTML_TYPES:
-        return "text/html"
-    if mime in TEXT_TYPES:
-        return "text/plain"
-    if not mime or mime == "application/octet-stream":
-        lower = path.lower()
-        if lower.endswith((".txt", ".text", ".md")):
-            return "text/plain"
-        if lower.endswith((".html", ".htm", ".xhtml", "/")) or "." not in lower.rsplit("/", 1)[-1]:
-            return "text/html"
-    return None
 
 
 def _sniff_binary(data: bytes) -> str | None:
@@ -343,7 +328,7 @@ class Fetcher:
         except OSError as exc:
             message = f"cannot read: {exc.strerror}"
             raise FetchError(source.name, url, message, kind=ErrorKind.UNREADABLE) from None
-        kind = _kind_of("", path.name)
+        kind = page_format("", path.name, source.format)
         return self._page(source, url, url, data, kind, None, None, None, cached)
 
     def _page(
@@ -352,11 +337,12 @@ class Fetcher:
         url: str,
         final_url: str,
         data: bytes,
-        kind: str | None,
+        kind: Reading | None,
         header_charset: str | None,
         etag: str | None,
         last_modified: str | None,
         cached: Validators | None,
+        language: str | None = None,
     ) -> Page:
         binary = _sniff_binary(data)
         if binary:
@@ -372,19 +358,28 @@ class Fetcher:
         digest = content_hash(data)
         if cached is not None and cached.content_hash == digest:
             raise NotModified(url)
+        html = kind.format is PageFormat.HTML
         text, codec = decode(
-            data, header_charset=header_charset, override=source.encoding, html=kind == "text/html"
+            data, header_charset=header_charset, override=source.encoding, html=html
         )
+        if kind.format is PageFormat.MARKDOWN:
+            try:
+                text = markdown_page(text)
+            except MarkdownError as exc:
+                raise ExtractError(source.name, url, f"{exc}; the feed is left as it was") from None
         return Page(
             url=url,
             final_url=final_url,
             text=text,
-            content_type=kind,
+            content_type="text/plain" if kind.format is PageFormat.TEXT else "text/html",
             encoding=codec,
             content_hash=digest,
             fetched_at=self.now(),
             etag=etag,
             last_modified=last_modified,
+            markup=kind.format,
+            markup_reason=kind.reason,
+            language=language,
         )
 
     def _fetch_http(
@@ -534,7 +529,7 @@ class Fetcher:
                 raise FetchError(source.name, url, message, kind=ErrorKind.HTTP_STATUS)
             content_type = response.headers.get("Content-Type", "")
             final_url = response.url or url
-            kind = _kind_of(content_type, urlsplit(final_url).path)
+            kind = page_format(content_type, urlsplit(final_url).path, source.format)
             if kind is None:
                 mime = content_type.split(";")[0].strip() or "(none)"
                 message = f"content type {mime} is not HTML or text"
@@ -553,6 +548,7 @@ class Fetcher:
                 response.headers.get("ETag"),
                 response.headers.get("Last-Modified"),
                 cached,
+                response.headers.get("Content-Language"),
             )
 
     def _read_body(self, source: SourceConfig, url: str, response: requests.Response) -> bytes:

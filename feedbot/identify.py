@@ -27,12 +27,14 @@ _INVISIBLE = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f"
     "\ud800-\udfff]"
 )
-# A token is one CJK character (every block feedbot.text names), a run of digits, or a run of
-# other letters and numbers: so "苹果发布iphone手机" is 苹 果 发 布 iphone 手 机, and "2024年3月gdp增长5"
-# is 2024 年 3 月 gdp 增 长 5. Tokens never cross what the previous tokeniser (a CJK character or a
-# run of word characters) kept apart, so re-tokenising a stored body gives what tokenising its text
-# gives (the similarity-index migration relies on it).
-_TOKEN = re.compile(f"[{CJK_CHARS}]|\\d+|[^\\W\\d_{CJK_CHARS}]+")
+# A token is one CJK character (every block feedbot.text names) or a run of other letters and
+# digits: so "苹果发布iphone手机" is 苹 果 发 布 iphone 手 机, and "2024年3月gdp增长5" is 2024 年 3 月
+# gdp 增 长 5 — digits stand apart from CJK, while a Latin word keeps its digits ("iphone15",
+# "mp3"): the real sequences label "2.23.11released" -> "2.23.11 released" an edit readers see,
+# which splitting digits from letters would hide. Tokens never cross what the previous tokeniser
+# (a CJK character or a run of word characters) kept apart, so re-tokenising a stored body gives
+# what tokenising its text gives (the similarity-index migration relies on it).
+_TOKEN = re.compile(f"[{CJK_CHARS}]|[^\\W_{CJK_CHARS}]+")
 # Bits of a page that change on every visit without the story changing.
 BUILTIN_VOLATILE = (
     r"\d+\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\s+ago",
@@ -120,8 +122,8 @@ def normalise_body(body_text: str, volatile: Sequence[str] = ()) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """CJK characters one by one, digits and other scripts run by run (already folded text): a
-    token never spans two scripts, nor letters and digits."""
+    """CJK characters one by one, other scripts run by run of letters and digits (already folded
+    text): a token never holds a CJK character and anything else."""
     return _TOKEN.findall(text)
 
 

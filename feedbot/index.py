@@ -22,7 +22,7 @@ def index_links(html: str, base_url: str, source: SourceConfig) -> list[str]:
     """The absolute URLs of the digest pages the index lists, newest first, without duplicates."""
     from bs4.element import Tag  # index pages only: BeautifulSoup is not loaded at start-up
 
-    from .parse import parse_html
+    from .split.parse import parse_html
 
     soup = parse_html(html)
     base = base_url

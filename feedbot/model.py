@@ -16,12 +16,15 @@ class Page:
     url: str
     final_url: str
     text: str
-    content_type: str  # "text/html" or "text/plain"
+    content_type: str  # "text/html" or "text/plain": what ``text`` is (Markdown arrives rendered)
     encoding: str
     content_hash: str
     fetched_at: datetime
     etag: str | None = None
     last_modified: str | None = None
+    markup: PageFormat | None = None  # what the bytes were read as (HTML, TEXT or MARKDOWN)
+    markup_reason: str = ""  # why: "Content-Type text/markdown", "the URL path ends in .md", ...
+    language: str | None = None  # the Content-Language header, when the server sent one
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ class Split:
     candidates: tuple[Candidate, ...]
     dropped: tuple[Dropped, ...]
     attribution: str | None = None
-    published: datetime | None = None  # a date found on the page
+    published: datetime | None = None  # a date found on the page, in UTC
+    date_zone: str = ""  # the zone a zone-less page date was read in, and why (feedbot.dates)
 
 
 class UpdatePolicy(StrEnum):
@@ -83,6 +87,16 @@ class SplitMode(StrEnum):
     AUTO = "auto"  # find the headline structure; a single article stays one item
     HEADLINES = "headlines"  # always cut at headlines
     WHOLE = "whole"  # the page is one item
+
+
+class PageFormat(StrEnum):
+    """What a source's bytes are (``format`` of a source); AUTO decides per page
+    (:func:`feedbot.markup.page_format`)."""
+
+    AUTO = "auto"  # from the Content-Type, then the URL's file extension
+    HTML = "html"
+    TEXT = "text"  # plain text: one paragraph per line
+    MARKDOWN = "markdown"  # rendered to HTML (front matter and MDX syntax out) before splitting
 
 
 class SourceKind(StrEnum):

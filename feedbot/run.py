@@ -42,6 +42,7 @@ from .model import (
     Identified,
     KnownPage,
     Page,
+    PageFormat,
     Prepared,
     RunResult,
     SourceKind,
@@ -64,7 +65,8 @@ log = logging.getLogger("feedbot")
 # they are first needed, not when feedbot starts.
 
 
-def split_options(source: SourceConfig) -> SplitOptions:
+def split_options(source: SourceConfig, page: Page | None = None) -> SplitOptions:
+    """How ``source`` splits ``page`` (the page brings its Content-Language, a zone hint)."""
     from .split import SplitOptions
 
     return SplitOptions(
@@ -73,6 +75,8 @@ def split_options(source: SourceConfig) -> SplitOptions:
         exclude_selectors=source.exclude_selectors,
         headline_selector=source.headline_selector,
         headline_regex=source.headline_regex,
+        timezone=source.timezone,
+        language=page.language if page is not None else None,
     )
 
 
@@ -80,7 +84,7 @@ def source_options(source: SourceConfig) -> str:
     """A fingerprint of everything that decides what ``source`` makes of a page: its validators
     hold only while it is the same (changed split options, another feed, other links to follow:
     the page is read and split again even when the server says "not modified")."""
-    relevant = (
+    relevant: tuple[object, ...] = (
         source.feed,
         source.kind,
         source.split,
@@ -95,6 +99,9 @@ def source_options(source: SourceConfig) -> str:
         source.follow,
         source.newest,
     )
+    if source.format is not PageFormat.AUTO or source.timezone:
+        # added only when set, so that the fingerprints of sources without them stay as they were
+        relevant += (source.format, source.timezone)
     return hashlib.sha256(repr(relevant).encode("utf-8")).hexdigest()[:32]
 
 
@@ -138,7 +145,7 @@ def split_or_fail(source: SourceConfig, page: Page) -> Split:
     """Split a page; a page that yields no items is an ExtractError naming the page."""
     from .split import split_page
 
-    split = split_page(page.text, page.content_type, split_options(source))
+    split = split_page(page.text, page.content_type, split_options(source, page))
     if not split.items:
         why = "the page is empty" if not page.text.strip() else "no headline structure found"
         if split.structure == "none" and split.candidates:

@@ -436,13 +436,13 @@ class Store:
     ) -> list[StoredEntry]:
         """The entries of ``feed`` the items of one page may match, by index lookups only: the
         ``same_key`` newest under each item's headline key, the ``same_fingerprint`` newest with
-        each item's fingerprint (bodies with text), and every entry sharing a band of an item's
+        each item's fingerprint, and every entry sharing a band of an item's
         signature. Each entry once, oldest first."""
         found: dict[int, sqlite3.Row] = {}
         for key in dict.fromkeys(item.key for item in items):
             for row in self._all(_SELECT_BY_KEY, (feed, key, same_key)):
                 found[row["id"]] = row
-        for value in dict.fromkeys(item.fingerprint for item in items if item.norm_body):
+        for value in dict.fromkeys(item.fingerprint for item in items):
             for row in self._all(_SELECT_BY_FINGERPRINT, (feed, value, same_fingerprint)):
                 found[row["id"]] = row
         bands = list(dict.fromkeys(key for item in items for key in _bands(feed, item)))

@@ -31,10 +31,24 @@ PURE = (
     "index",
     "schedule",
     "text",
+    "markup",
+    "dates",
 )
-IO = ("fetch", "store", "write", "serve", "daemon", "run", "publish", "websub", "lock", "cli")
+IO = (
+    "fetch",
+    "store",
+    "write",
+    "serve",
+    "daemon",
+    "run",
+    "publish",
+    "websub",
+    "lock",
+    "cli",
+    "sandbox",
+)
 # libraries that only I/O code has any business loading
-IO_LIBRARIES = ("requests", "sqlite3", "waitress", "psycopg")
+IO_LIBRARIES = ("requests", "sqlite3", "waitress", "psycopg", "subprocess")
 
 
 def _imports(module: str) -> set[str]:

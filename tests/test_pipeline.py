@@ -84,8 +84,9 @@ def test_two_days_into_one_feed(tmp_path: Path) -> None:
     new = [v for k, v in day2.items() if k not in day1]
     assert [v["title"] for v in new] == DAY2["new_entries"]
     assert new[0]["updated"] == "2022-03-07T09:00:00+00:00"
-    # published: the date the page states (2022-03-06 08:12) for day-1 entries
-    assert by_id[updated_id]["published"] == "2022-03-06T08:12:00+00:00"
+    # published: the date the page states (2022-03-06 08:12) for day-1 entries, in the page's own
+    # zone: <html lang="zh-Hant"> is Taiwan's UTC+8, so 08:12 there is 00:12 UTC
+    assert by_id[updated_id]["published"] == "2022-03-06T00:12:00+00:00"
     # the other formats carry the same entries
     rss = check_feedparser((config.feeds_dir / "ukraine.rss").read_bytes())
     assert {e.id for e in rss.entries} == set(day2)

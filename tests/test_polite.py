@@ -197,13 +197,15 @@ def test_hosts_are_fetched_in_parallel(tmp_path: Path, servers: list[Server]) ->
 
 def test_host_interval_spaces_request_starts(tmp_path: Path, servers: list[Server]) -> None:
     config, meter = spread(
-        tmp_path, servers[:1], 3, 0.0, concurrency=3, host_concurrency=3, host_interval=0.2
+        tmp_path, servers[:1], 3, 0.0, concurrency=3, host_concurrency=3, host_interval=0.5
     )
-    assert config.host_interval == 0.2
+    assert config.host_interval == 0.5
     assert all(r.ok for r in run_once(config, now=Clock()))
     starts = sorted(meter.starts)
     assert len(starts) == 3
-    assert all(b - a >= 0.15 for a, b in itertools.pairwise(starts)), starts
+    # the gate spaces the starts of sending by 0.5 s; arrivals are seen by the server thread,
+    # which a loaded machine may schedule late for one request and not the next: 0.15 s of slack
+    assert all(b - a >= 0.35 for a, b in itertools.pairwise(starts)), starts
 
 
 def test_host_gate_reserves_slots_without_real_time() -> None:
