@@ -20,10 +20,11 @@ from pathlib import Path
 from . import __version__
 from .clock import utcnow
 from .config import DEFAULT_CONCURRENCY, DEFAULT_USER_AGENT, Config, SourceConfig, load_config
-from .errors import ConfigError, FeedbotError, LockError, StoreError
+from .errors import ConfigError, FeedbotError, LockError, NotFound, StoreError
 from .fetch import Fetcher, FetchSettings
 from .lock import RunLock
-from .model import RunResult, Split, SplitMode
+from .logfmt import JsonFormatter, text_formatter
+from .model import RenderMode, RunResult, Split, SplitMode
 from .redact import ScrubFilter
 from .run import check_state, run_once, split_options
 from .split.explain import Explanation
@@ -80,9 +81,9 @@ def cli_logging(settings: LogSettings) -> Iterator[logging.Handler]:
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(ScrubFilter())  # no credentials of a URL in the log (feedbot.redact)
     if settings.fmt == "json":
-        handler.setFormatter(_JsonFormatter())
+        handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("feedbot: %(levelname)s: %(message)s"))
+        handler.setFormatter(text_formatter())
     handler.setLevel(settings.level)
     package = logging.getLogger("feedbot")
     # (logger, its level before, whether the handler goes on it: not on a child of one that has it)
@@ -105,18 +106,6 @@ def cli_logging(settings: LogSettings) -> Iterator[logging.Handler]:
                 logger.removeHandler(handler)
             logger.setLevel(level)
         handler.close()
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(
-            {
-                "time": self.formatTime(record),
-                "level": record.levelname.lower(),
-                "message": record.getMessage(),
-            },
-            ensure_ascii=False,
-        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -188,6 +177,23 @@ def _parser() -> argparse.ArgumentParser:
     p_prev.add_argument("--headline-selector")
     p_prev.add_argument("--headline-regex")
     p_prev.add_argument("--encoding")
+    p_prev.add_argument(
+        "--render",
+        choices=[mode.value for mode in RenderMode],
+        default=None,
+        help="browser: run the page's scripts in headless Chromium first",
+    )
+    p_prev.add_argument(
+        "--open",
+        action="store_true",
+        help="show it in your browser instead: the preview page, on 127.0.0.1 until Ctrl-C",
+    )
+    p_prev.add_argument("--port", type=int, default=0, help="with --open: port (default: any free)")
+    p_prev.add_argument(
+        "--allow-edit",
+        action="store_true",
+        help="with --open: the page may write its config lines into the config file",
+    )
     p_prev.add_argument("-v", "--verbose", action="count", default=0)
 
     p_status = sub.add_parser("status", help="show each source's last run")
@@ -208,6 +214,17 @@ def _parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--host", help="address to listen on (default: [serve] host, 127.0.0.1)")
     p_serve.add_argument(
         "--port", type=int, help="port (default: [serve] port, 8080; 0 picks a free one)"
+    )
+    p_serve.add_argument(
+        "--preview",
+        action="store_true",
+        help="also serve the preview page (/preview): it fetches pages, so it answers only this "
+        "machine unless [serve] preview_token is presented",
+    )
+    p_serve.add_argument(
+        "--allow-edit",
+        action="store_true",
+        help="with --preview on a loopback address: the preview page may write the config file",
     )
     return parser
 
@@ -234,7 +251,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if args.command == "serve":
             return cmd_serve(args)
     except ConfigError as exc:
-        print(f"feedbot: config error: {exc}", file=sys.stderr)
+        for problem in exc.problems:  # every problem of the file, one line each
+            print(f"feedbot: config error: {problem}", file=sys.stderr)
         return 2
     except LockError as exc:
         print(f"feedbot: {exc}", file=sys.stderr)
@@ -256,6 +274,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(
             str(config.path), "sources", f"no source named {', '.join(map(repr, unknown))}"
         )
+    for warning in config.warnings():
+        log.warning("%s", warning)  # once per run, shown with -v (cron stays quiet)
     progress = (
         _progress_bar(len(args.source) or len(config.sources)) if sys.stderr.isatty() else None
     )
@@ -314,41 +334,51 @@ def _progress_bar(total: int) -> Callable[[RunResult], None]:
     return advance
 
 
-def _preview_source(args: argparse.Namespace) -> tuple[SourceConfig, Config | None]:
+def _preview_source(args: argparse.Namespace) -> tuple[SourceConfig, Config | None, bool]:
+    """The source to preview, the config (when there is one) and whether the source is one of its
+    own."""
     config: Config | None = None
     path = _config_path(args.config)
     if args.config or Path(path).exists():
         config = load_config(path)
         for source in config.sources:
             if source.name == args.target:
-                return source, config
+                return source, config, True
     target = args.target
     if "://" not in target:
         resolved = Path(target).expanduser().resolve()
         if not resolved.exists():
             raise FeedbotError(f"preview: {target}: no such file, URL or configured source")
         target = resolved.as_uri()
-    return SourceConfig(name="preview", url=target, feed="preview"), config
+    return SourceConfig(name="preview", url=target, feed="preview"), config, False
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
+    from .run import fetch_page, fetch_settings
     from .split.explain import explain_page
 
-    source, config = _preview_source(args)
+    source, config, configured = _preview_source(args)
+    if args.open:
+        return _open_preview(args, source, config, configured)
     overrides = {
         "split": SplitMode(args.split) if args.split else None,
         "content_selector": args.content_selector,
         "headline_selector": args.headline_selector,
         "headline_regex": args.headline_regex,
         "encoding": args.encoding,
+        "render": RenderMode(args.render) if args.render else None,
     }
     source = replace(source, **{k: v for k, v in overrides.items() if v is not None})
-    ua = config.user_agent if config else f"{DEFAULT_USER_AGENT} preview"
-    fetcher = Fetcher(FetchSettings(user_agent=ua, tries=1))
+    settings = (
+        fetch_settings(config)
+        if config
+        else FetchSettings(user_agent=f"{DEFAULT_USER_AGENT} preview")
+    )
+    fetcher = Fetcher(replace(settings, tries=1))
     try:
-        page = fetcher.fetch(source)
+        page = fetch_page(fetcher, source, source.url, None)
     finally:
         fetcher.close()
     explained = explain_page(page.text, page.content_type, split_options(source, page))
@@ -359,6 +389,56 @@ def cmd_preview(args: argparse.Namespace) -> int:
     else:
         print(preview_text(explained.split, page.url, page.encoding, explained, read_as))
     return 0 if explained.split.items else 1
+
+
+def _open_preview(
+    args: argparse.Namespace, source: SourceConfig, config: Config | None, configured: bool
+) -> int:
+    """``feedbot preview --open``: the preview page on 127.0.0.1, opened in the user's browser."""
+    import webbrowser
+    from urllib.parse import urlencode
+
+    from .serve import FeedServer, serve
+
+    if config is None:
+        if args.allow_edit:
+            raise ConfigError(_config_path(args.config), None, "--allow-edit needs a config file")
+        config = _adhoc_config(source)
+    query = {"source": source.name} if configured else {"url": source.url}
+
+    def opened(server: FeedServer) -> None:
+        address = f"{server.url}preview?{urlencode(query)}"
+        print(f"feedbot: the preview is on {address} (Ctrl-C stops it)", file=sys.stderr)
+        webbrowser.open(address)
+
+    serve(
+        config,
+        "127.0.0.1",
+        args.port,
+        preview=True,
+        allow_edit=args.allow_edit,
+        named_urls=() if configured else (source.url,),
+        ready=opened,
+    )
+    return 0
+
+
+def _adhoc_config(source: SourceConfig) -> Config:
+    """A config holding only ``source``, for a preview without a config file (nothing is written:
+    the preview never touches the state or the feeds)."""
+    import tempfile
+
+    from .config import FeedConfig
+
+    scratch = Path(tempfile.gettempdir()) / "feedbot-preview"
+    return Config(
+        path=Path.cwd() / DEFAULT_CONFIG,
+        state_dir=scratch / "state",
+        feeds_dir=scratch / "feeds",
+        sources=(source,),
+        feeds=(FeedConfig(name=source.feed, title=source.feed, entries=50),),
+        user_agent=f"{DEFAULT_USER_AGENT} preview",
+    )
 
 
 def preview_json(
@@ -586,17 +666,31 @@ def cmd_history(args: argparse.Namespace) -> int:
     from .history import format_history
 
     config = load_config(_config_path(args.config))
+    feeds = [feed.name for feed in config.feeds]
+    if args.feed not in feeds:  # before the state is opened (or created)
+        raise NotFound(f"no feed named {args.feed!r} (the config has {', '.join(feeds)})")
     check_state(config)  # an emptied state is not opened (opening would make it a new one)
     with Store(config.db_path) as store:
-        print(format_history(store, args.feed, args.entry))
+        print(format_history(store, args.feed, args.entry, feeds=feeds))
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .previewapp import loopback_host
     from .serve import serve
 
     config = load_config(_config_path(args.config))
-    serve(config, args.host, args.port)
+    if args.allow_edit and not args.preview:
+        print("feedbot: --allow-edit needs --preview", file=sys.stderr)
+        return 2
+    if args.allow_edit and not loopback_host(args.host or config.serve.host):
+        print(
+            "feedbot: --allow-edit writes the config file, so it is only for a server on a "
+            "loopback address such as 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
+    serve(config, args.host, args.port, preview=args.preview, allow_edit=args.allow_edit)
     return 0
 
 

@@ -176,6 +176,8 @@ class Daemon:
             self.workers,
             self.config_path,
         )
+        for warning in self.config.warnings():
+            log.warning("%s", warning)
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self._on_stop_signal)
@@ -332,10 +334,19 @@ class Daemon:
                 ok = not failed
             except FeedbotError as exc:  # the state or the feed could not be opened or written
                 ok, error = False, f"source {name!r}: {exc}"
-                log.error("source=%s result=error error=%s", name, error)
+                log.error(
+                    "source=%s result=error error=%s",
+                    name,
+                    error,
+                    extra={"source": name, "result": "error", "error": error},
+                )
             except Exception as exc:  # a bug in one run must not stop the daemon: report it
                 ok, error = False, f"source {name!r}: internal error: {type(exc).__name__}: {exc}"
-                log.exception("source=%s result=error (internal error)", name)
+                log.exception(
+                    "source=%s result=error (internal error)",
+                    name,
+                    extra={"source": name, "result": "error", "error": error},
+                )
             self._after_run(source, ok, error)
         finally:
             with self._mutex:
@@ -358,7 +369,12 @@ class Daemon:
             failures = state.failures
         if ok:
             if previous:
-                log.info("source=%s recovered after %d failed run(s)", source.name, previous)
+                log.info(
+                    "source=%s recovered after %d failed run(s)",
+                    source.name,
+                    previous,
+                    extra={"source": source.name, "recovered_after": previous},
+                )
             return
         wait = self.config.schedule_of(source).backoff(now, failures, self.max_backoff)
         retry = now + timedelta(seconds=wait)
@@ -377,6 +393,13 @@ class Daemon:
             _seconds(max(0.0, (retry - now).total_seconds())),
             format_iso(retry),
             error,
+            extra={
+                "source": source.name,
+                "result": "error",
+                "failures": failures,
+                "next_try": format_iso(retry),
+                "error": error,
+            },
         )
 
     # --- reload ---------------------------------------------------------------------------------

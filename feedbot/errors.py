@@ -36,14 +36,33 @@ class FeedbotError(Exception):
 
 
 class ConfigError(FeedbotError):
-    """The configuration file is missing, unreadable or invalid."""
+    """The configuration file is missing, unreadable or invalid. ``problems`` holds every problem
+    found in the file (this one alone, unless :meth:`of` gathered several): a config is checked
+    whole, so that one report names them all."""
 
     def __init__(self, path: str, key: str | None, message: str) -> None:
         self.path = path
         self.key = key
         self.message = message
+        self.problems: tuple[ConfigError, ...] = (self,)
         where = f"{path}: {key}" if key else path
         super().__init__(f"{where}: {message}")
+
+    @classmethod
+    def of(cls, problems: list[ConfigError]) -> ConfigError:
+        """One error for all ``problems`` (at least one): the first one's path, key and message,
+        every problem in :attr:`problems` and in its text, one per line."""
+        first = problems[0]
+        if len(problems) == 1:
+            return first
+        error = cls(first.path, first.key, first.message)
+        error.problems = tuple(problems)
+        error.args = ("\n".join(str(p) for p in problems),)
+        return error
+
+
+class NotFound(FeedbotError):
+    """A feed or an entry a command names does not exist (``feedbot history``)."""
 
 
 class SourceError(FeedbotError):

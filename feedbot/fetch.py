@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urljoin, urlsplit
 
 import brotli
@@ -34,13 +35,16 @@ import requests
 
 from . import netpolicy, transport
 from .clock import utcnow
-from .config import SourceConfig
+from .config import DEFAULT_BROWSER, SourceConfig
 from .encoding import decode
 from .errors import ErrorKind, ExtractError, FetchError, NotModified
 from .markup import MarkdownError, Reading, page_format
 from .model import Page, PageFormat, Validators
 from .polite import ROBOTS_MAX_BYTES, HostGate, RobotsCache, RobotsFile, SlotTimeout
 from .sandbox import markdown_page
+
+if TYPE_CHECKING:
+    from .browser import Browser
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ACCEPT_ENCODING = "gzip, deflate, br"  # every coding in DECODERS (x-gzip is gzip's old name)
@@ -62,6 +66,8 @@ class FetchSettings:
     host_interval: float = 0.0  # seconds between the starts of two requests to one host
     robots_ttl: float = 3600.0  # how long a host's robots.txt is believed
     allow_networks: tuple[netpolicy.IPNetwork, ...] = ()  # internal networks pages may reach
+    browser: str = DEFAULT_BROWSER  # the Chromium that sources with render = "browser" use
+    render_timeout: float = 30.0  # seconds a page may take in that browser
 
 
 def content_hash(data: bytes) -> str:
@@ -152,8 +158,33 @@ class Fetcher:
             self._retrieve_robots, ttl=settings.robots_ttl, monotonic=monotonic
         )
 
+        self._browser: Browser | None = None
+        self._browser_lock = threading.Lock()
+
+    def browser(self) -> Browser:
+        """The headless browser shared by every source of this fetcher with render = "browser";
+        started on first use (its process on the first page), closed with the fetcher."""
+        from .browser import Browser, BrowserSettings
+
+        with self._browser_lock:
+            if self._browser is None:
+                self._browser = Browser(
+                    BrowserSettings(
+                        user_agent=self.settings.user_agent,
+                        executable=self.settings.browser,
+                        page_timeout=self.settings.render_timeout,
+                        connect_timeout=self.settings.connect_timeout,
+                        max_bytes=self.settings.max_bytes,
+                    )
+                )
+            return self._browser
+
     def close(self) -> None:
         self.session.close()
+        with self._browser_lock:
+            browser, self._browser = self._browser, None
+        if browser is not None:
+            browser.close()
 
     def fetch(self, source: SourceConfig, cached: Validators | None = None) -> Page:
         """Retrieve the source's page. Raises NotModified when it did not change, FetchError on failure."""

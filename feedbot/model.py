@@ -106,6 +106,13 @@ class SourceKind(StrEnum):
     INDEX = "index"  # a page listing digest pages
 
 
+class RenderMode(StrEnum):
+    """How a source's page becomes the HTML that is split (``render`` of a source)."""
+
+    STATIC = "static"  # the HTML as the server sends it
+    BROWSER = "browser"  # after its scripts ran in a headless browser
+
+
 class FeedFormat(StrEnum):
     """A feed document format (``formats`` of a feed); the value is also the file extension."""
 
@@ -249,6 +256,7 @@ class SourceRun:
     updated: int
     items: int
     error_kind: str | None = None  # an ErrorKind's value: what kind of failure, for public reports
+    recent: tuple[int | None, ...] = ()  # items of the last runs, oldest first (None: failed)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from .model import (
     Page,
     PageFormat,
     Prepared,
+    RenderMode,
     RunResult,
     SourceKind,
     Split,
@@ -102,6 +103,8 @@ def source_options(source: SourceConfig) -> str:
     if source.format is not PageFormat.AUTO or source.timezone:
         # added only when set, so that the fingerprints of sources without them stay as they were
         relevant += (source.format, source.timezone)
+    if source.render is not RenderMode.STATIC:
+        relevant += (source.render,)  # a page rendered is another page than the one served
     return hashlib.sha256(repr(relevant).encode("utf-8")).hexdigest()[:32]
 
 
@@ -171,6 +174,32 @@ def sanitise_items(
     return tuple(clean_html(i.item.body_html, base) for i in identified)
 
 
+def fetch_page(
+    fetcher: Fetcher,
+    source: SourceConfig,
+    url: str,
+    cached: Validators | None,
+    started: float | None = None,
+) -> Page:
+    """One page of a source, as the splitter will see it: fetched, then (``render = "browser"``)
+    rendered by the fetcher's shared headless browser, every request of the page under the
+    source's fetch policy. A rendered page is fetched without its validators (the HTML of a
+    script-built page rarely changes when its stories do) and is "not modified" when the rendered
+    DOM is what it was."""
+    if source.render is not RenderMode.BROWSER:
+        return fetcher.fetch_url(source, url, cached, started=started)
+    from .browser import rendered_page
+
+    document = fetcher.fetch_url(source, url, None, started=started)
+    return rendered_page(
+        fetcher.browser(),
+        source.name,
+        document,
+        fetcher.context(source),
+        cached_hash=cached.content_hash if cached else None,
+    )
+
+
 def _fetch_and_split(
     fetcher: Fetcher,
     source: SourceConfig,
@@ -180,7 +209,7 @@ def _fetch_and_split(
     secret_params: Sequence[str] = SECRET_PARAMS,
 ) -> PageResult:
     try:
-        page = fetcher.fetch_url(source, url, cached, started=started)
+        page = fetch_page(fetcher, source, url, cached, started)
         split = split_or_fail(source, page)
         identified = identify_split(source, split)
         cleaned = sanitise_items(identified, page, secret_params)
@@ -204,7 +233,7 @@ def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
     index: Page | None = None
     begun = fetcher.monotonic()  # one deadline for the index and the pages it leads to
     try:
-        index = fetcher.fetch_url(source, source.url, plan.validators, started=begun)
+        index = fetch_page(fetcher, source, source.url, plan.validators, begun)
     except NotModified:
         # The index did not change: re-check the pages it listed that are still in the window.
         links = [page.url for page in plan.known]
@@ -294,6 +323,9 @@ class Runner:
                 error_kind=result.error_kind,
                 new=result.new,
                 updated=result.updated,
+                page_items=None
+                if result.not_modified
+                else result.new + result.updated + result.unchanged,
             )
         except StoreError as exc:
             if exc.kind is not ErrorKind.STORE:
@@ -302,16 +334,27 @@ class Runner:
         except Exception as exc:  # recording the run must never hide the run's own result
             log.warning("source %s: cannot record the run: %s", source.name, exc)
         level = logging.ERROR if not result.ok else logging.INFO
+        values = {
+            "source": source.name,
+            "result": "not-modified" if result.not_modified else ("ok" if result.ok else "error"),
+            "new": result.new,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "duration": round(fetched.seconds + time.monotonic() - started, 3),
+            "error": result.error,
+        }
+        # the values as fields too: a JSON log line carries each as its own (feedbot.logfmt)
         log.log(
             level,
             "source=%s result=%s new=%d updated=%d unchanged=%d duration=%.2fs%s",
-            source.name,
-            "not-modified" if result.not_modified else ("ok" if result.ok else "error"),
+            values["source"],
+            values["result"],
             result.new,
             result.updated,
             result.unchanged,
-            fetched.seconds + time.monotonic() - started,
+            values["duration"],
             f" error={result.error}" if result.error else "",
+            extra=values,
         )
         return result
 
@@ -487,7 +530,9 @@ def _publish(
             )
         return
     if written:
-        log.info("feed=%s written=%s", feed, ",".join(written))
+        log.info(
+            "feed=%s written=%s", feed, ",".join(written), extra={"feed": feed, "written": written}
+        )
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -501,6 +546,8 @@ def fetch_settings(config: Config) -> FetchSettings:
         request_timeout=config.request_timeout,
         deadline=config.source_timeout,
         allow_networks=config.allow_networks,
+        browser=config.browser,
+        render_timeout=config.render_timeout,
     )
 
 

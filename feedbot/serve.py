@@ -22,10 +22,11 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any, Protocol
 from urllib.parse import quote
 from wsgiref.util import application_uri
@@ -36,6 +37,7 @@ from .clock import epoch_seconds, utcnow
 from .config import Config, FeedConfig
 from .errors import StoreError
 from .health import feed_max_age, health
+from .previewapp import PreviewOptions, loopback_host
 from .render import CONTENT_TYPES, feed_filename
 from .sanitize import xml_safe
 from .store import StateError, read_source_runs, read_state_error
@@ -175,7 +177,11 @@ class FeedApp:
         *,
         now: Callable[[], datetime] = utcnow,
         sink: FeedSink | None = None,
+        pages: PreviewOptions | None = None,
     ) -> None:
+        """``pages``: the preview page (off unless asked for) and the status page's settings."""
+        from .previewapp import PreviewApp
+
         self.config = config
         self.now = now
         self.sink: FeedSink = sink if sink is not None else FileSink(config.feeds_dir)
@@ -189,10 +195,32 @@ class FeedApp:
         self.fallback_base: str | None = None  # the server's own address (FeedServer sets it)
         self._cache: dict[str, _Representation] = {}
         self._lock = threading.Lock()
+        options = pages or PreviewOptions()
+        self.pages = PreviewApp(
+            config,
+            preview=options.enabled,
+            allow_edit=options.allow_edit,
+            listening_on_loopback=options.listening_on_loopback,
+            named_urls=options.named_urls,
+            token=config.serve.preview_token,
+            allow_networks=config.allow_networks,
+            exists=self.sink.exists,
+            now=now,
+        )
+
+    def close(self) -> None:
+        """Let go of what the preview started (its fetcher and headless browser)."""
+        self.pages.close()
 
     # --- WSGI ------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
+        if self.pages.handles(environ.get("PATH_INFO", "")):
+            answer = self.pages.respond(environ)
+            headers = self.pages.headers(answer)
+            start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}", headers)
+            self._log(environ, answer.status, 0 if method == "HEAD" else len(answer.body))
+            return [] if method == "HEAD" else [answer.body]
         if method not in ("GET", "HEAD"):
             response = _Response(405, b"only GET and HEAD\n", [("Allow", "GET, HEAD")])
             response.headers.append(("Content-Type", "text/plain; charset=utf-8"))
@@ -446,10 +474,15 @@ def _log_safe(text: str) -> str:
 
 
 def make_app(
-    config: Config, *, now: Callable[[], datetime] = utcnow, sink: FeedSink | None = None
+    config: Config,
+    *,
+    now: Callable[[], datetime] = utcnow,
+    sink: FeedSink | None = None,
+    pages: PreviewOptions | None = None,
 ) -> FeedApp:
-    """The WSGI application serving ``config``'s feeds (from ``sink``, by default the files)."""
-    return FeedApp(config, now=now, sink=sink)
+    """The WSGI application serving ``config``'s feeds (from ``sink``, by default the files), the
+    status page and (``pages``) the preview page."""
+    return FeedApp(config, now=now, sink=sink, pages=pages)
 
 
 def _fd_room(wanted: int) -> int:
@@ -547,19 +580,34 @@ class FeedServer:
         connection_limit: int = CONNECTION_LIMIT,
         idle_timeout: int = IDLE_TIMEOUT,
         request_timeout: float = REQUEST_TIMEOUT,
+        preview: bool = False,
+        allow_edit: bool = False,
+        named_urls: Sequence[str] = (),
     ) -> None:
+        """``preview``: the preview page (``serve --preview``); ``allow_edit``: it may write the
+        config (only when listening on loopback); ``named_urls``: URLs the user named on the
+        command line, fetched as a configured source would be."""
         import waitress
         from waitress.server import BaseWSGIServer
 
-        self.app = make_app(config)
+        host = host if host is not None else config.serve.host
+        self.pages = PreviewOptions(
+            enabled=preview,
+            allow_edit=allow_edit,
+            listening_on_loopback=loopback_host(host),
+            named_urls=tuple(named_urls),
+        )
+        self.app = make_app(config, pages=self.pages)
         self.connection_limit = _fd_room(connection_limit)
         self.server: Any = waitress.create_server(
             self.app,
-            host=host if host is not None else config.serve.host,
+            host=host,
             port=port if port is not None else config.serve.port,
             threads=threads,
             ident="feedbot",
-            clear_untrusted_proxy_headers=True,
+            # with the preview on, a proxy's forwarding headers reach the application, which then
+            # refuses the request as not local (they are never trusted for the client's address)
+            clear_untrusted_proxy_headers=not preview,
             connection_limit=self.connection_limit,
             channel_timeout=idle_timeout,
             cleanup_interval=SWEEP_INTERVAL,
@@ -610,17 +658,37 @@ class FeedServer:
         from waitress import wasyncore
 
         self._stop.set()
-        if not self._running.is_set():
-            wasyncore.close_all(self.server._map, ignore_all=True)
-            self.server.task_dispatcher.shutdown()
-            return
-        self._stopped.wait(timeout)
+        try:
+            if not self._running.is_set():
+                wasyncore.close_all(self.server._map, ignore_all=True)
+                self.server.task_dispatcher.shutdown()
+                return
+            self._stopped.wait(timeout)
+        finally:
+            if isinstance(self.app, FeedApp):
+                self.app.close()
 
 
-def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
-    """Serve the feeds until interrupted (``feedbot serve``)."""
-    server = FeedServer(config, host, port)
+def serve(
+    config: Config,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    preview: bool = False,
+    allow_edit: bool = False,
+    named_urls: Sequence[str] = (),
+    ready: Callable[[FeedServer], None] | None = None,
+) -> None:
+    """Serve the feeds until interrupted (``feedbot serve``); ``ready`` is called once the server
+    listens (``feedbot preview --open`` opens the browser then)."""
+    server = FeedServer(
+        config, host, port, preview=preview, allow_edit=allow_edit, named_urls=named_urls
+    )
     log.info("serving %d feeds from %s on %s", len(config.feeds), config.feeds_dir, server.url)
+    if preview:
+        log.info("preview page on %spreview", server.url)
+    if ready is not None:
+        ready(server)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -652,9 +720,11 @@ class ServeService:
     def reload(self, config: Config) -> None:
         if self.server is None:
             return
-        app = make_app(config)
-        app.fallback_base = self.server.url
-        self.server.server.application = app
+        old, self.server.app = self.server.app, make_app(config, pages=self.server.pages)
+        self.server.app.fallback_base = self.server.url
+        self.server.server.application = self.server.app
+        if isinstance(old, FeedApp):
+            old.close()
         wanted = (self.host or config.serve.host, self.port or config.serve.port)
         if self.port != 0 and wanted != (self.server.host, self.server.port):
             log.warning(

@@ -181,6 +181,14 @@ MIGRATIONS: list[Migration] = [
         """,
     ),
     (
+        "the items of each source's recent runs",
+        # the status page's chart: how many items each of a source's last runs gave (a page that
+        # suddenly splits into one item shows), kept in the run record itself, bounded
+        """
+        ALTER TABLE source_runs ADD COLUMN recent TEXT NOT NULL DEFAULT '';
+        """,
+    ),
+    (
         "similarity index",
         # Issue 17: the cost of a page no longer grows with its feed. Each entry keeps its MinHash
         # signature (feedbot.signature) and entry_bands indexes its LSH band keys, so a page reads
@@ -653,10 +661,22 @@ class Store:
         error_kind: str | None = None,
         new: int = 0,
         updated: int = 0,
+        page_items: int | None = None,
     ) -> None:
+        """Record a run of ``source``. ``page_items`` is how many items its page gave (None when
+        the page was not modified: as many as the run before; a failed run counts none)."""
         stamp = format_iso(now)
         with self.transaction() as db:
             items = self._scalar("SELECT items FROM source_items WHERE source = ?", (source,))
+            row = self._one(_SELECT_RECENT, (source,))
+            previous = parse_recent(row["recent"]) if row is not None else ()
+            if not ok:
+                count: int | None = None
+            elif page_items is None:
+                count = next((n for n in reversed(previous) if n is not None), 0)
+            else:
+                count = page_items
+            recent = format_recent((*previous, count)[-RECENT_RUNS:])
             self._run(
                 db,
                 _UPSERT_SOURCE_RUN,
@@ -671,6 +691,7 @@ class Store:
                     updated,
                     items,
                     error_kind,
+                    recent,
                 ),
             )
 
@@ -1057,6 +1078,7 @@ SOURCE_RUNS = (
     "updated",
     "items",
     "error_kind",
+    "recent",
 )
 _UPSERT_SOURCE_RUN = _upsert(
     "source_runs",
@@ -1067,8 +1089,9 @@ _UPSERT_SOURCE_RUN = _upsert(
     "result = excluded.result, error = excluded.error, "
     "failures = CASE WHEN excluded.failures = 0 THEN 0 ELSE source_runs.failures + 1 END, "
     "new = excluded.new, updated = excluded.updated, items = excluded.items, "
-    "error_kind = excluded.error_kind",
+    "error_kind = excluded.error_kind, recent = excluded.recent",
 )
+_SELECT_RECENT = "SELECT recent FROM source_runs WHERE source = ?"
 _SELECT_SOURCE_RUNS = f"SELECT {_columns(SOURCE_RUNS)} FROM source_runs"
 
 
@@ -1084,6 +1107,7 @@ def _source_run(row: sqlite3.Row) -> SourceRun:
         updated=row["updated"],
         items=row["items"],
         error_kind=row["error_kind"],
+        recent=parse_recent(row["recent"]),
     )
 
 
@@ -1191,6 +1215,19 @@ def _reindex(db: sqlite3.Connection, *, retokenise: bool) -> None:
 def _chunks(values: Sequence[int], size: int) -> Iterable[Sequence[int]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
+
+
+RECENT_RUNS = 20  # runs per source whose item counts are kept (the status page's chart)
+
+
+def parse_recent(text: str) -> tuple[int | None, ...]:
+    """``"5 5 x 6"`` -> ``(5, 5, None, 6)``: the items of a source's recent runs, oldest first
+    (``x``: a failed run)."""
+    return tuple(None if token == "x" else int(token) for token in text.split() if token)
+
+
+def format_recent(counts: Sequence[int | None]) -> str:
+    return " ".join("x" if n is None else str(n) for n in counts)
 
 
 def _set_wal(db: sqlite3.Connection) -> None:

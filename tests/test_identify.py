@@ -137,7 +137,7 @@ _OLD_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]
 @given(st.one_of(mixed_text, st.text(max_size=60)))
 @settings(max_examples=400, deadline=None)
 def test_retokenising_an_old_body_gives_the_new_tokens(text: str) -> None:
-    """Migration 6 re-tokenises stored bodies instead of re-normalising their text (a source's
+    """Migration 7 re-tokenises stored bodies instead of re-normalising their text (a source's
     volatile patterns are not in the store): that equals tokenising afresh, except for CJK
     characters Python's Unicode database does not count as letters (Extensions H and I), which the
     old tokeniser dropped."""

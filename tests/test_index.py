@@ -349,7 +349,8 @@ def load_config_text(**source: Any) -> Config:
     from feedbot.config import parse_config
 
     data = {
-        "sources": [{"name": "s", "url": "https://news.test/archive/", "kind": "index", **source}]
+        "feedbot": {"user_agent": "feedbot-tests/1 (+http://127.0.0.1/contact)"},
+        "sources": [{"name": "s", "url": "https://news.test/archive/", "kind": "index", **source}],
     }
     return parse_config(Path("/nowhere/feedbot.toml"), data)
 

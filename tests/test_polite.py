@@ -283,22 +283,22 @@ def test_http_proxy_from_the_environment(
 
 
 def test_defaults_identify_us_and_pace_requests(tmp_path: Path, server: Server) -> None:
-    """With no [feedbot] table: the default User-Agent (with a contact URL) is sent, and the default
-    one-second host interval separates the robots.txt request from the page request."""
-    from feedbot.config import DEFAULT_USER_AGENT
-
-    assert "(+https://" in DEFAULT_USER_AGENT
+    """With [feedbot] holding only the (required) user agent: it is sent, to robots.txt too, and the
+    default one-second host interval separates the robots.txt request from the page request."""
     server.routes["/digest"] = Response(200, PAGE)
     path = tmp_path / "feedbot.toml"
-    path.write_text(f'[[sources]]\nname = "s"\nurl = "{server.url("/digest")}"\n')
+    agent = "mybot/1.0 (+https://example.org/contact)"
+    path.write_text(
+        f'[feedbot]\nuser_agent = "{agent}"\n[[sources]]\nname = "s"\nurl = "{server.url("/digest")}"\n'
+    )
     config = load_config(path)
     assert (config.concurrency, config.host_concurrency, config.host_interval) == (4, 2, 1.0)
     started = time.monotonic()
     (result,) = run_once(config, now=Clock())
     assert result.ok
     assert time.monotonic() - started >= 0.9
-    assert server.robots_requests[0][2]["User-Agent"] == DEFAULT_USER_AGENT
-    assert server.requests[0][2]["User-Agent"] == DEFAULT_USER_AGENT
+    assert server.robots_requests[0][2]["User-Agent"] == agent
+    assert server.requests[0][2]["User-Agent"] == agent
 
 
 def test_fetched_pages_wait_in_memory_only_a_bounded_window_ahead(

@@ -19,7 +19,7 @@ REAL = FIXTURES / "realpages"
 SEQS = FIXTURES / "realseqs"
 
 # what the splitter reaches on the real corpus (raise these as it gets better, never lower them)
-MACRO_F1 = 0.74
+MACRO_F1 = 0.83
 SINGLES_WRONG = 10
 
 

@@ -1,7 +1,7 @@
 """The store's similarity index: a page reads only the entries it may match (issue 17).
 
 Signatures are stored with their entries and their LSH band keys indexed; a page's candidates are
-the entries sharing a headline key, a fingerprint or a band with one of its items. Migration 6
+the entries sharing a headline key, a fingerprint or a band with one of its items. Migration 7
 builds the index for a state written before it (re-tokenising stored bodies at script boundaries).
 """
 
@@ -137,7 +137,7 @@ def _old_tokens(text: str) -> list[str]:
     return re.findall(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]|[^\W_]+", text)
 
 
-def test_migration_6_indexes_a_state_written_before_it(tmp_path: Path) -> None:
+def test_migration_7_indexes_a_state_written_before_it(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
     for _name, sql, *_ in MIGRATIONS[:4]:

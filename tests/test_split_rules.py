@@ -12,8 +12,9 @@ import pytest
 from feedbot.split import boilerplate
 from feedbot.split.dom import extract_html
 from feedbot.split.outline import families
-from feedbot.split.pipeline import _prepare
-from feedbot.split.text import marker_of, strip_marker
+from feedbot.split.pipeline import _prepare, split_page
+from feedbot.split.single import counts_stories
+from feedbot.split.text import marker_of, opening_date, strip_marker
 
 CASES: list[dict[str, Any]] = json.loads(
     (Path(__file__).parent / "data" / "split_rules.json").read_text(encoding="utf-8")
@@ -65,5 +66,15 @@ def test_rule(case: dict[str, Any]) -> None:
             assert case["kept"] in texts
         if "gone" in case:
             assert case["gone"] not in texts
+    elif rule == "dated":
+        assert opening_date(case["text"]) == case["date"]
+    elif rule == "title-count":
+        assert counts_stories(case["text"], case["n"]) == case["counts"]
+    elif rule == "split":
+        split = split_page(_page(case["html"]))
+        if "single" in case:
+            assert split.single_article == case["single"], [c.reasons for c in split.candidates]
+        if "headlines" in case:
+            assert [item.headline for item in split.items] == case["headlines"]
     else:
         raise AssertionError(f"unknown rule {rule!r}")

@@ -27,7 +27,7 @@ from .rules import (
     TAGGED_LINE,
     on,
 )
-from .text import strip_marker, units
+from .text import fold, strip_marker, units
 
 
 @dataclass
@@ -108,6 +108,7 @@ def plan_items(
     if outside is None:
         outside = outside_items(heads, ends, blocks, set(reasons), parents)
     trailer = trailer_start(heads, blocks, set(reasons), reasons)
+    again: list[bool] = []  # (found when a bare headline first needs it)
     for i in range(heads[0]):
         if i in reasons:
             plan.cut(i, reasons[i], blocks[i].text)
@@ -139,11 +140,44 @@ def plan_items(
                 plan.notes.append(("attribution", head.rest_text))
             else:
                 item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
-        if not item.body and item.rest is None and not plan.items and k + 1 < len(heads):
-            plan.cut(start, "title", head.text)
-            continue
+        if not item.body and item.rest is None:
+            again = again or _comes_again(heads, blocks)
+            bare = _bare_headline(k, heads, ends, reasons, again)
+            if bare:
+                plan.cut(start, bare, head.text)
+                continue
         plan.items.append(item)
     return plan
+
+
+def _bare_headline(
+    k: int, heads: list[int], ends: list[int], reasons: dict[int, str], again: list[bool]
+) -> str:
+    """Why headline ``k``, with nothing under it, is no story ('' when it is one): the first one
+    over stories that have a text is the page's title; one that comes again further down is an
+    entry of a table of contents."""
+    if k == 0 and _bodied(1, heads, ends, reasons):
+        return "title"
+    return "table of contents" if again[k] else ""
+
+
+def _comes_again(heads: list[int], blocks: Sequence[Block]) -> list[bool]:
+    """For each headline, whether a later headline has the same folded text."""
+    again: list[bool] = []
+    seen: set[str] = set()
+    for k in range(len(heads) - 1, -1, -1):
+        key = fold(strip_marker(blocks[heads[k]].text))
+        again.append(key in seen)
+        seen.add(key)
+    return again[::-1]
+
+
+def _bodied(k: int, heads: list[int], ends: list[int], reasons: dict[int, str]) -> bool:
+    """Whether headline ``k`` has a text under it (a first headline with none, over stories that
+    have one, is the page's title; on a page of bare headline links it is a story like the rest)."""
+    if k >= len(heads):
+        return False
+    return any(j not in reasons for j in range(heads[k] + 1, ends[k]))
 
 
 def _plan_one(

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from .blocks import Block
 from .blocks import collapse as fold_space
 from .outline import Outline, head_text, is_lead_family, rank
-from .rules import FRAME_SECTIONS, LINK_PAGES, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
-from .text import marker_of, strip_marker, units
+from .rules import FRAME_SECTIONS, HEADINGS, LINK_PAGES, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
+from .text import dated_in_sequence, marker_of, strip_marker, units
 
 
 @dataclass
@@ -87,6 +87,8 @@ def score_level(
         for b, h in zip(level.spans, level.head_sizes, strict=True)
     ]
     frac_body = sum(with_body) / n
+    if name == "date-lead":
+        frac_body = 1.0  # a dated news line is a story by itself, with or without more text
     covered = sum(level.spans) + sum(len(head_text(blocks[i], is_lead_family(name))) for i in heads)
     coverage = min(1.0, covered / total) if total else 0.0
     mean_head = level.mean_head()
@@ -104,12 +106,9 @@ def score_level(
     )
     score += _evidence(level, blocks, level.reasons)
     distinct = len({head_text(blocks[i], is_lead_family(name)) for i in heads}) / n
-    level.ok = (
-        frac_body >= SCORING.ok_body_share
-        and mean_head <= SCORING.ok_head_max
-        and distinct >= SCORING.distinct_heads
-    )
-    if frac_body < SCORING.ok_body_share:
+    enough = frac_body >= SCORING.ok_body_share
+    level.ok = enough and mean_head <= SCORING.ok_head_max and distinct >= SCORING.distinct_heads
+    if not enough:
         level.reasons.append("rejected: too few headlines with a body")
     elif mean_head > SCORING.ok_head_max:
         level.reasons.append("rejected: headlines too long")
@@ -169,12 +168,17 @@ def _evidence(level: Level, blocks: Sequence[Block], reasons: list[str]) -> floa
         else:
             score -= SCORING.unnumbered_penalty
             reasons.append("numbers out of sequence")
+    elif on("dated-sequence") and dated_in_sequence(
+        [blocks[i].text for i in heads], SCORING.dated_min, alone=name == "dt"
+    ):
+        score += SCORING.numbered_bonus
+        reasons.append("dated in sequence")
     if mean_head > SCORING.long_head:
         score -= min(
             SCORING.long_head_max_penalty, (mean_head - SCORING.long_head) / SCORING.long_head_scale
         )
         reasons.append(f"long headlines (mean {mean_head:.0f} units)")
-    if statistics.median(level.spans) < SCORING.thin_body_ratio * mean_head:
+    if statistics.median(level.spans) < SCORING.thin_body_ratio * mean_head and name != "date-lead":
         score -= SCORING.thin_body_penalty
         reasons.append("bodies barely longer than headlines")
     linked = sum(blocks[i].link_ratio > SCORING.linked_head for i in heads) / n
@@ -252,7 +256,7 @@ def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
     level.keep(first, last)
 
 
-def _nested(inner: Level, outer: Level) -> list[int]:
+def nested(inner: Level, outer: Level) -> list[int]:
     """How many of ``inner``'s headlines fall in each of ``outer``'s spans."""
     counts = []
     for start, end in zip(outer.heads, outer.ends, strict=True):
@@ -262,7 +266,7 @@ def _nested(inner: Level, outer: Level) -> list[int]:
     return counts
 
 
-def _own(outer: Level, inner: Level, chars: Sequence[float]) -> list[float | None]:
+def own_before(outer: Level, inner: Level, chars: Sequence[float]) -> list[float | None]:
     """For each of ``outer``'s headlines that holds some of ``inner``'s, the text before the first
     of them (None for a headline that holds none)."""
     own: list[float | None] = []
@@ -278,7 +282,7 @@ def _own(outer: Level, inner: Level, chars: Sequence[float]) -> list[float | Non
 def _own_share(outer: Level, inner: Level, chars: Sequence[float]) -> float:
     """The share of ``outer``'s headlines holding ``inner``'s that have a text of their own first:
     more than a line introducing them, as long as half of one of the finer stories at least."""
-    holding = [o for o in _own(outer, inner, chars) if o is not None]
+    holding = [o for o in own_before(outer, inner, chars) if o is not None]
     if not holding:
         return 0.0
     typical = statistics.median(inner.spans) if inner.spans else 0.0
@@ -297,7 +301,7 @@ def _descend(
             continue
         if finer.mean_head() < OUTLINE.finer_head_ratio * best.mean_head():
             continue  # stories' headlines are not shorter than the labels over them
-        counts = _nested(finer, best)
+        counts = nested(finer, best)
         holders = sum(c > 0 for c in counts)
         inside = sum(counts) / len(finer.heads)
         if inside < OUTLINE.nested_share or len(finer.heads) < holders:
@@ -387,6 +391,7 @@ def link_list(
         heads.append(i)
     if len(heads) < LINK_PAGES.min_links:
         return None
+    heads = _heading_links(heads, blocks)
     level = Level(
         "link-list", heads, 0.0, [f"{len(heads)} headline links and no other stories"], True
     )
@@ -399,11 +404,22 @@ def link_list(
     return level
 
 
+def _heading_links(heads: list[int], blocks: Sequence[Block]) -> list[int]:
+    """The headline links set as headings, when enough of them are (a card's <h2> title beside its
+    date and category links): the other links of the page are the cards' furniture."""
+    if not on("heading-links"):
+        return heads
+    marked = [i for i in heads if blocks[i].tag in HEADINGS]
+    if len(marked) >= LINK_PAGES.min_links and len(marked) >= LINK_PAGES.heading_share * len(heads):
+        return marked
+    return heads
+
+
 def _mix(coarse: Level, finer: Level, chars: Sequence[float]) -> Level | None:
     """The stories when only some sections are groupers: a section holding finer headlines gives way
     to them; a section holding none but with a text of its own is a story itself, unless it comes
     after the last grouping section (the page's closing notes: "About us", "Subscribe")."""
-    counts = _nested(finer, coarse)
+    counts = nested(finer, coarse)
     holding = [k for k, c in enumerate(counts) if c]
     if not holding:
         return None
@@ -490,7 +506,7 @@ def _ascend(
     for coarser in sorted(viable, key=lambda s: -s.score):
         if coarser.rank >= best.rank:
             continue
-        counts = _nested(best, coarser)
+        counts = nested(best, coarser)
         if sum(counts) < OUTLINE.nested_share * len(best.heads):
             continue
         why = _sub_reason(best, coarser, chars)

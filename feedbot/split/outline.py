@@ -118,6 +118,8 @@ def _lead_families(block: Block) -> list[str]:
     the author's markup varies from entry to entry); in paragraphs each kind is its own."""
     kind = block.lead_kind
     lead = block.lead or ""
+    if kind == "date":
+        return ["date-lead"]
     if block.tag == "li" or (block.in_list and block.item_start and on("list-leads")):
         return ["li-lead"] if on("list-leads") else [f"li-{kind}"]
     if kind == "bracket":

@@ -21,7 +21,7 @@ from .dom import extract_html, extract_text
 from .levels import Choice, Level, add_records, choose, link_list, score_level, trim_frames
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
-from .refine import split_run_ins
+from .refine import dated_entries, split_run_ins, subject_lines
 from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE
 from .single import dialogue, is_single_article
 from .text import units
@@ -97,7 +97,7 @@ def run_stages(ext: Extracted, options: SplitOptions, page_text: str = "") -> Re
     candidates = [Candidate(s.name, len(s.heads), s.score, tuple(s.reasons)) for s in levels]
     candidates.sort(key=lambda c: (-c.score, c.name))
     choice = _choose(page, levels, forced)
-    single, verdict = _single(page, choice.level, options, forced)
+    single, verdict = _single(page, choice.level, levels, options, forced)
     if verdict is not None:
         candidates.append(verdict)
     best = choice.level
@@ -121,7 +121,7 @@ def run_stages(ext: Extracted, options: SplitOptions, page_text: str = "") -> Re
 
 
 def _single(
-    page: _Page, best: Level | None, options: SplitOptions, forced: bool
+    page: _Page, best: Level | None, levels: Sequence[Level], options: SplitOptions, forced: bool
 ) -> tuple[bool, Candidate | None]:
     """Whether the page is one article, and the evidence as a candidate line for the preview."""
     if options.mode == SplitMode.WHOLE:
@@ -138,7 +138,7 @@ def _single(
     if is_lead_family(best.name):
         return False, None
     single, evidence = is_single_article(
-        page.title, best, page.blocks, page.reasons, page.ext.parents
+        page.title, best, page.blocks, page.reasons, page.ext.parents, levels, page.chars
     )
     return single, Candidate("single-article", int(single), float(single), tuple(evidence))
 
@@ -152,7 +152,7 @@ def one_text(chars: float) -> tuple[bool, tuple[str, ...]]:
 
 
 def _prepare(ext: Extracted) -> _Page:
-    blocks = split_run_ins(ext.blocks)
+    blocks = dated_entries(subject_lines(split_run_ins(ext.blocks)))
     sizes = [units(b.text, TITLE_LINE.measure) for b in blocks]
     reasons = cut_reasons(blocks, sizes)
     title = ext.title

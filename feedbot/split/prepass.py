@@ -12,12 +12,15 @@ from collections.abc import Sequence
 
 from . import boilerplate
 from .blocks import Block
-from .rules import HEADINGS, LINK_LABEL, PREPASS
+from .rules import HEADINGS, LINK_LABEL, MAIL, MAIL_HEADER, PREPASS, on
 from .text import strip_marker, units
 
 
 def body_chars(block: Block) -> float:
-    """A block's characters that are not inside links: what a story's body is measured in."""
+    """A block's characters that are not inside links: what a story's body is measured in (a
+    definition's text is its term's body, links and all: "<dd><a>egcs-1.0.3 released!</a>")."""
+    if block.tag == "dd" and on("dated-terms"):
+        return float(len(block.text))
     return len(block.text) * (1.0 - block.link_ratio)
 
 
@@ -44,14 +47,33 @@ def cut_reasons(blocks: Sequence[Block], sizes: Sequence[float]) -> dict[int, st
         if block.tag == "table":
             continue  # a data table is content whatever its cells say
         kind = boilerplate.classify(block.text)
+        if kind == "timestamp" and block.tag == "dt" and on("dated-terms"):
+            kind = None  # a date as a definition term names its entry (a <dl> of dated news)
         if kind:
             reasons[i] = kind
         elif block.tag in ("figure", "figcaption"):
             reasons[i] = "caption"  # describes a picture the item does not carry
+    _mail_headers(blocks, reasons)
     _link_runs(blocks, reasons)
     _tables_of_contents(blocks, sizes, reasons)
     _link_sections(blocks, reasons)
     return reasons
+
+
+def _mail_headers(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
+    """A letter's header lines ("Date: …", "From: …") around its subject line: the subject is the
+    letter's headline (see :func:`~feedbot.split.refine.subject_lines`), the rest no story's text."""
+    if not on("mail-headers"):
+        return
+    for i, block in enumerate(blocks):
+        if not block.subject:
+            continue
+        for j in (
+            *range(i - 1, max(-1, i - MAIL.around - 1), -1),
+            *range(i + 1, i + 1 + MAIL.around),
+        ):
+            if 0 <= j < len(blocks) and MAIL_HEADER.match(blocks[j].text) and not blocks[j].subject:
+                reasons.setdefault(j, "mail header")
 
 
 def _link_runs(blocks: Sequence[Block], reasons: dict[int, str]) -> None:

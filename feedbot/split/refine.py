@@ -13,13 +13,75 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from .blocks import Block
-from .rules import RUN_INS, on
+from .rules import FIRST_SENTENCE, MAIL, MAIL_SUBJECT, RUN_INS, SCORING, on
+from .text import dated_in_sequence, opening_date
 
 # a run-in label: at the start of the text or after a sentence (or the dateline's comma), a name
 # with no punctuation in it, closed by a colon
 _RUN_IN = re.compile(
     rf"(?:^|(?<=[。！？；!?;，,]))\s*([^\s，,。：:；;！？!?“”\"《》()（）]{{{RUN_INS.label_min},{RUN_INS.label_max}}})[：:]"
 )
+
+
+def subject_lines(blocks: Sequence[Block]) -> list[Block]:
+    """A letter's subject line ("Subject: Linux on a ThinkPad", "Betreff: …") is its headline: the
+    line becomes its subject alone, set apart as a bold line is, when the page holds several."""
+    if not on("mail-headers"):
+        return list(blocks)
+    found = [
+        i
+        for i, b in enumerate(blocks)
+        if b.tag in ("line", "p") and len(b.text) <= MAIL.subject_max and MAIL_SUBJECT.match(b.text)
+    ]
+    if len(found) < MAIL.min_letters:
+        return list(blocks)
+    out = list(blocks)
+    for i in found:
+        match = MAIL_SUBJECT.match(out[i].text)
+        assert match is not None
+        subject = match.group(1).strip()
+        out[i] = replace(
+            out[i],
+            text=subject,
+            html=_p(subject),
+            bold=True,
+            lead=None,
+            lead_kind=None,
+            rest_text="",
+            rest_html="",
+            link_ratio=0.0,
+            subject=True,
+        )
+    return out
+
+
+def dated_entries(blocks: Sequence[Block]) -> list[Block]:
+    """Entries that open with a date, in sequence, and have no headline of their own ("20161101:
+    uploaded gatling 0.15 (…)", a hand-written page's news list): each entry's first sentence is
+    its headline, as a lead, the rest of the entry its body."""
+    if not on("dated-entries"):
+        return list(blocks)
+    found = [
+        i
+        for i, b in enumerate(blocks)
+        if b.tag in ("li", "p", "line") and b.lead_kind is None and opening_date(b.text)
+    ]
+    if not dated_in_sequence([blocks[i].text for i in found], SCORING.dated_min):
+        return list(blocks)
+    out = list(blocks)
+    for i in found:
+        text = out[i].text
+        match = FIRST_SENTENCE.search(text)
+        cut = match.end() if match else len(text)
+        rest = text[cut:].strip()
+        out[i] = replace(
+            out[i],
+            lead=text[:cut].strip(),
+            lead_kind="date",
+            rest_text=rest,
+            rest_html=_p(rest) if rest else "",
+        )
+    return out
 
 
 def split_run_ins(blocks: Sequence[Block]) -> list[Block]:

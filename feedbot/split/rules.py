@@ -257,6 +257,9 @@ class LinkPages:
     link_share: float = 0.6
     # on a page of links, the links win over a level with fewer than this share of their number
     over_level: float = 0.35
+    # when this share of the headline links (and min_links at least) are headings, they alone are
+    # the stories (a card's <h2> title beside its date and category links)
+    heading_share: float = 0.3
 
 
 LINK_PAGES = LinkPages()
@@ -323,6 +326,60 @@ class Titles:
 
 
 TITLES = Titles()
+
+
+@dataclass(frozen=True)
+class Mail:
+    """Letters on a page (a mailbag, a mailing list's digest): each under its header lines."""
+
+    # a subject line is this short (characters), and a page of letters holds this many at least
+    subject_max: int = 200
+    min_letters: int = 3
+    # the header lines ("Date:", "From:") are within this many blocks of the subject line
+    around: int = 3
+
+
+MAIL = Mail()
+# a letter's subject line, in the languages of the corpora: the subject is group 1
+MAIL_SUBJECT = re.compile(
+    r"^\s*(?:Subject|Betreff|Objet|Sujet|Asunto|Oggetto|Assunto|Тема|主题|主題|件名)\s*[:：]\s*(\S.*)$",
+    re.I,
+)
+# the other header lines of a letter
+MAIL_HEADER = re.compile(
+    r"^\s*(?:Date|From|To|Cc|Sent|Reply-To|Datum|Von|An|Gesendet|De|À|Envoyé|Para|Enviado|Fecha|"
+    r"Дата|От|Кому|日期|发件人|發件人|收件人|差出人|宛先|送信日時)\s*[:：]",
+    re.I,
+)
+
+
+# a date opening a headline ("May 26, 1998", "20161101: uploaded …", "2024-06-13 …"): entries
+# dated in sequence, newest or oldest first, are records as numbered ones are
+OPENING_DATES = (
+    re.compile(r"^\s*(?P<y>(?:19|20)\d\d)\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})"),
+    re.compile(r"^\s*(?P<y>(?:19|20)\d\d)(?P<m>[01]\d)(?P<d>[0-3]\d)(?!\d)"),
+    re.compile(
+        r"^\s*(?:\w+day,?\s+)?(?P<mon>[A-Za-z]{3})[a-z]*\.?\s+(?P<d>\d{1,2})(?:st|nd|rd|th)?,?\s+(?P<y>\d{4})"
+    ),
+    re.compile(
+        r"^\s*(?:\w+day,?\s+)?(?P<d>\d{1,2})\.?\s+(?P<mon>[A-Za-z]{3})[a-z]*\.?,?\s+(?P<y>\d{4})"
+    ),
+)
+# the end of a first sentence: a full stop, a question or an exclamation mark before a space or
+# the end ("gatling 0.13. Fixes …" ends after "0.13.")
+FIRST_SENTENCE = re.compile(r"[.!?。！？](?=\s|$)")
+# a time after a date ("12:20", "12時20分", "1:03:27 PM"): still the date line
+DATE_CLOCK = re.compile(
+    r"[\s,:：\-–—|·日]*(\d{1,2}\s*[:時hH]\s*\d{2}(\s*[:分]\s*\d{2})?\s*[秒分]?\s*([apAP]\.?[mM]\.?)?)?"
+)
+# a dated entry has this many letters or digits of text after its date and time
+DATED_TEXT_MIN = 3
+MONTH_NUMBERS = {
+    name: k + 1
+    for k, name in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
+    )
+}
 
 
 # --- scripts and numbering --------------------------------------------------------------------------
@@ -420,7 +477,7 @@ PREPASS = Prepass()
 # --- the outline: headline-like blocks by family -----------------------------------------------------
 
 # families whose headline is a lead phrase opening a block, the rest of the block being body
-LEAD_FAMILIES = ("li-", "p-bold-lead", "bracket-lead", "label", "selector-lead")
+LEAD_FAMILIES = ("li-", "p-bold-lead", "bracket-lead", "label", "selector-lead", "date-lead")
 # how strongly each family's markup sets a line apart (the smaller, the coarser its sections): the
 # order browsers and readers give them — headings by level, then whole bold or bracketed lines and
 # definition terms, numbered lines, plain short lines, and leads that open a paragraph
@@ -441,6 +498,7 @@ FAMILY_RANKS = {
     "p-bold-lead": 10,
     "bracket-lead": 10,
     "label": 10,
+    "date-lead": 10,
 }
 
 
@@ -493,6 +551,8 @@ class Scoring:
     # numbering in sequence (1, 2, 3 …; 21 … 1) is strong evidence; numbers out of order are not
     numbered_bonus: float = 0.6
     unnumbered_penalty: float = 0.4
+    # ... and so are dates in sequence (newest first, or oldest), on this many headlines at least
+    dated_min: int = 3
     # headlines longer than this on average read like sentences: a penalty growing with the excess
     long_head: float = 45
     long_head_scale: float = 20
@@ -537,6 +597,7 @@ PRIORS = {
     "li-link": 0.25,
     "li-lead": 0.3,
     "label": 0.05,
+    "date-lead": 0.3,
     "p-bold-lead": 0.05,
     "short": 0.0,
     "selector": 5.0,
@@ -713,6 +774,15 @@ class Single:
     )
     # a title that names a round-up or counts its stories
     title_cue_weight: float = 1.5
+    # a title that states the number of headlines (at least this number, this much off at most:
+    # an introduction or a closing section): 9 real digests, no real single
+    title_count_min: int = 2
+    title_count_slack: int = 1
+    title_count_weight: float = 2.0
+    # headlines grouped under at least this many coarser headings with no text of their own
+    # (categories): 18 real digests, no real single (an article's parts open with their own text)
+    groups_min: int = 2
+    groups_weight: float = 2.0
     # more headlines than an article has sections: the real singles have at most 13 (a release
     # post), the synthetic ones 6; a digest's stories run to 70 (a trending list)
     max_sections: int = 30
@@ -788,6 +858,10 @@ FOOTNOTE_REFERENCES = re.compile(r"(\s*\[\s*\[?\s*\d{1,3}\s*\]?\s*\])+\s*")
 # a title that counts its stories: "10 things …", "12 Twitter-Nutzer …", "The 10 best …"
 COUNTED_TITLE = re.compile(r"^\s*(the\s+)?\d{1,3}\s+(best\s+)?\w", re.I)
 
+# a count in a title: a number of one to three digits standing alone (not part of a date, a time,
+# a version, a price or an issue's number: "2024-06-13", "10:30", "1.5", "$20", "#20")
+TITLE_NUMBER = re.compile(r"(?<![\d.,:/$€£¥#№-])(\d{1,3})(?![\d.,:/%-]\d|[\d%])")
+
 # punctuation that separates the parts of a title
 TITLE_PUNCTUATION = re.compile(r"[:：,，;；、|–—\-!！?？。.«»“”\"]+")
 
@@ -835,6 +909,13 @@ RULE_SOURCES: dict[str, str] = {
     "bracket-tags": "wubaiqing/zaobao",
     "ad-notes": "haskellweekly/haskellweekly",
     "symbol-leads": "slorber/this-week-in-react",
+    "title-count": "npm:@postlight/mercury-parser",
+    "category-groups": "matrix-org/matrix.org",
+    "dated-terms": "cooljeanius/gcc-wwwdocs",
+    "mail-headers": "linuxgazette/lg",
+    "dated-sequence": "cooljeanius/gcc-wwwdocs",
+    "dated-entries": "silverfoxy/JSCryptoMinerStudy",
+    "heading-links": "silverfoxy/JSCryptoMinerStudy",
 }
 _OFF: set[str] = set()
 

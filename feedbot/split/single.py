@@ -20,18 +20,22 @@ from collections.abc import Callable, Sequence
 from ..text import CJK
 from .assemble import inside, item_boxes
 from .blocks import Block
-from .levels import Level
+from .levels import Level, nested, own_before
 from .prepass import body_chars
 from .rules import (
     COUNTED_TITLE,
     DIGEST_CUES,
+    FAMILIES,
+    OUTLINE,
     QA_OPENINGS,
     SCORING,
     SECTION_CUES,
     SINGLE,
+    TITLE_NUMBER,
     TITLE_PUNCTUATION,
+    on,
 )
-from .text import fold, marker_of, strip_marker, terms, units
+from .text import dated_in_sequence, fold, marker_of, strip_marker, terms, units
 
 _DIGEST_CUES = re.compile(DIGEST_CUES, re.I)
 _SECTION_CUES = re.compile(SECTION_CUES, re.I)
@@ -46,13 +50,17 @@ def is_single_article(
     blocks: Sequence[Block],
     reasons: dict[int, str],
     parents: Sequence[int],
+    levels: Sequence[Level] = (),
+    chars: Sequence[float] = (),
 ) -> tuple[bool, list[str]]:
-    """Whether the page is one article whose headings are its sections, and why."""
+    """Whether the page is one article whose headings are its sections, and why (``levels``: the
+    page's other levels, for the category headings over the chosen ones)."""
     if len(level.heads) > SINGLE.max_sections:
         return False, [f"{len(level.heads)} headlines: more than an article has sections"]
     heads_text = [strip_marker(blocks[i].text) for i in level.heads[: SINGLE.sample_sections]]
     found = _for_one_article(title, level, blocks, heads_text, set(reasons))
     found += _for_a_digest(title, level, blocks, reasons, parents)
+    found += _grouped(level, levels, chars)
     total = sum(weight for _why, weight in found)
     single = total >= SINGLE.threshold
     verdict = f"evidence {total:+.1f} ({'≥' if single else '<'} {SINGLE.threshold:.1f})"
@@ -211,12 +219,64 @@ def _for_a_digest(
         found.append(
             ("the headlines are numbered in sequence (a listicle)", -SINGLE.numbered_weight)
         )
+    if on("dated-sequence") and dated_in_sequence(
+        [blocks[i].text for i in heads], SINGLE.numbered_min, alone=level.name == "dt"
+    ):
+        found.append(
+            ("the headlines are dated in sequence (news entries)", -SINGLE.numbered_weight)
+        )
     line = recurring_line(level, blocks, reasons)
     if line:
         found.append((f"every story repeats the line {line!r}", -SINGLE.recurring_weight))
     if title and (_DIGEST_CUES.search(title) or COUNTED_TITLE.match(title)):
         found.append((f"the title {title!r} names a round-up", -SINGLE.title_cue_weight))
+    if title and counts_stories(title, len(heads)):
+        found.append((f"the title counts the {len(heads)} stories", -SINGLE.title_count_weight))
     return found
+
+
+def counts_stories(title: str, n: int) -> bool:
+    """The title states the number of headlines ("These 6 celebrities …", "7 Places to …"; one
+    more or less for an introduction or a closing section): a listicle's count, not a date's."""
+    if not on("title-count"):
+        return False
+    for match in TITLE_NUMBER.finditer(title):
+        value = int(match.group(1))
+        if value >= SINGLE.title_count_min and abs(value - n) <= SINGLE.title_count_slack:
+            return True
+    return False
+
+
+def _grouped(level: Level, levels: Sequence[Level], chars: Sequence[float]) -> Evidence:
+    """The headlines are grouped under coarser headings that have no text of their own (category
+    headings: "Dept of Servers" over its projects): a digest's sections; an article's parts open
+    with their own text."""
+    if not on("category-groups") or not chars:
+        return []
+    for coarser in levels:
+        if (
+            coarser.rank >= level.rank
+            or coarser.rank > FAMILIES.sectioning_rank
+            or len(coarser.heads) < SINGLE.groups_min
+        ):
+            continue
+        counts = nested(level, coarser)
+        if sum(counts) < OUTLINE.nested_share * len(level.heads):
+            continue
+        own = own_before(coarser, level, chars)
+        holding = [o for o in own if o is not None]
+        if len(holding) < SINGLE.groups_min:
+            continue
+        bare = sum(o < SCORING.body_min for o in holding) / len(holding)
+        if bare >= OUTLINE.wrapper_own_share:
+            return [
+                (
+                    f"the headlines are grouped under {len(holding)} {coarser.name} category "
+                    "headings with no text of their own",
+                    -SINGLE.groups_weight,
+                )
+            ]
+    return []
 
 
 def boxed(level: Level, blocks: Sequence[Block], parents: Sequence[int]) -> bool:

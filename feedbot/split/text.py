@@ -10,7 +10,19 @@ import re
 import unicodedata
 
 from ..text import CJK, CJK_RUN
-from .rules import CJK_DIGITS, LENGTHS, MARKER_FIRST, MARKERS, MEASURE, STOP_WORDS, TERM_LETTERS
+from .rules import (
+    CJK_DIGITS,
+    DATE_CLOCK,
+    DATED_TEXT_MIN,
+    LENGTHS,
+    MARKER_FIRST,
+    MARKERS,
+    MEASURE,
+    MONTH_NUMBERS,
+    OPENING_DATES,
+    STOP_WORDS,
+    TERM_LETTERS,
+)
 
 WORD = re.compile(r"[^\W\d_]+|\d+", re.U)
 _MARKERS = [(name, re.compile(pattern)) for name, pattern in MARKERS]
@@ -121,3 +133,45 @@ def terms(text: str) -> set[str]:
         if len(w) >= TERM_LETTERS and w.lower() not in STOP_WORDS
     }
     return grams | words
+
+
+def opening_date(text: str, *, alone: bool = False) -> int | None:
+    """The date a text opens with when more text follows it (a dated entry, not a dateline) or,
+    with ``alone``, also when it is the whole text, as a number that sorts as dates do
+    (YYYYMMDD), or None."""
+    first = text[:1]
+    if not first.isalnum() or not (first.isdigit() or first.isascii()):
+        return None
+    for pattern in OPENING_DATES:
+        match = pattern.match(text)
+        if match is None:
+            continue
+        after = DATE_CLOCK.match(text, match.end())
+        rest = text[after.end() if after else match.end() :]
+        if not alone and sum(map(str.isalnum, rest)) < DATED_TEXT_MIN:
+            return None  # a date (and a time) alone: a dateline
+        found = match.groupdict()
+        month = (
+            int(found["m"]) if found.get("m") else MONTH_NUMBERS.get(found["mon"][:3].lower(), 0)
+        )
+        day = int(found["d"])
+        if 1 <= month <= 12 and 1 <= day <= 31:
+            return int(found["y"]) * 10000 + month * 100 + day
+    return None
+
+
+def dated_in_sequence(texts: list[str], least: int, *, alone: bool = False) -> bool:
+    """At least ``least`` texts, all opening with a date (``alone``: or being one), the dates in
+    order (newest or oldest first) and not all the same day."""
+    if len(texts) < least:
+        return False
+    dates = []
+    for text in texts:
+        value = opening_date(text, alone=alone)
+        if value is None:
+            return False
+        dates.append(value)
+    pairs = list(itertools.pairwise(dates))
+    down = all(a >= b for a, b in pairs)
+    up = all(a <= b for a, b in pairs)
+    return (down or up) and len(set(dates)) > 1
