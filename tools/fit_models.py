@@ -175,8 +175,10 @@ def fit_single(
         ys.append(int(r["kind"] == "single"))
         # what the decision is worth on this page: a single kept whole is one page right; a
         # digest kept whole loses the F1 its chosen level reaches
-        stake = outcome(r, k, False)[0] - outcome(r, k, True)[0] if r["kind"] == "digest" else (
-            float(outcome(r, k, True)[1]) - float(outcome(r, k, False)[1])
+        stake = (
+            outcome(r, k, False)[0] - outcome(r, k, True)[0]
+            if r["kind"] == "digest"
+            else (float(outcome(r, k, True)[1]) - float(outcome(r, k, False)[1]))
         )
         ws.append(max(stake, STAKE_MIN))
     x = _matrix(rows, names)
@@ -270,9 +272,7 @@ class Reading:
     pages: dict[str, tuple[float, bool, bool, str]]
 
     def line(self) -> str:
-        return (
-            f"F1 {self.f1:.3f}  singles {self.singles}/{self.n_singles}  errors {self.errors}"
-        )
+        return f"F1 {self.f1:.3f}  singles {self.singles}/{self.n_singles}  errors {self.errors}"
 
 
 def reading(recs: list[dict[str, Any]], decisions: dict[str, tuple[int | None, bool]]) -> Reading:
@@ -335,24 +335,185 @@ def stability(data: dict[str, Any], how: Chooser, part: str) -> None:
         print(f"{names[i]:18s} {w[:, i].mean():7.3f} {w[:, i].std():6.3f} {same:9.0%}")
 
 
+# the features of the ranker in rules.RANKER, as ``select`` chose them, and its C
+SHIPPED = ["log_heads", "heading", "coverage", "own_text", "title_count"]
+SHIPPED_C = 0.1
+
+
+def select_loso(data: dict[str, Any], c: float = SHIPPED_C, least: float = 0.002) -> list[str]:
+    """Forward selection under the leave-one-source-out CV (every rule on): the features of the
+    shipped ranker."""
+    chosen: list[str] = []
+    best = -1.0
+    pool = list(POOL)
+    while pool:
+        score, name = max(
+            (cross_validate(data, Chooser([*chosen, n], None, c_rank=c), "all").f1, n) for n in pool
+        )
+        if score <= best + least:
+            break
+        chosen.append(name)
+        pool.remove(name)
+        best = score
+        print(f"+ {name}: CV F1 {score:.3f}", flush=True)
+    return chosen
+
+
+def table(data: dict[str, Any]) -> None:
+    """The shipped ranker fitted on every page, as rules.RANKER's weights."""
+    model = fit_ranker(data["all"], SHIPPED, SHIPPED_C)
+    how = Chooser(SHIPPED, None, c_rank=SHIPPED_C)
+    print("    weights: tuple[tuple[str, float, float], ...] = (")
+    for name, (weight, centre) in model.raw().items():
+        print(f'        ("{name}", {weight:.4f}, {centre:.4f}),')
+    print("    )")
+    for label, result in [
+        ("in-sample", on_all(data, how)),
+        ("CV, every rule on", cross_validate(data, how, "all")),
+        ("CV, held-out rules off", cross_validate(data, how, "loso")),
+        ("on arrival", on_all(data, how, "arrival")),
+    ]:
+        print(f"# {label:24s} {result.line()}")
+    stability(data, how, "rank")
+
+
 def main(what: str, data: dict[str, Any]) -> None:
-    today = Chooser(None, None)
-    if what == "cv":
-        print("today's chooser and decision:")
-        print("  all pages          ", on_all(data, today).line())
-        print("  LOSO (rules off)   ", on_all(data, today, "loso").line())
-        for rname, rset in RANKER_SETS.items():
-            for sname, sset in [("today's", None), *SINGLE_SETS.items()]:
-                how = Chooser(rset, sset)
-                cv_loso = cross_validate(data, how, "loso")
-                cv_all = cross_validate(data, how, "all")
-                every = on_all(data, how)
-                print(f"ranker {rname}, single {sname}:")
-                print("  CV, held-out rules off ", cv_loso.line())
-                print("  CV, every rule on      ", cv_all.line())
-                print("  fitted on all, all     ", every.line())
-        for sname, sset in SINGLE_SETS.items():
-            how = Chooser(None, sset)
-            print(f"today's chooser, single {sname}:")
-            print("  CV, held-out rules off ", cross_validate(data, how, "loso").line())
-            print("  CV, every rule on      ", cross_validate(data, how, "all").line())
+    if what == "select":
+        print("selected:", select_loso(data))
+    elif what == "weights":
+        table(data)
+    elif what == "nested":
+        nested(data)
+    elif what == "cv":
+        compare(data)
+
+
+def compare(data: dict[str, Any]) -> None:
+    """The comparison table: each chooser and decision, in-sample, cross-validated, on arrival."""
+    rows = {
+        "outline chooser, hand single": Chooser(None, None),
+        "ranker: shipped features": Chooser(SHIPPED, None, c_rank=SHIPPED_C),
+        "ranker: all structural": Chooser(RANKER_SETS["structural"], None),
+        "ranker: structural+hand score+today": Chooser(RANKER_SETS["structural+hand+today"], None),
+        "outline chooser, fitted single (evidence)": Chooser(None, SINGLE_SETS["evidence"]),
+        "outline chooser, fitted single (evidence+shape)": Chooser(
+            None, SINGLE_SETS["evidence+shape"]
+        ),
+        "ranker: all structural, fitted single (evidence+shape)": Chooser(
+            RANKER_SETS["structural"], SINGLE_SETS["evidence+shape"]
+        ),
+    }
+    print(
+        "| chooser | all pages (in-sample) | CV, every rule on | CV, held-out rules off | on arrival |"
+    )
+    print("|---|---|---|---|---|")
+    for name, how in rows.items():
+        fitted = how.ranker_names is not None or how.single_names is not None
+        cells = [on_all(data, how).line()]
+        if fitted:
+            cells += [cross_validate(data, how, r).line() for r in ("all", "loso")]
+        else:  # nothing to fit: the hand-set chooser on every page, and LOSO
+            cells += [on_all(data, how).line() + " (not CV)", on_all(data, how, "loso").line()]
+        cells.append(on_all(data, how, "arrival").line())
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
+def fit_listwise(
+    recs: list[dict[str, Any]], names: list[str], c: float, tau: float = 0.1
+) -> Linear:
+    """A listwise ranker (ListNet): the softmax of the candidates' scores fitted to the softmax of
+    their F1 (temperature ``tau``), each page weighing the same; L2 penalty 1/(2c)."""
+    from scipy.optimize import minimize
+
+    pages = [r for r in recs if r["kind"] == "digest" and len(r["cands"]) >= 2]
+    cands = [cand["features"] for r in pages for cand in r["cands"]]
+    x_all = _matrix(cands, names)
+    mean, scale = x_all.mean(axis=0), x_all.std(axis=0)
+    scale[scale == 0] = 1.0
+    xs, ts = [], []
+    for r in pages:
+        f = np.array([cand["f1"] for cand in r["cands"]])
+        if f.max() - f.min() <= MARGIN:
+            continue
+        t = np.exp((f - f.max()) / tau)
+        xs.append((_matrix([cand["features"] for cand in r["cands"]], names) - mean) / scale)
+        ts.append(t / t.sum())
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        total, grad = 0.0, np.zeros_like(w)
+        for x, t in zip(xs, ts, strict=True):
+            s = x @ w
+            s -= s.max()
+            p = np.exp(s)
+            p /= p.sum()
+            total -= float(t @ np.log(p + 1e-12))
+            grad -= x.T @ (t - p)
+        n = len(xs)
+        return total / n + (w @ w) / (2 * c * n), grad / n + w / (c * n)
+
+    w0 = np.zeros(len(names))
+    res = minimize(loss, w0, jac=True, method="L-BFGS-B")
+    return Linear(names, res.x, mean, scale)
+
+
+POOL = [n for n in STRUCTURAL if n not in ("fewer_heads", "linked_page")] + ["hand_score"]
+
+
+def _grouped_f1(recs: list[dict[str, Any]], names: list[str], c: float, k: int = 5) -> float:
+    """Mean digest F1 of a ranker over ``k`` folds of sources (every rule on)."""
+    sources = sorted({r["source"] for r in recs})
+    total, n = 0.0, 0
+    for i in range(k):
+        fold = set(sources[i::k])
+        model = fit_ranker([r for r in recs if r["source"] not in fold], names, c)
+        for r in recs:
+            if r["source"] in fold and r["kind"] == "digest":
+                total += outcome(r, pick(r, model), False)[0]
+                n += 1
+    return total / n
+
+
+def forward(recs: list[dict[str, Any]], c: float = 0.1, least: float = 0.002) -> list[str]:
+    """Forward selection of the ranker's features: add the one that raises the grouped-CV F1 most,
+    while it raises it by at least ``least``."""
+    chosen: list[str] = []
+    best = -1.0
+    pool = list(POOL)
+    while pool:
+        score, name = max((_grouped_f1(recs, [*chosen, n], c), n) for n in pool)
+        if score <= best + least:
+            break
+        chosen.append(name)
+        pool.remove(name)
+        best = score
+    return chosen
+
+
+def nested(data: dict[str, Any], c: float = 0.1) -> None:
+    """The whole procedure (selection, then fit) cross-validated: selection redone inside each
+    outer fold, on its training sources alone."""
+    from collections import Counter
+
+    picked: Counter[str] = Counter()
+    decisions: dict[str, dict[str, tuple[int | None, bool]]] = {"all": {}, "loso": {}}
+    test = {reading: {r["id"]: r for r in data[reading]} for reading in ("all", "loso")}
+    sources = sorted({r["source"] for r in data["all"]})
+    for source in sources:
+        train = [r for r in data["all"] if r["source"] != source]
+        names = forward(train, c)
+        picked.update(names)
+        model = fit_ranker(train, names, c)
+        for r in data["all"]:
+            if r["source"] == source:
+                for reading in ("all", "loso"):
+                    rec = test[reading][r["id"]]
+                    k = pick(rec, model)
+                    decisions[reading][r["id"]] = (k, hand_single(rec, k))
+        print(source, names, flush=True)
+    for reading in ("all", "loso"):
+        print("nested CV", reading, reading_line(data[reading], decisions[reading]))
+    print("features picked in how many of", len(sources), "folds:", picked.most_common())
+
+
+def reading_line(recs: list[dict[str, Any]], decisions: dict[str, tuple[int | None, bool]]) -> str:
+    return reading(recs, decisions).line()

@@ -5,8 +5,11 @@ Development only (needs numpy and scikit-learn, which feedbot does not depend on
     .venv/bin/pip install numpy scikit-learn
     .venv/bin/python tools/fit_split.py collect      # candidates, features and outcomes per page
     .venv/bin/python tools/fit_split.py ceiling      # the oracle ceiling over today's candidates
-    .venv/bin/python tools/fit_split.py cv           # the fitted choosers, cross-validated by source
-    .venv/bin/python tools/fit_split.py weights      # fit on every page: the table for rules.py
+    .venv/bin/python tools/fit_split.py pages        # ... page by page, every rule on and LOSO
+    .venv/bin/python tools/fit_split.py cv           # the comparison table (in-sample, CV, arrival)
+    .venv/bin/python tools/fit_split.py select       # forward selection of the ranker's features
+    .venv/bin/python tools/fit_split.py weights      # fit on every page: the table for rules.RANKER
+    .venv/bin/python tools/fit_split.py nested       # selection and fit together, cross-validated
 
 For every page of ``tests/fixtures/realpages`` each candidate level (the viable family levels, the
 page's headline links, and today's choice after its moves on the outline) is forced as the pipeline
@@ -29,7 +32,6 @@ import copy
 import json
 import statistics
 import sys
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -41,13 +43,32 @@ from feedbot.split.dom import extract_html, extract_text
 from feedbot.split.levels import Choice, choose, link_list, trim_frames
 from feedbot.split.outline import is_lead_family
 from feedbot.split.pipeline import SplitOptions, _levels, _prepare, run_stages, settle
-from feedbot.split.ranking import PageView, level_features, relative, single_features
-from feedbot.split.rules import LINK_PAGES, RULE_SOURCES, switched_off
+from feedbot.split.ranking import (
+    PageView,
+    candidates,
+    level_features,
+    relative,
+    single_features,
+)
+from feedbot.split.rules import LINK_PAGES, switched_off
 from feedbot.split.single import Piece, dialogue, evidence, is_single_article
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT / "tests" / "fixtures" / "realpages"
 CACHE = Path("/tmp/feedbot-fit-cache.json")
+# pages scored on arrival: listed in these manifests, never fitted on (their figure is the truest
+# estimate of how the splitter does on pages it never saw)
+ARRIVALS = ["MANIFEST.c3.md"]
+
+
+def arrivals() -> set[str]:
+    ids: set[str] = set()
+    for name in ARRIVALS:
+        for line in (REAL / name).read_text(encoding="utf-8").splitlines():
+            cells = [c.strip() for c in line.split("|")]
+            if len(cells) > 2 and cells[1] and (REAL / "labels" / f"{cells[1]}.json").exists():
+                ids.add(cells[1])
+    return ids
 
 
 def f1(label: dict[str, Any], heads: list[str]) -> float:
@@ -70,28 +91,16 @@ def today_level(page: Any, levels: list[Any]) -> Any:
 
 
 def candidate_levels(page: Any, levels: list[Any]) -> list[tuple[str, Any, bool]]:
-    """(origin, level, is today's choice) for every distinct candidate."""
+    """(origin, level, is today's choice) for every distinct candidate, as the fitted chooser
+    sees them (:func:`feedbot.split.ranking.candidates`)."""
     today = today_level(page, levels)
-    found: list[tuple[str, Any, bool]] = []
-    seen: dict[tuple[Any, ...], int] = {}
-
-    def add(origin: str, level: Any) -> None:
-        key = (tuple(level.heads), frozenset(level.sections))
-        if key in seen:
-            return
-        seen[key] = len(found)
-        found.append((origin, level, False))
-
-    for s in levels:
-        if s.ok:
-            add("family", s)
     links = link_list(page.blocks, page.reasons, page.sizes, page.chars)
-    if links is not None:
-        add("links", links)
-    if today is not None:
-        add("today", today)
-        k = seen[(tuple(today.heads), frozenset(today.sections))]
-        found[k] = (found[k][0], found[k][1], True)
+    found = []
+    for level in candidates(levels, links, today):
+        key = (level.heads, level.sections)
+        is_today = today is not None and key == (today.heads, today.sections)
+        origin = "links" if level is links else ("today" if level is today else "family")
+        found.append((origin, level, is_today))
     return found
 
 
@@ -181,8 +190,12 @@ def collect_page(label: dict[str, Any], rules: list[str]) -> dict[str, Any]:
 
 def collect() -> None:
     labels = load_labels(REAL)
-    data: dict[str, Any] = {"all": [], "loso": []}
+    new = arrivals()
+    data: dict[str, Any] = {"all": [], "loso": [], "arrival": []}
     for label in labels:
+        if label["id"] in new:
+            data["arrival"].append(collect_page(label, []))
+            continue
         data["all"].append(collect_page(label, []))
         rules = own_rules(label)
         data["loso"].append(collect_page(label, rules) if rules else data["all"][-1])
@@ -201,8 +214,7 @@ def ceiling() -> None:
         today = statistics.mean(r["today_f1"] for r in recs)
         best = statistics.mean(max([c["f1"] for c in r["cands"]], default=0.0) for r in recs)
         fam = statistics.mean(
-            max([c["f1"] for c in r["cands"] if c["origin"] == "family"], default=0.0)
-            for r in recs
+            max([c["f1"] for c in r["cands"] if c["origin"] == "family"], default=0.0) for r in recs
         )
         tod = statistics.mean(
             max([c["f1"] for c in r["cands"] if c["today"]], default=0.0) for r in recs
@@ -240,7 +252,9 @@ def per_page_ceiling() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("what", choices=["collect", "ceiling", "pages", "cv", "weights"])
+    parser.add_argument(
+        "what", choices=["collect", "ceiling", "pages", "cv", "select", "weights", "nested"]
+    )
     args = parser.parse_args()
     if args.what == "collect":
         collect()
@@ -252,7 +266,6 @@ def main() -> int:
         from tools import fit_models
 
         fit_models.main(args.what, load())
-    _ = defaultdict
     return 0
 
 

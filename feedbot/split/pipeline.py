@@ -22,7 +22,8 @@ from .levels import Choice, Level, add_records, choose, link_list, score_level, 
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
 from .refine import dated_entries, split_run_ins, subject_lines
-from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE
+from .ranking import PageView, fitted_choice
+from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE, level_chooser
 from .single import dialogue, is_single_article
 from .text import units
 
@@ -209,6 +210,17 @@ def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
     ):
         choice.level = links
         choice.why.append(f"the page is a list of {len(links.heads)} headline links")
+    if level_chooser() == "fitted":
+        view = PageView(
+            page.title,
+            page.blocks,
+            page.reasons,
+            page.ext.parents,
+            page.chars,
+            page.total,
+            page.linked,
+        )
+        fitted_choice(view, levels, choice, links)
     settle(page, levels, choice)
     return choice
 

@@ -18,9 +18,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from .blocks import Block
-from .levels import Level, nested, own_before
+from .levels import Choice, Level, nested, own_before
 from .outline import head_text, is_lead_family
-from .rules import FAMILIES, HEADINGS, OUTLINE, SCORING, SINGLE, on
+from .rules import FAMILIES, HEADINGS, OUTLINE, RANKER, SCORING, SINGLE, on
 from .single import Piece, boxed, counts_stories, recurring_line
 from .text import dated_in_sequence, marker_of
 
@@ -158,7 +158,8 @@ def _records(level: Level, page: PageView) -> Features:
     sample = list(zip(level.heads, level.ends, strict=True))[: SINGLE.sample_sections]
     for start, end in sample:
         body = [
-            j for j in range(start + 1, min(end, start + 1 + SINGLE.sample_blocks))
+            j
+            for j in range(start + 1, min(end, start + 1 + SINGLE.sample_blocks))
             if j not in page.reasons
         ]
         shapes[(blocks[start].tag, *_runs([blocks[j].tag for j in body]))] += 1
@@ -187,7 +188,9 @@ def relative(candidates: Sequence[Features]) -> None:
         c["fewer_heads"] = most - c["log_heads"]
 
 
-def linear(weights: Mapping[str, tuple[float, float]], features: Features) -> list[tuple[str, float]]:
+def linear(
+    weights: Mapping[str, tuple[float, float]], features: Features
+) -> list[tuple[str, float]]:
     """Each feature's contribution (its weight times its distance from the centre), largest first."""
     parts = [
         (name, weight * (features.get(name, 0.0) - centre))
@@ -205,3 +208,55 @@ def single_features(pieces: Sequence[Piece], level: Level, ranked: Features) -> 
         found[name] = ranked.get(name, 0.0)
     found["long_bodies"] = math.log1p(statistics.median(level.spans)) if level.spans else 0.0
     return found
+
+
+def candidates(levels: Sequence[Level], links: Level | None, outline: Level | None) -> list[Level]:
+    """The levels the fitted ranker weighs, each once: the viable families, the page's headline
+    links, and the outline chooser's own pick (after its moves: a finer level under wrappers, the
+    sections that stay stories beside it)."""
+    found: list[Level] = []
+    seen: set[tuple[tuple[int, ...], frozenset[int]]] = set()
+    for level in [*(s for s in levels if s.ok), links, outline]:
+        if level is None:
+            continue
+        key = (tuple(level.heads), frozenset(level.sections))
+        if key not in seen:
+            seen.add(key)
+            found.append(level)
+    return found
+
+
+def fitted_choice(
+    page: PageView, levels: Sequence[Level], choice: Choice, links: Level | None
+) -> None:
+    """The item level picked by :data:`~feedbot.split.rules.RANKER` among the candidates (the
+    outline chooser's pick among them); why, with each candidate's score and largest parts."""
+    outline = choice.level
+    found = candidates(levels, links, outline)
+    if not found:
+        return
+    viable = [s for s in levels if s.ok]
+    weights = {name: (weight, centre) for name, weight, centre in RANKER.weights}
+    scored = []
+    for level in found:
+        parts = linear(weights, level_features(level, page, viable))
+        scored.append((sum(v for _n, v in parts), level, parts))
+    top, best, parts = max(scored, key=lambda t: t[0])
+    choice.level = best
+    choice.why.append(
+        f"the fitted ranker picks {_label(best, outline)}: {top:+.2f} ({_shown(parts)})"
+    )
+    for score, level, parts in scored:
+        if level is not best:
+            choice.rejected[level.name] = (
+                f"{_label(level, outline)}: ranker score {score:+.2f} below {top:+.2f} "
+                f"({_shown(parts)})"
+            )
+
+
+def _label(level: Level, outline: Level | None) -> str:
+    return f"{level.name} (the outline's choice)" if level is outline else level.name
+
+
+def _shown(parts: Sequence[tuple[str, float]]) -> str:
+    return ", ".join(f"{name} {value:+.2f}" for name, value in parts[: RANKER.shown])
