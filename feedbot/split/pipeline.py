@@ -21,8 +21,8 @@ from .dom import extract_html, extract_text
 from .levels import Choice, Level, add_records, choose, link_list, score_level, trim_frames
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
-from .refine import dated_entries, split_run_ins, subject_lines
 from .ranking import PageView, fitted_choice
+from .refine import dated_entries, split_run_ins, subject_lines
 from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE, level_chooser
 from .single import dialogue, is_single_article
 from .text import units

@@ -246,12 +246,15 @@ def fitted_choice(
     choice.why.append(
         f"the fitted ranker picks {_label(best, outline)}: {top:+.2f} ({_shown(parts)})"
     )
+    families = {id(s) for s in levels}
     for score, level, parts in scored:
-        if level is not best:
-            choice.rejected[level.name] = (
-                f"{_label(level, outline)}: ranker score {score:+.2f} below {top:+.2f} "
-                f"({_shown(parts)})"
-            )
+        if level is best:
+            continue
+        why = f"{_label(level, outline)}: ranker score {score:+.2f} below {top:+.2f} ({_shown(parts)})"
+        if id(level) in families:
+            choice.rejected[level.name] = why
+        else:  # the page's links, the outline's own pick after its moves: no family of their own
+            choice.why.append(why)
 
 
 def _label(level: Level, outline: Level | None) -> str:
