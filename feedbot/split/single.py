@@ -105,21 +105,11 @@ def _for_one_article(
         )
     mean = level.mean_head()
     if mean <= SINGLE.short_heads:
-        found.append(
-            Piece(
-                "short_heads",
-                f"short section-like headings (mean {mean:.1f} units)",
-                SINGLE.short_heads_weight,
-            )
-        )
+        why = f"short section-like headings (mean {mean:.1f} units)"
+        found.append(Piece("short_heads", why, SINGLE.short_heads_weight))
     elif mean <= SINGLE.shortish_heads:
-        found.append(
-            Piece(
-                "shortish_heads",
-                f"shortish headings (mean {mean:.1f} units)",
-                SINGLE.shortish_heads_weight,
-            )
-        )
+        why = f"shortish headings (mean {mean:.1f} units)"
+        found.append(Piece("shortish_heads", why, SINGLE.shortish_heads_weight))
     found += _introduction(level, blocks, skip)
     questions = sum(1 for h in heads_text if h.rstrip().endswith(("?", "？")))
     if heads_text and questions / len(heads_text) >= SINGLE.questions_share:
