@@ -369,7 +369,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     runs = {}
     counts: dict[str, int] = {}
     if config.db_path.exists():
-        with Store(config.db_path) as store:
+        with Store(config.store_location) as store:
             runs = store.source_runs()
             counts = {f.name: store.count_entries(f.name) for f in config.feeds}
     rows = []
@@ -415,7 +415,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     from .history import format_history
 
     config = load_config(_config_path(args.config))
-    with Store(config.db_path) as store:
+    with Store(config.store_location) as store:
         print(format_history(store, args.feed, args.entry))
     return 0
 

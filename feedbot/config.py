@@ -92,6 +92,7 @@ class Config:
     host_concurrency: int = 2  # requests at the same time to one host (host:port)
     host_interval: float = 1.0  # seconds between the starts of two requests to one host
     serve: ServeConfig = ServeConfig()
+    state: str | None = None  # a postgresql:// URL: the shared state (default: SQLite in state_dir)
 
     def source(self, name: str) -> SourceConfig:
         return self._sources_by_name[name]
@@ -111,6 +112,16 @@ class Config:
     @property
     def db_path(self) -> Path:
         return self.state_dir / "feedbot.sqlite3"
+
+    @property
+    def store_location(self) -> Path | str:
+        """Where the state lives: the ``state`` URL (PostgreSQL), else the SQLite file."""
+        return self.state if self.state is not None else self.db_path
+
+    @property
+    def shared_state(self) -> bool:
+        """Whether the state is PostgreSQL, shared by every node (feeds then live there too)."""
+        return self.state is not None
 
 
 def parse_duration(value: str) -> int:
@@ -470,6 +481,7 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
     base_url = settings.text("base_url")
     if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
         raise settings.error("base_url", "must be an http or https URL")
+    state = _state_url(settings)
     settings.check_unknown()
 
     raw_sources = top.get("sources", list, [])
@@ -503,7 +515,27 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
         host_concurrency=host_concurrency,
         host_interval=host_interval,
         serve=serve,
+        state=state,
     )
+
+
+def _state_url(settings: _Table) -> str | None:
+    """``state``: a PostgreSQL URL (``postgresql://user:password@host:port/database``); absent means
+    the SQLite file in ``state_dir``. The password may also come from ``PGPASSWORD`` or
+    ``~/.pgpass``, as libpq reads them, to keep it out of the file."""
+    value = settings.text("state")
+    if value is None:
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgresql", "postgres"):
+        raise settings.error(
+            "state",
+            "must be a postgresql:// URL (leave it out for the SQLite file in state_dir)",
+        )
+    if not parts.path.strip("/") and "dbname=" not in parts.query:
+        raise settings.error("state", "names no database (postgresql://host/DATABASE)")
+    return value
 
 
 def _serve(path: Path, data: Any) -> ServeConfig:

@@ -289,7 +289,7 @@ class Daemon:
         """Consecutive failures and last runs come from the store, so a restart keeps backing off.
         Opening the store here also creates or migrates it before any run, and a state database
         that cannot be used stops the daemon at once instead of failing every run."""
-        with Store(self.config.db_path) as store:
+        with Store(self.config.store_location) as store:
             runs = store.source_runs()
         for source in self.config.sources:
             run = runs.get(source.name)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -31,7 +32,7 @@ from .render import EXTENSIONS, RENDERERS, FeedMeta, archive_filename, item_link
 from .sanitize import clean_html
 from .split import SplitOptions, split_page
 from .store import Prepared, Store
-from .write import write_if_changed
+from .write import FeedFiles, FolderFiles, StoredFiles
 
 log = logging.getLogger("feedbot")
 
@@ -169,6 +170,16 @@ class Runner:
     store: Store
     fetcher: Fetcher
     now: Callable[[], datetime] = utcnow
+    files: FeedFiles | None = None  # where feeds go; default: feeds_dir, or the shared state
+
+    def __post_init__(self) -> None:
+        if self.files is None:
+            self.files = feed_files(self.config, self.store, self.now)
+
+    @property
+    def output(self) -> FeedFiles:
+        assert self.files is not None
+        return self.files
 
     def process(self, source: SourceConfig) -> RunResult:
         """Fetch, split, identify, decide and store one source. Never raises for a source's fault."""
@@ -397,7 +408,7 @@ class Runner:
                 else None,
             )
             data = RENDERERS[fmt](meta, entries)
-            if write_if_changed(self.config.feeds_dir / filename, data):
+            if self.output.write(filename, data):
                 written.append(filename)
         if written and feed.websub_hub and self.config.base_url:
             written_feeds = [f for f in written if ".archive-" not in f]
@@ -422,8 +433,7 @@ class Runner:
         written = []
         for page in range(1, pages + 1):
             filename = archive_filename(name, page)
-            path = self.config.feeds_dir / filename
-            if path.exists():
+            if self.output.exists(filename):
                 continue
             rows = self.store.archive_entries(name, (page - 1) * feed.entries, feed.entries)
             meta = FeedMeta(
@@ -437,7 +447,7 @@ class Runner:
                 current=self._url(f"{name}.atom"),
                 prev_archive=self._url(archive_filename(name, page - 1)) if page > 1 else None,
             )
-            if write_if_changed(path, render_atom(meta, rows[::-1])):
+            if self.output.write(filename, render_atom(meta, rows[::-1])):
                 written.append(filename)
         return written
 
@@ -453,8 +463,7 @@ def _render(runner: Runner, feed: str, mine: Sequence[int], results: list[RunRes
         results[i].new or results[i].updated for i in mine
     )
     missing = any(
-        not (config.feeds_dir / f"{feed}.{EXTENSIONS[f]}").exists()
-        for f in config.feed(feed).formats
+        not runner.output.exists(f"{feed}.{EXTENSIONS[f]}") for f in config.feed(feed).formats
     )
     if not (changed or missing):
         return
@@ -468,6 +477,24 @@ def _render(runner: Runner, feed: str, mine: Sequence[int], results: list[RunRes
     runner.store.feed_written(feed)
     if written:
         log.info("feed=%s written=%s", feed, ",".join(written))
+
+
+@contextmanager
+def _opened(config: Config, store: Store | None) -> Iterator[Store]:
+    """The store handed in (left open), or the configured one, opened for the run and closed."""
+    if store is not None:
+        yield store
+        return
+    with Store(config.store_location) as opened:
+        yield opened
+
+
+def feed_files(config: Config, store: Store, now: Callable[[], datetime]) -> FeedFiles:
+    """Where a run writes its feeds: the shared state with PostgreSQL (every node serves the same
+    bytes), else files in ``feeds_dir``."""
+    if store.postgres:
+        return StoredFiles(store, now)
+    return FolderFiles(config.feeds_dir)
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -488,15 +515,17 @@ def run_once(
     fetcher: Fetcher | None = None,
     now: Callable[[], datetime] = utcnow,
     progress: Callable[[RunResult], None] | None = None,
+    store: Store | None = None,
 ) -> list[RunResult]:
     """Process the selected sources (all by default) and write their feeds. Returns one result per
-    source; a failing source never stops the others and never rewrites its feed."""
+    source; a failing source never stops the others and never rewrites its feed. ``store`` is an
+    open store to use (a worker's pooled connection) instead of opening the configured one."""
     sources = [s for s in config.sources if not names or s.name in names]
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher(fetch_settings(config))
     results: list[RunResult] = []
     try:
-        with Store(config.db_path) as store:
+        with _opened(config, store) as store:
             runner = Runner(config, store, fetcher, now)
             workers = max(1, min(config.concurrency, len(sources)))
             pool = ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch")

@@ -1,13 +1,21 @@
-"""The state: SQLite, one file. Every SQL statement of feedbot lives in this module.
+"""The state: SQLite, one file (the embedded default), or PostgreSQL (``state = "postgresql://…"``,
+shared by several machines). Every SQL statement of feedbot lives in this module.
 
 Owns: the schema and its migrations, entries and their revisions, where each entry appeared, per-URL
 cache validators, per-source run records. One transaction per page. Must not: fetch, split, decide
 or render — it stores what it is told and answers queries.
+
+Both backends run the same statements and the same migrations (:data:`MIGRATIONS`), written in
+SQLite's dialect; :class:`Dialect` is the thin layer that adapts them for PostgreSQL (placeholders,
+``group_concat``, 64-bit integers, identity columns, and a ``rowid`` column for the tables SQLite
+gives one implicitly), so ids, orderings and timestamps (ISO 8601 text in both) are the same.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
+import re
 import sqlite3
 import time
 import uuid
@@ -15,7 +23,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
+from typing import Any, Protocol
 
 from .clock import format_iso, parse_iso
 from .errors import StoreError
@@ -126,6 +136,31 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX appearances_source ON appearances (source, entry);
         """,
     ),
+    (
+        "feeds and workers in the shared state",
+        # With a PostgreSQL state every node serves the feeds: the rendered documents live here
+        # (sha256 of the bytes for the ETag, modified = Last-Modified in seconds since the epoch),
+        # and each `feedbot worker` keeps its row up to date for /healthz. A SQLite state keeps
+        # writing files in feeds_dir and leaves both tables empty.
+        """
+        CREATE TABLE feed_files (
+            name TEXT PRIMARY KEY,
+            body BLOB NOT NULL,
+            sha256 TEXT NOT NULL,
+            modified INTEGER NOT NULL
+        );
+        CREATE TABLE workers (
+            node TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started TEXT NOT NULL,
+            heartbeat TEXT NOT NULL,
+            concurrency INTEGER NOT NULL,
+            running TEXT NOT NULL DEFAULT '',
+            runs INTEGER NOT NULL DEFAULT 0
+        );
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -177,6 +212,30 @@ class SourceRun:
 
 
 @dataclass(frozen=True)
+class StoredFile:
+    """A rendered feed document kept in the shared state."""
+
+    name: str
+    body: bytes
+    sha256: str
+    modified: int  # seconds since the epoch
+
+
+@dataclass(frozen=True)
+class WorkerRow:
+    """One ``feedbot worker`` process as it last reported itself."""
+
+    node: str  # host:pid
+    host: str
+    pid: int
+    started: datetime
+    heartbeat: datetime
+    concurrency: int
+    running: tuple[str, ...] = ()  # sources it is running now
+    runs: int = 0  # runs it finished since it started
+
+
+@dataclass(frozen=True)
 class Prepared:
     """What the store writes for one item besides the decision: its safe HTML and its link."""
 
@@ -185,29 +244,214 @@ class Prepared:
     published: datetime
 
 
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_PG_MIGRATION_LOCK = 0x66656564  # "feed": the advisory lock that serialises migrations
+
+
+def is_postgres(location: str | Path) -> bool:
+    """Whether a state location is a PostgreSQL URL (else it is a SQLite file)."""
+    return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
+
+
+def display_location(location: str | Path) -> str:
+    """A state location for messages: a PostgreSQL URL without its password."""
+    if not is_postgres(location):
+        return str(location)
+    return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", str(location))
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the store uses; rows are read by column name."""
+
+    rowcount: int
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Dialect:
+    """SQLite's SQL as written in this module, as the backend needs it: the identity for SQLite."""
+
+    name = "sqlite"
+
+    def statement(self, sql: str) -> str:
+        return sql
+
+    def ddl(self, sql: str) -> str | None:
+        """A migration statement for this backend (None: nothing to do here)."""
+        return sql
+
+
+class PostgresDialect(Dialect):
+    """SQLite's SQL for PostgreSQL: ``?`` placeholders become ``%s``; ``group_concat`` becomes
+    ``string_agg`` (pages in the order SQLite's primary-key index gives them); in migrations,
+    ``INTEGER`` is 64-bit as in SQLite, ``INTEGER PRIMARY KEY`` an identity column that also takes
+    the ids given (``migrate-state`` keeps them), ``TEXT`` compares byte by byte (``COLLATE "C"``,
+    SQLite's BINARY), and a table without an integer key gets the ``rowid`` SQLite gives it."""
+
+    name = "postgresql"
+
+    @staticmethod
+    @lru_cache(maxsize=512)
+    def _statement(sql: str) -> str:
+        sql = sql.replace("%", "%%").replace("?", "%s")
+        sql = re.sub(r"group_concat\(DISTINCT ([\w.]+)\)", r"string_agg(DISTINCT \1, ',')", sql)
+        sql = re.sub(
+            r"group_concat\(([\w.]+), char\((\d+)\)\)",
+            r'string_agg(\1, chr(\2) ORDER BY \1 COLLATE "C")',
+            sql,
+        )
+        return sql
+
+    def statement(self, sql: str) -> str:
+        return self._statement(sql)
+
+    def ddl(self, sql: str) -> str | None:
+        text = sql.strip()
+        if text.upper().startswith("PRAGMA"):
+            return None
+        if re.match(r"(?is)^(CREATE TABLE|ALTER TABLE)", text):
+            keyed = re.search(r"(?i)\bINTEGER PRIMARY KEY\b", text) is not None
+            text = re.sub(
+                r"(?i)\bINTEGER PRIMARY KEY\b",
+                "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+                text,
+            )
+            text = re.sub(r"(?i)\bINTEGER\b", "BIGINT", text)
+            text = re.sub(r"(?i)\bREAL\b", "DOUBLE PRECISION", text)
+            text = re.sub(r"(?i)\bBLOB\b", "BYTEA", text)
+            text = re.sub(r"(?i)\bTEXT\b", 'TEXT COLLATE "C"', text)
+            if text.upper().startswith("CREATE TABLE") and not keyed:
+                text = re.sub(
+                    r"\(",
+                    "(\n    rowid BIGINT GENERATED BY DEFAULT AS IDENTITY NOT NULL,",
+                    text,
+                    count=1,
+                )
+        return self.statement(text)
+
+
+class Database:
+    """One connection to the state, whichever the backend: ``execute`` takes the statements as
+    written here (SQLite's dialect, ``?`` placeholders) and returns rows readable by column name."""
+
+    def __init__(self, location: str | Path, *, connection: Any = None) -> None:
+        self.location = location
+        self.display = display_location(location)
+        self.postgres = is_postgres(location)
+        self.dialect: Dialect = PostgresDialect() if self.postgres else Dialect()
+        if self.postgres:
+            import psycopg
+
+            self.errors: tuple[type[BaseException], ...] = (psycopg.Error,)
+            self.raw: Any = connection
+            if self.raw is None:
+                self.raw = _pg_connect(str(location))
+        else:
+            self.errors = (sqlite3.Error,)
+            self.raw = connection
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        cursor: Cursor = self.raw.execute(self.dialect.statement(sql), params)
+        return cursor
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self.postgres:
+            with self.raw.cursor() as cursor:
+                cursor.executemany(self.dialect.statement(sql), rows)
+        else:
+            self.raw.executemany(sql, rows)
+
+    @property
+    def in_transaction(self) -> bool:
+        if self.postgres:
+            from psycopg.pq import TransactionStatus
+
+            return bool(self.raw.info.transaction_status != TransactionStatus.IDLE)
+        return bool(self.raw.in_transaction)
+
+    def begin(self) -> None:
+        self.raw.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.raw.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self.in_transaction:
+            with suppress(*self.errors):
+                self.raw.execute("ROLLBACK")
+
+    def close(self) -> None:
+        with suppress(*self.errors):
+            self.raw.close()
+
+
+def _pg_connect(url: str) -> Any:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    try:
+        return psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=30)
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"{display_location(url)}: cannot connect to the state database: {_pg_message(exc)}"
+        ) from None
+
+
+def _pg_message(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 class Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, location: str | Path, *, connection: Any = None) -> None:
+        """Open the state: a SQLite file (a path) or a PostgreSQL database (a ``postgresql://``
+        URL). ``connection`` is an open PostgreSQL connection to use (from a pool) instead of a new
+        one; it is not closed by :meth:`close` then."""
+        self.location = location
+        self._owns_connection = connection is None
+        if is_postgres(location):
+            self.path: Path | None = None
+            self.name = display_location(location)
+            self.db = Database(location, connection=connection)
+            try:
+                self._migrate()
+            except StoreError:
+                if self._owns_connection:
+                    self.db.close()
+                raise
+            return
+        path = Path(location)
         self.path = path
+        self.name = str(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            raw = sqlite3.connect(path, timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"{path}: cannot open the state database: {_problem(path, exc)}"
             ) from None
         try:
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA busy_timeout = 30000")
-            _set_wal(self.db)
-            self.db.execute("PRAGMA synchronous = FULL")
+            raw.row_factory = sqlite3.Row
+            raw.execute("PRAGMA foreign_keys = ON")
+            raw.execute("PRAGMA busy_timeout = 30000")
+            _set_wal(raw)
+            raw.execute("PRAGMA synchronous = FULL")
+            self.db = Database(path, connection=raw)
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            self.db.close()
+            raw.close()
             raise StoreError(f"{path}: {_problem(path, exc)}") from None
 
+    @property
+    def postgres(self) -> bool:
+        return self.db.postgres
+
     def close(self) -> None:
-        self.db.close()
+        if self._owns_connection:
+            self.db.close()
+        else:
+            self.db.rollback()  # hand the pooled connection back idle
 
     def __enter__(self) -> Store:
         return self
@@ -215,60 +459,92 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _problem(self, exc: BaseException) -> str:
+        if self.path is None:
+            return _pg_message(exc)
+        return _problem(self.path, exc)
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One transaction; a database error (a full disk, a read-only file) becomes a StoreError
-        naming the database, after the transaction is rolled back."""
+    def transaction(self) -> Iterator[Database]:
+        """One transaction; a database error (a full disk, a read-only file, a lost connection)
+        becomes a StoreError naming the database, after the transaction is rolled back."""
+        errors = self.db.errors
         try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: cannot write: {_problem(self.path, exc)}") from None
+            self.db.begin()
+        except errors as exc:
+            raise StoreError(f"{self.name}: cannot write: {self._problem(exc)}") from None
         try:
             yield self.db
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise StoreError(f"{self.path}: cannot write: {_problem(self.path, exc)}") from None
+        except errors as exc:
+            self.db.rollback()
+            raise StoreError(f"{self.name}: cannot write: {self._problem(exc)}") from None
         except BaseException:
-            self._rollback()
+            self.db.rollback()
             raise
         else:
             try:
-                self.db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise StoreError(
-                    f"{self.path}: cannot commit: {_problem(self.path, exc)}"
-                ) from None
+                self.db.commit()
+            except errors as exc:
+                self.db.rollback()
+                raise StoreError(f"{self.name}: cannot commit: {self._problem(exc)}") from None
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
-        if self.db.in_transaction:
-            with suppress(sqlite3.Error):
-                self.db.execute("ROLLBACK")
+        self.db.rollback()
+
+    def schema_version(self) -> int:
+        if not self.postgres:
+            return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        self.db.execute("CREATE TABLE IF NOT EXISTS feedbot_schema (version INTEGER NOT NULL)")
+        row = self.db.execute("SELECT max(version) AS version FROM feedbot_schema").fetchone()
+        return int(row["version"] or 0)
+
+    def _set_version(self, version: int) -> None:
+        if self.postgres:
+            self.db.execute("DELETE FROM feedbot_schema")
+            self.db.execute("INSERT INTO feedbot_schema (version) VALUES (?)", (version,))
+        else:
+            self.db.execute(f"PRAGMA user_version = {version}")
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            if self.postgres:
+                # several workers starting at once: one migrates, the others wait and find it done
+                self.db.begin()
+                self.db.execute("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))
+            version = self.schema_version()
+            if self.postgres:
+                self.db.commit()
+        except self.db.errors as exc:
+            self.db.rollback()
+            raise StoreError(
+                f"{self.name}: cannot read the schema version: {self._problem(exc)}"
+            ) from None
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"{self.path}: the state was written by a newer feedbot (schema version {version}, "
-                f"this feedbot knows up to {SCHEMA_VERSION}); upgrade feedbot or use another state_dir"
+                f"{self.name}: the state was written by a newer feedbot (schema version {version}, "
+                f"this feedbot knows up to {SCHEMA_VERSION}); upgrade feedbot or use another state"
             )
         for number in range(version, SCHEMA_VERSION):
             name, sql = MIGRATIONS[number]
             try:
-                self.db.execute("BEGIN IMMEDIATE")
-                if self.db.execute("PRAGMA user_version").fetchone()[0] > number:
-                    self.db.execute("COMMIT")  # another connection applied it meanwhile
+                self.db.begin()
+                if self.postgres:
+                    self.db.execute("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))
+                if self.schema_version() > number:
+                    self.db.commit()  # another connection applied it meanwhile
                     continue
                 for statement in sql.split(";"):
                     if statement.strip():
-                        self.db.execute(statement)
-                self.db.execute(f"PRAGMA user_version = {number + 1}")
-                self.db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
+                        translated = self.db.dialect.ddl(statement)
+                        if translated is not None:
+                            self.db.raw.execute(translated)
+                self._set_version(number + 1)
+                self.db.commit()
+            except self.db.errors as exc:
+                self.db.rollback()
                 raise StoreError(
-                    f"{self.path}: migration {number + 1} ({name}) failed: {exc}"
+                    f"{self.name}: migration {number + 1} ({name}) failed: {exc}"
                 ) from None
 
     # --- HTTP cache -------------------------------------------------------------------------
@@ -289,7 +565,7 @@ class Store:
             self._save_validators(db, url, value, format_iso(now))
 
     @staticmethod
-    def _save_validators(db: sqlite3.Connection, url: str, value: Validators, stamp: str) -> None:
+    def _save_validators(db: Database, url: str, value: Validators, stamp: str) -> None:
         db.execute(
             """INSERT INTO http_cache (url, etag, last_modified, content_hash, fetched_at)
                VALUES (?, ?, ?, ?, ?)
@@ -314,7 +590,7 @@ class Store:
 
     @staticmethod
     def _remember_index_page(
-        db: sqlite3.Connection, source: str, index_url: str, url: str, stamp: str
+        db: Database, source: str, index_url: str, url: str, stamp: str
     ) -> None:
         db.execute(
             """INSERT INTO index_pages (source, url, index_url, first_seen, last_checked)
@@ -429,7 +705,7 @@ class Store:
                 )
             if counts[Outcome.NEW] or counts[Outcome.UPDATED]:
                 db.execute(
-                    "INSERT OR IGNORE INTO pending_feeds (feed, since) VALUES (?, ?)",
+                    "INSERT INTO pending_feeds (feed, since) VALUES (?, ?) ON CONFLICT (feed) DO NOTHING",
                     (feed, stamp),
                 )
             if validators is not None:
@@ -441,7 +717,7 @@ class Store:
 
     def _insert_entry(
         self,
-        db: sqlite3.Connection,
+        db: Database,
         feed: str,
         source: str,
         page_url: str,
@@ -457,7 +733,8 @@ class Store:
             """INSERT INTO entries (feed, entry_id, key, fingerprint, headline, norm_headline, norm_body,
                    body_html, body_text, link, attribution, published, first_seen, last_seen, updated,
                    revisions, position, source, replaces)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)""",
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
+               RETURNING id""",
             (
                 feed,
                 entry_id,
@@ -479,7 +756,7 @@ class Store:
                 replaces,
             ),
         )
-        rowid = int(cursor.lastrowid or 0)
+        rowid = int(cursor.fetchone()["id"])
         self._insert_revision(
             db,
             rowid,
@@ -495,7 +772,7 @@ class Store:
 
     @staticmethod
     def _insert_revision(
-        db: sqlite3.Connection,
+        db: Database,
         rowid: int,
         headline: str,
         body_html: str,
@@ -586,9 +863,11 @@ class Store:
 
     def count_entries(self, feed: str | None = None) -> int:
         if feed is None:
-            return int(self.db.execute("SELECT count(*) FROM entries").fetchone()[0])
+            return int(self.db.execute("SELECT count(*) AS n FROM entries").fetchone()["n"])
         return int(
-            self.db.execute("SELECT count(*) FROM entries WHERE feed = ?", (feed,)).fetchone()[0]
+            self.db.execute("SELECT count(*) AS n FROM entries WHERE feed = ?", (feed,)).fetchone()[
+                "n"
+            ]
         )
 
     def revisions(self, feed: str, entry_id: str) -> list[Revision]:
@@ -624,8 +903,8 @@ class Store:
         stamp = format_iso(now)
         with self.transaction() as db:
             items = db.execute(
-                "SELECT count(DISTINCT entry) FROM appearances WHERE source = ?", (source,)
-            ).fetchone()[0]
+                "SELECT count(DISTINCT entry) AS n FROM appearances WHERE source = ?", (source,)
+            ).fetchone()["n"]
             db.execute(
                 """INSERT INTO source_runs (source, last_run, last_success, result, error, failures, new,
                        updated, items)
@@ -651,10 +930,110 @@ class Store:
     def source_runs(self) -> dict[str, SourceRun]:
         return _source_runs(self.db)
 
+    def source_run(self, source: str) -> SourceRun | None:
+        """One source's run record (the shared backoff state of a worker's run)."""
+        row = self.db.execute("SELECT * FROM source_runs WHERE source = ?", (source,)).fetchone()
+        return _source_run(row) if row is not None else None
 
-def read_source_runs(path: Path) -> dict[str, SourceRun]:
+    # --- feed documents (PostgreSQL: served by every node) ---------------------------------
+    def feed_file_exists(self, name: str) -> bool:
+        row = self.db.execute("SELECT 1 AS present FROM feed_files WHERE name = ?", (name,))
+        return row.fetchone() is not None
+
+    def save_feed_file(self, name: str, data: bytes, *, now: datetime) -> bool:
+        """Keep a rendered feed document unless it holds these bytes already. A new version's
+        ``modified`` is at least a second after the one it replaces, so Last-Modified moves with
+        every change (HTTP dates count whole seconds). Returns True when written."""
+        digest = hashlib.sha256(data).hexdigest()
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT sha256, modified FROM feed_files WHERE name = ?", (name,)
+            ).fetchone()
+            if row is not None and row["sha256"] == digest:
+                return False
+            modified = int(now.timestamp())
+            if row is not None:
+                modified = max(modified, int(row["modified"]) + 1)
+            db.execute(
+                """INSERT INTO feed_files (name, body, sha256, modified) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (name) DO UPDATE SET body = excluded.body, sha256 = excluded.sha256,
+                       modified = excluded.modified""",
+                (name, data, digest, modified),
+            )
+        return True
+
+    def feed_file_stamp(self, name: str) -> tuple[str, int] | None:
+        """A stored feed document's (sha256, modified), without its bytes."""
+        row = self.db.execute(
+            "SELECT sha256, modified FROM feed_files WHERE name = ?", (name,)
+        ).fetchone()
+        return (str(row["sha256"]), int(row["modified"])) if row is not None else None
+
+    def feed_file(self, name: str) -> StoredFile | None:
+        row = self.db.execute(
+            "SELECT body, sha256, modified FROM feed_files WHERE name = ?", (name,)
+        ).fetchone()
+        if row is None:
+            return None
+        return StoredFile(name, bytes(row["body"]), str(row["sha256"]), int(row["modified"]))
+
+    def feed_file_names(self) -> set[str]:
+        return {row["name"] for row in self.db.execute("SELECT name FROM feed_files").fetchall()}
+
+    # --- workers (feedbot worker on each node) ---------------------------------------------
+    def register_worker(self, worker: WorkerRow) -> None:
+        with self.transaction() as db:
+            db.execute(
+                """INSERT INTO workers (node, host, pid, started, heartbeat, concurrency, running, runs)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (node) DO UPDATE SET started = excluded.started,
+                       heartbeat = excluded.heartbeat, concurrency = excluded.concurrency,
+                       running = excluded.running, runs = excluded.runs""",
+                (
+                    worker.node,
+                    worker.host,
+                    worker.pid,
+                    format_iso(worker.started),
+                    format_iso(worker.heartbeat),
+                    worker.concurrency,
+                    ",".join(worker.running),
+                    worker.runs,
+                ),
+            )
+
+    def worker_heartbeat(
+        self, node: str, *, now: datetime, running: Sequence[str], runs: int
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE workers SET heartbeat = ?, running = ?, runs = ? WHERE node = ?",
+                (format_iso(now), ",".join(running), runs, node),
+            )
+
+    def remove_worker(self, node: str) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM workers WHERE node = ?", (node,))
+
+    def workers(self) -> list[WorkerRow]:
+        return _workers(self.db)
+
+
+def read_source_runs(location: Path | str) -> dict[str, SourceRun]:
     """The run records, read without writing anything (no migration, no journal change): for
     ``/healthz`` while runs go on. An absent database means no source has run yet."""
+    if is_postgres(location):
+        shared = Database(location)
+        try:
+            if not _pg_has_table(shared, "source_runs"):
+                return {}
+            return _source_runs(shared)
+        except shared.errors as exc:
+            raise StoreError(
+                f"{shared.display}: cannot read the run records: {_pg_message(exc)}"
+            ) from None
+        finally:
+            shared.close()
+    path = Path(location)
     if not path.exists():
         return {}
     try:
@@ -670,22 +1049,49 @@ def read_source_runs(path: Path) -> dict[str, SourceRun]:
         db.close()
 
 
-def _source_runs(db: sqlite3.Connection) -> dict[str, SourceRun]:
+def _pg_has_table(db: Database, table: str) -> bool:
+    row = db.execute("SELECT to_regclass(?) IS NOT NULL AS present", (table,)).fetchone()
+    return bool(row["present"])
+
+
+class _Executor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
+
+
+def _source_runs(db: _Executor) -> dict[str, SourceRun]:
     rows = db.execute("SELECT * FROM source_runs").fetchall()
-    return {
-        row["source"]: SourceRun(
-            source=row["source"],
-            last_run=parse_iso(row["last_run"]),
-            last_success=parse_iso(row["last_success"]) if row["last_success"] else None,
-            result=row["result"],
-            error=row["error"],
-            failures=row["failures"],
-            new=row["new"],
-            updated=row["updated"],
-            items=row["items"],
+    return {row["source"]: _source_run(row) for row in rows}
+
+
+def _source_run(row: Any) -> SourceRun:
+    return SourceRun(
+        source=row["source"],
+        last_run=parse_iso(row["last_run"]),
+        last_success=parse_iso(row["last_success"]) if row["last_success"] else None,
+        result=row["result"],
+        error=row["error"],
+        failures=row["failures"],
+        new=row["new"],
+        updated=row["updated"],
+        items=row["items"],
+    )
+
+
+def _workers(db: _Executor) -> list[WorkerRow]:
+    rows = db.execute("SELECT * FROM workers ORDER BY node").fetchall()
+    return [
+        WorkerRow(
+            node=row["node"],
+            host=row["host"],
+            pid=int(row["pid"]),
+            started=parse_iso(row["started"]),
+            heartbeat=parse_iso(row["heartbeat"]),
+            concurrency=int(row["concurrency"]),
+            running=tuple(n for n in row["running"].split(",") if n),
+            runs=int(row["runs"]),
         )
         for row in rows
-    }
+    ]
 
 
 def _set_wal(db: sqlite3.Connection) -> None:

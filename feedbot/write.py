@@ -1,7 +1,9 @@
 """Writing feed files: atomically (temp file, fsync, rename) and only when the bytes changed.
 
 Owns: the feeds directory. A reader never sees a half-written file; an unchanged feed keeps its
-bytes and its modification time, so HTTP validators and readers' caches stay valid.
+bytes and its modification time, so HTTP validators and readers' caches stay valid. With a
+PostgreSQL state the documents go to the store instead (:class:`StoredFiles`), behind the same
+two-method seam (:class:`FeedFiles`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ import contextlib
 import glob
 import os
 import tempfile
+from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from .errors import RenderError
 
@@ -79,3 +84,51 @@ def _remove_leftovers(path: Path) -> None:
     for leftover in leftovers:
         with contextlib.suppress(OSError):
             leftover.unlink()
+
+
+class FeedFiles(Protocol):
+    """Where rendered feed documents go: files in ``feeds_dir`` (SQLite), or the shared state
+    (PostgreSQL), so that every node serves the same bytes. ``name`` is a file name such as
+    ``NAME.atom`` or ``NAME.archive-3.atom``."""
+
+    def exists(self, name: str) -> bool: ...
+
+    def write(self, name: str, data: bytes) -> bool:
+        """Store ``data`` under ``name`` unless it already holds exactly these bytes; True when
+        written."""
+        ...
+
+
+class FolderFiles:
+    """Feed documents as files in a folder, written atomically (:func:`write_if_changed`)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def exists(self, name: str) -> bool:
+        return (self.folder / name).exists()
+
+    def write(self, name: str, data: bytes) -> bool:
+        return write_if_changed(self.folder / name, data)
+
+
+class StoredFiles:
+    """Feed documents kept in the shared state (``feed_files``): the same bytes, ETag and
+    Last-Modified on every node. The store's clock stamps a new version at least one second after
+    the one it replaces, as :func:`write_if_changed` does for files."""
+
+    def __init__(self, store: _FeedFileStore, now: Callable[[], datetime]) -> None:
+        self.store = store
+        self.now = now
+
+    def exists(self, name: str) -> bool:
+        return self.store.feed_file_exists(name)
+
+    def write(self, name: str, data: bytes) -> bool:
+        return self.store.save_feed_file(name, data, now=self.now())
+
+
+class _FeedFileStore(Protocol):
+    def feed_file_exists(self, name: str) -> bool: ...
+
+    def save_feed_file(self, name: str, data: bytes, *, now: datetime) -> bool: ...
