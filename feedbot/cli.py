@@ -143,6 +143,38 @@ def _parser() -> argparse.ArgumentParser:
     p_serve.add_argument(
         "--port", type=int, help="port (default: [serve] port, 8080; 0 picks a free one)"
     )
+    p_migrate = sub.add_parser(
+        "migrate-state",
+        help="copy the SQLite state (and the feeds written) into an empty PostgreSQL database",
+    )
+    common(p_migrate)
+    p_migrate.add_argument(
+        "--to", required=True, metavar="URL", help="the PostgreSQL database: postgresql://…"
+    )
+
+    p_worker = sub.add_parser(
+        "worker",
+        help="with a PostgreSQL state: run sources on their schedules, sharing them with the "
+        "workers on the other nodes (procrastinate)",
+    )
+    common(p_worker)
+    p_worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="sources this worker runs at the same time (default: [feedbot] concurrency)",
+    )
+    p_worker.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long runs in flight may finish on SIGTERM (default 10); the rest are abandoned "
+        "and picked up by the other workers",
+    )
+    p_worker.add_argument(
+        "-q", "--quiet", action="store_true", help="log only warnings and errors, not every run"
+    )
     return parser
 
 
@@ -163,6 +195,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_history(args)
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "migrate-state":
+            return cmd_migrate_state(args)
+        if args.command == "worker":
+            return cmd_worker(args)
     except ConfigError as exc:
         print(f"feedbot: config error: {exc}", file=sys.stderr)
         return 2
@@ -430,6 +466,73 @@ def cmd_serve(args: argparse.Namespace) -> int:
     _quiet_waitress()
     serve(config, args.host, args.port)
     return 0
+
+
+def cmd_migrate_state(args: argparse.Namespace) -> int:
+    from .store import copy_state, display_location, is_postgres
+
+    config = load_config(_config_path(args.config))
+    if not is_postgres(args.to):
+        print("feedbot: --to must be a postgresql:// URL", file=sys.stderr)
+        return 2
+    if not config.db_path.exists():
+        print(f"feedbot: {config.db_path}: no SQLite state to copy", file=sys.stderr)
+        return 2
+    # no run may change the SQLite state while it is copied (a daemon holding it: exit at once)
+    with RunLock(config.state_dir, config.lock_timeout):
+        documents = _feed_documents(config)
+        with Store(config.db_path) as source, Store(args.to) as target:
+            copied = copy_state(source, target, documents=documents)
+    for table in copied:
+        print(f"{table.table:<16} {table.rows:>9} rows")
+    print(f"{'feed documents':<16} {len(documents):>9} files")
+    print(
+        f"copied {config.db_path} into {display_location(args.to)}; to use it, set "
+        '`state = "postgresql://…"` in [feedbot] and run `feedbot worker` on each node'
+    )
+    return 0
+
+
+def _feed_documents(config: Config) -> list[tuple[str, bytes, int]]:
+    """The feed files written so far (each configured feed in each format, and its archive pages),
+    with their modification times in whole seconds, as Last-Modified gives them."""
+    from .render import EXTENSIONS
+
+    documents = []
+    for feed in config.feeds:
+        names = [f"{feed.name}.{EXTENSIONS[fmt]}" for fmt in feed.formats]
+        if config.feeds_dir.is_dir():
+            names += sorted(
+                p.name
+                for p in config.feeds_dir.glob(f"{feed.name}.archive-*.atom")
+                if p.name.removeprefix(f"{feed.name}.archive-").removesuffix(".atom").isdigit()
+            )
+        for name in names:
+            path = config.feeds_dir / name
+            try:
+                documents.append((name, path.read_bytes(), int(path.stat().st_mtime)))
+            except FileNotFoundError:
+                continue
+    return documents
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .worker import run_worker
+
+    config_path = _config_path(args.config)
+    config = load_config(config_path)
+    if args.concurrency is not None and args.concurrency < 1:
+        print("feedbot: --concurrency must be at least 1", file=sys.stderr)
+        return 2
+    if args.quiet:
+        logging.getLogger("feedbot").setLevel(logging.WARNING)
+    elif args.verbose == 0:
+        logging.getLogger("feedbot").setLevel(logging.INFO)
+    return run_worker(
+        config,
+        concurrency=args.concurrency or config.concurrency,
+        shutdown_timeout=args.shutdown_timeout,
+    )
 
 
 def _quiet_waitress() -> None:

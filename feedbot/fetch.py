@@ -27,7 +27,7 @@ from .config import SourceConfig
 from .encoding import decode
 from .errors import FetchError, NotModified
 from .model import Page
-from .polite import HostGate, RobotsCache, RobotsFile
+from .polite import Gate, HostGate, RobotsCache, RobotsFile
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
@@ -129,7 +129,10 @@ class Fetcher:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        gate: Gate | None = None,
     ) -> None:
+        """``gate`` replaces the in-process per-host gate (the workers of a cluster share one kept
+        in the state, so ``host_concurrency`` and ``host_interval`` hold for the whole cluster)."""
         self.settings = settings
         if session is None:
             session = requests.Session()
@@ -148,7 +151,7 @@ class Fetcher:
         self.session.max_redirects = settings.max_redirects
         self._sleep = sleep
         self._monotonic = monotonic
-        self.gate = HostGate(
+        self.gate: Gate = gate or HostGate(
             concurrency=settings.host_concurrency,
             interval=settings.host_interval,
             sleep=sleep,

@@ -19,19 +19,21 @@ import re
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from .clock import format_iso, parse_iso
 from .errors import StoreError
 from .fetch import Validators
 from .index import KnownPage
 from .model import Change, Outcome, StoredEntry
+
+T = TypeVar("T")
 
 ID_NAMESPACE = uuid.UUID("6f1c5c1e-3d2a-4b8e-9a57-0f6e2f1b7a11")
 
@@ -158,6 +160,10 @@ MIGRATIONS: list[tuple[str, str]] = [
             concurrency INTEGER NOT NULL,
             running TEXT NOT NULL DEFAULT '',
             runs INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE host_gates (
+            host TEXT PRIMARY KEY,
+            next_start REAL NOT NULL
         );
         """,
     ),
@@ -404,10 +410,13 @@ def _pg_message(exc: BaseException) -> str:
 
 
 class Store:
-    def __init__(self, location: str | Path, *, connection: Any = None) -> None:
+    def __init__(
+        self, location: str | Path, *, connection: Any = None, migrate: bool = True
+    ) -> None:
         """Open the state: a SQLite file (a path) or a PostgreSQL database (a ``postgresql://``
         URL). ``connection`` is an open PostgreSQL connection to use (from a pool) instead of a new
-        one; it is not closed by :meth:`close` then."""
+        one; it is not closed by :meth:`close` then. ``migrate=False`` (a worker's runs, after the
+        worker migrated at start) skips the schema check."""
         self.location = location
         self._owns_connection = connection is None
         if is_postgres(location):
@@ -415,7 +424,8 @@ class Store:
             self.name = display_location(location)
             self.db = Database(location, connection=connection)
             try:
-                self._migrate()
+                if migrate:
+                    self._migrate()
             except StoreError:
                 if self._owns_connection:
                     self.db.close()
@@ -491,6 +501,32 @@ class Store:
     def _rollback(self) -> None:
         # SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
         self.db.rollback()
+
+    def has_table(self, name: str) -> bool:
+        if self.postgres:
+            return _pg_has_table(self.db, name)
+        row = self.db.execute(
+            "SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
+        ).fetchone()
+        return row is not None
+
+    def with_migration_lock(self, action: Callable[[], T]) -> T:
+        """Run ``action`` while holding the lock migrations take (PostgreSQL: so that workers
+        starting together create procrastinate's schema once); SQLite: just run it."""
+        if not self.postgres:
+            return action()
+        try:
+            self.db.begin()
+            self.db.execute("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))
+            result = action()
+            self.db.commit()
+            return result
+        except self.db.errors as exc:
+            self.db.rollback()
+            raise StoreError(f"{self.name}: {self._problem(exc)}") from None
+        except BaseException:
+            self.db.rollback()
+            raise
 
     def schema_version(self) -> int:
         if not self.postgres:
@@ -1132,3 +1168,173 @@ def _problem(path: Path, exc: BaseException) -> str:
 def _sources(value: str | None) -> tuple[str, ...]:
     """The distinct source names of a ``group_concat(DISTINCT a.source)`` column, sorted."""
     return tuple(sorted(set((value or "").split(",")) - {""}))
+
+
+# --- politeness across nodes ----------------------------------------------------------------------
+class SharedHostGate:
+    """``host_concurrency`` and ``host_interval`` for the whole cluster, kept in PostgreSQL.
+
+    Concurrency: a request holds one of ``concurrency`` advisory locks of its host (the two-key
+    form: a hash of ``scheme://host:port``, and the slot number) on a connection of ``pool`` for as
+    long as it runs; PostgreSQL releases them when a node dies (its connections close), so a
+    killed worker never holds a host. Interval: ``host_gates`` keeps each host's next allowed start
+    on the database's clock (one clock for every node), reserved atomically by an upsert; the
+    request waits until then. Waiting for a free slot polls every ``poll`` seconds."""
+
+    def __init__(
+        self,
+        pool: Any,
+        *,
+        concurrency: int,
+        interval: float,
+        sleep: Callable[[float], None] = time.sleep,
+        poll: float = 0.02,
+    ) -> None:
+        self.pool = pool
+        self.concurrency = concurrency
+        self.interval = interval
+        self._sleep = sleep
+        self.poll = poll
+
+    @contextmanager
+    def slot(self, url: str) -> Iterator[None]:
+        from .polite import host_key
+
+        key = host_key(url)
+        lock = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big", signed=True)
+        with self.pool.connection() as conn:
+            slot = self._acquire(conn, lock)
+            try:
+                if self.interval > 0:
+                    row = conn.execute(
+                        """INSERT INTO host_gates (host, next_start)
+                           VALUES (%s, extract(epoch FROM clock_timestamp()) + %s)
+                           ON CONFLICT (host) DO UPDATE SET next_start = greatest(
+                               host_gates.next_start, extract(epoch FROM clock_timestamp())) + %s
+                           RETURNING next_start - %s - extract(epoch FROM clock_timestamp()) AS wait""",
+                        (key, self.interval, self.interval, self.interval),
+                    ).fetchone()
+                    wait = float(row["wait"])
+                    if wait > 0:
+                        self._sleep(wait)
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s, %s)", (lock, slot))
+
+    def _acquire(self, conn: Any, lock: int) -> int:
+        delay = self.poll
+        while True:
+            for slot in range(self.concurrency):
+                row = conn.execute(
+                    "SELECT pg_try_advisory_lock(%s, %s) AS got", (lock, slot)
+                ).fetchone()
+                if row["got"]:
+                    return slot
+            self._sleep(delay)
+            delay = min(delay * 2, 0.25)
+
+
+def connection_pool(url: str, *, size: int, name: str = "feedbot") -> Any:
+    """A pool of PostgreSQL connections as the store uses them (autocommit, rows by name), for the
+    threads of one worker process. Connections are checked when taken, so a server restart costs
+    one failed check, not a failed run."""
+    from psycopg.rows import dict_row
+    from psycopg_pool import ConnectionPool
+
+    return ConnectionPool(
+        url,
+        min_size=min(2, size),
+        max_size=size,
+        kwargs={"autocommit": True, "row_factory": dict_row},
+        check=ConnectionPool.check_connection,
+        name=name,
+        open=True,
+    )
+
+
+# --- moving a state ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CopiedTable:
+    table: str
+    rows: int
+
+
+def copy_state(
+    source: Store, target: Store, *, documents: Sequence[tuple[str, bytes, int]] = ()
+) -> list[CopiedTable]:
+    """Copy every row of a SQLite state into an empty PostgreSQL state, in one transaction: every
+    table the migrations made, column for column, with SQLite's row ids (entry ids, and the
+    ``rowid`` that orders a table without an integer key) kept, so ids, ``published`` and
+    ``updated`` (stored as the same text) are unchanged; identity counters then continue after
+    the copied ids. ``documents`` are the feed files already written, as (name, bytes, mtime in
+    whole seconds): they become the served documents with the same ETag and Last-Modified.
+    Refuses a target that holds anything, and checks each table's count after copying."""
+    if source.postgres or not target.postgres:
+        raise StoreError("copy_state copies a SQLite state into a PostgreSQL state")
+    if source.schema_version() != target.schema_version():
+        raise StoreError(
+            f"{source.name} is at schema version {source.schema_version()} and {target.name} at "
+            f"{target.schema_version()}"
+        )
+    tables = _sqlite_tables(source)
+    for table in tables:
+        row = target.db.execute(f"SELECT count(*) AS n FROM {table}").fetchone()
+        if row["n"]:
+            raise StoreError(
+                f"{target.name} already holds a state ({row['n']} rows in {table}); "
+                "migrate-state copies into an empty database only"
+            )
+    copied = []
+    with target.transaction() as db:
+        for table in tables:
+            columns = [
+                r["name"] for r in source.db.execute(f"PRAGMA table_info({table})").fetchall()
+            ]
+            keyed = _integer_key(source, table)
+            names = columns if keyed else ["rowid", *columns]
+            select = ", ".join(names)
+            count = 0
+            cursor = source.db.execute(f"SELECT {select} FROM {table} ORDER BY rowid")
+            with db.raw.cursor().copy(f"COPY {table} ({select}) FROM STDIN") as copy:
+                while True:
+                    rows = cursor.fetchmany(1000)  # type: ignore[attr-defined]
+                    if not rows:
+                        break
+                    for row in rows:
+                        copy.write_row(tuple(row))
+                    count += len(rows)
+            copied.append(CopiedTable(table, count))
+            for column in [keyed] if keyed else ["rowid"]:
+                db.raw.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                    f"coalesce(max({column}), 0) + 1, false) FROM {table}"
+                )
+        for name, body, modified in documents:
+            db.execute(
+                "INSERT INTO feed_files (name, body, sha256, modified) VALUES (?, ?, ?, ?)",
+                (name, body, hashlib.sha256(body).hexdigest(), modified),
+            )
+        for done in copied:
+            row = db.execute(f"SELECT count(*) AS n FROM {done.table}").fetchone()
+            if row["n"] != done.rows:
+                raise StoreError(
+                    f"{target.name}: {done.table} holds {row['n']} rows after copying {done.rows}"
+                )
+    return copied
+
+
+def _sqlite_tables(store: Store) -> list[str]:
+    """The state's tables in the order the migrations created them (parents before children)."""
+    rows = store.db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY rowid"
+    ).fetchall()
+    return [row["name"] for row in rows]
+
+
+def _integer_key(store: Store, table: str) -> str | None:
+    """The column that is SQLite's rowid under its own name (``id INTEGER PRIMARY KEY``)."""
+    keys = [r for r in store.db.execute(f"PRAGMA table_info({table})").fetchall() if r["pk"]]
+    if len(keys) == 1 and keys[0]["type"].upper() == "INTEGER":
+        return str(keys[0]["name"])
+    return None
