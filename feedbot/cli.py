@@ -528,11 +528,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
         logging.getLogger("feedbot").setLevel(logging.WARNING)
     elif args.verbose == 0:
         logging.getLogger("feedbot").setLevel(logging.INFO)
-    return run_worker(
+    status = run_worker(
         config,
         concurrency=args.concurrency or config.concurrency,
         shutdown_timeout=args.shutdown_timeout,
     )
+    # Runs still in flight after the shutdown timeout (or stuck on a lost database) cannot be
+    # interrupted: end the process, as the daemon does. Their transactions roll back, the last
+    # complete state stays, and the other workers take their sources.
+    for handler in logging.getLogger("feedbot").handlers:
+        handler.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 def _quiet_waitress() -> None:

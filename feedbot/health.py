@@ -20,8 +20,9 @@ from functools import cache
 
 from .config import Config, SourceConfig, parse_duration
 from .cron import cron_trigger
-from .store import SourceRun
+from .store import SourceRun, WorkerRow
 
+WORKER_SILENT_AFTER = 15  # seconds without a heartbeat after which a worker is reported dead
 STALE_PERIODS = 3  # a source not refreshed successfully for this many (longest) periods is stale
 CRON_SAMPLES = 64
 _REFERENCE = datetime(2021, 1, 4, tzinfo=UTC)  # a Monday, so weekday patterns show their full cycle
@@ -132,3 +133,34 @@ def health(config: Config, runs: dict[str, SourceRun], now: datetime) -> list[So
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    """One ``feedbot worker`` (a node's process) as ``/healthz`` reports it."""
+
+    row: WorkerRow
+    alive: bool
+
+    def as_json(self, now: datetime) -> dict[str, object]:
+        w = self.row
+        return {
+            "node": w.node,
+            "host": w.host,
+            "pid": w.pid,
+            "started": w.started.isoformat(),
+            "heartbeat": w.heartbeat.isoformat(),
+            "seconds_since_heartbeat": round((now - w.heartbeat).total_seconds(), 1),
+            "alive": self.alive,
+            "concurrency": w.concurrency,
+            "running": list(w.running),
+            "runs": w.runs,
+        }
+
+
+def worker_health(workers: list[WorkerRow], now: datetime) -> list[WorkerHealth]:
+    """Each worker, alive when its heartbeat is at most :data:`WORKER_SILENT_AFTER` seconds old."""
+    return [
+        WorkerHealth(w, (now - w.heartbeat).total_seconds() <= WORKER_SILENT_AFTER)
+        for w in workers
+    ]

@@ -497,6 +497,23 @@ def feed_files(config: Config, store: Store, now: Callable[[], datetime]) -> Fee
     return FolderFiles(config.feeds_dir)
 
 
+def _prune(
+    config: Config, store: Store, feeds: Sequence[str], now: Callable[[], datetime]
+) -> None:
+    for feed in feeds:
+        settings = config.feed(feed)
+        if settings.retention_days is not None:
+            pruned = store.prune(
+                feed,
+                before=now() - timedelta(days=settings.retention_days),
+                keep=settings.entries,
+            )
+            if pruned:
+                log.info(
+                    "feed=%s pruned=%d (older than %d days)", feed, pruned, settings.retention_days
+                )
+
+
 def fetch_settings(config: Config) -> FetchSettings:
     """The fetcher settings a run uses, from the configuration."""
     return FetchSettings(
@@ -527,6 +544,15 @@ def run_once(
     try:
         with _opened(config, store) as store:
             runner = Runner(config, store, fetcher, now)
+            if len(sources) == 1:
+                # one source (a scheduled run): no thread to hand it to, the same steps in order
+                result = runner.finish(collect(fetcher, runner.plan(sources[0])))
+                results.append(result)
+                if progress:
+                    progress(result)
+                _render(runner, sources[0].feed, [0], results)
+                _prune(config, store, [sources[0].feed], now)
+                return results
             workers = max(1, min(config.concurrency, len(sources)))
             pool = ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch")
             try:
@@ -560,22 +586,7 @@ def run_once(
             finally:
                 # On an error or Ctrl-C, sources not started yet are dropped, not fetched.
                 pool.shutdown(wait=True, cancel_futures=True)
-            feeds = list(dict.fromkeys(s.feed for s in sources))
-            for feed in feeds:
-                settings = config.feed(feed)
-                if settings.retention_days is not None:
-                    pruned = store.prune(
-                        feed,
-                        before=now() - timedelta(days=settings.retention_days),
-                        keep=settings.entries,
-                    )
-                    if pruned:
-                        log.info(
-                            "feed=%s pruned=%d (older than %d days)",
-                            feed,
-                            pruned,
-                            settings.retention_days,
-                        )
+            _prune(config, store, list(dict.fromkeys(s.feed for s in sources)), now)
     finally:
         if own_fetcher:
             fetcher.close()

@@ -23,7 +23,8 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -36,9 +37,9 @@ import lxml.etree as etree
 from .clock import utcnow
 from .config import Config, FeedConfig
 from .errors import StoreError
-from .health import feed_max_age, health
+from .health import WorkerHealth, feed_max_age, health, worker_health
 from .render import CONTENT_TYPES, EXTENSIONS
-from .store import read_source_runs
+from .store import Store, read_source_runs
 
 log = logging.getLogger("feedbot.serve")
 _ARCHIVE = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.archive-([1-9][0-9]{0,8})\.atom$")
@@ -159,6 +160,24 @@ class FeedApp:
         self.archived = {feed.name: feed for feed in config.feeds if feed.archive}
         self._cache: dict[str, _Representation] = {}
         self._lock = threading.Lock()
+        self._pool: Any = None  # PostgreSQL: the feeds (and /healthz) come from the shared state
+        if config.state is not None:
+            from .store import connection_pool
+
+            self._pool = connection_pool(config.state, size=8, name="feedbot-serve")
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+
+    @contextmanager
+    def _store(self) -> Iterator[Store]:
+        assert self._pool is not None and self.config.state is not None
+        with (
+            self._pool.connection() as conn,
+            Store(self.config.state, connection=conn, migrate=False) as store,
+        ):
+            yield store
 
     # --- WSGI ------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -204,7 +223,15 @@ class FeedApp:
         return Route(self.archived[match.group(1)], "atom", path[1:], ARCHIVE_MAX_AGE)
 
     # --- feeds -----------------------------------------------------------------------------
+    def _exists(self, filename: str) -> bool:
+        if self._pool is not None:
+            with self._store() as store:
+                return store.feed_file_stamp(filename) is not None
+        return (self.config.feeds_dir / filename).is_file()
+
     def _read(self, filename: str) -> _Representation | None:
+        if self._pool is not None:
+            return self._read_stored(filename)
         path = self.config.feeds_dir / filename
         try:
             st = path.stat()
@@ -231,6 +258,37 @@ class FeedApp:
             gzip_etag=plain[:-1] + '-gzip"',
             modified=int(st.st_mtime),
             last_modified=http_date(int(st.st_mtime)),
+        )
+        with self._lock:
+            self._cache[filename] = rep
+        return rep
+
+    def _read_stored(self, filename: str) -> _Representation | None:
+        """A feed document from the shared state: every node serves the same bytes with the same
+        ETag (from the bytes) and Last-Modified (stored with them). The bytes are read again only
+        when their digest changed."""
+        with self._store() as store:
+            stamp = store.feed_file_stamp(filename)
+            if stamp is None:
+                return None
+            with self._lock:
+                cached = self._cache.get(filename)
+            key = (0, stamp[1], int(stamp[0][:12], 16))  # (-, modified, a digest prefix)
+            if cached is not None and cached.stamp == key:
+                return cached
+            stored = store.feed_file(filename)
+        if stored is None:
+            return None
+        body = stored.body
+        plain = _etag(body)
+        rep = _Representation(
+            stamp=(0, stored.modified, int(stored.sha256[:12], 16)),
+            body=body,
+            gzipped=gzip.compress(body, compresslevel=6, mtime=0),
+            etag=plain,
+            gzip_etag=plain[:-1] + '-gzip"',
+            modified=stored.modified,
+            last_modified=http_date(stored.modified),
         )
         with self._lock:
             self._cache[filename] = rep
@@ -299,7 +357,7 @@ class FeedApp:
                 filename = f"{feed.name}.{EXTENSIONS[fmt]}"
                 mime = CONTENT_TYPES[fmt].split(";")[0]
                 title = html.escape(f"{feed.title} ({FORMAT_NAMES[fmt]})")
-                if (self.config.feeds_dir / filename).is_file():
+                if self._exists(filename):
                     href = html.escape(quote(filename))
                     head.append(
                         f'<link rel="alternate" type="{mime}" title="{title}" href="{href}">'
@@ -355,20 +413,34 @@ class FeedApp:
             ("Content-Type", "application/json; charset=utf-8"),
             ("Cache-Control", "no-store"),
         ]
+        workers: list[WorkerHealth] | None = None
         try:
-            runs = read_source_runs(self.config.db_path)
+            if self._pool is not None:
+                with self._store() as store:
+                    runs = store.source_runs()
+                    workers = worker_health(store.workers(), now)
+            else:
+                runs = read_source_runs(self.config.db_path)
         except StoreError as exc:
             failed: dict[str, object] = {"status": "error", "error": str(exc), "sources": []}
             return _Response(503, _json(failed), headers)
+        except Exception as exc:  # the pool's own errors (the database is down)
+            failed = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "sources": []}
+            return _Response(503, _json(failed), headers)
         sources = health(self.config, runs, now)
         stale = [s.source for s in sources if s.stale]
-        body: dict[str, object] = {
-            "status": "stale" if stale else "ok",
-            "checked": now.isoformat(),
-            "stale": stale,
-            "sources": [s.as_json(now) for s in sources],
-        }
-        return _Response(503 if stale else 200, _json(body), headers)
+        status = "stale" if stale else "ok"
+        body: dict[str, object] = {"status": status, "checked": now.isoformat(), "stale": stale}
+        if workers is not None:
+            # with a shared state, the cluster is healthy only while some worker is alive
+            alive = [w for w in workers if w.alive]
+            if not alive and status == "ok":
+                status = "no worker"
+            body["status"] = status
+            body["workers_alive"] = len(alive)
+            body["workers"] = [w.as_json(now) for w in workers]
+        body["sources"] = [s.as_json(now) for s in sources]
+        return _Response(200 if status == "ok" else 503, _json(body), headers)
 
     # --- access log --------------------------------------------------------------------------
     def _log(self, environ: dict[str, Any], status: int, size: int) -> None:
@@ -469,6 +541,8 @@ class FeedServer:
         finally:
             wasyncore.close_all(server._map, ignore_all=True)
             server.task_dispatcher.shutdown()
+            if isinstance(self.app, FeedApp):
+                self.app.close()
             self._stopped.set()
 
     def close(self, timeout: float = 5.0) -> None:

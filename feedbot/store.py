@@ -1236,8 +1236,8 @@ class SharedHostGate:
 
 def connection_pool(url: str, *, size: int, name: str = "feedbot") -> Any:
     """A pool of PostgreSQL connections as the store uses them (autocommit, rows by name), for the
-    threads of one worker process. Connections are checked when taken, so a server restart costs
-    one failed check, not a failed run."""
+    threads of one worker process. A connection the server dropped fails the run that had it
+    (reported like any store error) and the pool replaces it."""
     from psycopg.rows import dict_row
     from psycopg_pool import ConnectionPool
 
@@ -1246,7 +1246,6 @@ def connection_pool(url: str, *, size: int, name: str = "feedbot") -> Any:
         min_size=min(2, size),
         max_size=size,
         kwargs={"autocommit": True, "row_factory": dict_row},
-        check=ConnectionPool.check_connection,
         name=name,
         open=True,
     )

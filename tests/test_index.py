@@ -389,7 +389,7 @@ def test_migration_2_upgrades_a_version_1_state(tmp_path: Path) -> None:
     db.execute("PRAGMA user_version = 1")
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 5
         assert store.index_pages("any") == []
         cached = store.validators("http://x.test/")
         assert cached is not None and cached.etag == '"e"'
