@@ -1308,17 +1308,17 @@ def copy_state(
                     f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
                     f"coalesce(max({column}), 0) + 1, false) FROM {table}"
                 )
-        for name, body, modified in documents:
-            db.execute(
-                "INSERT INTO feed_files (name, body, sha256, modified) VALUES (?, ?, ?, ?)",
-                (name, body, hashlib.sha256(body).hexdigest(), modified),
-            )
         for done in copied:
             row = db.execute(f"SELECT count(*) AS n FROM {done.table}").fetchone()
             if row["n"] != done.rows:
                 raise StoreError(
                     f"{target.name}: {done.table} holds {row['n']} rows after copying {done.rows}"
                 )
+        for name, body, modified in documents:
+            db.execute(
+                "INSERT INTO feed_files (name, body, sha256, modified) VALUES (?, ?, ?, ?)",
+                (name, body, hashlib.sha256(body).hexdigest(), modified),
+            )
     return copied
 
 
