@@ -21,6 +21,7 @@ The test suite runs a short soak (tests/test_worker.py) through :func:`soak`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import os
@@ -181,7 +182,9 @@ class Worker:
     killed: float | None = None
 
 
-def start_worker(config: Path, folder: Path, index: int, generation: int, concurrency: int) -> Worker:
+def start_worker(
+    config: Path, folder: Path, index: int, generation: int, concurrency: int
+) -> Worker:
     log = folder / f"worker{index}.{generation}.log"
     process = subprocess.Popen(
         [
@@ -273,6 +276,7 @@ class SoakReport:
     missed: dict[str, int]  # ticks due and not run, per source (only where any)
     overlaps: list[str]
     resumed_after: list[float]  # per source a killed worker held: seconds until it ran elsewhere
+    longest_gap: float  # seconds: the longest time between two runs of one source
     kills: list[float]
     stories_expected: int
     stories_stored: int
@@ -291,6 +295,7 @@ class SoakReport:
             and not self.unexpected
             and not self.integrity
             and all(s <= resume_bound for s in self.resumed_after)
+            and self.longest_gap <= resume_bound
         )
 
 
@@ -301,7 +306,7 @@ def analyse(
     t_start: float,
     t_stop: float,
     kills: list[tuple[float, str]],
-) -> tuple[dict[str, int], int, dict[str, int], list[str], list[float]]:
+) -> tuple[dict[str, int], int, dict[str, int], list[str], list[float], dict[str, float]]:
     by_source: dict[str, list[Run]] = defaultdict(list)
     killed_nodes = dict((node, when) for when, node in kills)
     for run in runs:
@@ -327,16 +332,22 @@ def analyse(
         runs_per_source[name] = len(done & due)
         if due - done:
             missed[name] = len(due - done)
+    gaps = {}
+    for source, items in by_source.items():
+        starts = sorted(r.start for r in items)
+        gaps[source] = max((b - a for a, b in itertools.pairwise(starts)), default=0.0)
     resumed = []
     for when, node in kills:
         held = {r.source for r in runs if r.node == node and r.start <= when and r.end == when}
         for source in held:
             after = [r.start for r in by_source[source] if r.start > when and r.node != node]
             resumed.append(min(after) - when if after else float("inf"))
-    return runs_per_source, len(due), missed, overlaps, resumed
+    return runs_per_source, len(due), missed, overlaps, resumed, gaps
 
 
-def check_state(url: str, *, sources: int, newest: dict[int, int], minimum_age: int) -> dict[str, Any]:
+def check_state(
+    url: str, *, sources: int, newest: dict[int, int], minimum_age: int
+) -> dict[str, Any]:
     """The stored stories against the served ones, and the state's own consistency."""
     import psycopg
 
@@ -410,6 +421,7 @@ def soak(
     delay: float = 0.3,
     folder: Path | None = None,
     progress: bool = False,
+    server: Any = None,
 ) -> SoakReport:
     """``delay``: each page answers after that long, so that runs are in flight when a worker is
     killed (and a run holds its feed's lock long enough to be overlapped, were the lock broken)."""
@@ -418,12 +430,19 @@ def soak(
     work = Path(folder or tempfile.mkdtemp(prefix="feedbot-soak-"))
     work.mkdir(parents=True, exist_ok=True)
     pages = Pages(sources, delay=delay)
-    with postgres_server() as pg, page_servers(pages, ports=sources) as urls:
-        url = pg.create_database("soak")
+    with (
+        contextlib.nullcontext(server) if server else postgres_server() as pg,
+        page_servers(pages, ports=sources) as urls,
+    ):
+        url = pg.create_database(f"soak_{os.getpid()}_{int(time.time())}")
         config = write_config(work, urls, state=url, concurrency=concurrency)
         # the schema once before the clock starts (the workers would race to it otherwise)
         subprocess.run(
-            [sys.executable, "-c", f"from feedbot.worker import prepare_state; prepare_state({url!r})"],
+            [
+                sys.executable,
+                "-c",
+                f"from feedbot.worker import prepare_state; prepare_state({url!r})",
+            ],
             check=True,
         )
         generation = 0
@@ -462,7 +481,12 @@ def _soak_loop(
         elapsed = time.time() - t_start
         if pending and elapsed >= pending[0]:
             pending.pop(0)
-            victim = _busiest(pool)
+            # in the middle of runs: wait (at most 5 s) for a moment a worker has some in flight
+            deadline = time.time() + 5
+            victim, inflight = _busiest(pool)
+            while inflight <= 0 and time.time() < deadline:
+                time.sleep(0.02)
+                victim, inflight = _busiest(pool)
             when = time.time()
             victim.process.send_signal(signal.SIGKILL)
             victim.process.wait()
@@ -493,13 +517,11 @@ def _soak_loop(
         except subprocess.TimeoutExpired:
             w.process.kill()
     runs = read_runs(logs)
-    per_source, due, missed, overlaps, resumed = analyse(
+    per_source, due, missed, overlaps, resumed, gaps = analyse(
         runs, sources=sources, t_start=t_start, t_stop=t_stop, kills=done_kills
     )
     # a story must be stored when it was on the page for at least half its window
-    state = check_state(
-        url, sources=sources, newest=newest, minimum_age=WINDOW // 2
-    )
+    state = check_state(url, sources=sources, newest=newest, minimum_age=WINDOW // 2)
     errors = []
     for log in logs:
         for line in log.read_text(errors="replace").splitlines():
@@ -515,6 +537,7 @@ def _soak_loop(
         missed=missed,
         overlaps=overlaps,
         resumed_after=[round(s, 1) for s in resumed],
+        longest_gap=round(max(gaps.values(), default=0.0), 1),
         kills=[round(w - t_start, 1) for w, _ in done_kills],
         stories_expected=state["stories_expected"],
         stories_stored=state["stories_stored"],
@@ -526,23 +549,26 @@ def _soak_loop(
     )
 
 
-def _busiest(pool: list[Worker]) -> Worker:
+def _busiest(pool: list[Worker]) -> tuple[Worker, int]:
     """The live worker with the most runs in flight (from its log), so the kill lands mid-run."""
     best: Worker | None = None
     most = -(10**9)
     for w in pool:
         if w.process.poll() is not None:
             continue
-        starts = ends = 0
+        started: set[tuple[str, str]] = set()
         for line in w.log.read_text(errors="replace").splitlines()[-400:]:
-            if "run=start" in line:
-                starts += 1
-            elif "run=end" in line:
-                ends += 1
-        if starts - ends > most:
-            best, most = w, starts - ends
+            match = RUN_LINE.search(line)
+            if match:
+                key = (match["source"], match["tick"])
+                if match["ev"] == "start":
+                    started.add(key)
+                else:
+                    started.discard(key)
+        if len(started) > most:
+            best, most = w, len(started)
     assert best is not None
-    return best
+    return best, most
 
 
 def print_soak(report: SoakReport) -> None:
@@ -561,6 +587,7 @@ def print_soak(report: SoakReport) -> None:
         f"sources that missed a tick: {len(report.missed)} "
         f"(ticks missed: total {sum(missed)}, most {missed[-1] if missed else 0})"
     )
+    print(f"longest time between two runs of one source: {report.longest_gap} s")
     print(f"overlapping runs of one source: {len(report.overlaps)}")
     for line in report.overlaps[:5]:
         print("  ", line)
@@ -599,9 +626,7 @@ def throughput(
         t0 = time.time()
         start_requests = pages.requests
         while time.time() - t0 < seconds:
-            subprocess.run(
-                [sys.executable, "-m", "feedbot", "run", "-c", str(config)], check=False
-            )
+            subprocess.run([sys.executable, "-m", "feedbot", "run", "-c", str(config)], check=False)
             rounds += 1
         elapsed = time.time() - t0
         after = os.times()
@@ -690,7 +715,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--restart-after", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument(
-        "--delay", type=float, default=None, help="seconds each page waits (soak 0.3, throughput 0.2)"
+        "--delay",
+        type=float,
+        default=None,
+        help="seconds each page waits (soak 0.3, throughput 0.2)",
     )
     parser.add_argument("--folder", help="keep the configs and worker logs here")
     parser.add_argument("--json", help="also write the results to this JSON file")

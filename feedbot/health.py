@@ -161,6 +161,5 @@ class WorkerHealth:
 def worker_health(workers: list[WorkerRow], now: datetime) -> list[WorkerHealth]:
     """Each worker, alive when its heartbeat is at most :data:`WORKER_SILENT_AFTER` seconds old."""
     return [
-        WorkerHealth(w, (now - w.heartbeat).total_seconds() <= WORKER_SILENT_AFTER)
-        for w in workers
+        WorkerHealth(w, (now - w.heartbeat).total_seconds() <= WORKER_SILENT_AFTER) for w in workers
     ]

@@ -497,9 +497,7 @@ def feed_files(config: Config, store: Store, now: Callable[[], datetime]) -> Fee
     return FolderFiles(config.feeds_dir)
 
 
-def _prune(
-    config: Config, store: Store, feeds: Sequence[str], now: Callable[[], datetime]
-) -> None:
+def _prune(config: Config, store: Store, feeds: Sequence[str], now: Callable[[], datetime]) -> None:
     for feed in feeds:
         settings = config.feed(feed)
         if settings.retention_days is not None:

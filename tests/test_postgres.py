@@ -158,7 +158,7 @@ def test_an_unreachable_server_is_a_clear_error_without_the_password(
 
 
 # --- migrate-state ----------------------------------------------------------------------------
-_WORDS = (
+_WORDS = (  # noqa: SIM905
     "harbour council budget river school bridge market festival railway library museum "
     "election vaccine drought harvest courthouse airport stadium orchestra glacier factory "
     "hospital treaty pipeline satellite vineyard monastery lighthouse reservoir highway"
@@ -277,7 +277,9 @@ def test_migrate_state_keeps_every_id_timestamp_and_revision_and_readers_see_not
             again = requests.get(server.url + name, headers={"If-None-Match": etag}, timeout=10)
             assert again.status_code == 304, f"{name}: the reader would see a change"
             since = seen[name + " modified"][0]
-            again = requests.get(server.url + name, headers={"If-Modified-Since": since}, timeout=10)
+            again = requests.get(
+                server.url + name, headers={"If-Modified-Since": since}, timeout=10
+            )
             assert again.status_code == 304, f"{name}: Last-Modified moved"
             full = requests.get(server.url + name, timeout=10)
             assert full.headers["ETag"] == etag
@@ -326,16 +328,17 @@ def test_two_nodes_serve_the_same_bytes_and_validators_and_healthz_lists_workers
         t.start()
     try:
         plain = {"Accept-Encoding": "identity"}
-        answers = [
-            requests.get(s.url + "ukraine.atom", headers=plain, timeout=10) for s in servers
-        ]
+        answers = [requests.get(s.url + "ukraine.atom", headers=plain, timeout=10) for s in servers]
         assert answers[0].content == answers[1].content == _file(Store(pg_url), "ukraine.atom")
         for header in ("ETag", "Last-Modified"):
             assert answers[0].headers[header] == answers[1].headers[header]
         etag = answers[0].headers["ETag"]
-        assert requests.get(
-            servers[1].url + "ukraine.atom", headers={"If-None-Match": etag}, timeout=10
-        ).status_code == 304
+        assert (
+            requests.get(
+                servers[1].url + "ukraine.atom", headers={"If-None-Match": etag}, timeout=10
+            ).status_code
+            == 304
+        )
         zipped = [
             requests.get(s.url + "ukraine.atom", headers={"Accept-Encoding": "gzip"}, timeout=10)
             for s in servers
