@@ -11,15 +11,17 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import __version__
-from .config import Config, SourceConfig, load_config
+from .config import DEFAULT_CONCURRENCY, DEFAULT_USER_AGENT, Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError, LockError, StoreError
 from .fetch import Fetcher, FetchSettings
 from .lock import RunLock
-from .model import RunResult, Split
+from .model import RunResult, Split, SplitMode
 from .run import run_once, split_options
 from .store import Store
 
@@ -31,17 +33,73 @@ def _config_path(arg: str | None) -> str:
     return arg or os.environ.get("FEEDBOT_CONFIG") or DEFAULT_CONFIG
 
 
-def _setup_logging(verbose: int, fmt: str = "text") -> None:
+@dataclass(frozen=True)
+class LogSettings:
+    """What a command shows on stderr: ``level`` for feedbot's own records, and the levels of the
+    libraries whose records go through the same handler (APScheduler, waitress)."""
+
+    level: int
+    fmt: str = "text"
+    libraries: tuple[tuple[str, int], ...] = ()
+
+
+def log_settings(args: argparse.Namespace) -> LogSettings:
+    """The logging a command line asks for."""
+    verbose: int = getattr(args, "verbose", 0)
+    fmt: str = getattr(args, "log_format", "text")
     level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    if args.command == "run" and verbose == 0:
+        # without -v the one-line errors cmd_run prints are the only output, so cron mails only
+        # problems
+        level = logging.CRITICAL
+    elif args.command == "serve" and verbose == 0:
+        level = logging.INFO  # a server's access log and its "serving on" line are its output
+    elif args.command in ("daemon", "worker"):
+        # a daemon (or a worker) logs one line per run by default (-q: only problems); -v adds debug detail
+        level = logging.WARNING if args.quiet else logging.INFO if verbose == 0 else logging.DEBUG
+    libraries: list[tuple[str, int]] = []
+    if args.command == "daemon":
+        libraries.append(("apscheduler", logging.INFO if verbose >= 2 else logging.ERROR))
+    if args.command == "serve" or (args.command == "daemon" and args.serve):
+        # waitress's own warnings through our handler; its per-request "Task queue depth" notes
+        # under load would flood the log, so that one logger shows errors only
+        libraries += [("waitress", logging.WARNING), ("waitress.queue", logging.ERROR)]
+    return LogSettings(level, fmt, tuple(libraries))
+
+
+@contextmanager
+def cli_logging(settings: LogSettings) -> Iterator[logging.Handler]:
+    """One stderr handler, owned by this command and removed when it returns: added to the
+    ``feedbot`` logger (and the libraries named in ``settings``), whose levels are put back
+    afterwards. Nothing else about the loggers changes — records still propagate, so an embedding
+    program's own handlers (or pytest's) see them too."""
     handler = logging.StreamHandler(sys.stderr)
-    if fmt == "json":
+    if settings.fmt == "json":
         handler.setFormatter(_JsonFormatter())
     else:
         handler.setFormatter(logging.Formatter("feedbot: %(levelname)s: %(message)s"))
-    root = logging.getLogger("feedbot")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+    handler.setLevel(settings.level)
+    package = logging.getLogger("feedbot")
+    # (logger, its level before, whether the handler goes on it: not on a child of one that has it)
+    changed: list[tuple[logging.Logger, int, bool]] = [(package, package.level, True)]
+    for name, _ in settings.libraries:
+        library = logging.getLogger(name)
+        changed.append((library, library.level, "." not in name))
+    # feedbot's records must be created at the level shown (the default effective level is WARNING)
+    package.setLevel(min(settings.level, package.getEffectiveLevel()))
+    for name, level in settings.libraries:
+        logging.getLogger(name).setLevel(level)
+    for logger, _, attach in changed:
+        if attach:
+            logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        for logger, level, attach in changed:
+            if attach:
+                logger.removeHandler(handler)
+            logger.setLevel(level)
+        handler.close()
 
 
 class _JsonFormatter(logging.Formatter):
@@ -90,7 +148,10 @@ def _parser() -> argparse.ArgumentParser:
         "-q", "--quiet", action="store_true", help="log only warnings and errors, not every run"
     )
     p_daemon.add_argument(
-        "--workers", type=int, default=4, help="sources processed at the same time (default 4)"
+        "--workers",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        help=f"sources processed at the same time (default {DEFAULT_CONCURRENCY})",
     )
     p_daemon.add_argument(
         "--max-backoff",
@@ -117,7 +178,7 @@ def _parser() -> argparse.ArgumentParser:
     p_prev.add_argument("target", help="a URL, a file, or the name of a configured source")
     p_prev.add_argument("-c", "--config", help="configuration file (for source names and settings)")
     p_prev.add_argument("--json", action="store_true", help="machine-readable output")
-    p_prev.add_argument("--split", choices=("auto", "headlines", "whole"), default=None)
+    p_prev.add_argument("--split", choices=[mode.value for mode in SplitMode], default=None)
     p_prev.add_argument("--content-selector")
     p_prev.add_argument("--headline-selector")
     p_prev.add_argument("--headline-regex")
@@ -181,7 +242,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    _setup_logging(getattr(args, "verbose", 0), getattr(args, "log_format", "text"))
+    with cli_logging(log_settings(args)):
+        return _dispatch(parser, args)
+
+
+def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     try:
         if args.command == "run":
             return cmd_run(args)
@@ -225,9 +290,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     progress = (
         _progress_bar(len(args.source) or len(config.sources)) if sys.stderr.isatty() else None
     )
-    if args.verbose == 0:
-        # without -v the one-line errors below are the only output, so cron mails only problems
-        logging.getLogger("feedbot").setLevel(logging.CRITICAL)
     with RunLock(config.state_dir, config.lock_timeout):
         results = run_once(config, names=args.source, progress=progress)
     failed = [r for r in results if not r.ok]
@@ -237,8 +299,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_daemon(args: argparse.Namespace) -> int:
-    from .config import parse_duration
     from .daemon import Daemon, Service
+    from .schedule import parse_duration
 
     try:
         max_backoff = parse_duration(args.max_backoff)
@@ -251,17 +313,10 @@ def cmd_daemon(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    # a daemon logs one line per run by default (-q: only problems); -v adds debug detail
-    _setup_logging(0 if args.quiet else 1 + args.verbose, args.log_format)
-    scheduler_log = logging.getLogger("apscheduler")
-    scheduler_log.handlers[:] = logging.getLogger("feedbot").handlers
-    scheduler_log.setLevel(logging.INFO if args.verbose >= 2 else logging.ERROR)
-    scheduler_log.propagate = False
     services: list[Service] = []
     if args.serve:
         from .serve import ServeService
 
-        _quiet_waitress()
         services.append(ServeService(args.host, args.port))
     elif args.host or args.port is not None:
         print("feedbot: --host and --port need --serve", file=sys.stderr)
@@ -314,16 +369,14 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
     source, config = _preview_source(args)
     overrides = {
-        "split": args.split,
+        "split": SplitMode(args.split) if args.split else None,
         "content_selector": args.content_selector,
         "headline_selector": args.headline_selector,
         "headline_regex": args.headline_regex,
         "encoding": args.encoding,
     }
     source = replace(source, **{k: v for k, v in overrides.items() if v is not None})
-    ua = (
-        config.user_agent if config else "feedbot/0.1 (+https://github.com/feedbot/feedbot) preview"
-    )
+    ua = config.user_agent if config else f"{DEFAULT_USER_AGENT} preview"
     fetcher = Fetcher(FetchSettings(user_agent=ua, tries=1))
     try:
         page = fetcher.fetch(source)
@@ -404,7 +457,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     next_runs = daemon.next_runs if daemon else {}
     runs = {}
     counts: dict[str, int] = {}
-    if config.db_path.exists():
+    if config.shared_state or config.db_path.exists():
         with Store(config.store_location) as store:
             runs = store.source_runs()
             counts = {f.name: store.count_entries(f.name) for f in config.feeds}
@@ -460,10 +513,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .serve import serve
 
     config = load_config(_config_path(args.config))
-    if args.verbose == 0:
-        # a server's access log and its "serving on" line are its output
-        logging.getLogger("feedbot").setLevel(logging.INFO)
-    _quiet_waitress()
     serve(config, args.host, args.port)
     return 0
 
@@ -524,10 +573,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.concurrency is not None and args.concurrency < 1:
         print("feedbot: --concurrency must be at least 1", file=sys.stderr)
         return 2
-    if args.quiet:
-        logging.getLogger("feedbot").setLevel(logging.WARNING)
-    elif args.verbose == 0:
-        logging.getLogger("feedbot").setLevel(logging.INFO)
     status = run_worker(
         config,
         concurrency=args.concurrency or config.concurrency,
@@ -540,16 +585,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
         handler.flush()
     sys.stderr.flush()
     os._exit(status)
-
-
-def _quiet_waitress() -> None:
-    # waitress's own warnings through our handler; its per-request "Task queue depth" notes under
-    # load would flood the log, so that one logger shows errors only
-    waitress_log = logging.getLogger("waitress")
-    waitress_log.handlers[:] = logging.getLogger("feedbot").handlers
-    waitress_log.setLevel(logging.WARNING)
-    waitress_log.propagate = False
-    logging.getLogger("waitress.queue").setLevel(logging.ERROR)
 
 
 if __name__ == "__main__":

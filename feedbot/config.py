@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
+from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from .errors import ConfigError
+from .model import FeedFormat, SourceKind, SplitMode, UpdatePolicy
+from .schedule import Schedule, parse_duration
 
+E = TypeVar("E", bound=StrEnum)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-SPLIT_MODES = ("auto", "headlines", "whole")
-UPDATE_POLICIES = ("mark", "silent", "new-entry")
-FORMATS = ("atom", "rss", "json")
-SOURCE_KINDS = ("page", "index")
 DEFAULT_USER_AGENT = "feedbot/0.1 (+https://github.com/feedbot/feedbot)"
-_DURATION_RE = re.compile(r"^(\d+)\s*(s|m|h|d)$")
-_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+DEFAULT_CONCURRENCY = 4  # sources processed at once: a run's worker threads, the daemon's --workers
+DEFAULT_SCHEDULE = Schedule.parse("1h")
+DEFAULT_STATE_DIR = "state"  # relative to the config file
+DEFAULT_FEEDS_DIR = "feeds"
 
 
 @dataclass(frozen=True)
@@ -36,11 +38,11 @@ class SourceConfig:
     exclude_selectors: tuple[str, ...] = ()
     headline_selector: str | None = None
     headline_regex: str | None = None
-    split: str = "auto"
+    split: SplitMode = SplitMode.AUTO
     encoding: str | None = None
-    schedule: str | None = None
+    schedule: Schedule | None = None  # None: the [feedbot] default
     volatile_patterns: tuple[str, ...] = ()
-    kind: str = "page"  # "page": one page edited in place; "index": a page listing digest pages
+    kind: SourceKind = SourceKind.PAGE
     link_selector: str | None = None  # index: CSS selector for the links (or elements holding them)
     link_pattern: str | None = None  # index: regular expression the absolute link URL must match
     follow: int = 5  # index: how many of the newest links are followed
@@ -58,8 +60,8 @@ class FeedConfig:
     name: str
     title: str
     entries: int
-    update_policy: str
-    formats: tuple[str, ...]
+    update_policy: UpdatePolicy = UpdatePolicy.MARK
+    formats: tuple[FeedFormat, ...] = (FeedFormat.ATOM,)
     retention_days: int | None = None
     show_provenance: bool = False
     websub_hub: str | None = None  # a WebSub hub: <link rel="hub"> and a publish ping on change
@@ -76,19 +78,22 @@ class ServeConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """The whole configuration. The defaults here are the only ones: :func:`parse_config` reads
+    them from these dataclasses (:func:`_defaults`)."""
+
     path: Path
     state_dir: Path
     feeds_dir: Path
-    user_agent: str
-    schedule: str
-    entries_per_feed: int
-    connect_timeout: float
-    read_timeout: float
-    lock_timeout: float
-    base_url: str | None
     sources: tuple[SourceConfig, ...]
     feeds: tuple[FeedConfig, ...]
-    concurrency: int = 4  # sources fetched at the same time
+    user_agent: str = DEFAULT_USER_AGENT
+    schedule: Schedule = DEFAULT_SCHEDULE  # of sources without their own
+    entries_per_feed: int = 50
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    lock_timeout: float = 60.0
+    base_url: str | None = None
+    concurrency: int = DEFAULT_CONCURRENCY  # sources fetched at the same time
     host_concurrency: int = 2  # requests at the same time to one host (host:port)
     host_interval: float = 1.0  # seconds between the starts of two requests to one host
     serve: ServeConfig = ServeConfig()
@@ -99,6 +104,21 @@ class Config:
 
     def feed(self, name: str) -> FeedConfig:
         return self._feeds_by_name[name]
+
+    def site_link(self, feed: str) -> str | None:
+        """The site a feed is made from: the first http(s) page among its sources (a feed's
+        alternate link, OPML's htmlUrl); None for a feed made only from local files."""
+        return next(
+            (s.url for s in self.sources if s.feed == feed and s.url.startswith("http")), None
+        )
+
+    def public_url(self, filename: str) -> str | None:
+        """Where a feed document is served, when ``base_url`` says."""
+        return f"{self.base_url}{filename}" if self.base_url else None
+
+    def schedule_of(self, source: SourceConfig) -> Schedule:
+        """The source's own schedule, else the ``[feedbot]`` default."""
+        return source.schedule or self.schedule
 
     # by name, built once: a lookup per source and per feed was quadratic with thousands of sources
     @cached_property
@@ -124,12 +144,9 @@ class Config:
         return self.state is not None
 
 
-def parse_duration(value: str) -> int:
-    """``"30m"`` -> 1800. Raises ValueError for anything else."""
-    match = _DURATION_RE.match(value.strip())
-    if not match or int(match.group(1)) <= 0:
-        raise ValueError(f"not a duration such as '30m', '2h' or '1d': {value!r}")
-    return int(match.group(1)) * _DURATION_UNITS[match.group(2)]
+def _defaults(cls: type) -> dict[str, Any]:
+    """The default of each field of a config dataclass that has one."""
+    return {f.name: f.default for f in fields(cls) if f.default is not MISSING}
 
 
 class _Table:
@@ -184,10 +201,31 @@ class _Table:
             raise self.error(name, "must be greater than zero")
         return value
 
+    def choice(self, name: str, enum: type[E], default: E) -> E:
+        """One of an option's values (``enum``'s), ``default`` when the key is absent."""
+        value = self.get(name, str, None)
+        if value is None:
+            return default
+        try:
+            return enum(value)
+        except ValueError:
+            raise self.error(name, f"must be one of {_values(enum)}") from None
+
+    def member(self, name: str, enum: type[E], value: str) -> E:
+        """``value``, an element of the list ``name``, as one of ``enum``'s values."""
+        try:
+            return enum(value)
+        except ValueError:
+            raise self.error(name, f"{value!r} is not one of {_values(enum)}") from None
+
     def check_unknown(self) -> None:
         for name in self.data:
             if name not in self.used:
                 raise self.error(name, "unknown key (check its spelling)")
+
+
+def _values(enum: type[StrEnum]) -> str:
+    return ", ".join(member.value for member in enum)
 
 
 def _kind_name(kind: type | tuple[type, ...]) -> str:
@@ -233,8 +271,9 @@ def _resolve_url(table: _Table, base: Path, url: str) -> str:
     return path.resolve().as_uri()
 
 
-def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig:
+def _source(path: Path, index: int, data: Any) -> SourceConfig:
     table = _Table(path, f"sources[{index}]", data)
+    default = _defaults(SourceConfig)
     name = table.require("name", str)
     if not NAME_RE.match(name):
         raise table.error("name", "must be letters, digits, '.', '_' or '-' (at most 64)")
@@ -242,9 +281,7 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
     feed = table.get("feed", str, name)
     if not NAME_RE.match(feed):
         raise table.error("feed", "must be letters, digits, '.', '_' or '-' (at most 64)")
-    split = table.get("split", str, "auto")
-    if split not in SPLIT_MODES:
-        raise table.error("split", f"must be one of {', '.join(SPLIT_MODES)}")
+    split = table.choice("split", SplitMode, default["split"])
     headline_regex = table.text("headline_regex")
     if headline_regex is not None:
         try:
@@ -267,9 +304,8 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
             codecs.lookup(encoding)
         except LookupError:
             raise table.error("encoding", f"unknown encoding {encoding!r}") from None
-    schedule = table.text("schedule")
-    if schedule is not None:
-        _check_schedule(table, "schedule", schedule)
+    schedule_text = table.text("schedule")
+    schedule = _schedule(table, "schedule", schedule_text) if schedule_text else None
     index_settings = _index_settings(table)
     source = SourceConfig(
         name=name,
@@ -284,7 +320,7 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
         encoding=encoding,
         schedule=schedule,
         volatile_patterns=volatile,
-        robots=table.get("robots", bool, True),
+        robots=table.get("robots", bool, default["robots"]),
         **index_settings,
     )
     _check_selector(table, "content_selector", source.content_selector)
@@ -297,11 +333,10 @@ def _source(path: Path, index: int, data: Any, defaults: _Table) -> SourceConfig
 
 def _index_settings(table: _Table) -> dict[str, Any]:
     """The keys of an index source (``kind = "index"``); an error if they are set on a page source."""
-    kind = table.get("kind", str, "page")
-    if kind not in SOURCE_KINDS:
-        raise table.error("kind", f"must be one of {', '.join(SOURCE_KINDS)}")
+    default = _defaults(SourceConfig)
+    kind = table.choice("kind", SourceKind, default["kind"])
     index_keys = ("link_selector", "link_pattern", "follow", "newest", "recheck")
-    if kind == "page":
+    if kind is SourceKind.PAGE:
         for name in index_keys:
             if name in table.data:
                 raise table.error(name, 'is only for index sources (add kind = "index")')
@@ -318,21 +353,21 @@ def _index_settings(table: _Table) -> dict[str, Any]:
         raise table.error(
             "link_selector", "an index source needs link_selector, link_pattern or both"
         )
-    newest = table.get("newest", str, "first")
+    newest = table.get("newest", str, default["newest"])
     if newest not in ("first", "last"):
         raise table.error(
             "newest", "must be 'first' or 'last' (where the index lists its newest link)"
         )
-    recheck_text = table.text("recheck", "3d") or "3d"
+    recheck_text = table.text("recheck")
     try:
-        recheck = parse_duration(recheck_text)
+        recheck = parse_duration(recheck_text) if recheck_text else default["recheck"]
     except ValueError as exc:
         raise table.error("recheck", str(exc)) from None
     return {
         "kind": kind,
         "link_selector": link_selector,
         "link_pattern": link_pattern,
-        "follow": table.positive("follow", int, 5),
+        "follow": table.positive("follow", int, default["follow"]),
         "newest": newest,
         "recheck": recheck,
     }
@@ -351,23 +386,11 @@ def _seconds(table: _Table, name: str, default: float) -> float:
     return float(value)
 
 
-def _check_schedule(table: _Table, name: str, value: str) -> None:
+def _schedule(table: _Table, name: str, value: str) -> Schedule:
     try:
-        parse_duration(value)
-        return
-    except ValueError:
-        pass
-    fields = value.split()
-    if len(fields) != 5:
-        raise table.error(
-            name, f"must be an interval such as '30m' or a 5-field cron expression, not {value!r}"
-        )
-    from .cron import cron_trigger
-
-    try:
-        cron_trigger(value)
+        return Schedule.parse(value)
     except ValueError as exc:
-        raise table.error(name, f"is not a valid cron expression: {exc}") from None
+        raise table.error(name, str(exc)) from None
 
 
 def _feeds(
@@ -378,6 +401,7 @@ def _feeds(
     base_url: str | None = None,
 ) -> tuple[FeedConfig, ...]:
     tables = _Table(path, "feeds", raw if raw is not None else {})
+    default = _defaults(FeedConfig)
     result: list[FeedConfig] = []
     names = list(dict.fromkeys(source.feed for source in sources))
     for name in tables.data:
@@ -396,13 +420,11 @@ def _feeds(
                     "set it once here",
                 )
             title = titles.pop() if titles else name
-        policy = table.get("update_policy", str, "mark")
-        if policy not in UPDATE_POLICIES:
-            raise table.error("update_policy", f"must be one of {', '.join(UPDATE_POLICIES)}")
-        formats = table.strings("formats") or ("atom",)
-        for fmt in formats:
-            if fmt not in FORMATS:
-                raise table.error("formats", f"{fmt!r} is not one of {', '.join(FORMATS)}")
+        policy = table.choice("update_policy", UpdatePolicy, default["update_policy"])
+        formats = (
+            tuple(table.member("formats", FeedFormat, fmt) for fmt in table.strings("formats"))
+            or default["formats"]
+        )
         hub = table.text("websub_hub")
         if hub is not None:
             parts = urlsplit(hub)
@@ -413,8 +435,8 @@ def _feeds(
                     "websub_hub",
                     "needs [feedbot] base_url (the hub is told the feed's public URL)",
                 )
-        archive = table.get("archive", bool, False)
-        if archive and "atom" not in formats:
+        archive = table.get("archive", bool, default["archive"])
+        if archive and FeedFormat.ATOM not in formats:
             raise table.error("archive", "archives are Atom documents: add 'atom' to formats")
         if archive and "retention_days" in table.data:
             raise table.error(
@@ -427,8 +449,8 @@ def _feeds(
                 entries=table.positive("entries", int, entries_default),
                 update_policy=policy,
                 formats=tuple(dict.fromkeys(formats)),
-                retention_days=table.positive("retention_days", int, None),
-                show_provenance=table.get("show_provenance", bool, False),
+                retention_days=table.positive("retention_days", int, default["retention_days"]),
+                show_provenance=table.get("show_provenance", bool, default["show_provenance"]),
                 websub_hub=hub,
                 archive=archive,
             )
@@ -458,26 +480,29 @@ def load_config(path: str | Path) -> Config:
 def parse_config(path: Path, data: dict[str, Any]) -> Config:
     top = _Table(path, "", data)
     settings = _Table(path, "feedbot", top.get("feedbot", dict, {}))
+    default = _defaults(Config)
     base = path.parent
-    state_dir = base / settings.get("state_dir", str, "state")
-    feeds_dir = base / settings.get("feeds_dir", str, "feeds")
-    user_agent = settings.text("user_agent", DEFAULT_USER_AGENT) or DEFAULT_USER_AGENT
+    state_dir = base / settings.get("state_dir", str, DEFAULT_STATE_DIR)
+    feeds_dir = base / settings.get("feeds_dir", str, DEFAULT_FEEDS_DIR)
+    user_agent = settings.text("user_agent") or default["user_agent"]
     if "http://" not in user_agent and "https://" not in user_agent and "@" not in user_agent:
         raise settings.error(
             "user_agent",
             "must include a contact URL or address, e.g. 'mybot/1.0 (+https://example.org/bot)'",
         )
-    schedule = settings.text("schedule", "1h") or "1h"
-    _check_schedule(settings, "schedule", schedule)
-    entries = settings.positive("entries_per_feed", int, 50)
-    connect_timeout = float(settings.positive("connect_timeout", float, 10.0))
-    read_timeout = float(settings.positive("read_timeout", float, 30.0))
-    lock_timeout = float(settings.get("lock_timeout", (int, float), 60.0))
+    schedule_text = settings.text("schedule")
+    schedule = (
+        _schedule(settings, "schedule", schedule_text) if schedule_text else default["schedule"]
+    )
+    entries = settings.positive("entries_per_feed", int, default["entries_per_feed"])
+    connect_timeout = float(settings.positive("connect_timeout", float, default["connect_timeout"]))
+    read_timeout = float(settings.positive("read_timeout", float, default["read_timeout"]))
+    lock_timeout = float(settings.get("lock_timeout", (int, float), default["lock_timeout"]))
     if lock_timeout < 0:
         raise settings.error("lock_timeout", "must not be negative")
-    concurrency = settings.positive("concurrency", int, 4)
-    host_concurrency = settings.positive("host_concurrency", int, 2)
-    host_interval = _seconds(settings, "host_interval", 1.0)
+    concurrency = settings.positive("concurrency", int, default["concurrency"])
+    host_concurrency = settings.positive("host_concurrency", int, default["host_concurrency"])
+    host_interval = _seconds(settings, "host_interval", default["host_interval"])
     base_url = settings.text("base_url")
     if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
         raise settings.error("base_url", "must be an http or https URL")
@@ -487,7 +512,7 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
     raw_sources = top.get("sources", list, [])
     if not raw_sources:
         raise ConfigError(str(path), "sources", "at least one [[sources]] entry is required")
-    sources = tuple(_source(path, i, s, settings) for i, s in enumerate(raw_sources))
+    sources = tuple(_source(path, i, s) for i, s in enumerate(raw_sources))
     seen: set[str] = set()
     for i, source in enumerate(sources):
         if source.name in seen:
@@ -540,8 +565,9 @@ def _state_url(settings: _Table) -> str | None:
 
 def _serve(path: Path, data: Any) -> ServeConfig:
     table = _Table(path, "serve", data)
-    host = table.text("host", "127.0.0.1") or "127.0.0.1"
-    port = table.get("port", int, 8080)
+    default = _defaults(ServeConfig)
+    host = table.text("host") or default["host"]
+    port = table.get("port", int, default["port"])
     if not 0 <= port <= 65535:
         raise table.error("port", "must be between 0 and 65535")
     table.check_unknown()

@@ -1,6 +1,7 @@
 """The daemon: ``feedbot daemon`` runs every source on its own schedule until it is stopped.
 
-Owns: the schedule (APScheduler 3.x, one job per source), the backoff of failing sources, reloading
+Owns: the scheduler (APScheduler 3.x, one job per source, each on its :class:`feedbot.schedule.Schedule`
+from the config), the bookkeeping of failing sources (backed off as the schedule says), reloading
 the config on SIGHUP, the graceful stop on SIGTERM/SIGINT, and ``state_dir/daemon.json`` (its pid and
 each source's next run, read by ``feedbot status``). Must not: fetch, split, store or render by
 itself — every run is :func:`feedbot.run.run_once` for one source, the code path of ``feedbot run``.
@@ -25,7 +26,6 @@ import os
 import random
 import signal
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -39,25 +39,21 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEve
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from .clock import format_iso, parse_iso, utcnow_exact
-from .config import Config, SourceConfig, load_config, parse_duration
-from .cron import cron_trigger
+from .config import DEFAULT_CONCURRENCY, Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError
 from .fetch import Fetcher
-from .health import source_schedule
 from .lock import RunLock
 from .run import fetch_settings, run_once
+from .schedule import MAX_BACKOFF, Schedule
 from .store import Store
+from .write import write_atomic
 
 log = logging.getLogger("feedbot")
 
 STATE_FILE = "daemon.json"
-MAX_BACKOFF = 6 * 3600.0  # seconds: a failing source is still tried at least this often
 REPORT_AFTER = 3  # consecutive failures after which each failure is logged at ERROR
-MAX_JITTER = 300.0  # seconds
 FIRST_SPREAD = 10.0  # seconds
 
 
@@ -69,66 +65,6 @@ class Service(Protocol):
     def reload(self, config: Config) -> None: ...
 
     def stop(self) -> None: ...
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """A source's schedule: an interval (``"30m"``) or a 5-field cron expression, in UTC."""
-
-    text: str
-    interval: float | None  # seconds, for an interval schedule
-
-    @classmethod
-    def parse(cls, text: str) -> Schedule:
-        try:
-            return cls(text, float(parse_duration(text)))
-        except ValueError:
-            cron_trigger(text, timezone=UTC)  # validated by the config already
-            return cls(text, None)
-
-    def period(self, now: datetime) -> float:
-        """Seconds between two runs (for a cron expression: between its next two times)."""
-        if self.interval is not None:
-            return self.interval
-        trigger = cron_trigger(self.text, timezone=UTC)
-        first = trigger.get_next_fire_time(None, now)
-        second = trigger.get_next_fire_time(first, first + timedelta(microseconds=1))
-        if first is None or second is None:
-            return 86400.0
-        return float((second - first).total_seconds())
-
-    def jitter(self, now: datetime) -> float:
-        """Up to a tenth of the period (at most five minutes), so sources do not all fire at once."""
-        return min(self.period(now) / 10, MAX_JITTER)
-
-    def trigger(self, now: datetime) -> IntervalTrigger | CronTrigger:
-        jitter = self.jitter(now)
-        if self.interval is not None:
-            return IntervalTrigger(seconds=self.interval, jitter=jitter, timezone=UTC)
-        trigger = cron_trigger(self.text, timezone=UTC)
-        trigger.jitter = jitter
-        return trigger
-
-    def due_after(self, last_run: datetime, now: datetime) -> datetime:
-        """When a source last run at ``last_run`` is next due (the past means: now)."""
-        if self.interval is not None:
-            return last_run + timedelta(seconds=self.interval)
-        trigger = cron_trigger(self.text, timezone=UTC)
-        due = trigger.get_next_fire_time(None, last_run + timedelta(microseconds=1))
-        return due if due is not None else now
-
-
-def schedule_of(config: Config, source: SourceConfig) -> Schedule:
-    return Schedule.parse(source_schedule(config, source))
-
-
-def backoff_delay(period: float, failures: int, cap: float = MAX_BACKOFF) -> float:
-    """Seconds from a failed run to the next try of a source that failed ``failures`` times in a
-    row: one period after the first failure, doubling with each further one, at most ``cap`` (but
-    never less than the period itself). A success resets the count, and so the delay."""
-    if failures <= 1:
-        return period
-    return max(period, min(period * 2.0 ** min(failures - 1, 64), cap))
 
 
 @dataclass
@@ -148,7 +84,7 @@ class Daemon:
         self,
         config_path: str | Path,
         *,
-        workers: int = 4,
+        workers: int = DEFAULT_CONCURRENCY,
         max_backoff: float = MAX_BACKOFF,
         shutdown_timeout: float = 3.0,
         services: Sequence[Service] = (),
@@ -178,6 +114,11 @@ class Daemon:
         self._reload_requested = False
         self._dirty = True
         self.skipped = 0  # runs not started because the previous run of the source still ran
+
+    def run_now(self) -> datetime:
+        """The daemon's clock as a run reads it: to the second, as every stored time is (the
+        daemon's own arithmetic keeps the microseconds)."""
+        return self.now().replace(microsecond=0)
 
     # --- life cycle ----------------------------------------------------------------------------
     def run(self) -> int:
@@ -309,12 +250,12 @@ class Daemon:
             return now + spread
         due = schedule.due_after(state.last_run, now)
         if state.failures > 1:
-            wait = backoff_delay(schedule.period(now), state.failures, self.max_backoff)
+            wait = schedule.backoff(now, state.failures, self.max_backoff)
             due = max(due, state.last_run + timedelta(seconds=wait))
         return max(due, now) + spread
 
     def _add_job(self, source: SourceConfig) -> None:
-        schedule = schedule_of(self.config, source)
+        schedule = self.config.schedule_of(source)
         now = self.now()
         self._scheduler.add_job(
             self._run_source,
@@ -348,7 +289,7 @@ class Daemon:
             current = self._fetchers[-1] if self._fetchers else None
             if current is not None and current.settings == settings:
                 return current
-            new = Fetcher(settings)
+            new = Fetcher(settings, now=self.run_now)
             # the old one is closed at shutdown: runs in flight may still be using it
             self._fetchers.append(new)
             return new
@@ -368,7 +309,9 @@ class Daemon:
             error: str | None
             try:
                 with self._feed_lock(source.feed):
-                    results = run_once(config, names=[name], fetcher=self._fetcher(config))
+                    results = run_once(
+                        config, names=[name], fetcher=self._fetcher(config), now=self.run_now
+                    )
                 failed = [r for r in results if not r.ok]
                 error = failed[0].error if failed else None
                 ok = not failed
@@ -402,8 +345,7 @@ class Daemon:
             if previous:
                 log.info("source=%s recovered after %d failed run(s)", source.name, previous)
             return
-        schedule = schedule_of(self.config, source)
-        wait = backoff_delay(schedule.period(now), failures, self.max_backoff)
+        wait = self.config.schedule_of(source).backoff(now, failures, self.max_backoff)
         retry = now + timedelta(seconds=wait)
         with contextlib.suppress(JobLookupError):
             job = self._scheduler.get_job(source.name)
@@ -454,7 +396,7 @@ class Daemon:
         for name in added:
             self._add_job(after[name])
         for name in after:
-            if name in before and schedule_of(old, before[name]) != schedule_of(new, after[name]):
+            if name in before and old.schedule_of(before[name]) != new.schedule_of(after[name]):
                 self._add_job(after[name])  # replaces the job with one on the new schedule
         for service in self.services:
             try:
@@ -485,7 +427,7 @@ class Daemon:
         with self._mutex:
             sources = {
                 name: {
-                    "schedule": schedule_of(self.config, self.config.source(name)).text,
+                    "schedule": self.config.schedule_of(self.config.source(name)).text,
                     "next_run": format_iso(next_runs[name]) if name in next_runs else None,
                     "failures": state.failures,
                     "runs": state.runs,
@@ -511,15 +453,10 @@ class Daemon:
                 return
             self._dirty = False
         data = json.dumps(self.snapshot(), indent=1).encode()
-        fd, tmp = tempfile.mkstemp(prefix=".daemon.", suffix=".tmp", dir=self.state_path.parent)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(tmp, self.state_path)
+            write_atomic(self.state_path, data, mode=0o600)
         except OSError as exc:
             log.warning("%s: cannot write: %s", self.state_path, exc)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
     def _remove_state(self) -> None:
         with contextlib.suppress(OSError):

@@ -1,8 +1,10 @@
 """Deciding what each item of a page means for the feed: new, updated, or unchanged.
 
-Owns: the same-story decision. Pure: items and stored entries in, changes out; the store applies them.
+Owns: the same-story decision, and the update policy: :func:`write_for` is the one place that reads
+``update_policy`` to say what the store writes, :func:`marks_updates` the one that says whether the
+feed marks updates. Pure: items and stored entries in, changes out; the store applies them.
 
-Rules (see DESIGN.md, "Identity and change tracking"):
+Rules (see docs/DESIGN.md, "Identity and change tracking — the heart of it"):
 - same headline key and same fingerprint: unchanged;
 - same key and a similar body: updated (an edit); same key and an unrelated body: new (a recurring
   section heading such as "Markets" reused for another story);
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .identify import shingles, similarity
-from .model import Change, Identified, Outcome, StoredEntry
+from .model import Change, Identified, Outcome, StoredEntry, UpdatePolicy, Write
 
 
 @dataclass(frozen=True)
@@ -55,14 +57,42 @@ def same_story(
     return same, jaccard
 
 
+def write_for(outcome: Outcome, policy: UpdatePolicy) -> Write:
+    """What the store does with an item of this outcome under the feed's update policy: a new story
+    is a new entry; an edited one is a new revision of its entry, or under "new-entry" a new entry
+    that replaces it; an unchanged one is only seen again."""
+    if outcome is Outcome.NEW:
+        return Write.INSERT
+    if outcome is Outcome.UPDATED:
+        return Write.INSERT if policy == UpdatePolicy.NEW_ENTRY else Write.REVISE
+    return Write.TOUCH
+
+
+def marks_updates(policy: UpdatePolicy) -> bool:
+    """Whether the feed shows an updated entry as updated ("[updated]" and what changed)."""
+    return policy == UpdatePolicy.MARK
+
+
 def decide(
     items: Sequence[Identified],
     stored: Sequence[StoredEntry],
     *,
     source: str,
+    policy: UpdatePolicy = UpdatePolicy.MARK,
     thresholds: Thresholds = DEFAULT,
 ) -> list[Change]:
-    """Match the items of one page against the entries of its feed."""
+    """Match the items of one page against the entries of its feed; each change says what the
+    store writes for it under ``policy``."""
+
+    def change(
+        outcome: Outcome,
+        item: Identified,
+        entry: StoredEntry | None,
+        reason: str,
+        similarity: float = 0.0,
+    ) -> Change:
+        return Change(outcome, write_for(outcome, policy), item, entry, reason, similarity)
+
     by_key: dict[str, list[StoredEntry]] = {}
     for entry in stored:
         by_key.setdefault(entry.key, []).append(entry)
@@ -87,7 +117,7 @@ def decide(
         for entry in by_key.get(item.key, ()):
             if entry.fingerprint == item.fingerprint and entry.rowid not in used:
                 used.add(entry.rowid)
-                result[i] = Change(Outcome.UNCHANGED, item, entry, "same headline and body", 1.0)
+                result[i] = change(Outcome.UNCHANGED, item, entry, "same headline and body", 1.0)
                 break
     # 2. same headline, edited body
     for i, item in enumerate(items):
@@ -102,7 +132,7 @@ def decide(
                 best = (score, entry)
         if best is not None:
             used.add(best[1].rowid)
-            result[i] = Change(
+            result[i] = change(
                 Outcome.UPDATED, item, best[1], "same headline, body edited", best[0]
             )
     # 3. another headline, same body
@@ -126,20 +156,20 @@ def decide(
             used.add(entry.rowid)
             own = source in entry.sources
             if entry.fingerprint == item.fingerprint and not own:
-                result[i] = Change(
+                result[i] = change(
                     Outcome.UNCHANGED, item, entry, "same story from another source", best[0]
                 )
             elif (
                 entry.fingerprint == item.fingerprint and entry.norm_headline == item.norm_headline
             ):
-                result[i] = Change(Outcome.UNCHANGED, item, entry, "same story", best[0])
+                result[i] = change(Outcome.UNCHANGED, item, entry, "same story", best[0])
             else:
                 reason = (
                     "headline reworded"
                     if entry.fingerprint == item.fingerprint
                     else "same story, edited"
                 )
-                result[i] = Change(Outcome.UPDATED, item, entry, reason, best[0])
+                result[i] = change(Outcome.UPDATED, item, entry, reason, best[0])
             continue
-        result[i] = Change(Outcome.NEW, item, None, "not seen before")
-    return [change for change in result if change is not None]
+        result[i] = change(Outcome.NEW, item, None, "not seen before")
+    return [c for c in result if c is not None]

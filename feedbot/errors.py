@@ -26,7 +26,11 @@ class SourceError(FeedbotError):
         self.source = source
         self.url = url
         self.message = message
-        super().__init__(f"source {source!r}: {url}: {message}")
+        super().__init__(source, url, message)
+
+    def __str__(self) -> str:
+        # from the attributes, not frozen at construction: the runner fills in a missing url
+        return f"source {self.source!r}: {self.url}: {self.message}"
 
 
 class FetchError(SourceError):

@@ -3,7 +3,8 @@ robots.txt and per-host politeness (see :mod:`feedbot.polite`).
 
 Owns: every network and local-file read of a page. Must not: parse HTML (beyond the charset sniff),
 touch the state or decide anything about items. Cache validators come in and go out as values.
-Thread-safe: the worker threads of a run share one Fetcher (requests' connection pool is).
+Thread-safe: the worker threads of a run share one Fetcher (requests' connection pool is). Reads no
+clock itself: the run's ``now`` is handed in (like ``sleep`` and ``monotonic``, for the tests).
 HTTP proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as requests reads them.
 """
 
@@ -26,21 +27,12 @@ from .clock import utcnow
 from .config import SourceConfig
 from .encoding import decode
 from .errors import FetchError, NotModified
-from .model import Page
+from .model import Page, Validators
 from .polite import Gate, HostGate, RobotsCache, RobotsFile
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class Validators:
-    """What we remember of the last good fetch of a URL."""
-
-    etag: str | None = None
-    last_modified: str | None = None
-    content_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -129,11 +121,15 @@ class Fetcher:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        now: Callable[[], datetime] = utcnow,
         gate: Gate | None = None,
     ) -> None:
-        """``gate`` replaces the in-process per-host gate (the workers of a cluster share one kept
-        in the state, so ``host_concurrency`` and ``host_interval`` hold for the whole cluster)."""
+        """``now`` is the run's clock (a page's fetch time, Retry-After dates); ``sleep`` and
+        ``monotonic`` time the waits between tries and the per-host spacing. ``gate`` replaces the
+        in-process per-host gate (the workers of a cluster share one kept in the state, so
+        ``host_concurrency`` and ``host_interval`` hold for the whole cluster)."""
         self.settings = settings
+        self.now = now
         if session is None:
             session = requests.Session()
             # Keep-alive connections for many hosts at once, and as many per host as we allow.
@@ -279,7 +275,7 @@ class Fetcher:
             content_type=kind,
             encoding=codec,
             content_hash=digest,
-            fetched_at=utcnow(),
+            fetched_at=self.now(),
             etag=etag,
             last_modified=last_modified,
         )
@@ -351,7 +347,7 @@ class Fetcher:
             if status == 304:
                 raise NotModified(url)
             if status in RETRY_STATUSES:
-                after = retry_after(response.headers.get("Retry-After"), utcnow())
+                after = retry_after(response.headers.get("Retry-After"), self.now())
                 raise _Retryable(f"HTTP {status} {response.reason or ''}".rstrip(), after)
             if status >= 400:
                 raise FetchError(

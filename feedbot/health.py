@@ -1,76 +1,26 @@
-"""How often each source runs, and whether it is stale: the data of ``/healthz`` and of the feeds'
-``Cache-Control: max-age``.
+"""Whether each source is fresh: the data of ``/healthz`` and of the feeds' ``Cache-Control: max-age``.
 
-Owns: turning a schedule ("30m", "1d" or a 5-field cron expression) into periods, and a source's run
-record into a health verdict. Pure: ``now`` is passed in; nothing here reads the store or the clock.
-
-A cron schedule has no single period ("0 9 * * 1-5" runs a day apart, then three days apart over the
-weekend), so :func:`schedule_periods` returns the shortest and the longest gap between consecutive
-runs over the next :data:`CRON_SAMPLES` runs from a fixed reference date (:func:`feedbot.cron.cron_trigger`
-computes the run times). Caching uses the shortest gap (a reader never waits longer than one run);
-staleness uses the longest (a quiet weekend is not an alarm).
+Owns: turning a source's run record and its schedule's periods into a health verdict. Pure: ``now``
+is passed in; nothing here reads the store or the clock. A schedule's periods come from
+:meth:`feedbot.schedule.Schedule.periods`: caching uses the shortest gap between runs (a reader
+never waits longer than one run), staleness the longest (a quiet weekend is not an alarm).
 """
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from functools import cache
+from datetime import datetime
 
-from .config import Config, SourceConfig, parse_duration
-from .cron import cron_trigger
-from .store import SourceRun, WorkerRow
+from .config import Config
+from .model import SourceRun, WorkerRow
 
 WORKER_SILENT_AFTER = 15  # seconds without a heartbeat after which a worker is reported dead
 STALE_PERIODS = 3  # a source not refreshed successfully for this many (longest) periods is stale
-CRON_SAMPLES = 64
-_REFERENCE = datetime(2021, 1, 4, tzinfo=UTC)  # a Monday, so weekday patterns show their full cycle
-
-
-@dataclass(frozen=True)
-class Periods:
-    shortest: int  # seconds
-    longest: int
-
-
-@cache
-def schedule_periods(schedule: str) -> Periods:
-    """The shortest and longest gap in seconds between runs of a schedule. Raises ValueError for a
-    schedule that is neither a duration nor a cron expression (the config has checked it already)."""
-    try:
-        seconds = parse_duration(schedule)
-        return Periods(seconds, seconds)
-    except ValueError:
-        pass
-    trigger = cron_trigger(schedule, timezone=UTC)  # weekdays read as crontab reads them
-    times: list[datetime] = []
-    previous: datetime | None = None
-    moment = _REFERENCE
-    for _ in range(CRON_SAMPLES):
-        fire = trigger.get_next_fire_time(previous, moment)
-        if fire is None:
-            break
-        times.append(fire)
-        previous = fire
-        moment = fire + timedelta(seconds=1)
-    gaps = [int((b - a).total_seconds()) for a, b in itertools.pairwise(times)]
-    if not gaps:
-        raise ValueError(f"cron expression {schedule!r} never repeats")
-    return Periods(min(gaps), max(gaps))
-
-
-def source_schedule(config: Config, source: SourceConfig) -> str:
-    return source.schedule or config.schedule
 
 
 def feed_max_age(config: Config, feed: str) -> int:
     """``Cache-Control: max-age`` for a feed: the shortest period of the sources that write it."""
-    periods = [
-        schedule_periods(source_schedule(config, s)).shortest
-        for s in config.sources
-        if s.feed == feed
-    ]
+    periods = [config.schedule_of(s).periods().shortest for s in config.sources if s.feed == feed]
     return min(periods, default=3600)
 
 
@@ -111,8 +61,8 @@ def health(config: Config, runs: dict[str, SourceRun], now: datetime) -> list[So
     than :data:`STALE_PERIODS` periods, or when it never succeeded."""
     result = []
     for source in config.sources:
-        schedule = source_schedule(config, source)
-        period = schedule_periods(schedule).longest
+        schedule = config.schedule_of(source)
+        period = schedule.periods().longest
         run = runs.get(source.name)
         last_success = run.last_success if run else None
         stale = last_success is None or (now - last_success).total_seconds() > (
@@ -122,7 +72,7 @@ def health(config: Config, runs: dict[str, SourceRun], now: datetime) -> list[So
             SourceHealth(
                 source=source.name,
                 feed=source.feed,
-                schedule=schedule,
+                schedule=schedule.text,
                 period=period,
                 last_run=run.last_run if run else None,
                 last_success=last_success,

@@ -7,13 +7,13 @@ import difflib
 import re
 
 from .store import Store
+from .text import CJK
 
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff]")
 _WORDS = re.compile(r"\s+|[^\s]+")
 
 
 def _units(text: str) -> list[str]:
-    if len(_CJK.findall(text)) > len(text) / 4:
+    if len(CJK.findall(text)) > len(text) / 4:
         return list(text)
     return _WORDS.findall(text)
 

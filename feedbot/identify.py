@@ -19,6 +19,7 @@ from functools import lru_cache
 import opencc
 
 from .model import Identified, Item
+from .text import CJK, CJK_CHARS
 
 # characters that do not count: invisible format and bidi controls, and lone surrogates (from
 # &#xD800; and the like), which cannot even be encoded
@@ -26,8 +27,7 @@ _INVISIBLE = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f"
     "\ud800-\udfff]"
 )
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]")
-_TOKEN = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff\uac00-\ud7af]|[^\W_]+", re.U)
+_TOKEN = re.compile(f"[{CJK_CHARS}]|[^\\W_]+", re.U)
 # Bits of a page that change on every visit without the story changing.
 BUILTIN_VOLATILE = (
     r"\d+\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\s+ago",
@@ -52,7 +52,7 @@ def fold(text: str) -> str:
     white space collapsed. Punctuation is kept (see :func:`squash`)."""
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
-    if _CJK.search(text):
+    if CJK.search(text):
         text = _cc().convert(text)
     text = text.casefold()
     return " ".join(text.split())

@@ -9,24 +9,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from bs4.element import Tag
 
 from .config import SourceConfig
+from .model import KnownPage
 from .parse import parse_html
 
 FOLLOWABLE_SCHEMES = ("http", "https", "file")
-
-
-@dataclass(frozen=True)
-class KnownPage:
-    """A page of an index source that was processed before."""
-
-    url: str
-    first_seen: datetime
 
 
 def index_links(html: str, base_url: str, source: SourceConfig) -> list[str]:

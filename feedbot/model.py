@@ -1,10 +1,12 @@
-"""Values passed between the steps of the pipeline. Frozen dataclasses only: no behaviour, no I/O."""
+"""Values passed between the steps of the pipeline, and the values the store hands back. Frozen
+dataclasses and enums only: no behaviour, no I/O, no imports of other feedbot modules — every
+module may import this one (see docs/architecture.md)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import Enum, StrEnum
 
 
 @dataclass(frozen=True)
@@ -67,10 +69,53 @@ class Split:
     published: datetime | None = None  # a date found on the page
 
 
+class UpdatePolicy(StrEnum):
+    """What an edited story becomes in its feed (``[feeds.NAME] update_policy``)."""
+
+    MARK = "mark"  # the same entry, its title marked "[updated]", what changed shown on top
+    SILENT = "silent"  # the same entry, updated without a mark
+    NEW_ENTRY = "new-entry"  # a new entry that names the one it replaces
+
+
+class SplitMode(StrEnum):
+    """How a page is cut into items (``split`` of a source)."""
+
+    AUTO = "auto"  # find the headline structure; a single article stays one item
+    HEADLINES = "headlines"  # always cut at headlines
+    WHOLE = "whole"  # the page is one item
+
+
+class SourceKind(StrEnum):
+    """What a source's URL is (``kind`` of a source)."""
+
+    PAGE = "page"  # one digest page, edited in place
+    INDEX = "index"  # a page listing digest pages
+
+
+class FeedFormat(StrEnum):
+    """A feed document format (``formats`` of a feed); the value is also the file extension."""
+
+    ATOM = "atom"
+    RSS = "rss"
+    JSON = "json"
+
+
 class Outcome(Enum):
+    """What an item of a page is to its feed."""
+
     NEW = "new"
     UPDATED = "updated"
     UNCHANGED = "unchanged"
+
+
+class Write(Enum):
+    """What the store does for one change (the update policy applied: :func:`feedbot.decide.write_for`)."""
+
+    INSERT = (
+        "insert"  # a new entry; for an update under "new-entry", one that replaces change.entry
+    )
+    REVISE = "revise"  # a new revision of change.entry
+    TOUCH = "touch"  # change.entry was seen again: only its last-seen time moves
 
 
 @dataclass(frozen=True)
@@ -103,10 +148,87 @@ class Change:
     """What to do with one item of a page."""
 
     outcome: Outcome
+    write: Write
     item: Identified
     entry: StoredEntry | None  # the matched entry for UPDATED / UNCHANGED
     reason: str
     similarity: float = 0.0
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What the store writes for one item besides the decision: its safe HTML and its link."""
+
+    body_html: str
+    link: str
+    published: datetime
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What we remember of the last good fetch of a URL (HTTP cache validators and the body's hash)."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    content_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class KnownPage:
+    """A page of an index source that was processed before."""
+
+    url: str
+    first_seen: datetime
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """A stored entry as the renderer needs it."""
+
+    entry_id: str
+    headline: str
+    body_html: str
+    body_text: str
+    link: str
+    attribution: str | None
+    published: datetime
+    updated: datetime
+    first_seen: datetime
+    last_seen: datetime
+    revisions: int
+    position: int
+    replaces: str | None
+    previous_text: str | None  # the body of the revision before the last, for "what changed"
+    previous_headline: str | None
+    sources: tuple[str, ...]
+    pages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Revision:
+    """One stored version of an entry (``feedbot history``)."""
+
+    number: int
+    headline: str
+    body_text: str
+    seen_at: datetime
+    page_url: str
+    source: str
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    """A source's last run as recorded in the store (``feedbot status``, ``/healthz``, the daemon)."""
+
+    source: str
+    last_run: datetime
+    last_success: datetime | None
+    result: str
+    error: str | None
+    failures: int
+    new: int
+    updated: int
+    items: int
 
 
 @dataclass(frozen=True)
@@ -120,4 +242,27 @@ class RunResult:
     unchanged: int = 0
     not_modified: bool = False
     error: str | None = None
-    feeds_written: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class WorkerRow:
+    """One ``feedbot worker`` process as it last reported itself in the shared state (``/healthz``)."""
+
+    node: str  # host:pid
+    host: str
+    pid: int
+    started: datetime
+    heartbeat: datetime
+    concurrency: int
+    running: tuple[str, ...] = ()  # sources it is running now
+    runs: int = 0  # runs it finished since it started
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A rendered feed document kept in the shared state (PostgreSQL)."""
+
+    name: str
+    body: bytes
+    sha256: str
+    modified: int  # seconds since the epoch (Last-Modified)

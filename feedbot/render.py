@@ -21,8 +21,8 @@ from feedgen.feed import FeedGenerator
 
 from . import __version__
 from .errors import RenderError
+from .model import EntryRow
 from .sanitize import truncate_html, xml_safe
-from .store import EntryRow
 
 FEED_NAMESPACE = uuid.UUID("a4b0f0d2-5d8e-4c1f-8f0e-3c9b7d2e6a55")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -43,7 +43,9 @@ class FeedMeta:
     title: str
     link: str | None  # the site or first page the feed is made from
     self_url: str | None  # where the feed itself is served, when known
-    update_policy: str = "mark"
+    mark_updates: bool = (
+        True  # updated entries say so: "[updated]" and what changed (policy "mark")
+    )
     show_provenance: bool = False
     hub: str | None = None  # a WebSub hub (link rel="hub"; JSON Feed "hubs")
     complete: bool = False  # the document holds every entry of the feed (RFC 5005 fh:complete)
@@ -66,11 +68,11 @@ def item_link(page_url: str, anchor: str | None, headline: str) -> str:
     return f"{base}#:~:text={quote(words, safe='')}"
 
 
-def _headline(entry: EntryRow, policy: str) -> str:
+def _headline(entry: EntryRow, mark_updates: bool) -> str:
     # characters XML forbids (controls, lone surrogates) go in every format; a headline made only
     # of them still needs a title
     headline = xml_safe(entry.headline).strip() or "(untitled)"
-    if policy == "mark" and entry.revisions > 1 and entry.replaces is None:
+    if mark_updates and entry.revisions > 1 and entry.replaces is None:
         return f"{headline} [updated]"
     return headline
 
@@ -116,10 +118,10 @@ def provenance(entry: EntryRow) -> str:
     )
 
 
-def entry_content(entry: EntryRow, policy: str, show_provenance: bool = False) -> str:
+def entry_content(entry: EntryRow, mark_updates: bool, show_provenance: bool = False) -> str:
     parts: list[str] = []
     if (
-        policy == "mark"
+        mark_updates
         and entry.revisions > 1
         and entry.previous_text is not None
         and entry.replaces is None
@@ -212,11 +214,11 @@ def _generator(meta: FeedMeta, entries: Sequence[EntryRow], fmt: str) -> FeedGen
     for entry in entries:
         fe = fg.add_entry(order="append")
         fe.id(entry.entry_id)
-        fe.title(_headline(entry, meta.update_policy))
+        fe.title(_headline(entry, meta.mark_updates))
         fe.link(href=entry.link, rel="alternate")
         fe.published(entry.published)
         fe.updated(entry.updated)
-        fe.content(entry_content(entry, meta.update_policy, meta.show_provenance), type="html")
+        fe.content(entry_content(entry, meta.mark_updates, meta.show_provenance), type="html")
         if fmt == "rss":
             fe.guid(entry.entry_id, permalink=False)
     return fg
@@ -254,8 +256,8 @@ def render_json(meta: FeedMeta, entries: Sequence[EntryRow]) -> bytes:
         item: dict[str, object] = {
             "id": entry.entry_id,
             "url": entry.link,
-            "title": xml_safe(_headline(entry, meta.update_policy)),
-            "content_html": entry_content(entry, meta.update_policy, meta.show_provenance),
+            "title": xml_safe(_headline(entry, meta.mark_updates)),
+            "content_html": entry_content(entry, meta.mark_updates, meta.show_provenance),
             "date_published": entry.published.isoformat(),
             "date_modified": entry.updated.isoformat(),
         }
@@ -267,6 +269,11 @@ def render_json(meta: FeedMeta, entries: Sequence[EntryRow]) -> bytes:
         items.append(item)
     feed["items"] = items
     return (json.dumps(feed, ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode("utf-8")
+
+
+def feed_filename(feed: str, fmt: str) -> str:
+    """The document of ``feed`` in format ``fmt`` (``ukraine.atom``)."""
+    return f"{feed}.{EXTENSIONS[fmt]}"
 
 
 def archive_filename(feed: str, page: int) -> str:

@@ -1,13 +1,14 @@
-"""One run: every selected source once, then every feed that changed rendered and written.
+"""One run: every selected source once, then every feed that changed published.
 
 Owns: the order of the pipeline and turning each source's failure into a result value. The daemon
-and the CLI both call :func:`run_once`; nothing else drives the pipeline.
+and the CLI both call :func:`run_once`; nothing else drives the pipeline. Writing the feeds is
+:mod:`feedbot.publish`'s (the pipeline and the module map: docs/architecture.md).
 
-Threads: worker threads (at most ``[feedbot] concurrency``) fetch, decode and split (:func:`collect`);
-the main thread alone touches the store — it reads what the workers need beforehand (:meth:`Runner.plan`)
-and identifies, decides and stores their results in config order, one page per transaction
-(:meth:`Runner.finish`). So the SQLite connection is only ever used by the thread that opened it, and
-the result does not depend on which source answered first.
+Threads: worker threads (at most ``[feedbot] concurrency``) fetch, decode, split, identify and
+sanitise (:func:`collect`); the calling thread alone touches the store — it reads what the workers
+need beforehand (:meth:`Runner.plan`), decides and stores their results in config order, one page per
+transaction (:meth:`Runner.finish`), and publishes. So the SQLite connection is only ever used by
+the thread that opened it, and the result does not depend on which source answered first.
 """
 
 from __future__ import annotations
@@ -23,16 +24,25 @@ from datetime import datetime, timedelta
 from .clock import utcnow
 from .config import Config, SourceConfig
 from .decide import decide
-from .errors import ExtractError, FeedbotError, NotModified, RenderError, SourceError, StoreError
-from .fetch import Fetcher, FetchSettings, Validators
+from .errors import ExtractError, FeedbotError, NotModified, SourceError, StoreError
+from .fetch import Fetcher, FetchSettings
 from .identify import identify
-from .index import KnownPage, describe_links, index_links, pages_to_follow
-from .model import Identified, Page, RunResult, Split
-from .render import EXTENSIONS, RENDERERS, FeedMeta, archive_filename, item_link, render_atom
+from .index import describe_links, index_links, pages_to_follow
+from .model import (
+    Identified,
+    KnownPage,
+    Page,
+    Prepared,
+    RunResult,
+    SourceKind,
+    Split,
+    Validators,
+)
+from .publish import Publisher, sink_for
+from .render import item_link
 from .sanitize import clean_html
 from .split import SplitOptions, split_page
-from .store import Prepared, Store
-from .write import FeedFiles, FolderFiles, StoredFiles
+from .store import Store
 
 log = logging.getLogger("feedbot")
 
@@ -128,7 +138,7 @@ def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
     to). Touches the network only, never the store, so it may run in a worker thread."""
     started = time.monotonic()
     source = plan.source
-    if source.kind != "index":
+    if source.kind is not SourceKind.INDEX:
         result = _fetch_and_split(fetcher, source, source.url, plan.validators)
         return Fetched(source, pages=(result,), seconds=time.monotonic() - started)
     index: Page | None = None
@@ -170,26 +180,12 @@ class Runner:
     store: Store
     fetcher: Fetcher
     now: Callable[[], datetime] = utcnow
-    files: FeedFiles | None = None  # where feeds go; default: feeds_dir, or the shared state
-
-    def __post_init__(self) -> None:
-        if self.files is None:
-            self.files = feed_files(self.config, self.store, self.now)
-
-    @property
-    def output(self) -> FeedFiles:
-        assert self.files is not None
-        return self.files
-
-    def process(self, source: SourceConfig) -> RunResult:
-        """Fetch, split, identify, decide and store one source. Never raises for a source's fault."""
-        return self.finish(collect(self.fetcher, self.plan(source)))
 
     def plan(self, source: SourceConfig) -> Plan:
         """Read from the store what fetching ``source`` needs (main thread)."""
         now = self.now()
         validators = self.store.validators(source.url)
-        if source.kind != "index":
+        if source.kind is not SourceKind.INDEX:
             return Plan(source, now, validators)
         window = timedelta(seconds=source.recheck)
         known = tuple(self.store.index_pages(source.name))
@@ -207,7 +203,7 @@ class Runner:
         source = fetched.source
         started = time.monotonic()
         try:
-            if source.kind == "index":
+            if source.kind is SourceKind.INDEX:
                 result = self._finish_index(fetched)
             else:
                 result = self._finish_page(fetched)
@@ -309,10 +305,6 @@ class Runner:
             )
         return RunResult(source.name, True, new, updated, unchanged, not_modified=not changed)
 
-    def process_page(self, source: SourceConfig, page: Page) -> RunResult:
-        """Split, identify, decide and store one page of ``source`` (in the calling thread)."""
-        return self.store_page(source, page, split_or_fail(source, page))
-
     def store_page(
         self,
         source: SourceConfig,
@@ -333,7 +325,12 @@ class Runner:
         if len(cleaned) != len(identified):
             cleaned = sanitise_items(identified, page)
         sanitised = {id(ident): html for ident, html in zip(identified, cleaned, strict=True)}
-        changes = decide(identified, self.store.entries_for(feed.name), source=source.name)
+        changes = decide(
+            identified,
+            self.store.entries_for(feed.name),
+            source=source.name,
+            policy=feed.update_policy,
+        )
         now = self.now()
         prepared = []
         for change in changes:
@@ -361,120 +358,28 @@ class Runner:
             page_url=page.final_url,
             changes=prepared,
             now=now,
-            policy=feed.update_policy,
             validators=validators,
             index_page=(source.url, linked_as) if linked_as else None,
         )
         return RunResult(source.name, ok=True, new=new, updated=updated, unchanged=unchanged)
 
-    def render_feed(self, name: str) -> list[str]:
-        """Render one feed in each of its formats; write the files whose bytes changed."""
-        feed = self.config.feed(name)
-        entries = self.store.feed_entries(name, feed.entries)
-        if not entries:
-            return []
-        link = next(
-            (s.url for s in self.config.sources if s.feed == name and s.url.startswith("http")),
-            None,
-        )
-        total = self.store.count_entries(name)
-        pages = total // feed.entries if feed.archive and total > feed.entries else 0
-        complete = not pages and total <= feed.entries
-        written = self.write_archives(name, link, pages)
-        if pages:
-            # the entries after the last full archive page are in no archive yet: the feed carries
-            # them too, so that the feed plus its archives hold every entry
-            shown = {e.entry_id for e in entries}
-            tail = [
-                e
-                for e in self.store.archive_entries(name, pages * feed.entries, feed.entries)
-                if e.entry_id not in shown
-            ]
-            entries = sorted([*entries, *tail], key=lambda e: (-e.updated.timestamp(), e.position))
-        for fmt in feed.formats:
-            filename = f"{name}.{EXTENSIONS[fmt]}"
-            self_url = f"{self.config.base_url}{filename}" if self.config.base_url else None
-            meta = FeedMeta(
-                name,
-                feed.title,
-                link,
-                self_url,
-                feed.update_policy,
-                feed.show_provenance,
-                hub=feed.websub_hub,
-                complete=complete,
-                prev_archive=self._url(archive_filename(name, pages))
-                if pages and fmt == "atom"
-                else None,
-            )
-            data = RENDERERS[fmt](meta, entries)
-            if self.output.write(filename, data):
-                written.append(filename)
-        if written and feed.websub_hub and self.config.base_url:
-            written_feeds = [f for f in written if ".archive-" not in f]
-            from .websub import publish
 
-            publish(
-                feed.websub_hub,
-                [f"{self.config.base_url}{filename}" for filename in written_feeds],
-                user_agent=self.config.user_agent,
-                timeout=self.config.connect_timeout,
-            )
-        return written
-
-    def _url(self, filename: str) -> str:
-        """A feed file's URL: absolute under ``base_url``, else relative to the feed itself."""
-        return f"{self.config.base_url}{filename}" if self.config.base_url else filename
-
-    def write_archives(self, name: str, link: str | None, pages: int) -> list[str]:
-        """RFC 5005 archive pages 1..``pages``: entries in the order they were first stored,
-        ``entries`` per page, each page written once when it is full and never again."""
-        feed = self.config.feed(name)
-        written = []
-        for page in range(1, pages + 1):
-            filename = archive_filename(name, page)
-            if self.output.exists(filename):
-                continue
-            rows = self.store.archive_entries(name, (page - 1) * feed.entries, feed.entries)
-            meta = FeedMeta(
-                name,
-                feed.title,
-                link,
-                self._url(filename),
-                feed.update_policy,
-                feed.show_provenance,
-                archive=True,
-                current=self._url(f"{name}.atom"),
-                prev_archive=self._url(archive_filename(name, page - 1)) if page > 1 else None,
-            )
-            if self.output.write(filename, render_atom(meta, rows[::-1])):
-                written.append(filename)
-        return written
-
-
-def _render(runner: Runner, feed: str, mine: Sequence[int], results: list[RunResult]) -> None:
-    """Render ``feed`` if one of its sources (``results[i]`` for ``i`` in ``mine``) changed it or a
-    file is missing. A render failure turns the results of the feed's sources into errors (in
-    place)."""
-    config = runner.config
-    # a feed whose entries changed (in this run, even if a page failed, or in one killed before it
-    # could write the files) is pending in the store until every format is written
-    changed = runner.store.is_pending(feed) or any(
-        results[i].new or results[i].updated for i in mine
-    )
-    missing = any(
-        not runner.output.exists(f"{feed}.{EXTENSIONS[f]}") for f in config.feed(feed).formats
-    )
-    if not (changed or missing):
-        return
+def _publish(
+    publisher: Publisher, feed: str, mine: Sequence[int], results: list[RunResult]
+) -> None:
+    """Publish ``feed`` if one of its sources (``results[i]`` for ``i`` in ``mine``) changed it, or
+    it needs it anyway (pending, a document missing). A failure turns the results of the feed's
+    sources into errors (in place)."""
+    changed = any(results[i].new or results[i].updated for i in mine)
     try:
-        written = runner.render_feed(feed)
-    except (RenderError, FeedbotError) as exc:
+        written = publisher.publish_if_needed(feed, changed=changed)
+    except StoreError:
+        raise  # the documents are written but the state cannot record it: that ends the run
+    except FeedbotError as exc:  # a document could not be rendered or written
         log.error("feed %s: %s", feed, exc)
         for i in mine:
             results[i] = RunResult(results[i].source, ok=False, error=str(exc))
         return
-    runner.store.feed_written(feed)
     if written:
         log.info("feed=%s written=%s", feed, ",".join(written))
 
@@ -487,14 +392,6 @@ def _opened(config: Config, store: Store | None) -> Iterator[Store]:
         return
     with Store(config.store_location) as opened:
         yield opened
-
-
-def feed_files(config: Config, store: Store, now: Callable[[], datetime]) -> FeedFiles:
-    """Where a run writes its feeds: the shared state with PostgreSQL (every node serves the same
-    bytes), else files in ``feeds_dir``."""
-    if store.postgres:
-        return StoredFiles(store, now)
-    return FolderFiles(config.feeds_dir)
 
 
 def _prune(config: Config, store: Store, feeds: Sequence[str], now: Callable[[], datetime]) -> None:
@@ -537,18 +434,19 @@ def run_once(
     open store to use (a worker's pooled connection) instead of opening the configured one."""
     sources = [s for s in config.sources if not names or s.name in names]
     own_fetcher = fetcher is None
-    fetcher = fetcher or Fetcher(fetch_settings(config))
+    fetcher = fetcher or Fetcher(fetch_settings(config), now=now)
     results: list[RunResult] = []
     try:
         with _opened(config, store) as store:
             runner = Runner(config, store, fetcher, now)
+            publisher = Publisher(config, store, sink_for(config, store, now))
             if len(sources) == 1:
                 # one source (a scheduled run): no thread to hand it to, the same steps in order
                 result = runner.finish(collect(fetcher, runner.plan(sources[0])))
                 results.append(result)
                 if progress:
                     progress(result)
-                _render(runner, sources[0].feed, [0], results)
+                _publish(publisher, sources[0].feed, [0], results)
                 _prune(config, store, [sources[0].feed], now)
                 return results
             workers = max(1, min(config.concurrency, len(sources)))
@@ -580,7 +478,7 @@ def run_once(
                     if progress:
                         progress(result)
                     for feed in complete.get(i, ()):
-                        _render(runner, feed, members[feed], results)
+                        _publish(publisher, feed, members[feed], results)
             finally:
                 # On an error or Ctrl-C, sources not started yet are dropped, not fetched.
                 pool.shutdown(wait=True, cancel_futures=True)

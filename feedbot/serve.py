@@ -1,9 +1,9 @@
 """Serving the feeds over HTTP the way feed readers expect: ``feedbot serve`` (and the daemon's server).
 
-Owns: the WSGI application and its waitress server. Every configured feed file in ``feeds_dir`` with
-its Content-Type; a strong ``ETag`` from the file's bytes and ``Last-Modified`` from the file's
-modification time (feed files are rewritten only when their bytes change, so both move only when the
-feed does — never "now"); ``304 Not Modified`` for ``If-None-Match`` / ``If-Modified-Since``; gzip when
+Owns: the WSGI application and its waitress server. Every configured feed document (read through
+a :class:`feedbot.write.FeedSink`: by default the files in ``feeds_dir``) with its Content-Type; a
+strong ``ETag`` from its bytes and ``Last-Modified`` from when they were written (documents are
+rewritten only when their bytes change, so both move only when the feed does — never "now"); ``304 Not Modified`` for ``If-None-Match`` / ``If-Modified-Since``; gzip when
 the client accepts it (its own ETag, ``Vary: Accept-Encoding``); HEAD; ``Cache-Control: max-age`` from
 the shortest schedule of the feed's sources; an index page with ``<link rel="alternate">``
 autodiscovery; ``/opml``; ``/healthz``; 404 for everything else; an access log.
@@ -11,6 +11,10 @@ autodiscovery; ``/opml``; ``/healthz``; 404 for everything else; an access log.
 Paths are never joined from the request: a request names a feed file only by matching one of the
 configured ``NAME.EXT`` routes exactly, so ``../``, encoded dots or slashes and absolute paths can only
 ever reach a 404. Must not: write anything (the store is opened read-only, for ``/healthz``).
+
+With a PostgreSQL ``state`` the documents come from the shared state (:class:`feedbot.write.StateSink`
+on a small pool of connections), so every node serves the same bytes with the same validators, and
+``/healthz`` also lists every node's workers (503 when none is alive).
 """
 
 from __future__ import annotations
@@ -20,11 +24,9 @@ import hashlib
 import html
 import json
 import logging
-import os
 import re
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
@@ -38,13 +40,15 @@ from .clock import utcnow
 from .config import Config, FeedConfig
 from .errors import StoreError
 from .health import WorkerHealth, feed_max_age, health, worker_health
-from .render import CONTENT_TYPES, EXTENSIONS
-from .store import Store, read_source_runs
+from .render import CONTENT_TYPES, feed_filename
+from .store import StorePool, display_location, read_source_runs
+from .write import FeedSink, FileSink, StateSink
 
 log = logging.getLogger("feedbot.serve")
 _ARCHIVE = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.archive-([1-9][0-9]{0,8})\.atom$")
 ARCHIVE_MAX_AGE = 365 * 86400  # archive pages never change once written
 access_log = logging.getLogger("feedbot.access")
+SHARED_CONNECTIONS = 8  # PostgreSQL connections of one server (waitress runs 4 threads by default)
 
 FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -78,7 +82,9 @@ class Route:
 class _Representation:
     """One file's bytes as served: plain and gzipped, each with its own strong ETag."""
 
-    stamp: tuple[int, int, int]  # (inode, size, mtime_ns): the file as it was when read
+    stamp: (
+        Hashable  # the document's version when read (FeedSink.version; files: inode, size, mtime)
+    )
     body: bytes
     gzipped: bytes
     etag: str
@@ -148,36 +154,42 @@ def _not_modified(environ: dict[str, Any], etags: tuple[str, ...], modified: int
 class FeedApp:
     """The WSGI application. Thread-safe: waitress calls it from several worker threads."""
 
-    def __init__(self, config: Config, *, now: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        now: Callable[[], datetime] = utcnow,
+        sink: FeedSink | None = None,
+    ) -> None:
         self.config = config
         self.now = now
+        # PostgreSQL: the feeds (and /healthz) come from the shared state, on pooled connections
+        self._shared = (
+            StorePool(config.state, size=SHARED_CONNECTIONS, name="feedbot-serve")
+            if config.state is not None
+            else None
+        )
+        if sink is None:
+            sink = (
+                StateSink(self._shared.store, now)
+                if self._shared is not None
+                else FileSink(config.feeds_dir)
+            )
+        self.sink: FeedSink = sink
         self.routes: dict[str, Route] = {}
         for feed in config.feeds:
             max_age = feed_max_age(config, feed.name)
             for fmt in feed.formats:
-                filename = f"{feed.name}.{EXTENSIONS[fmt]}"
+                filename = feed_filename(feed.name, fmt)
                 self.routes["/" + filename] = Route(feed, fmt, filename, max_age)
         self.archived = {feed.name: feed for feed in config.feeds if feed.archive}
         self._cache: dict[str, _Representation] = {}
         self._lock = threading.Lock()
-        self._pool: Any = None  # PostgreSQL: the feeds (and /healthz) come from the shared state
-        if config.state is not None:
-            from .store import connection_pool
-
-            self._pool = connection_pool(config.state, size=8, name="feedbot-serve")
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-
-    @contextmanager
-    def _store(self) -> Iterator[Store]:
-        assert self._pool is not None and self.config.state is not None
-        with (
-            self._pool.connection() as conn,
-            Store(self.config.state, connection=conn, migrate=False) as store,
-        ):
-            yield store
+        """Close the connections to the shared state (nothing to do with files)."""
+        if self._shared is not None:
+            self._shared.close()
 
     # --- WSGI ------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -223,72 +235,28 @@ class FeedApp:
         return Route(self.archived[match.group(1)], "atom", path[1:], ARCHIVE_MAX_AGE)
 
     # --- feeds -----------------------------------------------------------------------------
-    def _exists(self, filename: str) -> bool:
-        if self._pool is not None:
-            with self._store() as store:
-                return store.feed_file_stamp(filename) is not None
-        return (self.config.feeds_dir / filename).is_file()
-
     def _read(self, filename: str) -> _Representation | None:
-        if self._pool is not None:
-            return self._read_stored(filename)
-        path = self.config.feeds_dir / filename
-        try:
-            st = path.stat()
-        except OSError:
+        stamp = self.sink.version(filename)
+        if stamp is None:
             return None
-        stamp = (st.st_ino, st.st_size, st.st_mtime_ns)
         with self._lock:
             cached = self._cache.get(filename)
         if cached is not None and cached.stamp == stamp:
             return cached
-        try:
-            with path.open("rb") as handle:
-                st = os.fstat(handle.fileno())  # the file we actually read (renames are atomic)
-                body = handle.read()
-        except OSError:
+        document = self.sink.read(filename)
+        if document is None:
             return None
+        body = document.body
         gzipped = gzip.compress(body, compresslevel=6, mtime=0)  # mtime=0: same bytes, same ETag
         plain = _etag(body)
         rep = _Representation(
-            stamp=(st.st_ino, st.st_size, st.st_mtime_ns),
+            stamp=document.version,  # the version read, which may be newer than ``stamp``
             body=body,
             gzipped=gzipped,
             etag=plain,
             gzip_etag=plain[:-1] + '-gzip"',
-            modified=int(st.st_mtime),
-            last_modified=http_date(int(st.st_mtime)),
-        )
-        with self._lock:
-            self._cache[filename] = rep
-        return rep
-
-    def _read_stored(self, filename: str) -> _Representation | None:
-        """A feed document from the shared state: every node serves the same bytes with the same
-        ETag (from the bytes) and Last-Modified (stored with them). The bytes are read again only
-        when their digest changed."""
-        with self._store() as store:
-            stamp = store.feed_file_stamp(filename)
-            if stamp is None:
-                return None
-            with self._lock:
-                cached = self._cache.get(filename)
-            key = (0, stamp[1], int(stamp[0][:12], 16))  # (-, modified, a digest prefix)
-            if cached is not None and cached.stamp == key:
-                return cached
-            stored = store.feed_file(filename)
-        if stored is None:
-            return None
-        body = stored.body
-        plain = _etag(body)
-        rep = _Representation(
-            stamp=(0, stored.modified, int(stored.sha256[:12], 16)),
-            body=body,
-            gzipped=gzip.compress(body, compresslevel=6, mtime=0),
-            etag=plain,
-            gzip_etag=plain[:-1] + '-gzip"',
-            modified=stored.modified,
-            last_modified=http_date(stored.modified),
+            modified=int(document.modified),
+            last_modified=http_date(int(document.modified)),
         )
         with self._lock:
             self._cache[filename] = rep
@@ -341,12 +309,6 @@ class FeedApp:
         return _Response(200, body, headers)
 
     # --- index, OPML, health ---------------------------------------------------------------
-    def _site_link(self, feed: str) -> str | None:
-        return next(
-            (s.url for s in self.config.sources if s.feed == feed and s.url.startswith("http")),
-            None,
-        )
-
     def index_html(self) -> bytes:
         """The index: every feed with autodiscovery links (only files that exist are advertised)."""
         head: list[str] = []
@@ -354,10 +316,10 @@ class FeedApp:
         for feed in self.config.feeds:
             links = []
             for fmt in feed.formats:
-                filename = f"{feed.name}.{EXTENSIONS[fmt]}"
+                filename = feed_filename(feed.name, fmt)
                 mime = CONTENT_TYPES[fmt].split(";")[0]
                 title = html.escape(f"{feed.title} ({FORMAT_NAMES[fmt]})")
-                if self._exists(filename):
+                if self.sink.exists(filename):
                     href = html.escape(quote(filename))
                     head.append(
                         f'<link rel="alternate" type="{mime}" title="{title}" href="{href}">'
@@ -397,9 +359,9 @@ class FeedApp:
                 "type": "rss",
                 "text": feed.title,
                 "title": feed.title,
-                "xmlUrl": base + quote(f"{feed.name}.{EXTENSIONS[fmt]}"),
+                "xmlUrl": base + quote(feed_filename(feed.name, fmt)),
             }
-            site = self._site_link(feed.name)
+            site = self.config.site_link(feed.name)
             if site:
                 attrs["htmlUrl"] = site
             etree.SubElement(body, "outline", attrs)
@@ -415,17 +377,14 @@ class FeedApp:
         ]
         workers: list[WorkerHealth] | None = None
         try:
-            if self._pool is not None:
-                with self._store() as store:
+            if self._shared is not None:
+                with self._shared.store() as store:
                     runs = store.source_runs()
                     workers = worker_health(store.workers(), now)
             else:
                 runs = read_source_runs(self.config.db_path)
         except StoreError as exc:
             failed: dict[str, object] = {"status": "error", "error": str(exc), "sources": []}
-            return _Response(503, _json(failed), headers)
-        except Exception as exc:  # the pool's own errors (the database is down)
-            failed = {"status": "error", "error": f"{type(exc).__name__}: {exc}", "sources": []}
             return _Response(503, _json(failed), headers)
         sources = health(self.config, runs, now)
         stale = [s.source for s in sources if s.stale]
@@ -478,9 +437,22 @@ def _log_safe(text: str) -> str:
     return "".join(c if c.isprintable() and c != '"' else f"\\x{ord(c):02x}" for c in text)
 
 
-def make_app(config: Config, *, now: Callable[[], datetime] = utcnow) -> WSGIApp:
-    """The WSGI application serving ``config``'s feeds."""
-    return FeedApp(config, now=now)
+def make_app(
+    config: Config, *, now: Callable[[], datetime] = utcnow, sink: FeedSink | None = None
+) -> WSGIApp:
+    """The WSGI application serving ``config``'s feeds (from ``sink``, by default the files)."""
+    return FeedApp(config, now=now, sink=sink)
+
+
+def _feeds_from(config: Config) -> str:
+    if config.state is not None:
+        return f"the shared state {display_location(config.state)}"
+    return str(config.feeds_dir)
+
+
+def _close_app(app: object) -> None:
+    if isinstance(app, FeedApp):
+        app.close()
 
 
 class FeedServer:
@@ -541,8 +513,7 @@ class FeedServer:
         finally:
             wasyncore.close_all(server._map, ignore_all=True)
             server.task_dispatcher.shutdown()
-            if isinstance(self.app, FeedApp):
-                self.app.close()
+            _close_app(self.server.application)
             self._stopped.set()
 
     def close(self, timeout: float = 5.0) -> None:
@@ -554,6 +525,7 @@ class FeedServer:
         if not self._running.is_set():
             wasyncore.close_all(self.server._map, ignore_all=True)
             self.server.task_dispatcher.shutdown()
+            _close_app(self.server.application)
             return
         self._stopped.wait(timeout)
 
@@ -561,7 +533,7 @@ class FeedServer:
 def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
     """Serve the feeds until interrupted (``feedbot serve``)."""
     server = FeedServer(config, host, port)
-    log.info("serving %d feeds from %s on %s", len(config.feeds), config.feeds_dir, server.url)
+    log.info("serving %d feeds from %s on %s", len(config.feeds), _feeds_from(config), server.url)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -587,13 +559,18 @@ class ServeService:
         self.thread = threading.Thread(target=self.server.run, name="feedbot-serve", daemon=True)
         self.thread.start()
         log.info(
-            "serving %d feeds from %s on %s", len(config.feeds), config.feeds_dir, self.server.url
+            "serving %d feeds from %s on %s",
+            len(config.feeds),
+            _feeds_from(config),
+            self.server.url,
         )
 
     def reload(self, config: Config) -> None:
         if self.server is None:
             return
+        old = self.server.server.application
         self.server.server.application = make_app(config)
+        _close_app(old)
         wanted = (self.host or config.serve.host, self.port or config.serve.port)
         if self.port != 0 and wanted != (self.server.host, self.server.port):
             log.warning(

@@ -3,12 +3,21 @@ shared by several machines). Every SQL statement of feedbot lives in this module
 
 Owns: the schema and its migrations, entries and their revisions, where each entry appeared, per-URL
 cache validators, per-source run records. One transaction per page. Must not: fetch, split, decide
-or render — it stores what it is told and answers queries.
+or render — it stores what it is told (each change says how: :class:`feedbot.model.Write`) and
+answers queries with the values of :mod:`feedbot.model`.
+
+How the SQL is kept: each table's columns are listed once and each kind of row becomes its value in
+one function (the "tables" section at the end); statements are module constants built from those
+lists, run only through ``Store._one`` / ``_all`` / ``_scalar`` / ``_run`` / ``_insert``. The SQL is
+standard where SQLite allows it; what is SQLite's own is named there, so that another backend is a
+matter of those few places. Thread: one connection, used by the thread that opened it.
 
 Both backends run the same statements and the same migrations (:data:`MIGRATIONS`), written in
-SQLite's dialect; :class:`Dialect` is the thin layer that adapts them for PostgreSQL (placeholders,
-``group_concat``, 64-bit integers, identity columns, and a ``rowid`` column for the tables SQLite
-gives one implicitly), so ids, orderings and timestamps (ISO 8601 text in both) are the same.
+SQLite's dialect: :class:`Database` is the connection the helpers run them on, and its
+:class:`PostgresDialect` the thin layer that adapts them (placeholders, the list aggregates, 64-bit
+integers, identity columns, byte-wise text, and a ``rowid`` column for the tables SQLite gives one
+implicitly), so ids, orderings and timestamps (ISO 8601 text in both) are the same. A migration is
+written in that subset: types INTEGER / TEXT / BLOB / REAL, no PRAGMA.
 """
 
 from __future__ import annotations
@@ -29,9 +38,20 @@ from typing import Any, Protocol, TypeVar
 
 from .clock import format_iso, parse_iso
 from .errors import StoreError
-from .fetch import Validators
-from .index import KnownPage
-from .model import Change, Outcome, StoredEntry
+from .model import (
+    Change,
+    EntryRow,
+    KnownPage,
+    Outcome,
+    Prepared,
+    Revision,
+    SourceRun,
+    StoredEntry,
+    StoredFile,
+    Validators,
+    WorkerRow,
+    Write,
+)
 
 T = TypeVar("T")
 
@@ -142,8 +162,9 @@ MIGRATIONS: list[tuple[str, str]] = [
         "feeds and workers in the shared state",
         # With a PostgreSQL state every node serves the feeds: the rendered documents live here
         # (sha256 of the bytes for the ETag, modified = Last-Modified in seconds since the epoch),
-        # and each `feedbot worker` keeps its row up to date for /healthz. A SQLite state keeps
-        # writing files in feeds_dir and leaves both tables empty.
+        # and each `feedbot worker` keeps its row up to date for /healthz; host_gates holds each
+        # host's next allowed request start for the whole cluster. A SQLite state keeps writing
+        # files in feeds_dir and leaves these tables empty.
         """
         CREATE TABLE feed_files (
             name TEXT PRIMARY KEY,
@@ -171,85 +192,7 @@ MIGRATIONS: list[tuple[str, str]] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
-@dataclass(frozen=True)
-class EntryRow:
-    """An entry as the renderer needs it."""
-
-    entry_id: str
-    headline: str
-    body_html: str
-    body_text: str
-    link: str
-    attribution: str | None
-    published: datetime
-    updated: datetime
-    first_seen: datetime
-    last_seen: datetime
-    revisions: int
-    position: int
-    replaces: str | None
-    previous_text: str | None  # the body of the revision before the last, for "what changed"
-    previous_headline: str | None
-    sources: tuple[str, ...]
-    pages: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Revision:
-    number: int
-    headline: str
-    body_text: str
-    seen_at: datetime
-    page_url: str
-    source: str
-
-
-@dataclass(frozen=True)
-class SourceRun:
-    source: str
-    last_run: datetime
-    last_success: datetime | None
-    result: str
-    error: str | None
-    failures: int
-    new: int
-    updated: int
-    items: int
-
-
-@dataclass(frozen=True)
-class StoredFile:
-    """A rendered feed document kept in the shared state."""
-
-    name: str
-    body: bytes
-    sha256: str
-    modified: int  # seconds since the epoch
-
-
-@dataclass(frozen=True)
-class WorkerRow:
-    """One ``feedbot worker`` process as it last reported itself."""
-
-    node: str  # host:pid
-    host: str
-    pid: int
-    started: datetime
-    heartbeat: datetime
-    concurrency: int
-    running: tuple[str, ...] = ()  # sources it is running now
-    runs: int = 0  # runs it finished since it started
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """What the store writes for one item besides the decision: its safe HTML and its link."""
-
-    body_html: str
-    link: str
-    published: datetime
-
-
+# --- backends -----------------------------------------------------------------------------------
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 _PG_MIGRATION_LOCK = 0x66656564  # "feed": the advisory lock that serialises migrations
 
@@ -266,10 +209,20 @@ def display_location(location: str | Path) -> str:
     return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", str(location))
 
 
+class Row(Protocol):
+    """A result row, read by column name or position (``sqlite3.Row``; :class:`_PgRow`)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+
 class Cursor(Protocol):
-    """The part of a DB-API cursor the store uses; rows are read by column name."""
+    """The part of a DB-API cursor the store uses."""
 
     rowcount: int
+
+    def __iter__(self) -> Iterator[Any]: ...
 
     def fetchone(self) -> Any: ...
 
@@ -288,13 +241,18 @@ class Dialect:
         """A migration statement for this backend (None: nothing to do here)."""
         return sql
 
+    def returning_id(self, sql: str) -> str:
+        """An INSERT that hands back the new row's ``id`` (SQLite: ``lastrowid``)."""
+        return sql
+
 
 class PostgresDialect(Dialect):
-    """SQLite's SQL for PostgreSQL: ``?`` placeholders become ``%s``; ``group_concat`` becomes
-    ``string_agg`` (pages in the order SQLite's primary-key index gives them); in migrations,
-    ``INTEGER`` is 64-bit as in SQLite, ``INTEGER PRIMARY KEY`` an identity column that also takes
-    the ids given (``migrate-state`` keeps them), ``TEXT`` compares byte by byte (``COLLATE "C"``,
-    SQLite's BINARY), and a table without an integer key gets the ``rowid`` SQLite gives it."""
+    """SQLite's SQL for PostgreSQL: ``?`` placeholders become ``%s``; the list aggregates of
+    :func:`_distinct_list` and :func:`_lines` become ``string_agg`` (pages in the order SQLite's
+    primary-key index gives them); in migrations, ``INTEGER`` is 64-bit as in SQLite, ``INTEGER
+    PRIMARY KEY`` an identity column that also takes the ids given (``migrate-state`` keeps them),
+    ``TEXT`` compares byte by byte (``COLLATE "C"``, SQLite's BINARY), and a table without an
+    integer key gets the ``rowid`` SQLite gives it."""
 
     name = "postgresql"
 
@@ -303,15 +261,17 @@ class PostgresDialect(Dialect):
     def _statement(sql: str) -> str:
         sql = sql.replace("%", "%%").replace("?", "%s")
         sql = re.sub(r"group_concat\(DISTINCT ([\w.]+)\)", r"string_agg(DISTINCT \1, ',')", sql)
-        sql = re.sub(
+        return re.sub(
             r"group_concat\(([\w.]+), char\((\d+)\)\)",
             r'string_agg(\1, chr(\2) ORDER BY \1 COLLATE "C")',
             sql,
         )
-        return sql
 
     def statement(self, sql: str) -> str:
         return self._statement(sql)
+
+    def returning_id(self, sql: str) -> str:
+        return sql + " RETURNING id"
 
     def ddl(self, sql: str) -> str | None:
         text = sql.strip()
@@ -338,36 +298,62 @@ class PostgresDialect(Dialect):
         return self.statement(text)
 
 
-class Database:
-    """One connection to the state, whichever the backend: ``execute`` takes the statements as
-    written here (SQLite's dialect, ``?`` placeholders) and returns rows readable by column name."""
+class _PgRow(dict[str, Any]):
+    """A PostgreSQL row readable as ``sqlite3.Row`` is: by column name or by position."""
 
-    def __init__(self, location: str | Path, *, connection: Any = None) -> None:
+    __slots__ = ("_values",)
+
+    def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
+        super().__init__(zip(names, values, strict=True))
+        self._values = values
+
+    def __getitem__(self, key: int | str) -> Any:
+        if isinstance(key, int):
+            return self._values[key]
+        return dict.__getitem__(self, key)
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return list(dict.keys(self))
+
+
+def _pg_rows(cursor: Any) -> Callable[[Sequence[Any]], _PgRow]:
+    """psycopg's row factory for :class:`_PgRow`."""
+    names = [column.name for column in cursor.description or ()]
+
+    def make(values: Sequence[Any]) -> _PgRow:
+        return _PgRow(names, values)
+
+    return make
+
+
+class Database:
+    """One connection to the state, whichever the backend: the statements as written in this
+    module (SQLite's dialect, ``?`` placeholders) go in, rows readable by name or position come
+    out. Every statement of the store runs through :meth:`execute` or :meth:`insert`."""
+
+    def __init__(self, location: str | Path, raw: Any) -> None:
         self.location = location
         self.display = display_location(location)
         self.postgres = is_postgres(location)
         self.dialect: Dialect = PostgresDialect() if self.postgres else Dialect()
+        self.raw: Any = raw
         if self.postgres:
             import psycopg
 
             self.errors: tuple[type[BaseException], ...] = (psycopg.Error,)
-            self.raw: Any = connection
-            if self.raw is None:
-                self.raw = _pg_connect(str(location))
         else:
             self.errors = (sqlite3.Error,)
-            self.raw = connection
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         cursor: Cursor = self.raw.execute(self.dialect.statement(sql), params)
         return cursor
 
-    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    def insert(self, sql: str, params: Sequence[Any]) -> int:
+        """An INSERT into a table with an ``id`` key; the new row's id."""
+        cursor = self.raw.execute(self.dialect.statement(self.dialect.returning_id(sql)), params)
         if self.postgres:
-            with self.raw.cursor() as cursor:
-                cursor.executemany(self.dialect.statement(sql), rows)
-        else:
-            self.raw.executemany(sql, rows)
+            return int(cursor.fetchone()[0])
+        return int(cursor.lastrowid or 0)
 
     @property
     def in_transaction(self) -> bool:
@@ -384,6 +370,7 @@ class Database:
         self.raw.execute("COMMIT")
 
     def rollback(self) -> None:
+        # SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
         if self.in_transaction:
             with suppress(*self.errors):
                 self.raw.execute("ROLLBACK")
@@ -395,10 +382,9 @@ class Database:
 
 def _pg_connect(url: str) -> Any:
     import psycopg
-    from psycopg.rows import dict_row
 
     try:
-        return psycopg.connect(url, autocommit=True, row_factory=dict_row, connect_timeout=30)
+        return psycopg.connect(url, autocommit=True, row_factory=_pg_rows, connect_timeout=30)
     except psycopg.Error as exc:
         raise StoreError(
             f"{display_location(url)}: cannot connect to the state database: {_pg_message(exc)}"
@@ -414,15 +400,17 @@ class Store:
         self, location: str | Path, *, connection: Any = None, migrate: bool = True
     ) -> None:
         """Open the state: a SQLite file (a path) or a PostgreSQL database (a ``postgresql://``
-        URL). ``connection`` is an open PostgreSQL connection to use (from a pool) instead of a new
-        one; it is not closed by :meth:`close` then. ``migrate=False`` (a worker's runs, after the
-        worker migrated at start) skips the schema check."""
+        URL). ``connection`` is an open PostgreSQL connection to use (from a pool: see
+        :class:`StorePool`) instead of a new one; it is not closed by :meth:`close` then.
+        ``migrate=False`` (a pooled store, after the process migrated at start) skips the schema
+        check."""
         self.location = location
         self._owns_connection = connection is None
         if is_postgres(location):
             self.path: Path | None = None
             self.name = display_location(location)
-            self.db = Database(location, connection=connection)
+            raw = connection if connection is not None else _pg_connect(str(location))
+            self.db = Database(location, raw)
             try:
                 if migrate:
                     self._migrate()
@@ -447,7 +435,7 @@ class Store:
             raw.execute("PRAGMA busy_timeout = 30000")
             _set_wal(raw)
             raw.execute("PRAGMA synchronous = FULL")
-            self.db = Database(path, connection=raw)
+            self.db = Database(path, raw)
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raw.close()
@@ -498,17 +486,10 @@ class Store:
                 self.db.rollback()
                 raise StoreError(f"{self.name}: cannot commit: {self._problem(exc)}") from None
 
-    def _rollback(self) -> None:
-        # SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
-        self.db.rollback()
-
     def has_table(self, name: str) -> bool:
         if self.postgres:
             return _pg_has_table(self.db, name)
-        row = self.db.execute(
-            "SELECT 1 AS present FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)
-        ).fetchone()
-        return row is not None
+        return self._one(_SQLITE_HAS_TABLE, (name,)) is not None
 
     def with_migration_lock(self, action: Callable[[], T]) -> T:
         """Run ``action`` while holding the lock migrations take (PostgreSQL: so that workers
@@ -529,11 +510,11 @@ class Store:
             raise
 
     def schema_version(self) -> int:
+        """The number of migrations applied (SQLite: ``user_version``; PostgreSQL: a table)."""
         if not self.postgres:
-            return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+            return self._scalar("PRAGMA user_version")
         self.db.execute("CREATE TABLE IF NOT EXISTS feedbot_schema (version INTEGER NOT NULL)")
-        row = self.db.execute("SELECT max(version) AS version FROM feedbot_schema").fetchone()
-        return int(row["version"] or 0)
+        return self._scalar("SELECT max(version) FROM feedbot_schema")
 
     def _set_version(self, version: int) -> None:
         if self.postgres:
@@ -583,85 +564,74 @@ class Store:
                     f"{self.name}: migration {number + 1} ({name}) failed: {exc}"
                 ) from None
 
+    # --- running statements: every statement goes through these ------------------------------
+    def _one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
+        row: Row | None = self.db.execute(sql, params).fetchone()
+        return row
+
+    def _all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
+        return self.db.execute(sql, params).fetchall()
+
+    def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:
+        row = self._one(sql, params)
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+    @staticmethod
+    def _run(db: Database, sql: str, params: Sequence[object] = ()) -> int:
+        """A statement inside a transaction; the number of rows it changed."""
+        return int(db.execute(sql, params).rowcount)
+
+    @staticmethod
+    def _insert(db: Database, sql: str, params: Sequence[object]) -> int:
+        """An INSERT into a table with an ``id`` key; the new row's id."""
+        return db.insert(sql, params)
+
     # --- HTTP cache -------------------------------------------------------------------------
     def validators(self, url: str) -> Validators | None:
-        row = self.db.execute(
-            "SELECT etag, last_modified, content_hash FROM http_cache WHERE url = ?", (url,)
-        ).fetchone()
-        if row is None:
-            return None
-        return Validators(row["etag"], row["last_modified"], row["content_hash"])
+        row = self._one(_SELECT_VALIDATORS, (url,))
+        return None if row is None else _validators(row)
 
     def forget_validators(self, url: str) -> None:
         with self.transaction() as db:
-            db.execute("DELETE FROM http_cache WHERE url = ?", (url,))
+            self._run(db, "DELETE FROM http_cache WHERE url = ?", (url,))
 
     def save_validators(self, url: str, value: Validators, *, now: datetime) -> None:
         with self.transaction() as db:
             self._save_validators(db, url, value, format_iso(now))
 
-    @staticmethod
-    def _save_validators(db: Database, url: str, value: Validators, stamp: str) -> None:
-        db.execute(
-            """INSERT INTO http_cache (url, etag, last_modified, content_hash, fetched_at)
-               VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT (url) DO UPDATE SET etag = excluded.etag,
-                   last_modified = excluded.last_modified, content_hash = excluded.content_hash,
-                   fetched_at = excluded.fetched_at""",
+    @classmethod
+    def _save_validators(cls, db: Database, url: str, value: Validators, stamp: str) -> None:
+        cls._run(
+            db,
+            _UPSERT_VALIDATORS,
             (url, value.etag, value.last_modified, value.content_hash, stamp),
         )
 
     # --- index sources ----------------------------------------------------------------------
     def index_pages(self, source: str) -> list[KnownPage]:
         """The pages of an index source processed before, newest first."""
-        rows = self.db.execute(
-            "SELECT url, first_seen FROM index_pages WHERE source = ? ORDER BY first_seen DESC, rowid DESC",
-            (source,),
-        ).fetchall()
-        return [KnownPage(row["url"], parse_iso(row["first_seen"])) for row in rows]
+        return [_known_page(row) for row in self._all(_SELECT_INDEX_PAGES, (source,))]
 
     def remember_index_page(self, source: str, index_url: str, url: str, *, now: datetime) -> None:
         with self.transaction() as db:
             self._remember_index_page(db, source, index_url, url, format_iso(now))
 
-    @staticmethod
+    @classmethod
     def _remember_index_page(
-        db: Database, source: str, index_url: str, url: str, stamp: str
+        cls, db: Database, source: str, index_url: str, url: str, stamp: str
     ) -> None:
-        db.execute(
-            """INSERT INTO index_pages (source, url, index_url, first_seen, last_checked)
-               VALUES (?, ?, ?, ?, ?)
-               ON CONFLICT (source, url) DO UPDATE SET last_checked = excluded.last_checked""",
-            (source, url, index_url, stamp, stamp),
-        )
+        cls._run(db, _UPSERT_INDEX_PAGE, (source, url, index_url, stamp, stamp))
 
     # --- entries --------------------------------------------------------------------------
     def entries_for(self, feed: str) -> list[StoredEntry]:
-        rows = self.db.execute(
-            """SELECT e.id, e.entry_id, e.key, e.fingerprint, e.headline, e.norm_headline, e.norm_body,
-                      (SELECT group_concat(DISTINCT a.source) FROM appearances a WHERE a.entry = e.id) AS sources
-               FROM entries e WHERE e.feed = ? ORDER BY e.id""",
-            (feed,),
-        ).fetchall()
-        return [
-            StoredEntry(
-                rowid=row["id"],
-                entry_id=row["entry_id"],
-                key=row["key"],
-                fingerprint=row["fingerprint"],
-                headline=row["headline"],
-                norm_headline=row["norm_headline"],
-                norm_body=row["norm_body"],
-                sources=_sources(row["sources"]),
-            )
-            for row in rows
-        ]
+        """Every entry of ``feed`` as the decider compares with them, oldest first."""
+        return [_stored_entry(row) for row in self._all(_SELECT_STORED_ENTRIES, (feed,))]
 
     def _new_entry_id(self, feed: str, key: str, fingerprint: str) -> str:
         base = uuid.uuid5(ID_NAMESPACE, f"{feed}\x00{key}\x00{fingerprint}")
         candidate = f"urn:uuid:{base}"
         n = 1
-        while self.db.execute("SELECT 1 FROM entries WHERE entry_id = ?", (candidate,)).fetchone():
+        while self._one("SELECT 1 FROM entries WHERE entry_id = ?", (candidate,)):
             candidate = f"urn:uuid:{uuid.uuid5(base, str(n))}"
             n += 1
         return candidate
@@ -674,76 +644,36 @@ class Store:
         page_url: str,
         changes: Sequence[tuple[Change, Prepared]],
         now: datetime,
-        policy: str,
         validators: tuple[str, Validators] | None,
         index_page: tuple[str, str] | None = None,
     ) -> tuple[int, int, int]:
-        """Write the outcome of one page in one transaction. Returns (new, updated, unchanged).
+        """Write the outcome of one page in one transaction, each change as its ``write`` says (the
+        decider applied the update policy). Returns (new, updated, unchanged) by outcome.
         ``index_page`` is (index URL, page URL as linked) for a page followed from an index source:
         it is remembered as processed in the same transaction."""
         stamp = format_iso(now)
         counts = {Outcome.NEW: 0, Outcome.UPDATED: 0, Outcome.UNCHANGED: 0}
         with self.transaction() as db:
             for change, prepared in changes:
-                item = change.item
                 counts[change.outcome] += 1
-                if change.outcome is Outcome.NEW or (
-                    change.outcome is Outcome.UPDATED and policy == "new-entry"
-                ):
-                    replaces = change.entry.entry_id if change.entry is not None else None
-                    rowid = self._insert_entry(
-                        db, feed, source, page_url, change, prepared, stamp, replaces
-                    )
-                elif change.outcome is Outcome.UPDATED:
+                if change.write is Write.INSERT:
+                    rowid = self._insert_entry(db, feed, source, page_url, change, prepared, stamp)
+                elif change.write is Write.REVISE:
                     assert change.entry is not None
                     rowid = change.entry.rowid
-                    db.execute(
-                        """UPDATE entries SET key = ?, fingerprint = ?, headline = ?, norm_headline = ?,
-                               norm_body = ?, body_html = ?, body_text = ?, link = ?, attribution = ?,
-                               last_seen = ?, updated = ?, revisions = revisions + 1, position = ?
-                           WHERE id = ?""",
-                        (
-                            item.key,
-                            item.fingerprint,
-                            item.item.headline,
-                            item.norm_headline,
-                            item.norm_body,
-                            prepared.body_html,
-                            item.item.body_text,
-                            prepared.link,
-                            item.item.attribution,
-                            stamp,
-                            stamp,
-                            item.item.position,
-                            rowid,
-                        ),
-                    )
-                    self._insert_revision(
+                    self._run(db, _REVISE_ENTRY, (*_content(change, prepared), stamp, stamp, rowid))
+                    self._run(
                         db,
-                        rowid,
-                        item.item.headline,
-                        prepared.body_html,
-                        item.item.body_text,
-                        item.fingerprint,
-                        stamp,
-                        page_url,
-                        source,
+                        _INSERT_REVISION,
+                        _revision(rowid, change, prepared, stamp, page_url, source),
                     )
                 else:
                     assert change.entry is not None
                     rowid = change.entry.rowid
-                    db.execute("UPDATE entries SET last_seen = ? WHERE id = ?", (stamp, rowid))
-                db.execute(
-                    """INSERT INTO appearances (entry, page_url, source, first_seen, last_seen)
-                       VALUES (?, ?, ?, ?, ?)
-                       ON CONFLICT (entry, page_url, source) DO UPDATE SET last_seen = excluded.last_seen""",
-                    (rowid, page_url, source, stamp, stamp),
-                )
+                    self._run(db, "UPDATE entries SET last_seen = ? WHERE id = ?", (stamp, rowid))
+                self._run(db, _UPSERT_APPEARANCE, (rowid, page_url, source, stamp, stamp))
             if counts[Outcome.NEW] or counts[Outcome.UPDATED]:
-                db.execute(
-                    "INSERT INTO pending_feeds (feed, since) VALUES (?, ?) ON CONFLICT (feed) DO NOTHING",
-                    (feed, stamp),
-                )
+                self._run(db, _MARK_PENDING, (feed, stamp))
             if validators is not None:
                 url, value = validators
                 self._save_validators(db, url, value, stamp)
@@ -760,169 +690,62 @@ class Store:
         change: Change,
         prepared: Prepared,
         stamp: str,
-        replaces: str | None,
     ) -> int:
+        """A new entry with its first revision; under "new-entry" an update names the entry it
+        replaces (``change.entry``)."""
         item = change.item
-        entry_id = self._new_entry_id(feed, item.key, item.fingerprint)
-        published = format_iso(prepared.published)
-        cursor = db.execute(
-            """INSERT INTO entries (feed, entry_id, key, fingerprint, headline, norm_headline, norm_body,
-                   body_html, body_text, link, attribution, published, first_seen, last_seen, updated,
-                   revisions, position, source, replaces)
-               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
-               RETURNING id""",
-            (
-                feed,
-                entry_id,
-                item.key,
-                item.fingerprint,
-                item.item.headline,
-                item.norm_headline,
-                item.norm_body,
-                prepared.body_html,
-                item.item.body_text,
-                prepared.link,
-                item.item.attribution,
-                published,
-                stamp,
-                stamp,
-                stamp,
-                item.item.position,
-                source,
-                replaces,
-            ),
-        )
-        rowid = int(cursor.fetchone()["id"])
-        self._insert_revision(
-            db,
-            rowid,
-            item.item.headline,
-            prepared.body_html,
-            item.item.body_text,
-            item.fingerprint,
+        replaces = change.entry.entry_id if change.entry is not None else None
+        values = (
+            feed,
+            self._new_entry_id(feed, item.key, item.fingerprint),
+            *_content(change, prepared),
+            format_iso(prepared.published),
             stamp,
-            page_url,
+            stamp,
+            stamp,
+            1,
             source,
+            replaces,
         )
+        rowid = self._insert(db, _INSERT_ENTRY, values)
+        self._run(db, _INSERT_REVISION, _revision(rowid, change, prepared, stamp, page_url, source))
         return rowid
-
-    @staticmethod
-    def _insert_revision(
-        db: Database,
-        rowid: int,
-        headline: str,
-        body_html: str,
-        body_text: str,
-        fingerprint: str,
-        stamp: str,
-        page_url: str,
-        source: str,
-    ) -> None:
-        db.execute(
-            """INSERT INTO revisions (entry, number, headline, body_html, body_text, fingerprint, seen_at,
-                   page_url, source)
-               VALUES (?, (SELECT coalesce(max(number), 0) + 1 FROM revisions WHERE entry = ?),
-                       ?, ?, ?, ?, ?, ?, ?)""",
-            (rowid, rowid, headline, body_html, body_text, fingerprint, stamp, page_url, source),
-        )
 
     def is_pending(self, feed: str) -> bool:
         """Whether ``feed``'s entries changed since its files were last written in full."""
-        row = self.db.execute("SELECT 1 FROM pending_feeds WHERE feed = ?", (feed,)).fetchone()
-        return row is not None
+        return self._one("SELECT 1 FROM pending_feeds WHERE feed = ?", (feed,)) is not None
 
     def feed_written(self, feed: str) -> None:
         """Every format of ``feed`` is written: it no longer needs to be caught up."""
         with self.transaction() as db:
-            db.execute("DELETE FROM pending_feeds WHERE feed = ?", (feed,))
+            self._run(db, "DELETE FROM pending_feeds WHERE feed = ?", (feed,))
 
     def feed_entries(self, feed: str, limit: int) -> list[EntryRow]:
         """The newest ``limit`` entries of a feed, most recently updated first."""
-        return self._entry_rows(feed, "e.updated DESC, e.position ASC, e.id ASC", limit, 0)
+        return self._entry_rows(_SHOWN_ORDER, feed, limit, 0)
 
     def archive_entries(self, feed: str, offset: int, limit: int) -> list[EntryRow]:
         """Entries in the order they were first stored (a stable order for RFC 5005 archive
         pages): ``limit`` of them from ``offset``."""
-        return self._entry_rows(feed, "e.id ASC", limit, offset)
+        return self._entry_rows("e.id ASC", feed, limit, offset)
 
-    def _entry_rows(self, feed: str, order: str, limit: int, offset: int) -> list[EntryRow]:
-        rows = self.db.execute(
-            """SELECT e.*,
-                  (SELECT r.body_text FROM revisions r WHERE r.entry = e.id AND r.number = e.revisions - 1)
-                      AS previous_text,
-                  (SELECT r.headline FROM revisions r WHERE r.entry = e.id AND r.number = e.revisions - 1)
-                      AS previous_headline,
-                  (SELECT group_concat(DISTINCT a.source) FROM appearances a WHERE a.entry = e.id) AS sources,
-                  (SELECT group_concat(a.page_url, char(10)) FROM appearances a WHERE a.entry = e.id) AS pages
-               FROM entries e WHERE e.feed = ?
-               ORDER BY """
-            + order
-            + " LIMIT ? OFFSET ?",
-            (feed, limit, offset),
-        ).fetchall()
-        return [
-            EntryRow(
-                entry_id=row["entry_id"],
-                headline=row["headline"],
-                body_html=row["body_html"],
-                body_text=row["body_text"],
-                link=row["link"],
-                attribution=row["attribution"],
-                published=parse_iso(row["published"]),
-                updated=parse_iso(row["updated"]),
-                first_seen=parse_iso(row["first_seen"]),
-                last_seen=parse_iso(row["last_seen"]),
-                revisions=row["revisions"],
-                position=row["position"],
-                replaces=row["replaces"],
-                previous_text=row["previous_text"],
-                previous_headline=row["previous_headline"],
-                sources=_sources(row["sources"]),
-                pages=tuple(dict.fromkeys((row["pages"] or "").split("\n")))
-                if row["pages"]
-                else (),
-            )
-            for row in rows
-        ]
+    def _entry_rows(self, order: str, feed: str, limit: int, offset: int) -> list[EntryRow]:
+        rows = self._all(_SELECT_ENTRY_ROWS.format(order=order), (feed, limit, offset))
+        return [_entry_row(row) for row in rows]
 
     def prune(self, feed: str, *, before: datetime, keep: int) -> int:
         """Delete entries of ``feed`` last seen before ``before``, except the ``keep`` newest (the ones
         the feed shows). Revisions and appearances go with them. Returns the number deleted."""
         with self.transaction() as db:
-            cursor = db.execute(
-                """DELETE FROM entries WHERE feed = ? AND last_seen < ? AND id NOT IN (
-                       SELECT id FROM entries WHERE feed = ?
-                       ORDER BY updated DESC, position ASC, id ASC LIMIT ?)""",
-                (feed, format_iso(before), feed, keep),
-            )
-            return int(cursor.rowcount)
+            return self._run(db, _PRUNE, (feed, format_iso(before), feed, keep))
 
     def count_entries(self, feed: str | None = None) -> int:
         if feed is None:
-            return int(self.db.execute("SELECT count(*) AS n FROM entries").fetchone()["n"])
-        return int(
-            self.db.execute("SELECT count(*) AS n FROM entries WHERE feed = ?", (feed,)).fetchone()[
-                "n"
-            ]
-        )
+            return self._scalar("SELECT count(*) FROM entries")
+        return self._scalar("SELECT count(*) FROM entries WHERE feed = ?", (feed,))
 
     def revisions(self, feed: str, entry_id: str) -> list[Revision]:
-        rows = self.db.execute(
-            """SELECT r.* FROM revisions r JOIN entries e ON e.id = r.entry
-               WHERE e.feed = ? AND e.entry_id = ? ORDER BY r.number""",
-            (feed, entry_id),
-        ).fetchall()
-        return [
-            Revision(
-                row["number"],
-                row["headline"],
-                row["body_text"],
-                parse_iso(row["seen_at"]),
-                row["page_url"],
-                row["source"],
-            )
-            for row in rows
-        ]
+        return [_revision_row(row) for row in self._all(_SELECT_REVISIONS, (feed, entry_id))]
 
     # --- runs ------------------------------------------------------------------------------
     def record_run(
@@ -938,18 +761,12 @@ class Store:
     ) -> None:
         stamp = format_iso(now)
         with self.transaction() as db:
-            items = db.execute(
-                "SELECT count(DISTINCT entry) AS n FROM appearances WHERE source = ?", (source,)
-            ).fetchone()["n"]
-            db.execute(
-                """INSERT INTO source_runs (source, last_run, last_success, result, error, failures, new,
-                       updated, items)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (source) DO UPDATE SET last_run = excluded.last_run,
-                       last_success = coalesce(excluded.last_success, source_runs.last_success),
-                       result = excluded.result, error = excluded.error,
-                       failures = CASE WHEN excluded.failures = 0 THEN 0 ELSE source_runs.failures + 1 END,
-                       new = excluded.new, updated = excluded.updated, items = excluded.items""",
+            items = self._scalar(
+                "SELECT count(DISTINCT entry) FROM appearances WHERE source = ?", (source,)
+            )
+            self._run(
+                db,
+                _UPSERT_SOURCE_RUN,
                 (
                     source,
                     stamp,
@@ -968,13 +785,18 @@ class Store:
 
     def source_run(self, source: str) -> SourceRun | None:
         """One source's run record (the shared backoff state of a worker's run)."""
-        row = self.db.execute("SELECT * FROM source_runs WHERE source = ?", (source,)).fetchone()
+        row = self._one(_SELECT_SOURCE_RUN, (source,))
         return _source_run(row) if row is not None else None
 
     # --- feed documents (PostgreSQL: served by every node) ---------------------------------
-    def feed_file_exists(self, name: str) -> bool:
-        row = self.db.execute("SELECT 1 AS present FROM feed_files WHERE name = ?", (name,))
-        return row.fetchone() is not None
+    def feed_file_stamp(self, name: str) -> tuple[str, int] | None:
+        """A stored feed document's (sha256, modified), without its bytes."""
+        row = self._one(_SELECT_FEED_FILE_STAMP, (name,))
+        return (str(row["sha256"]), int(row["modified"])) if row is not None else None
+
+    def feed_file(self, name: str) -> StoredFile | None:
+        row = self._one(_SELECT_FEED_FILE, (name,))
+        return _stored_file(row) if row is not None else None
 
     def save_feed_file(self, name: str, data: bytes, *, now: datetime) -> bool:
         """Keep a rendered feed document unless it holds these bytes already. A new version's
@@ -982,49 +804,24 @@ class Store:
         every change (HTTP dates count whole seconds). Returns True when written."""
         digest = hashlib.sha256(data).hexdigest()
         with self.transaction() as db:
-            row = db.execute(
-                "SELECT sha256, modified FROM feed_files WHERE name = ?", (name,)
-            ).fetchone()
+            row = self._one(_SELECT_FEED_FILE_STAMP, (name,))
             if row is not None and row["sha256"] == digest:
                 return False
             modified = int(now.timestamp())
             if row is not None:
                 modified = max(modified, int(row["modified"]) + 1)
-            db.execute(
-                """INSERT INTO feed_files (name, body, sha256, modified) VALUES (?, ?, ?, ?)
-                   ON CONFLICT (name) DO UPDATE SET body = excluded.body, sha256 = excluded.sha256,
-                       modified = excluded.modified""",
-                (name, data, digest, modified),
-            )
+            self._run(db, _UPSERT_FEED_FILE, (name, data, digest, modified))
         return True
 
-    def feed_file_stamp(self, name: str) -> tuple[str, int] | None:
-        """A stored feed document's (sha256, modified), without its bytes."""
-        row = self.db.execute(
-            "SELECT sha256, modified FROM feed_files WHERE name = ?", (name,)
-        ).fetchone()
-        return (str(row["sha256"]), int(row["modified"])) if row is not None else None
-
-    def feed_file(self, name: str) -> StoredFile | None:
-        row = self.db.execute(
-            "SELECT body, sha256, modified FROM feed_files WHERE name = ?", (name,)
-        ).fetchone()
-        if row is None:
-            return None
-        return StoredFile(name, bytes(row["body"]), str(row["sha256"]), int(row["modified"]))
-
     def feed_file_names(self) -> set[str]:
-        return {row["name"] for row in self.db.execute("SELECT name FROM feed_files").fetchall()}
+        return {row["name"] for row in self._all("SELECT name FROM feed_files")}
 
     # --- workers (feedbot worker on each node) ---------------------------------------------
     def register_worker(self, worker: WorkerRow) -> None:
         with self.transaction() as db:
-            db.execute(
-                """INSERT INTO workers (node, host, pid, started, heartbeat, concurrency, running, runs)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                   ON CONFLICT (node) DO UPDATE SET started = excluded.started,
-                       heartbeat = excluded.heartbeat, concurrency = excluded.concurrency,
-                       running = excluded.running, runs = excluded.runs""",
+            self._run(
+                db,
+                _UPSERT_WORKER,
                 (
                     worker.node,
                     worker.host,
@@ -1041,24 +838,28 @@ class Store:
         self, node: str, *, now: datetime, running: Sequence[str], runs: int
     ) -> None:
         with self.transaction() as db:
-            db.execute(
-                "UPDATE workers SET heartbeat = ?, running = ?, runs = ? WHERE node = ?",
-                (format_iso(now), ",".join(running), runs, node),
-            )
+            self._run(db, _WORKER_HEARTBEAT, (format_iso(now), ",".join(running), runs, node))
 
     def remove_worker(self, node: str) -> None:
         with self.transaction() as db:
-            db.execute("DELETE FROM workers WHERE node = ?", (node,))
+            self._run(db, "DELETE FROM workers WHERE node = ?", (node,))
+
+    def forget_workers(self, *, silent_since: datetime) -> int:
+        """Remove the workers whose last heartbeat is older than ``silent_since``."""
+        with self.transaction() as db:
+            return self._run(
+                db, "DELETE FROM workers WHERE heartbeat < ?", (format_iso(silent_since),)
+            )
 
     def workers(self) -> list[WorkerRow]:
-        return _workers(self.db)
+        return [_worker_row(row) for row in self._all(_SELECT_WORKERS)]
 
 
 def read_source_runs(location: Path | str) -> dict[str, SourceRun]:
     """The run records, read without writing anything (no migration, no journal change): for
     ``/healthz`` while runs go on. An absent database means no source has run yet."""
     if is_postgres(location):
-        shared = Database(location)
+        shared = Database(location, _pg_connect(str(location)))
         try:
             if not _pg_has_table(shared, "source_runs"):
                 return {}
@@ -1073,33 +874,301 @@ def read_source_runs(location: Path | str) -> dict[str, SourceRun]:
     if not path.exists():
         return {}
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot open the state database: {exc}") from None
     try:
-        db.row_factory = sqlite3.Row
-        return _source_runs(db)
+        raw.row_factory = sqlite3.Row
+        return _source_runs(Database(path, raw))
     except sqlite3.Error as exc:
         raise StoreError(f"{path}: cannot read the run records: {exc}") from None
     finally:
-        db.close()
+        raw.close()
 
 
-def _pg_has_table(db: Database, table: str) -> bool:
-    row = db.execute("SELECT to_regclass(?) IS NOT NULL AS present", (table,)).fetchone()
-    return bool(row["present"])
-
-
-class _Executor(Protocol):
-    def execute(self, sql: str, params: Sequence[Any] = ..., /) -> Any: ...
-
-
-def _source_runs(db: _Executor) -> dict[str, SourceRun]:
-    rows = db.execute("SELECT * FROM source_runs").fetchall()
+def _source_runs(db: Database) -> dict[str, SourceRun]:
+    rows = db.execute(_SELECT_SOURCE_RUNS).fetchall()
     return {row["source"]: _source_run(row) for row in rows}
 
 
-def _source_run(row: Any) -> SourceRun:
+def _pg_has_table(db: Database, table: str) -> bool:
+    row = db.execute("SELECT to_regclass(?) IS NOT NULL", (table,)).fetchone()
+    return bool(row[0])
+
+
+# --- tables: each one's columns, and its rows as values, once ------------------------------------
+# SQL here is standard where SQLite allows it (upserts with ON CONFLICT, which PostgreSQL also
+# speaks). What is SQLite's own is named: the migrations' DDL, the PRAGMAs, ``rowid``, ``?``
+# parameters, ``lastrowid`` (in Database.insert) and the list aggregates below; PostgresDialect
+# adapts each of them for PostgreSQL.
+
+
+def _columns(names: Sequence[str], prefix: str = "") -> str:
+    return ", ".join(prefix + name for name in names)
+
+
+def _placeholders(names: Sequence[str]) -> str:
+    return ", ".join("?" for _ in names)
+
+
+def _upsert(table: str, columns: Sequence[str], key: Sequence[str], update: str) -> str:
+    return (
+        f"INSERT INTO {table} ({_columns(columns)}) VALUES ({_placeholders(columns)}) "
+        f"ON CONFLICT ({_columns(key)}) DO {update}"
+    )
+
+
+def _set_excluded(columns: Sequence[str]) -> str:
+    return "UPDATE SET " + ", ".join(f"{name} = excluded.{name}" for name in columns)
+
+
+# SQLite's aggregates of a column into one string (PostgreSQL: string_agg(DISTINCT x, ','),
+# string_agg(x, chr(10)))
+def _distinct_list(column: str) -> str:
+    return f"group_concat(DISTINCT {column})"
+
+
+def _lines(column: str) -> str:
+    return f"group_concat({column}, char(10))"
+
+
+# http_cache
+HTTP_CACHE = ("url", "etag", "last_modified", "content_hash", "fetched_at")
+_SELECT_VALIDATORS = "SELECT etag, last_modified, content_hash FROM http_cache WHERE url = ?"
+_UPSERT_VALIDATORS = _upsert("http_cache", HTTP_CACHE, ("url",), _set_excluded(HTTP_CACHE[1:]))
+
+
+def _validators(row: Row) -> Validators:
+    return Validators(row["etag"], row["last_modified"], row["content_hash"])
+
+
+# index_pages
+INDEX_PAGES = ("source", "url", "index_url", "first_seen", "last_checked")
+_SELECT_INDEX_PAGES = (
+    "SELECT url, first_seen FROM index_pages WHERE source = ? ORDER BY first_seen DESC, rowid DESC"
+)
+_UPSERT_INDEX_PAGE = _upsert(
+    "index_pages", INDEX_PAGES, ("source", "url"), _set_excluded(("last_checked",))
+)
+
+
+def _known_page(row: Row) -> KnownPage:
+    return KnownPage(row["url"], parse_iso(row["first_seen"]))
+
+
+# entries: what an item's content sets (on insert and on each revision), then the rest
+ENTRY_CONTENT = (
+    "key",
+    "fingerprint",
+    "headline",
+    "norm_headline",
+    "norm_body",
+    "body_html",
+    "body_text",
+    "link",
+    "attribution",
+    "position",
+)
+ENTRIES = (
+    "feed",
+    "entry_id",
+    *ENTRY_CONTENT,
+    "published",
+    "first_seen",
+    "last_seen",
+    "updated",
+    "revisions",
+    "source",
+    "replaces",
+)
+_INSERT_ENTRY = f"INSERT INTO entries ({_columns(ENTRIES)}) VALUES ({_placeholders(ENTRIES)})"
+_REVISE_ENTRY = (
+    "UPDATE entries SET "
+    + ", ".join(f"{name} = ?" for name in ENTRY_CONTENT)
+    + ", last_seen = ?, updated = ?, revisions = revisions + 1 WHERE id = ?"
+)
+_SHOWN_ORDER = "e.updated DESC, e.position ASC, e.id ASC"  # the entries a feed shows, in order
+_PRUNE = (
+    "DELETE FROM entries WHERE feed = ? AND last_seen < ? AND id NOT IN ("
+    "SELECT id FROM entries e WHERE e.feed = ? ORDER BY " + _SHOWN_ORDER + " LIMIT ?)"
+)
+_SOURCES = (
+    f"(SELECT {_distinct_list('a.source')} FROM appearances a WHERE a.entry = e.id) AS sources"
+)
+STORED_ENTRY = ("id", "entry_id", "key", "fingerprint", "headline", "norm_headline", "norm_body")
+_SELECT_STORED_ENTRIES = f"SELECT {_columns(STORED_ENTRY, 'e.')}, {_SOURCES} FROM entries e WHERE e.feed = ? ORDER BY e.id"
+ENTRY_ROW = (
+    "entry_id",
+    "headline",
+    "body_html",
+    "body_text",
+    "link",
+    "attribution",
+    "published",
+    "updated",
+    "first_seen",
+    "last_seen",
+    "revisions",
+    "position",
+    "replaces",
+)
+_PREVIOUS = "(SELECT r.{0} FROM revisions r WHERE r.entry = e.id AND r.number = e.revisions - 1)"
+_SELECT_ENTRY_ROWS = (
+    f"SELECT {_columns(ENTRY_ROW, 'e.')}, "
+    f"{_PREVIOUS.format('body_text')} AS previous_text, "
+    f"{_PREVIOUS.format('headline')} AS previous_headline, {_SOURCES}, "
+    f"(SELECT {_lines('a.page_url')} FROM appearances a WHERE a.entry = e.id) AS pages "
+    "FROM entries e WHERE e.feed = ? ORDER BY {order} LIMIT ? OFFSET ?"
+)
+
+
+def _content(change: Change, prepared: Prepared) -> tuple[object, ...]:
+    """The values of ENTRY_CONTENT for an item."""
+    item = change.item
+    return (
+        item.key,
+        item.fingerprint,
+        item.item.headline,
+        item.norm_headline,
+        item.norm_body,
+        prepared.body_html,
+        item.item.body_text,
+        prepared.link,
+        item.item.attribution,
+        item.item.position,
+    )
+
+
+def _stored_entry(row: Row) -> StoredEntry:
+    return StoredEntry(
+        rowid=row["id"],
+        entry_id=row["entry_id"],
+        key=row["key"],
+        fingerprint=row["fingerprint"],
+        headline=row["headline"],
+        norm_headline=row["norm_headline"],
+        norm_body=row["norm_body"],
+        sources=_sources(row["sources"]),
+    )
+
+
+def _entry_row(row: Row) -> EntryRow:
+    return EntryRow(
+        entry_id=row["entry_id"],
+        headline=row["headline"],
+        body_html=row["body_html"],
+        body_text=row["body_text"],
+        link=row["link"],
+        attribution=row["attribution"],
+        published=parse_iso(row["published"]),
+        updated=parse_iso(row["updated"]),
+        first_seen=parse_iso(row["first_seen"]),
+        last_seen=parse_iso(row["last_seen"]),
+        revisions=row["revisions"],
+        position=row["position"],
+        replaces=row["replaces"],
+        previous_text=row["previous_text"],
+        previous_headline=row["previous_headline"],
+        sources=_sources(row["sources"]),
+        pages=tuple(dict.fromkeys(row["pages"].split("\n"))) if row["pages"] else (),
+    )
+
+
+def _sources(value: str | None) -> tuple[str, ...]:
+    """The distinct source names of a ``_distinct_list`` column, sorted."""
+    return tuple(sorted(set((value or "").split(",")) - {""}))
+
+
+# revisions
+REVISIONS = (
+    "entry",
+    "number",
+    "headline",
+    "body_html",
+    "body_text",
+    "fingerprint",
+    "seen_at",
+    "page_url",
+    "source",
+)
+# the next number of the entry's revisions, computed in the statement (the entry is its first value)
+_INSERT_REVISION = (
+    f"INSERT INTO revisions ({_columns(REVISIONS)}) VALUES (?, "
+    "(SELECT coalesce(max(number), 0) + 1 FROM revisions WHERE entry = ?), "
+    f"{_placeholders(REVISIONS[2:])})"
+)
+REVISION = ("number", "headline", "body_text", "seen_at", "page_url", "source")
+_SELECT_REVISIONS = (
+    f"SELECT {_columns(REVISION, 'r.')} FROM revisions r JOIN entries e ON e.id = r.entry "
+    "WHERE e.feed = ? AND e.entry_id = ? ORDER BY r.number"
+)
+
+
+def _revision(
+    rowid: int, change: Change, prepared: Prepared, stamp: str, page_url: str, source: str
+) -> tuple[object, ...]:
+    """The parameters of _INSERT_REVISION for an item seen at ``stamp``."""
+    item = change.item
+    return (
+        rowid,
+        rowid,
+        item.item.headline,
+        prepared.body_html,
+        item.item.body_text,
+        item.fingerprint,
+        stamp,
+        page_url,
+        source,
+    )
+
+
+def _revision_row(row: Row) -> Revision:
+    return Revision(
+        row["number"],
+        row["headline"],
+        row["body_text"],
+        parse_iso(row["seen_at"]),
+        row["page_url"],
+        row["source"],
+    )
+
+
+# appearances
+APPEARANCES = ("entry", "page_url", "source", "first_seen", "last_seen")
+_UPSERT_APPEARANCE = _upsert(
+    "appearances", APPEARANCES, ("entry", "page_url", "source"), _set_excluded(("last_seen",))
+)
+
+# pending_feeds
+_MARK_PENDING = _upsert("pending_feeds", ("feed", "since"), ("feed",), "NOTHING")
+
+# source_runs
+SOURCE_RUNS = (
+    "source",
+    "last_run",
+    "last_success",
+    "result",
+    "error",
+    "failures",
+    "new",
+    "updated",
+    "items",
+)
+_UPSERT_SOURCE_RUN = _upsert(
+    "source_runs",
+    SOURCE_RUNS,
+    ("source",),
+    "UPDATE SET last_run = excluded.last_run, "
+    "last_success = coalesce(excluded.last_success, source_runs.last_success), "
+    "result = excluded.result, error = excluded.error, "
+    "failures = CASE WHEN excluded.failures = 0 THEN 0 ELSE source_runs.failures + 1 END, "
+    "new = excluded.new, updated = excluded.updated, items = excluded.items",
+)
+_SELECT_SOURCE_RUNS = f"SELECT {_columns(SOURCE_RUNS)} FROM source_runs"
+_SELECT_SOURCE_RUN = f"{_SELECT_SOURCE_RUNS} WHERE source = ?"
+
+
+def _source_run(row: Row) -> SourceRun:
     return SourceRun(
         source=row["source"],
         last_run=parse_iso(row["last_run"]),
@@ -1113,21 +1182,46 @@ def _source_run(row: Any) -> SourceRun:
     )
 
 
-def _workers(db: _Executor) -> list[WorkerRow]:
-    rows = db.execute("SELECT * FROM workers ORDER BY node").fetchall()
-    return [
-        WorkerRow(
-            node=row["node"],
-            host=row["host"],
-            pid=int(row["pid"]),
-            started=parse_iso(row["started"]),
-            heartbeat=parse_iso(row["heartbeat"]),
-            concurrency=int(row["concurrency"]),
-            running=tuple(n for n in row["running"].split(",") if n),
-            runs=int(row["runs"]),
-        )
-        for row in rows
-    ]
+# feed_files (PostgreSQL: the feed documents every node serves)
+FEED_FILES = ("name", "body", "sha256", "modified")
+_SELECT_FEED_FILE_STAMP = "SELECT sha256, modified FROM feed_files WHERE name = ?"
+_SELECT_FEED_FILE = f"SELECT {_columns(FEED_FILES)} FROM feed_files WHERE name = ?"
+_UPSERT_FEED_FILE = _upsert("feed_files", FEED_FILES, ("name",), _set_excluded(FEED_FILES[1:]))
+
+
+def _stored_file(row: Row) -> StoredFile:
+    return StoredFile(row["name"], bytes(row["body"]), str(row["sha256"]), int(row["modified"]))
+
+
+# workers (PostgreSQL: each `feedbot worker` process, for /healthz)
+WORKERS = ("node", "host", "pid", "started", "heartbeat", "concurrency", "running", "runs")
+_UPSERT_WORKER = _upsert(
+    "workers",
+    WORKERS,
+    ("node",),
+    _set_excluded(("started", "heartbeat", "concurrency", "running", "runs")),
+)
+_WORKER_HEARTBEAT = "UPDATE workers SET heartbeat = ?, running = ?, runs = ? WHERE node = ?"
+_SELECT_WORKERS = f"SELECT {_columns(WORKERS)} FROM workers ORDER BY node"
+
+
+def _worker_row(row: Row) -> WorkerRow:
+    return WorkerRow(
+        node=row["node"],
+        host=row["host"],
+        pid=int(row["pid"]),
+        started=parse_iso(row["started"]),
+        heartbeat=parse_iso(row["heartbeat"]),
+        concurrency=int(row["concurrency"]),
+        running=tuple(n for n in row["running"].split(",") if n),
+        runs=int(row["runs"]),
+    )
+
+
+# host_gates (PostgreSQL: SharedHostGate)
+HOST_GATES = ("host", "next_start")
+
+_SQLITE_HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
 
 
 def _set_wal(db: sqlite3.Connection) -> None:
@@ -1163,11 +1257,6 @@ def _problem(path: Path, exc: BaseException) -> str:
     if not hints and path.exists() and not os.access(path, os.W_OK):
         hints.append(f"{path.name} is read-only")
     return f"{exc} ({'; '.join(hints)})" if hints else str(exc)
-
-
-def _sources(value: str | None) -> tuple[str, ...]:
-    """The distinct source names of a ``group_concat(DISTINCT a.source)`` column, sorted."""
-    return tuple(sorted(set((value or "").split(",")) - {""}))
 
 
 # --- politeness across nodes ----------------------------------------------------------------------
@@ -1238,17 +1327,37 @@ def connection_pool(url: str, *, size: int, name: str = "feedbot") -> Any:
     """A pool of PostgreSQL connections as the store uses them (autocommit, rows by name), for the
     threads of one worker process. A connection the server dropped fails the run that had it
     (reported like any store error) and the pool replaces it."""
-    from psycopg.rows import dict_row
     from psycopg_pool import ConnectionPool
 
     return ConnectionPool(
         url,
         min_size=min(2, size),
         max_size=size,
-        kwargs={"autocommit": True, "row_factory": dict_row},
+        kwargs={"autocommit": True, "row_factory": _pg_rows},
         name=name,
         open=True,
     )
+
+
+class StorePool:
+    """Stores on pooled connections to a PostgreSQL state, for the threads of one process (a
+    worker's jobs, the server's requests): :meth:`store` lends one for a ``with`` block. The
+    process migrates the schema once before (``Store(url)``); pooled stores skip the check."""
+
+    def __init__(self, url: str, *, size: int, name: str = "feedbot") -> None:
+        self.url = url
+        self.pool = connection_pool(url, size=size, name=name)
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        with (
+            self.pool.connection() as conn,
+            Store(self.url, connection=conn, migrate=False) as store,
+        ):
+            yield store
+
+    def close(self) -> None:
+        self.pool.close()
 
 
 # --- moving a state ------------------------------------------------------------------------------

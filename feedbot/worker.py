@@ -38,19 +38,20 @@ import logging
 import os
 import socket
 import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from .clock import utcnow, utcnow_exact
+from .clock import utcnow_exact
 from .config import Config, SourceConfig
-from .daemon import MAX_BACKOFF, REPORT_AFTER, backoff_delay, schedule_of
+from .daemon import REPORT_AFTER
 from .errors import FeedbotError, StoreError
 from .fetch import Fetcher
+from .model import WorkerRow
 from .run import fetch_settings, run_once
-from .store import SharedHostGate, Store, WorkerRow, connection_pool, display_location
+from .schedule import MAX_BACKOFF, backoff_delay
+from .store import SharedHostGate, Store, connection_pool, display_location
 
 log = logging.getLogger("feedbot")
 
@@ -130,6 +131,7 @@ class WorkerState:
     fetcher: Fetcher
     node: str
     concurrency: int
+    now: Callable[[], datetime] = utcnow_exact  # the worker's clock (the one clock, handed in)
     periodic: dict[str, Periodic] = field(default_factory=dict)
     running: set[str] = field(default_factory=set)
     runs: int = 0
@@ -140,6 +142,10 @@ class WorkerState:
         # procrastinate runs concurrency + 1 jobs (one for the recovery task, which must never
         # wait behind runs); at most `concurrency` of them are sources
         self.slots = threading.Semaphore(self.concurrency)
+
+    def run_now(self) -> datetime:
+        """The clock as a run reads it: to the second, as every stored time is."""
+        return self.now().replace(microsecond=0)
 
     @contextlib.contextmanager
     def store(self) -> Iterator[Store]:
@@ -172,7 +178,7 @@ def build_app(state: WorkerState) -> Any:
 
     task = app.task(name=TASK, pass_context=False)(run_source)
     for source in state.config.sources:
-        schedule = schedule_of(state.config, source)
+        schedule = state.config.schedule_of(source)
         plan = periodic_for(schedule.text, schedule.interval, source.name)
         state.periodic[source.name] = plan
         app.periodic(
@@ -218,7 +224,7 @@ def build_app(state: WorkerState) -> Any:
 
 
 def _forget_workers(state: WorkerState) -> None:
-    cutoff = utcnow() - timedelta(seconds=FORGET_WORKERS_AFTER)
+    cutoff = state.now() - timedelta(seconds=FORGET_WORKERS_AFTER)
     with state.store() as store:
         for worker in store.workers():
             if worker.heartbeat < cutoff:
@@ -246,7 +252,7 @@ def _run(state: WorkerState, source: SourceConfig, timestamp: int) -> None:
     config, name = state.config, source.name
     with state.lock:
         state.running.add(name)
-    started = time.time()
+    started = state.now().timestamp()
     log.info("source=%s run=start node=%s tick=%d at=%.3f", name, state.node, timestamp, started)
     ok, error = False, None
     try:
@@ -257,7 +263,9 @@ def _run(state: WorkerState, source: SourceConfig, timestamp: int) -> None:
                     "source=%s run=skip node=%s tick=%d (backing off)", name, state.node, timestamp
                 )
                 return
-            results = run_once(config, names=[name], fetcher=state.fetcher, store=store)
+            results = run_once(
+                config, names=[name], fetcher=state.fetcher, store=store, now=state.run_now
+            )
         failed = [r for r in results if not r.ok]
         ok, error = not failed, failed[0].error if failed else None
     except FeedbotError as exc:  # the state could not be read or written
@@ -275,7 +283,7 @@ def _run(state: WorkerState, source: SourceConfig, timestamp: int) -> None:
             name,
             state.node,
             timestamp,
-            time.time(),
+            state.now().timestamp(),
             ok,
         )
     if not ok:
@@ -288,8 +296,8 @@ def _backing_off(state: WorkerState, store: Store, source: SourceConfig) -> bool
     run = store.source_run(source.name)
     if run is None or run.failures < 2:
         return False
-    now = utcnow_exact()
-    period = schedule_of(state.config, source).period(now)
+    now = state.now()
+    period = state.config.schedule_of(source).period(now)
     wait = backoff_delay(period, run.failures, MAX_BACKOFF)
     # a tick lands on the period's grid, the last run a little after one: a tenth of slack
     return now < run.last_run + timedelta(seconds=wait - period / 10)
@@ -303,7 +311,7 @@ def _report_failure(state: WorkerState, source: SourceConfig) -> None:
         return
     if run is None:
         return
-    period = schedule_of(state.config, source).period(utcnow_exact())
+    period = state.config.schedule_of(source).period(state.now())
     wait = backoff_delay(period, run.failures, MAX_BACKOFF)
     log.log(
         logging.ERROR if run.failures >= REPORT_AFTER else logging.WARNING,
@@ -321,7 +329,7 @@ def _heartbeat(state: WorkerState, stop: threading.Event) -> None:
             running, runs = sorted(state.running), state.runs
         try:
             with state.store() as store:
-                store.worker_heartbeat(state.node, now=utcnow_exact(), running=running, runs=runs)
+                store.worker_heartbeat(state.node, now=state.now(), running=running, runs=runs)
         except (StoreError, OSError) as exc:
             log.warning("worker heartbeat: %s", exc)
         except Exception as exc:  # the pool's own errors (a server restart): try again later
@@ -352,6 +360,7 @@ def run_worker(
     concurrency: int,
     shutdown_timeout: float = 10.0,
     install_signal_handlers: bool = True,
+    now: Callable[[], datetime] = utcnow_exact,
 ) -> int:
     """Run this node's worker until SIGTERM/SIGINT. Returns the exit status."""
     if config.state is None:
@@ -365,10 +374,10 @@ def run_worker(
     pool = connection_pool(url, size=2 * concurrency + 4, name="feedbot-worker")
     settings = fetch_settings(config)
     gate = SharedHostGate(pool, concurrency=config.host_concurrency, interval=config.host_interval)
-    fetcher = Fetcher(settings, gate=gate)
+    fetcher = Fetcher(settings, gate=gate, now=lambda: now().replace(microsecond=0))
     node = node_name()
-    state = WorkerState(config, url, pool, fetcher, node, concurrency)
-    now = utcnow_exact()
+    state = WorkerState(config, url, pool, fetcher, node, concurrency, now)
+    started = now()
     stop = threading.Event()
     try:
         with state.store() as store:
@@ -377,8 +386,8 @@ def run_worker(
                     node=node,
                     host=socket.gethostname(),
                     pid=os.getpid(),
-                    started=now,
-                    heartbeat=now,
+                    started=started,
+                    heartbeat=started,
                     concurrency=concurrency,
                 )
             )

@@ -1,9 +1,15 @@
-"""Writing feed files: atomically (temp file, fsync, rename) and only when the bytes changed.
+"""Writing feed files: atomically (temp file, fsync, rename, directory fsync) and only when the bytes
+changed; and the seam between publishing and where feed documents live.
 
-Owns: the feeds directory. A reader never sees a half-written file; an unchanged feed keeps its
-bytes and its modification time, so HTTP validators and readers' caches stay valid. With a
-PostgreSQL state the documents go to the store instead (:class:`StoredFiles`), behind the same
-two-method seam (:class:`FeedFiles`).
+Owns: the feeds directory, and every atomic file write of feedbot (:func:`write_atomic`: feed files
+and the daemon's ``daemon.json``). A reader never sees a half-written file; an unchanged feed keeps
+its bytes and its modification time, so HTTP validators and readers' caches stay valid.
+
+The seam: :class:`FeedSink` is what publishing writes through and what the server reads from — a
+document by name (``ukraine.atom``), its bytes and when it last changed. :class:`FileSink` keeps
+them as files in ``feeds_dir``; :class:`StateSink` keeps them in the shared state (a PostgreSQL
+``state``: every node serves the same bytes with the same validators), and neither
+:mod:`feedbot.publish` nor :mod:`feedbot.serve` knows which.
 """
 
 from __future__ import annotations
@@ -12,12 +18,124 @@ import contextlib
 import glob
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from .errors import RenderError
+from .errors import RenderError, StoreError
+from .model import StoredFile
+
+
+@dataclass(frozen=True)
+class FeedDocument:
+    """A stored feed document as the server serves it."""
+
+    body: bytes
+    modified: float  # seconds since the epoch: when these bytes were written (Last-Modified)
+    version: Hashable  # changes whenever the document does (see FeedSink.version)
+
+
+class FeedSink(Protocol):
+    """Where feed documents live. Thread-safe: the server reads from several threads while a run
+    writes. Names are file names (``NAME.EXT``, ``NAME.archive-N.atom``), never paths from a request."""
+
+    def write_if_changed(self, name: str, data: bytes) -> bool:
+        """Store ``data`` under ``name`` unless it already holds exactly these bytes; True when
+        written. A new version's ``modified`` is at least one whole second after the old one's.
+        Raises RenderError naming the document when it cannot."""
+        ...
+
+    def exists(self, name: str) -> bool: ...
+
+    def version(self, name: str) -> Hashable | None:
+        """A cheap stamp of the current version (None when absent), to tell whether a copy read
+        before is still current without reading the bytes again."""
+        ...
+
+    def read(self, name: str) -> FeedDocument | None:
+        """The current document, or None when there is none (or it cannot be read)."""
+        ...
+
+
+class FileSink:
+    """Feed documents as files in one directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def path(self, name: str) -> Path:
+        return self.directory / name
+
+    def write_if_changed(self, name: str, data: bytes) -> bool:
+        return write_if_changed(self.directory / name, data)
+
+    def exists(self, name: str) -> bool:
+        return (self.directory / name).is_file()
+
+    def version(self, name: str) -> Hashable | None:
+        try:
+            st = (self.directory / name).stat()
+        except OSError:
+            return None
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def read(self, name: str) -> FeedDocument | None:
+        try:
+            with (self.directory / name).open("rb") as handle:
+                st = os.fstat(handle.fileno())  # the file we actually read (renames are atomic)
+                body = handle.read()
+        except OSError:
+            return None
+        return FeedDocument(body, st.st_mtime, (st.st_ino, st.st_size, st.st_mtime_ns))
+
+
+class DocumentStore(Protocol):
+    """The part of :class:`feedbot.store.Store` that keeps feed documents (table ``feed_files``)."""
+
+    def feed_file_stamp(self, name: str) -> tuple[str, int] | None: ...
+
+    def feed_file(self, name: str) -> StoredFile | None: ...
+
+    def save_feed_file(self, name: str, data: bytes, *, now: datetime) -> bool: ...
+
+
+class StateSink:
+    """Feed documents kept in the shared state: the same bytes, ETag and Last-Modified on every
+    node. ``open_store`` gives a store for one operation — the run's own store (publishing, in the
+    thread that owns it) or one on a pooled connection (the server's threads). A new version is
+    stamped by ``now``, at least one second after the version it replaces (the store sees to it)."""
+
+    def __init__(
+        self,
+        open_store: Callable[[], AbstractContextManager[DocumentStore]],
+        now: Callable[[], datetime],
+    ) -> None:
+        self.open_store = open_store
+        self.now = now
+
+    def write_if_changed(self, name: str, data: bytes) -> bool:
+        try:
+            with self.open_store() as store:
+                return store.save_feed_file(name, data, now=self.now())
+        except StoreError as exc:
+            raise RenderError(f"{name}: cannot write it into the shared state: {exc}") from None
+
+    def exists(self, name: str) -> bool:
+        return self.version(name) is not None
+
+    def version(self, name: str) -> Hashable | None:
+        with self.open_store() as store:
+            return store.feed_file_stamp(name)
+
+    def read(self, name: str) -> FeedDocument | None:
+        with self.open_store() as store:
+            stored = store.feed_file(name)
+        if stored is None:
+            return None
+        return FeedDocument(stored.body, stored.modified, (stored.sha256, stored.modified))
 
 
 def write_if_changed(path: Path, data: bytes) -> bool:
@@ -34,18 +152,31 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         pass
     except OSError as exc:
         raise RenderError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data, later_than=previous)
+    except OSError as exc:
+        raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    return True
+
+
+def write_atomic(
+    path: Path, data: bytes, *, mode: int = 0o644, later_than: int | None = None
+) -> None:
+    """Replace ``path`` with ``data`` so that a reader sees the old bytes or the new, never part:
+    a temporary file beside it, fsynced, renamed over it, the directory fsynced. ``later_than``:
+    see :func:`_later_than`. Raises OSError; the temporary file never stays behind."""
     fd = -1
     tmp = ""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         with os.fdopen(fd, "wb") as handle:
             fd = -1
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        _later_than(tmp, previous)
+        os.chmod(tmp, mode)
+        _later_than(tmp, later_than)
         os.replace(tmp, path)
         tmp = ""
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -53,15 +184,12 @@ def write_if_changed(path: Path, data: bytes) -> bool:
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
-    except OSError as exc:
-        raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from None
     finally:
         if fd >= 0:
             os.close(fd)
         if tmp:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-    return True
 
 
 def _later_than(tmp: str, previous: int | None) -> None:
@@ -84,51 +212,3 @@ def _remove_leftovers(path: Path) -> None:
     for leftover in leftovers:
         with contextlib.suppress(OSError):
             leftover.unlink()
-
-
-class FeedFiles(Protocol):
-    """Where rendered feed documents go: files in ``feeds_dir`` (SQLite), or the shared state
-    (PostgreSQL), so that every node serves the same bytes. ``name`` is a file name such as
-    ``NAME.atom`` or ``NAME.archive-3.atom``."""
-
-    def exists(self, name: str) -> bool: ...
-
-    def write(self, name: str, data: bytes) -> bool:
-        """Store ``data`` under ``name`` unless it already holds exactly these bytes; True when
-        written."""
-        ...
-
-
-class FolderFiles:
-    """Feed documents as files in a folder, written atomically (:func:`write_if_changed`)."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-
-    def exists(self, name: str) -> bool:
-        return (self.folder / name).exists()
-
-    def write(self, name: str, data: bytes) -> bool:
-        return write_if_changed(self.folder / name, data)
-
-
-class StoredFiles:
-    """Feed documents kept in the shared state (``feed_files``): the same bytes, ETag and
-    Last-Modified on every node. The store's clock stamps a new version at least one second after
-    the one it replaces, as :func:`write_if_changed` does for files."""
-
-    def __init__(self, store: _FeedFileStore, now: Callable[[], datetime]) -> None:
-        self.store = store
-        self.now = now
-
-    def exists(self, name: str) -> bool:
-        return self.store.feed_file_exists(name)
-
-    def write(self, name: str, data: bytes) -> bool:
-        return self.store.save_feed_file(name, data, now=self.now())
-
-
-class _FeedFileStore(Protocol):
-    def feed_file_exists(self, name: str) -> bool: ...
-
-    def save_feed_file(self, name: str, data: bytes, *, now: datetime) -> bool: ...

@@ -51,11 +51,21 @@ def pg_url(postgres: PostgresServer) -> str:
     return postgres.create_database(f"feedbot_test_{os.getpid()}_{next(_databases)}")
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    """Say why the PostgreSQL tests did not run, when they did not; and name the order the tests
+    ran in (pytest-randomly shuffles it; addopts' -q hides its header line), so an
+    order-dependent failure can be replayed."""
     if _pg_problems:
         terminalreporter.write_sep("=", "PostgreSQL tests did not run", yellow=True)
         for problem in dict.fromkeys(_pg_problems):
             terminalreporter.write_line(problem)
+    seed = config.getoption("randomly_seed", None)
+    if isinstance(seed, int) and config.getoption("randomly_reorganize", True):
+        terminalreporter.write_line(
+            f"test order shuffled by pytest-randomly: replay with --randomly-seed={seed}"
+        )
 
 
 @pytest.fixture

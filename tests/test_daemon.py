@@ -21,18 +21,11 @@ from typing import Any
 import pytest
 
 from feedbot.cli import main
-from feedbot.config import load_config, parse_duration
-from feedbot.cron import cron_trigger
-from feedbot.daemon import (
-    STATE_FILE,
-    Daemon,
-    Schedule,
-    backoff_delay,
-    read_daemon_state,
-    schedule_of,
-)
+from feedbot.config import load_config
+from feedbot.daemon import STATE_FILE, Daemon, read_daemon_state
 from feedbot.errors import ConfigError
 from feedbot.lock import RunLock
+from feedbot.schedule import Schedule, backoff_delay, cron_trigger, parse_duration
 from feedbot.store import Store
 
 from .helpers import FIXTURES, Response, Server, check_atom, write_config
@@ -394,11 +387,33 @@ def test_a_restart_keeps_backing_off_a_failing_source(tmp_path: Path) -> None:
     daemon = Daemon(config, max_backoff=3600, now=lambda: now + timedelta(seconds=30))
     daemon._seed_states()
     assert daemon.states["broken"].failures == 5
-    schedules = {s.name: schedule_of(daemon.config, s) for s in daemon.config.sources}
+    schedules = {s.name: daemon.config.schedule_of(s) for s in daemon.config.sources}
     first = {s.name: daemon._first_run(s, schedules[s.name]) for s in daemon.config.sources}
     assert first["broken"] >= now + timedelta(minutes=16)  # 2**4 periods after the last failure
     assert now + timedelta(minutes=1) <= first["fine"] <= now + timedelta(minutes=1, seconds=6)
     assert first["new"] <= now + timedelta(seconds=30 + 6)
+
+
+def test_a_scheduled_run_reads_the_daemons_clock(tmp_path: Path) -> None:
+    """The daemon hands its clock to run_once (and to its fetcher): what the run stores is the
+    daemon's time, to the second like every stored time."""
+    import shutil
+
+    shutil.copy(FIXTURES / "ukraine-digest-2022-03-06.html", tmp_path / "p.html")
+    config = write_config(tmp_path, [{"name": "s", "url": "p.html", "feed": "f"}])
+    when = datetime(2022, 3, 6, 9, 0, 0, 250_000, tzinfo=UTC)
+    daemon = Daemon(config, now=lambda: when)
+    daemon._seed_states()
+    daemon._run_source("s")
+    assert daemon.states["s"].failures == 0 and daemon.states["s"].last_run == when
+    with Store(load_config(config).db_path) as store:
+        assert store.source_runs()["s"].last_run == when.replace(microsecond=0)
+        entries = store.feed_entries("f", 10)
+    assert len(entries) == 5
+    assert {e.first_seen for e in entries} == {when.replace(microsecond=0)}
+    for fetcher in daemon._fetchers:
+        assert fetcher.now() == when.replace(microsecond=0)
+        fetcher.close()
 
 
 def free_port() -> int:

@@ -20,6 +20,7 @@ import lxml.html
 import pytest
 
 from feedbot.config import load_config
+from feedbot.model import EntryRow
 from feedbot.render import (
     FH_NS,
     MAX_CONTENT,
@@ -31,7 +32,6 @@ from feedbot.render import (
 )
 from feedbot.run import run_once
 from feedbot.sanitize import clean_html, truncate_html
-from feedbot.store import EntryRow
 
 from .helpers import ATOM, Clock, check_atom, check_feed, check_feedparser, check_json_feed
 from .helpers import write_config as _write_config

@@ -25,11 +25,10 @@ from hypothesis import strategies as st
 from feedbot.config import load_config
 from feedbot.fetch import Fetcher, FetchSettings
 from feedbot.identify import identify
-from feedbot.model import Item
+from feedbot.model import EntryRow, Item
 from feedbot.render import FeedMeta, item_link, render_atom, render_json, render_rss
 from feedbot.run import run_once
 from feedbot.sanitize import clean_html
-from feedbot.store import EntryRow
 
 from .helpers import Clock, Response, Server, check_atom, check_feedparser, write_config
 
@@ -354,7 +353,7 @@ def feeds(draw: st.DrawFn) -> tuple[FeedMeta, list[EntryRow]]:
         title=draw(any_text) or "t",
         link=draw(st.none() | st.just("http://127.0.0.1/")),
         self_url=draw(st.none() | st.just("http://127.0.0.1/f.atom")),
-        update_policy=draw(st.sampled_from(["mark", "silent", "new-entry"])),
+        mark_updates=draw(st.booleans()),
         show_provenance=draw(st.booleans()),
     )
     return meta, [draw(entry_rows(i)) for i in range(count)]

@@ -309,8 +309,8 @@ def test_two_nodes_serve_the_same_bytes_and_validators_and_healthz_lists_workers
 ) -> None:
     import requests
 
+    from feedbot.model import WorkerRow
     from feedbot.serve import FeedServer
-    from feedbot.store import WorkerRow
 
     config = load_config(_setup(tmp_path, pg_url))
     clock = Clock(datetime.now(UTC).replace(microsecond=0))

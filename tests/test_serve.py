@@ -23,8 +23,8 @@ import pytest
 
 from feedbot.cli import main
 from feedbot.config import Config, load_config
-from feedbot.health import schedule_periods
 from feedbot.run import run_once
+from feedbot.schedule import Periods, Schedule
 from feedbot.serve import FeedServer, accepts_gzip, make_app
 from feedbot.write import write_if_changed
 
@@ -292,6 +292,10 @@ def test_max_age_is_the_shortest_schedule_of_the_feeds_sources(tmp_path: Path) -
     with running(config) as client:
         assert client.request("/ukraine.atom").header("Cache-Control") == "public, max-age=1200"
         assert client.request("/daily.atom").header("Cache-Control") == "public, max-age=86400"
+
+
+def schedule_periods(text: str) -> Periods:
+    return Schedule.parse(text).periods()
 
 
 def test_schedule_periods() -> None:

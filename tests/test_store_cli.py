@@ -85,3 +85,32 @@ def test_status_and_history(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert main(["history", "-c", str(path), "f", entry_id]) == 0
     out = capsys.readouterr().out
     assert "revision 2" in out and "{+" in out and "【更新】" in out
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "diff"),
+    [
+        ("普京表示谈判继续", "普京表示谈判暂停", "普京表示谈判[-继续-]{+暂停+}"),
+        ("ロシア軍が撤退した", "ロシア軍が前進した", "ロシア軍が[-撤退-]{+前進+}した"),
+        # Hangul is CJK text too (the history's own copy of the range once lacked it, so Korean
+        # changes came out a whole word at a time)
+        ("정부는 협상을 계속한다", "정부는 협상을 중단한다", "정부는 협상을 [-계속-]{+중단+}한다"),
+        ("talks will continue", "talks will stop", "talks will [-continue-]{+stop+}"),
+    ],
+)
+def test_history_diffs_cjk_by_character_and_other_text_by_word(
+    old: str, new: str, diff: str
+) -> None:
+    from feedbot.history import diff_text
+
+    assert diff_text(old, new) == diff
+
+
+def test_a_source_error_names_the_url_it_was_given_last() -> None:
+    """The runner fills in the source's URL when an error has none; the message says it (it was
+    formatted once, at construction, and kept the empty URL)."""
+    from feedbot.errors import FetchError
+
+    error = FetchError("s", "", "HTTP 500")
+    error.url = "https://example.org/digest"
+    assert str(error) == "source 's': https://example.org/digest: HTTP 500"

@@ -1,0 +1,152 @@
+"""Publishing a feed: its stored entries rendered in each of its formats, its RFC 5005 archive
+pages, and the WebSub ping after a change.
+
+Owns: when a feed is (re)written — its entries changed (now, or in a run that died before it could
+write them: the store's pending mark) or one of its documents is missing — what goes into each
+document, and telling the hub. Takes the configuration, the store (read: entries; written: only
+the pending mark, cleared once every format is written) and a :class:`feedbot.write.FeedSink` for
+the documents; knows nothing of sources, pages or the runner. Must not: fetch pages, decide or
+store entries. Main thread only (it uses the store's connection).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from datetime import datetime
+
+from . import websub
+from .config import Config
+from .decide import marks_updates
+from .model import EntryRow
+from .render import RENDERERS, FeedMeta, archive_filename, feed_filename, render_atom
+from .store import Store
+from .write import FeedSink, FileSink, StateSink
+
+log = logging.getLogger("feedbot")
+
+Ping = Callable[..., bool]  # websub.publish's signature: (hub, topics, *, user_agent, timeout)
+
+
+def sink_for(config: Config, store: Store, now: Callable[[], datetime]) -> FeedSink:
+    """Where a run publishes: into the shared state when it is PostgreSQL (every node serves the
+    same bytes, stamped by the run's clock ``now``), else the files in ``feeds_dir``."""
+    if store.postgres:
+        return StateSink(lambda: nullcontext(store), now)
+    return FileSink(config.feeds_dir)
+
+
+class Publisher:
+    """Writes the feeds of one configuration from one store."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        sink: FeedSink | None = None,
+        *,
+        ping: Ping | None = None,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.sink: FeedSink = sink if sink is not None else FileSink(config.feeds_dir)
+        self.ping = ping  # None: websub.publish
+
+    def needs_publishing(self, feed: str, *, changed: bool = False) -> bool:
+        """Whether ``feed`` must be written: ``changed`` (its entries changed in this run), pending
+        in the store (changed by a run that could not finish writing it), or a document missing."""
+        if changed or self.store.is_pending(feed):
+            return True
+        return any(
+            not self.sink.exists(feed_filename(feed, fmt)) for fmt in self.config.feed(feed).formats
+        )
+
+    def publish_if_needed(self, feed: str, *, changed: bool = False) -> list[str] | None:
+        """Write ``feed`` when :meth:`needs_publishing`; the documents written (None: not needed).
+        Raises RenderError when a document cannot be rendered or written (the feed stays pending,
+        for the next run), StoreError when the pending mark cannot be cleared."""
+        if not self.needs_publishing(feed, changed=changed):
+            return None
+        written = self.publish(feed)
+        self.store.feed_written(feed)
+        return written
+
+    def publish(self, name: str) -> list[str]:
+        """Render one feed in each of its formats and its full archive pages; write the documents
+        whose bytes changed, and ping the feed's hub when any did. Returns the names written."""
+        feed = self.config.feed(name)
+        entries = self.store.feed_entries(name, feed.entries)
+        if not entries:
+            return []
+        link = self.config.site_link(name)
+        total = self.store.count_entries(name)
+        pages = total // feed.entries if feed.archive and total > feed.entries else 0
+        complete = not pages and total <= feed.entries
+        written = self.write_archives(name, link, pages)
+        if pages:
+            # the entries after the last full archive page are in no archive yet: the feed carries
+            # them too, so that the feed plus its archives hold every entry
+            shown = {e.entry_id for e in entries}
+            tail = [
+                e
+                for e in self.store.archive_entries(name, pages * feed.entries, feed.entries)
+                if e.entry_id not in shown
+            ]
+            entries = sorted([*entries, *tail], key=lambda e: (-e.updated.timestamp(), e.position))
+        for fmt in feed.formats:
+            filename = feed_filename(name, fmt)
+            meta = FeedMeta(
+                name,
+                feed.title,
+                link,
+                self.config.public_url(filename),
+                mark_updates=marks_updates(feed.update_policy),
+                show_provenance=feed.show_provenance,
+                hub=feed.websub_hub,
+                complete=complete,
+                prev_archive=self._url(archive_filename(name, pages))
+                if pages and fmt == "atom"
+                else None,
+            )
+            if self.sink.write_if_changed(filename, RENDERERS[fmt](meta, entries)):
+                written.append(filename)
+        if written and feed.websub_hub and self.config.base_url:
+            (self.ping or websub.publish)(
+                feed.websub_hub,
+                [self._url(f) for f in written if ".archive-" not in f],
+                user_agent=self.config.user_agent,
+                timeout=self.config.connect_timeout,
+            )
+        return written
+
+    def _url(self, filename: str) -> str:
+        """A feed document's URL: absolute under ``base_url``, else relative to the feed itself."""
+        return self.config.public_url(filename) or filename
+
+    def write_archives(self, name: str, link: str | None, pages: int) -> list[str]:
+        """RFC 5005 archive pages 1..``pages``: entries in the order they were first stored,
+        ``entries`` per page, each page written once when it is full and never again."""
+        feed = self.config.feed(name)
+        written = []
+        for page in range(1, pages + 1):
+            filename = archive_filename(name, page)
+            if self.sink.exists(filename):
+                continue
+            rows: Sequence[EntryRow] = self.store.archive_entries(
+                name, (page - 1) * feed.entries, feed.entries
+            )
+            meta = FeedMeta(
+                name,
+                feed.title,
+                link,
+                self._url(filename),
+                mark_updates=marks_updates(feed.update_policy),
+                show_provenance=feed.show_provenance,
+                archive=True,
+                current=self._url(feed_filename(name, "atom")),
+                prev_archive=self._url(archive_filename(name, page - 1)) if page > 1 else None,
+            )
+            if self.sink.write_if_changed(filename, render_atom(meta, rows[::-1])):
+                written.append(filename)
+        return written
