@@ -240,6 +240,78 @@ def _child_of_postmaster(entry: Path, server: Any) -> bool:
     return ppid == pid
 
 
+class CpuMeter:
+    """CPU seconds of a changing set of processes (the workers, killed and started again, and
+    PostgreSQL's backends, which come and go): each one's latest reading, taken every ``every``
+    seconds and at :meth:`stop`, so a process that ended counts up to its last reading."""
+
+    def __init__(self, groups: dict[str, Any], every: float = 1.0) -> None:
+        self.groups = groups  # name -> callable returning the pids of that group now
+        self.every = every
+        self.seen: dict[str, dict[int, float]] = {name: {} for name in groups}
+        self.base: dict[str, dict[int, float]] = {name: {} for name in groups}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def start(self) -> None:
+        self.sample(base=True)
+        self._thread.start()
+
+    def sample(self, base: bool = False) -> None:
+        for name, pids in self.groups.items():
+            for pid in pids():
+                with contextlib.suppress(OSError, ValueError, IndexError):
+                    value = cpu_seconds(pid)
+                    self.seen[name][pid] = value
+                    if base:
+                        self.base[name][pid] = value
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.every):
+            self.sample()
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+        return {
+            name: sum(v - self.base[name].get(pid, 0.0) for pid, v in seen.items())
+            for name, seen in self.seen.items()
+        }
+
+
+def postgres_pids(server: Any) -> list[int]:
+    """The postmaster and its children (backends, background processes)."""
+    try:
+        master = int((server.data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    pids = [master]
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                if int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == master:
+                    pids.append(int(entry.name))
+    return pids
+
+
+def top_statements(url: str, limit: int = 15) -> list[str]:
+    """pg_stat_statements' statements by total execution time (needs the extension loaded)."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT calls, total_exec_time, mean_exec_time, left(regexp_replace(query, "
+            "'\\s+', ' ', 'g'), 110) FROM pg_stat_statements ORDER BY total_exec_time DESC "
+            "LIMIT %s",
+            (limit,),
+        ).fetchall()
+    return [
+        f"{calls:>8} calls {total:9.0f} ms {mean:7.3f} ms/call  {q}"
+        for calls, total, mean, q in rows
+    ]
+
+
 # --- reading what happened ---------------------------------------------------------------------
 @dataclass
 class Run:
@@ -285,6 +357,11 @@ class SoakReport:
     unexpected: list[str]
     integrity: list[str]
     jobs: dict[str, int]
+    held: list[str] = field(default_factory=list)  # sources a killed worker was running
+    late: dict[str, float] = field(default_factory=dict)  # run start - its tick: p50, p99, max
+    cpu: dict[str, float] = field(default_factory=dict)  # ms of CPU per run, by whom
+    load: tuple[float, float] = (0.0, 0.0)  # the machine's load average at the start and the end
+    statements: list[str] = field(default_factory=list)  # pg_stat_statements' top (--profile)
     notes: list[str] = field(default_factory=list)
 
     def ok(self, resume_bound: float = 30.0) -> bool:
@@ -306,7 +383,9 @@ def analyse(
     t_start: float,
     t_stop: float,
     kills: list[tuple[float, str]],
-) -> tuple[dict[str, int], int, dict[str, int], list[str], list[float], dict[str, float]]:
+) -> tuple[
+    dict[str, int], int, dict[str, int], list[str], list[float], dict[str, float], list[str]
+]:
     by_source: dict[str, list[Run]] = defaultdict(list)
     killed_nodes = dict((node, when) for when, node in kills)
     for run in runs:
@@ -337,12 +416,14 @@ def analyse(
         starts = sorted(r.start for r in items)
         gaps[source] = max((b - a for a, b in itertools.pairwise(starts)), default=0.0)
     resumed = []
+    held_all: set[str] = set()
     for when, node in kills:
         held = {r.source for r in runs if r.node == node and r.start <= when and r.end == when}
+        held_all |= held
         for source in held:
             after = [r.start for r in by_source[source] if r.start > when and r.node != node]
             resumed.append(min(after) - when if after else float("inf"))
-    return runs_per_source, len(due), missed, overlaps, resumed, gaps
+    return runs_per_source, len(due), missed, overlaps, resumed, gaps, sorted(held_all)
 
 
 def check_state(
@@ -422,6 +503,7 @@ def soak(
     folder: Path | None = None,
     progress: bool = False,
     server: Any = None,
+    profile: bool = False,
 ) -> SoakReport:
     """``delay``: each page answers after that long, so that runs are in flight when a worker is
     killed (and a run holds its feed's lock long enough to be overlapped, were the lock broken)."""
@@ -430,11 +512,23 @@ def soak(
     work = Path(folder or tempfile.mkdtemp(prefix="feedbot-soak-"))
     work.mkdir(parents=True, exist_ok=True)
     pages = Pages(sources, delay=delay)
+    settings = (
+        {"shared_preload_libraries": "'pg_stat_statements'", "pg_stat_statements.track": "all"}
+        if profile
+        else None
+    )
     with (
-        contextlib.nullcontext(server) if server else postgres_server() as pg,
+        contextlib.nullcontext(server)
+        if server
+        else postgres_server(max_connections=600, settings=settings) as pg,
         page_servers(pages, ports=sources) as urls,
     ):
         url = pg.create_database(f"soak_{os.getpid()}_{int(time.time())}")
+        if profile:
+            import psycopg
+
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
         config = write_config(work, urls, state=url, concurrency=concurrency)
         # the schema once before the clock starts (the workers would race to it otherwise)
         subprocess.run(
@@ -447,10 +541,30 @@ def soak(
         )
         generation = 0
         pool = [start_worker(config, work, i, generation, concurrency) for i in range(workers)]
+        meter = CpuMeter(
+            {
+                "workers": lambda: [w.process.pid for w in pool if w.process.poll() is None],
+                "postgresql": lambda: postgres_pids(pg),
+                "page server": lambda: [os.getpid()],
+            }
+        )
+        load0 = os.getloadavg()[0]
+        if profile:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("SELECT pg_stat_statements_reset()")
+        meter.start()
         try:
-            return _soak_loop(
+            report = _soak_loop(
                 pool, work, config, url, pages, seconds, kills, restart_after, concurrency, progress
             )
+            used = meter.stop()
+            report.cpu = {
+                name: round(1000 * value / max(1, report.runs), 2) for name, value in used.items()
+            }
+            report.load = (round(load0, 1), round(os.getloadavg()[0], 1))
+            if profile:
+                report.statements = top_statements(url)
+            return report
         finally:
             for w in pool:
                 if w.process.poll() is None:
@@ -517,8 +631,18 @@ def _soak_loop(
         except subprocess.TimeoutExpired:
             w.process.kill()
     runs = read_runs(logs)
-    per_source, due, missed, overlaps, resumed, gaps = analyse(
+    per_source, due, missed, overlaps, resumed, gaps, held = analyse(
         runs, sources=sources, t_start=t_start, t_stop=t_stop, kills=done_kills
+    )
+    lateness = sorted(r.start - r.tick for r in runs)
+    late = (
+        {
+            "p50": round(lateness[len(lateness) // 2], 2),
+            "p99": round(lateness[int(len(lateness) * 0.99)], 2),
+            "max": round(lateness[-1], 2),
+        }
+        if lateness
+        else {}
     )
     # a story must be stored when it was on the page for at least half its window
     state = check_state(url, sources=sources, newest=newest, minimum_age=WINDOW // 2)
@@ -546,6 +670,8 @@ def _soak_loop(
         unexpected=state["unexpected"],
         integrity=state["integrity"] + errors[:10],
         jobs=state["jobs"],
+        held=held,
+        late=late,
     )
 
 
@@ -601,6 +727,17 @@ def print_soak(report: SoakReport) -> None:
         f"{len(report.unexpected)}"
     )
     for line in (report.duplicates + report.lost + report.unexpected)[:5]:
+        print("  ", line)
+    print(f"runs started after their tick (s): {report.late}")
+    if report.held:
+        others = [n for s, n in report.runs_per_source.items() if s not in report.held]
+        print(
+            f"runs per source not held by a killed worker: min {min(others, default=0)} of "
+            f"{report.due_ticks}; held ({len(report.held)}): "
+            f"{sorted(report.runs_per_source[s] for s in report.held)}"
+        )
+    print(f"CPU per run, ms: {report.cpu}; load average {report.load[0]} -> {report.load[1]}")
+    for line in report.statements:
         print("  ", line)
     print(f"integrity: {'clean' if not report.integrity else report.integrity}")
     print(f"jobs left: {report.jobs}")
@@ -721,6 +858,9 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds each page waits (soak 0.3, throughput 0.2)",
     )
     parser.add_argument("--folder", help="keep the configs and worker logs here")
+    parser.add_argument(
+        "--profile", action="store_true", help="soak: pg_stat_statements' top statements"
+    )
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     if args.mode == "soak":
@@ -735,6 +875,7 @@ def main(argv: list[str] | None = None) -> int:
             delay=args.delay if args.delay is not None else 0.3,
             folder=Path(args.folder) if args.folder else None,
             progress=True,
+            profile=args.profile,
         )
         print_soak(report)
         if args.json:

@@ -30,6 +30,9 @@ from .errors import FetchError, NotModified
 from .model import Page, Validators
 from .polite import Gate, HostGate, RobotsCache, RobotsFile
 
+# hosts whose keep-alive connections are kept at once (past that the least recently used host's
+# are closed): a worker of a cluster may fetch from a thousand hosts a second
+HOST_POOLS = 1024
 HTML_TYPES = ("text/html", "application/xhtml+xml")
 TEXT_TYPES = ("text/plain", "text/markdown", "text/x-markdown")
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -134,7 +137,7 @@ class Fetcher:
             session = requests.Session()
             # Keep-alive connections for many hosts at once, and as many per host as we allow.
             adapter = requests.adapters.HTTPAdapter(
-                pool_connections=256, pool_maxsize=max(10, settings.host_concurrency)
+                pool_connections=HOST_POOLS, pool_maxsize=max(10, settings.host_concurrency)
             )
             session.mount("http://", adapter)
             session.mount("https://", adapter)

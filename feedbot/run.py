@@ -43,6 +43,7 @@ from .render import item_link
 from .sanitize import clean_html
 from .split import SplitOptions, split_page
 from .store import Store
+from .write import FeedSink
 
 log = logging.getLogger("feedbot")
 
@@ -218,6 +219,7 @@ class Runner:
                 error=result.error,
                 new=result.new,
                 updated=result.updated,
+                items_unchanged=result.not_modified,
             )
         except Exception as exc:  # recording the run must never hide the run's own result
             log.warning("source %s: cannot record the run: %s", source.name, exc)
@@ -428,10 +430,12 @@ def run_once(
     now: Callable[[], datetime] = utcnow,
     progress: Callable[[RunResult], None] | None = None,
     store: Store | None = None,
+    sink: FeedSink | None = None,
 ) -> list[RunResult]:
     """Process the selected sources (all by default) and write their feeds. Returns one result per
     source; a failing source never stops the others and never rewrites its feed. ``store`` is an
-    open store to use (a worker's pooled connection) instead of opening the configured one."""
+    open store to use (a worker's pooled connection) instead of opening the configured one;
+    ``sink`` where the feed documents go instead of :func:`feedbot.publish.sink_for`'s choice."""
     sources = [s for s in config.sources if not names or s.name in names]
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher(fetch_settings(config), now=now)
@@ -439,7 +443,7 @@ def run_once(
     try:
         with _opened(config, store) as store:
             runner = Runner(config, store, fetcher, now)
-            publisher = Publisher(config, store, sink_for(config, store, now))
+            publisher = Publisher(config, store, sink or sink_for(config, store, now))
             if len(sources) == 1:
                 # one source (a scheduled run): no thread to hand it to, the same steps in order
                 result = runner.finish(collect(fetcher, runner.plan(sources[0])))

@@ -8,7 +8,7 @@ answers queries with the values of :mod:`feedbot.model`.
 
 How the SQL is kept: each table's columns are listed once and each kind of row becomes its value in
 one function (the "tables" section at the end); statements are module constants built from those
-lists, run only through ``Store._one`` / ``_all`` / ``_scalar`` / ``_run`` / ``_insert``. The SQL is
+lists, run only through ``Store._one`` / ``_all`` / ``_scalar`` / ``_run`` / ``_insert`` / ``_statement``. The SQL is
 standard where SQLite allows it; what is SQLite's own is named there, so that another backend is a
 matter of those few places. Thread: one connection, used by the thread that opened it.
 
@@ -576,6 +576,14 @@ class Store:
         row = self._one(sql, params)
         return int(row[0]) if row is not None and row[0] is not None else 0
 
+    def _statement(self, sql: str, params: Sequence[object] = ()) -> int:
+        """One statement as its own transaction (no BEGIN / COMMIT round trips); the number of
+        rows it changed. A database error becomes a StoreError naming the database."""
+        try:
+            return int(self.db.execute(sql, params).rowcount)
+        except self.db.errors as exc:
+            raise StoreError(f"{self.name}: cannot write: {self._problem(exc)}") from None
+
     @staticmethod
     def _run(db: Database, sql: str, params: Sequence[object] = ()) -> int:
         """A statement inside a transaction; the number of rows it changed."""
@@ -758,8 +766,14 @@ class Store:
         error: str | None = None,
         new: int = 0,
         updated: int = 0,
+        items_unchanged: bool = False,
     ) -> None:
+        """Record a run of ``source``. ``items_unchanged``: the run stored nothing (not modified),
+        so the source's entry count stands — one statement then, for the most common run there is."""
         stamp = format_iso(now)
+        unchanged = (stamp, stamp, result, source)
+        if items_unchanged and ok and self._statement(_RECORD_UNCHANGED_RUN, unchanged) == 1:
+            return
         with self.transaction() as db:
             items = self._scalar(
                 "SELECT count(DISTINCT entry) FROM appearances WHERE source = ?", (source,)
@@ -1164,6 +1178,11 @@ _UPSERT_SOURCE_RUN = _upsert(
     "failures = CASE WHEN excluded.failures = 0 THEN 0 ELSE source_runs.failures + 1 END, "
     "new = excluded.new, updated = excluded.updated, items = excluded.items",
 )
+# a successful run that stored nothing: the entry count stays
+_RECORD_UNCHANGED_RUN = (
+    "UPDATE source_runs SET last_run = ?, last_success = ?, result = ?, error = NULL, "
+    "failures = 0, new = 0, updated = 0 WHERE source = ?"
+)
 _SELECT_SOURCE_RUNS = f"SELECT {_columns(SOURCE_RUNS)} FROM source_runs"
 _SELECT_SOURCE_RUN = f"{_SELECT_SOURCE_RUNS} WHERE source = ?"
 
@@ -1336,6 +1355,27 @@ def connection_pool(url: str, *, size: int, name: str = "feedbot") -> Any:
         kwargs={"autocommit": True, "row_factory": _pg_rows},
         name=name,
         open=True,
+    )
+
+
+def engine_pool(url: str, *, name: str, size: int = 8) -> Any:
+    """The asynchronous pool procrastinate runs its queries on (a worker's event loop): like the
+    one procrastinate makes, but a connection lent is checked without a round trip — one the
+    server closed is known broken after its first failed query and then replaced."""
+    from psycopg_pool import AsyncConnectionPool
+
+    async def check(conn: Any) -> None:
+        if conn.closed or conn.broken:
+            raise StoreError(f"{display_location(url)}: connection lost")
+
+    return AsyncConnectionPool(
+        url,
+        min_size=2,
+        max_size=size,
+        kwargs={"application_name": name},
+        check=check,
+        name=name,
+        open=False,
     )
 
 

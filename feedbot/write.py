@@ -106,7 +106,9 @@ class StateSink:
     """Feed documents kept in the shared state: the same bytes, ETag and Last-Modified on every
     node. ``open_store`` gives a store for one operation — the run's own store (publishing, in the
     thread that owns it) or one on a pooled connection (the server's threads). A new version is
-    stamped by ``now``, at least one second after the version it replaces (the store sees to it)."""
+    stamped by ``now``, at least one second after the version it replaces (the store sees to it).
+    A document once stored is never removed, so the names seen to exist are remembered (a worker
+    keeps one sink for all its runs: whether a feed has its documents costs no query then)."""
 
     def __init__(
         self,
@@ -115,16 +117,24 @@ class StateSink:
     ) -> None:
         self.open_store = open_store
         self.now = now
+        self._existing: set[str] = set()
 
     def write_if_changed(self, name: str, data: bytes) -> bool:
         try:
             with self.open_store() as store:
-                return store.save_feed_file(name, data, now=self.now())
+                written = store.save_feed_file(name, data, now=self.now())
         except StoreError as exc:
             raise RenderError(f"{name}: cannot write it into the shared state: {exc}") from None
+        self._existing.add(name)
+        return written
 
     def exists(self, name: str) -> bool:
-        return self.version(name) is not None
+        if name in self._existing:
+            return True
+        if self.version(name) is None:
+            return False
+        self._existing.add(name)
+        return True
 
     def version(self, name: str) -> Hashable | None:
         with self.open_store() as store:

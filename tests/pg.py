@@ -84,7 +84,13 @@ class PostgresServer:
     """One cluster in a temporary folder. ``durable=False`` (the tests) turns off fsync and
     synchronous commit, which only matter when the machine crashes; the benchmarks keep them on."""
 
-    def __init__(self, *, durable: bool = False, max_connections: int = 200) -> None:
+    def __init__(
+        self,
+        *,
+        durable: bool = False,
+        max_connections: int = 200,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         reason = unavailable_reason()
         if reason:
             raise PostgresUnavailable(reason)
@@ -93,6 +99,7 @@ class PostgresServer:
         self.bindir = bindir
         self.durable = durable
         self.max_connections = max_connections
+        self.extra_settings = dict(settings or {})  # more postgresql.conf lines (the benchmarks)
         self.port = 0
         self.user = "feedbot"
         self.folder = Path(tempfile.mkdtemp(prefix="feedbot-pg-"))
@@ -128,6 +135,7 @@ class PostgresServer:
             "full_page_writes": "on" if self.durable else "off",
             "log_min_messages": "warning",
             "logging_collector": "off",
+            **self.extra_settings,
         }
         with (self.data / "postgresql.conf").open("a") as conf:
             conf.write("\n# feedbot tests\n")
@@ -210,8 +218,10 @@ class PostgresServer:
 
 
 @contextlib.contextmanager
-def postgres_server(*, durable: bool = False) -> Iterator[PostgresServer]:
-    server = PostgresServer(durable=durable)
+def postgres_server(
+    *, durable: bool = False, max_connections: int = 200, settings: dict[str, str] | None = None
+) -> Iterator[PostgresServer]:
+    server = PostgresServer(durable=durable, max_connections=max_connections, settings=settings)
     try:
         server.start()
         yield server

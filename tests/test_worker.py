@@ -1,65 +1,98 @@
-"""feedbot worker: procrastinate's periodic tasks and locks over a real PostgreSQL, real worker
-processes, a real SIGKILL. The full five-minute run with 300 sources is ``python -m bench cluster
+"""feedbot worker: the cluster's timetable, and procrastinate's periodic tick and locks over a real
+PostgreSQL, real worker processes, a real SIGKILL. The full five-minute run with 300 sources is ``python -m bench cluster
 soak`` (bench/README.md); this is the same harness and the same checks, shorter."""
 
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bench.cluster import print_soak, soak
-from feedbot.worker import Periodic, periodic_for, stable_offset
+from feedbot.config import Config, load_config
+from feedbot.model import SourceRun
+from feedbot.schedule import parse_duration
+from feedbot.worker import Timetable, slot_for, stable_offset
 
 from .pg import PostgresServer
 
 
-@pytest.mark.parametrize(
-    ("schedule", "interval", "cron", "tick", "every"),
-    [
-        ("1s", 1, "* * * * * 0-59/1", 1, 1),
-        ("30s", 30, None, 30, 1),
-        ("45s", 45, None, 15, 3),
-        ("30m", 1800, None, 1800, 1),
-        ("7m", 420, None, 60, 7),
-        ("1h", 3600, None, 3600, 1),
-        ("90m", 5400, None, 1800, 3),
-        ("1d", 86400, None, 86400, 1),
-        ("2d", 172800, None, 86400, 2),
-    ],
-)
-def test_an_interval_becomes_an_evenly_ticking_cron_and_which_ticks_run(
-    schedule: str, interval: int, cron: str | None, tick: int, every: int
+def _config(tmp_path: Path, schedules: dict[str, str]) -> Config:
+    lines = ["[feedbot]", 'user_agent = "t/1 (+http://127.0.0.1/c)"']
+    for name, schedule in schedules.items():
+        lines += ["[[sources]]", f'name = "{name}"', 'url = "x.html"', f'schedule = "{schedule}"']
+    path = tmp_path / "feedbot.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return load_config(path)
+
+
+T0 = 1_700_000_000  # 2023-11-14 22:13:20 UTC, a Tuesday
+
+
+@pytest.mark.parametrize("schedule", ["1s", "7s", "45s", "30m", "7m", "90m", "1d"])
+def test_an_interval_fires_once_per_period_on_a_phase_the_cluster_agrees_on(
+    tmp_path: Path, schedule: str
 ) -> None:
-    import croniter  # type: ignore[import-untyped]
-
-    plan = periodic_for(schedule, interval, "some-source")
-    assert (plan.tick, plan.every) == (tick, every)
-    if cron:
-        assert plan.cron == cron
-    # over three periods, the ticks that run are exactly one period apart, on the source's phase
-    times = croniter.croniter(plan.cron, 1_700_000_000 - 1)
-    ticks = [int(times.get_next(float)) for _ in range(3 * every + 1)]
-    assert all(b - a == tick for a, b in itertools.pairwise(ticks))
-    runs = [t for t in ticks if plan.runs_at(t)]
-    assert all(b - a == interval for a, b in itertools.pairwise(runs))
-    assert len(runs) >= 3
-    assert all((t - plan.phase) % interval == 0 for t in runs)
-    assert plan.phase < max(1, min(interval // 10, 300))
+    config = _config(tmp_path, {"some-source": schedule})
+    slot = Timetable(config).slots[0]
+    period = parse_duration(schedule)
+    fires = [t for t in range(T0, T0 + 3 * period) if slot.fires_at(t)]
+    assert len(fires) == 3
+    assert all(b - a == period for a, b in itertools.pairwise(fires))
+    assert all((t - slot.offset) % period == 0 for t in fires)
+    assert slot.offset < max(1, min(period // 10, 300))
+    assert slot_for("some-source", slot.schedule) == slot  # the same on every node
 
 
-def test_the_phase_is_the_same_on_every_node_and_spreads_sources() -> None:
-    assert periodic_for("1h", 3600, "a") == periodic_for("1h", 3600, "a")
-    phases = {periodic_for("1h", 3600, f"s{i}").phase for i in range(50)}
-    assert len(phases) > 30 and max(phases) < 300
+def test_the_phase_spreads_sources_and_is_stable() -> None:
+    from feedbot.schedule import Schedule
+
+    hourly = Schedule.parse("1h")
+    offsets = {slot_for(f"s{i}", hourly).offset for i in range(50)}
+    assert len(offsets) > 30 and max(offsets) < 300
     assert stable_offset("x", 1) == 0
 
 
-def test_a_cron_schedule_keeps_its_minutes_with_a_stable_second() -> None:
-    plan = periodic_for("0 9 * * 1-5", None, "weekday")
-    assert plan.cron.startswith("0 9 * * 1-5 ") and plan == Periodic(plan.cron)
-    assert 0 <= int(plan.cron.split()[-1]) < 60
+def test_a_cron_schedule_fires_on_its_minutes_at_a_stable_second(tmp_path: Path) -> None:
+    config = _config(tmp_path, {"weekday": "0 9 * * 1-5"})
+    slot = Timetable(config).slots[0]
+    assert 0 <= slot.offset < 60
+    # 2023-11-14 (T0) is a Tuesday; the week from its midnight: runs Tuesday to Friday, and Monday
+    midnight = T0 - T0 % 86400
+    fires = [t for t in range(midnight, midnight + 7 * 86400) if slot.fires_at(t)]
+    days = [datetime.fromtimestamp(t, UTC) for t in fires]
+    assert [d.strftime("%a") for d in days] == ["Tue", "Wed", "Thu", "Fri", "Mon"]
+    assert all((d.hour, d.minute, d.second) == (9, 0, slot.offset) for d in days)
+
+
+def test_the_tick_picks_sources_due_now_overdue_and_not_waiting_nor_backing_off(
+    tmp_path: Path,
+) -> None:
+    config = _config(
+        tmp_path, {"every": "1s", "hourly": "1h", "fresh-hourly": "1h", "failing": "1s"}
+    )
+    table = Timetable(config)
+    now = datetime.fromtimestamp(T0, UTC)
+
+    def run(name: str, ago: float, failures: int = 0) -> SourceRun:
+        last = now - timedelta(seconds=ago)
+        return SourceRun(name, last, last, "ok", None, failures, 0, 0, 0)
+
+    runs = {
+        "every": run("every", 1),
+        "fresh-hourly": run("fresh-hourly", 600),  # ran ten minutes ago, not due this second
+        "failing": run("failing", 1, failures=3),  # backs off 4 s after its third failure
+    }
+    due = table.due(T0, now=now, runs=runs)
+    # "hourly" never ran: due at once, whatever its phase; "fresh-hourly" waits for its second
+    assert due == ["every", "hourly"]
+    assert table.due(T0, now=now, runs=runs, waiting=["every"]) == ["hourly"]
+    later = now + timedelta(seconds=4)
+    assert "failing" in table.due(T0 + 4, now=later, runs=runs)
+    runs["fresh-hourly"] = run("fresh-hourly", 2 * 3600)  # the cluster was down: overdue
+    assert "fresh-hourly" in table.due(T0, now=now, runs=runs)
 
 
 @pytest.mark.postgresql
