@@ -140,8 +140,12 @@ def page_servers(pages: Pages, ports: int) -> Iterator[list[str]]:
             for i in range(pages.count)
         ]
     finally:
-        for server in servers:
-            server.shutdown()
+        # one at a time, each shutdown waits for its loop's next poll (half a second)
+        stoppers = [threading.Thread(target=server.shutdown) for server in servers]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper, server in zip(stoppers, servers, strict=True):
+            stopper.join()
             server.server_close()
 
 
@@ -383,6 +387,7 @@ def analyse(
     t_start: float,
     t_stop: float,
     kills: list[tuple[float, str]],
+    schedule: str = "1s",
 ) -> tuple[
     dict[str, int], int, dict[str, int], list[str], list[float], dict[str, float], list[str]
 ]:
@@ -401,12 +406,20 @@ def analyse(
                     f"{source}: tick {a.tick} on {a.node} ({a.start:.3f}-{a.end}) and tick "
                     f"{b.tick} on {b.node} from {b.start:.3f}"
                 )
-    # ticks due: every whole second from the first tick after the start to the last before stop
+    # ticks due: the seconds the source's schedule falls on (the cluster's timetable), from the
+    # first after the start to the last before the stop
+    from feedbot.schedule import Schedule
+    from feedbot.worker import slot_for
+
     first, last = int(t_start) + 3, int(t_stop) - 2
-    due = set(range(first, last + 1))
+    parsed = Schedule.parse(schedule)
     runs_per_source, missed = {}, {}
+    counts = set()
     for i in range(sources):
         name = f"s{i}"
+        slot = slot_for(name, parsed)
+        due = {t for t in range(first, last + 1) if slot.fires_at(t)}
+        counts.add(len(due))
         done = {r.tick for r in by_source.get(name, []) if r.end is not None}
         runs_per_source[name] = len(done & due)
         if due - done:
@@ -423,7 +436,7 @@ def analyse(
         for source in held:
             after = [r.start for r in by_source[source] if r.start > when and r.node != node]
             resumed.append(min(after) - when if after else float("inf"))
-    return runs_per_source, len(due), missed, overlaps, resumed, gaps, sorted(held_all)
+    return runs_per_source, min(counts), missed, overlaps, resumed, gaps, sorted(held_all)
 
 
 def check_state(
@@ -504,6 +517,7 @@ def soak(
     progress: bool = False,
     server: Any = None,
     profile: bool = False,
+    schedule: str = "1s",
 ) -> SoakReport:
     """``delay``: each page answers after that long, so that runs are in flight when a worker is
     killed (and a run holds its feed's lock long enough to be overlapped, were the lock broken)."""
@@ -529,7 +543,7 @@ def soak(
 
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        config = write_config(work, urls, state=url, concurrency=concurrency)
+        config = write_config(work, urls, state=url, concurrency=concurrency, schedule=schedule)
         # the schema once before the clock starts (the workers would race to it otherwise)
         subprocess.run(
             [
@@ -555,7 +569,17 @@ def soak(
         meter.start()
         try:
             report = _soak_loop(
-                pool, work, config, url, pages, seconds, kills, restart_after, concurrency, progress
+                pool,
+                work,
+                config,
+                url,
+                pages,
+                seconds,
+                kills,
+                restart_after,
+                concurrency,
+                progress,
+                schedule,
             )
             used = meter.stop()
             report.cpu = {
@@ -583,6 +607,7 @@ def _soak_loop(
     restart_after: float,
     concurrency: int,
     progress: bool,
+    schedule: str = "1s",
 ) -> SoakReport:
     sources, workers, generation = pages.count, len(pool), 0
     logs = [w.log for w in pool]
@@ -632,7 +657,7 @@ def _soak_loop(
             w.process.kill()
     runs = read_runs(logs)
     per_source, due, missed, overlaps, resumed, gaps, held = analyse(
-        runs, sources=sources, t_start=t_start, t_stop=t_stop, kills=done_kills
+        runs, sources=sources, t_start=t_start, t_stop=t_stop, kills=done_kills, schedule=schedule
     )
     lateness = sorted(r.start - r.tick for r in runs)
     late = (
@@ -703,7 +728,7 @@ def print_soak(report: SoakReport) -> None:
         f"{report.sources} sources, {report.workers} workers, {report.seconds} s, "
         f"kills at {report.kills} s"
     )
-    print(f"runs: {report.runs}; ticks due per source: {report.due_ticks}")
+    print(f"runs: {report.runs}; ticks due per source: {report.due_ticks} (at least)")
     print(
         f"runs per source (of the due ticks): min {counts[0]}, median "
         f"{statistics.median(counts)}, max {counts[-1]}"
@@ -851,6 +876,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill", type=float, action="append", default=None)
     parser.add_argument("--restart-after", type=float, default=20.0)
     parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--schedule", default="1s", help="soak: every source's schedule")
     parser.add_argument(
         "--delay",
         type=float,
@@ -876,6 +902,7 @@ def main(argv: list[str] | None = None) -> int:
             folder=Path(args.folder) if args.folder else None,
             progress=True,
             profile=args.profile,
+            schedule=args.schedule,
         )
         print_soak(report)
         if args.json:
