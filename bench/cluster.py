@@ -124,13 +124,18 @@ def _handler(pages: Pages) -> type[BaseHTTPRequestHandler]:
     return Handler
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a killed worker's connections break mid-answer: expected, not news
+
+
 @contextmanager
 def page_servers(pages: Pages, ports: int) -> Iterator[list[str]]:
     """``ports`` servers on 127.0.0.1 (a port is a host for the per-host limits); source i is
     served by server i % ports. Yields each source's URL."""
     servers = []
     for _ in range(ports):
-        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(pages))
+        server = _QuietServer(("127.0.0.1", 0), _handler(pages))
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
         servers.append(server)

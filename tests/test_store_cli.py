@@ -32,6 +32,26 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         Store(path)
 
 
+def test_a_not_modified_run_keeps_the_entry_count_and_clears_the_failures(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+    with Store(tmp_path / "s.db") as store:
+        # no record yet: the one-statement path falls back to the full one
+        store.record_run("s", now=now, ok=True, result="not modified", items_unchanged=True)
+        assert store.source_runs()["s"].result == "not modified"
+        store.record_run("s", now=now, ok=False, result="error", error="HTTP 500")
+        store.record_run("s", now=now, ok=False, result="error", error="HTTP 500")
+        assert store.source_runs()["s"].failures == 2
+        # (a run that stores counts the source's entries; here, as if it had seven)
+        store.db.execute("UPDATE source_runs SET items = 7")
+        later = now + timedelta(minutes=5)
+        store.record_run("s", now=later, ok=True, result="not modified", items_unchanged=True)
+        run = store.source_runs()["s"]
+        assert (run.failures, run.error, run.items) == (0, None, 7)
+        assert run.last_run == run.last_success == later and run.result == "not modified"
+
+
 def test_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     path.write_bytes(b"this is not sqlite" * 100)
