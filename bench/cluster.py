@@ -208,9 +208,16 @@ def start_worker(
         ],
         stdout=subprocess.DEVNULL,
         stderr=log.open("wb"),
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **_worker_path()},
     )
     return Worker(index, log, process, time.time())
+
+
+def _worker_path() -> dict[str, str]:
+    """``BENCH_WORKER_PYTHONPATH``: the workers run the feedbot found there (another version,
+    for a before/after), the harness its own."""
+    path = os.environ.get("BENCH_WORKER_PYTHONPATH")
+    return {"PYTHONPATH": path} if path else {}
 
 
 def cpu_seconds(pid: int) -> float:

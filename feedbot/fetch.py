@@ -5,7 +5,8 @@ Owns: every network and local-file read of a page. Must not: parse HTML (beyond 
 touch the state or decide anything about items. Cache validators come in and go out as values.
 Thread-safe: the worker threads of a run share one Fetcher (requests' connection pool is). Reads no
 clock itself: the run's ``now`` is handed in (like ``sleep`` and ``monotonic``, for the tests).
-HTTP proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as requests reads them.
+HTTP proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as requests reads them
+— once per host and fetcher (:class:`EnvironmentOnce`), not on every request.
 """
 
 from __future__ import annotations
@@ -19,9 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote, urlsplit
 
 import requests
+
+if TYPE_CHECKING:
+    from requests.sessions import _Settings
 
 from .clock import utcnow
 from .config import SourceConfig
@@ -114,6 +119,35 @@ def retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+class EnvironmentOnce(requests.Session):
+    """A session that reads the environment's settings for a host (proxies and NO_PROXY, the CA
+    bundle variables) once, the first time it asks that host, instead of on every request: requests
+    walks every environment variable per request for them, a good part of a short fetch's CPU.
+    The answer is requests' own (``merge_environment_settings``), kept per scheme and host."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._per_host: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> _Settings:
+        if proxies or verify is not None or cert is not None or not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        known = self._per_host.get(key)
+        if known is None:
+            known = dict(super().merge_environment_settings(url, {}, None, None, None))
+            self._per_host[key] = known
+        settings = {
+            **known,
+            "proxies": dict(known["proxies"]),
+            "stream": self.stream if stream is None else stream,  # as merge_setting does
+        }
+        return cast("_Settings", settings)
+
+
 class Fetcher:
     """One requests session shared by every source of a run."""
 
@@ -134,7 +168,7 @@ class Fetcher:
         self.settings = settings
         self.now = now
         if session is None:
-            session = requests.Session()
+            session = EnvironmentOnce()
             # Keep-alive connections for many hosts at once, and as many per host as we allow.
             adapter = requests.adapters.HTTPAdapter(
                 pool_connections=HOST_POOLS, pool_maxsize=max(10, settings.host_concurrency)
