@@ -1361,7 +1361,8 @@ def connection_pool(url: str, *, size: int, name: str = "feedbot") -> Any:
 def engine_pool(url: str, *, name: str, size: int = 8) -> Any:
     """The asynchronous pool procrastinate runs its queries on (a worker's event loop): like the
     one procrastinate makes, but a connection lent is checked without a round trip — one the
-    server closed is known broken after its first failed query and then replaced."""
+    server closed is known broken after its first failed query and then replaced — and each
+    statement commits by itself."""
     from psycopg_pool import AsyncConnectionPool
 
     async def check(conn: Any) -> None:
@@ -1372,7 +1373,9 @@ def engine_pool(url: str, *, name: str, size: int = 8) -> Any:
         url,
         min_size=2,
         max_size=size,
-        kwargs={"application_name": name},
+        # procrastinate's statements are single calls of its functions: autocommit spares a
+        # COMMIT round trip after each (the loop runs them one after the other)
+        kwargs={"application_name": name, "autocommit": True},
         check=check,
         name=name,
         open=False,

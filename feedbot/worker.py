@@ -47,6 +47,7 @@ import hashlib
 import logging
 import os
 import socket
+import sys
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ MAX_PHASE = 300  # seconds: an interval's runs are spread over a tenth of it, at
 TICK_MAX_DELAY = 3  # seconds: a tick that starts later than this defers nothing (the next one will)
 CATCH_UP = 1.5  # periods: a source whose last run is older than this is due at the next tick
 POLL = 0.1  # seconds between two looks for a job while a worker is idle
+SWITCH_INTERVAL = 0.0005  # seconds a thread holds the GIL before another may take it
 # procrastinate runs the higher priority first: the tick and the recovery never wait behind runs
 PRIORITY_TICK = 20
 PRIORITY_RECOVER = 10
@@ -446,6 +448,9 @@ def run_worker(
         )
     url = config.state
     prepare_state(url)
+    # procrastinate's loop fetches one job at a time; with dozens of run threads ready, each of its
+    # steps can wait a whole switch interval (5 ms) for the GIL, which caps a worker's job rate
+    sys.setswitchinterval(SWITCH_INTERVAL)
     # connections: one per running job, one per request holding a host slot, and a few spare
     stores = StorePool(url, size=2 * concurrency + 4, name="feedbot-worker")
     settings = fetch_settings(config)
