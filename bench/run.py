@@ -6,6 +6,7 @@
     python -m bench scale       how each figure grows from 100 to 10,000 pages
     python -m bench profile     cProfile of one run: where the time goes
     python -m bench split       extract+split against BeautifulSoup alone (bench/split_bench.py)
+    python -m bench serve-hostile  a client's wait while idle or slowloris connections hold the server
     python -m bench all         e2e, scale and profile
 
 Adding a benchmark is one line in COMMANDS: a name, a help line, a function that adds its options
@@ -136,6 +137,10 @@ COMMANDS: dict[str, Command] = {
     "split": script("bench.split_bench", "extract+split vs BeautifulSoup alone"),
     "fetch": script("bench.fetch_bench", "200 sources with a 200 ms delay, then all 304 (issue 5)"),
     "serve": script("bench.serve_bench", "feedbot serve vs nginx with wrk, 200 and 304 (issue 6)"),
+    "serve-hostile": script(
+        "bench.serve_hostile",
+        "a client's wait while 500-1500 idle or slowloris connections are open",
+    ),
     "soak": script("bench.soak", "the daemon on 100 one-second sources for minutes (issue 7)"),
     "all": Command("e2e, scale and profile", lambda p: None, _all),
 }

@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 
 from bench.corpus import corpus
-from feedbot.parse import parse_tree
 from feedbot.split import split_page
+from feedbot.split.parse import parse_tree
 
 
 def bs_parse(page: str) -> object:
@@ -72,7 +72,7 @@ def main() -> int:
     print(f"pages {len(pages)} ({total_kb:.0f} KB, {items} items), {args.clock} clock")
     rows = [
         ("BeautifulSoup(page, 'lxml') parse", "bs"),
-        ("lxml parse (feedbot.parse)", "lxml"),
+        ("lxml parse (feedbot.split.parse)", "lxml"),
         ("feedbot extract+split (split_page)", "feedbot"),
     ]
     print(f"{'':36s} {'best':>8s} {'median':>8s}")

@@ -14,16 +14,21 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from . import __version__
+from .clock import utcnow
 from .config import DEFAULT_CONCURRENCY, DEFAULT_USER_AGENT, Config, SourceConfig, load_config
-from .errors import ConfigError, FeedbotError, LockError, StoreError
+from .errors import ConfigError, FeedbotError, LockError, NotFound, StoreError
 from .fetch import Fetcher, FetchSettings
 from .lock import RunLock
-from .model import RunResult, Split, SplitMode
-from .run import run_once, split_options
-from .store import Store
+from .logfmt import JsonFormatter, text_formatter
+from .model import RenderMode, RunResult, Split, SplitMode
+from .redact import ScrubFilter
+from .run import check_state, run_once, split_options
+from .split.explain import Explanation
+from .store import Store, read_state_error
 
 log = logging.getLogger("feedbot")
 DEFAULT_CONFIG = "feedbot.toml"
@@ -74,10 +79,11 @@ def cli_logging(settings: LogSettings) -> Iterator[logging.Handler]:
     afterwards. Nothing else about the loggers changes — records still propagate, so an embedding
     program's own handlers (or pytest's) see them too."""
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(ScrubFilter())  # no credentials of a URL in the log (feedbot.redact)
     if settings.fmt == "json":
-        handler.setFormatter(_JsonFormatter())
+        handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(logging.Formatter("feedbot: %(levelname)s: %(message)s"))
+        handler.setFormatter(text_formatter())
     handler.setLevel(settings.level)
     package = logging.getLogger("feedbot")
     # (logger, its level before, whether the handler goes on it: not on a child of one that has it)
@@ -100,18 +106,6 @@ def cli_logging(settings: LogSettings) -> Iterator[logging.Handler]:
                 logger.removeHandler(handler)
             logger.setLevel(level)
         handler.close()
-
-
-class _JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(
-            {
-                "time": self.formatTime(record),
-                "level": record.levelname.lower(),
-                "message": record.getMessage(),
-            },
-            ensure_ascii=False,
-        )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -183,6 +177,23 @@ def _parser() -> argparse.ArgumentParser:
     p_prev.add_argument("--headline-selector")
     p_prev.add_argument("--headline-regex")
     p_prev.add_argument("--encoding")
+    p_prev.add_argument(
+        "--render",
+        choices=[mode.value for mode in RenderMode],
+        default=None,
+        help="browser: run the page's scripts in headless Chromium first",
+    )
+    p_prev.add_argument(
+        "--open",
+        action="store_true",
+        help="show it in your browser instead: the preview page, on 127.0.0.1 until Ctrl-C",
+    )
+    p_prev.add_argument("--port", type=int, default=0, help="with --open: port (default: any free)")
+    p_prev.add_argument(
+        "--allow-edit",
+        action="store_true",
+        help="with --open: the page may write its config lines into the config file",
+    )
     p_prev.add_argument("-v", "--verbose", action="count", default=0)
 
     p_status = sub.add_parser("status", help="show each source's last run")
@@ -203,6 +214,17 @@ def _parser() -> argparse.ArgumentParser:
     p_serve.add_argument("--host", help="address to listen on (default: [serve] host, 127.0.0.1)")
     p_serve.add_argument(
         "--port", type=int, help="port (default: [serve] port, 8080; 0 picks a free one)"
+    )
+    p_serve.add_argument(
+        "--preview",
+        action="store_true",
+        help="also serve the preview page (/preview): it fetches pages, so it answers only this "
+        "machine unless [serve] preview_token is presented",
+    )
+    p_serve.add_argument(
+        "--allow-edit",
+        action="store_true",
+        help="with --preview on a loopback address: the preview page may write the config file",
     )
     p_migrate = sub.add_parser(
         "migrate-state",
@@ -265,7 +287,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if args.command == "worker":
             return cmd_worker(args)
     except ConfigError as exc:
-        print(f"feedbot: config error: {exc}", file=sys.stderr)
+        for problem in exc.problems:  # every problem of the file, one line each
+            print(f"feedbot: config error: {problem}", file=sys.stderr)
         return 2
     except LockError as exc:
         print(f"feedbot: {exc}", file=sys.stderr)
@@ -287,6 +310,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(
             str(config.path), "sources", f"no source named {', '.join(map(repr, unknown))}"
         )
+    for warning in config.warnings():
+        log.warning("%s", warning)  # once per run, shown with -v (cron stays quiet)
     progress = (
         _progress_bar(len(args.source) or len(config.sources)) if sys.stderr.isatty() else None
     )
@@ -345,57 +370,129 @@ def _progress_bar(total: int) -> Callable[[RunResult], None]:
     return advance
 
 
-def _preview_source(args: argparse.Namespace) -> tuple[SourceConfig, Config | None]:
+def _preview_source(args: argparse.Namespace) -> tuple[SourceConfig, Config | None, bool]:
+    """The source to preview, the config (when there is one) and whether the source is one of its
+    own."""
     config: Config | None = None
     path = _config_path(args.config)
     if args.config or Path(path).exists():
         config = load_config(path)
         for source in config.sources:
             if source.name == args.target:
-                return source, config
+                return source, config, True
     target = args.target
     if "://" not in target:
         resolved = Path(target).expanduser().resolve()
         if not resolved.exists():
             raise FeedbotError(f"preview: {target}: no such file, URL or configured source")
         target = resolved.as_uri()
-    return SourceConfig(name="preview", url=target, feed="preview"), config
+    return SourceConfig(name="preview", url=target, feed="preview"), config, False
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from .split import split_page
+    from .run import fetch_page, fetch_settings
+    from .split.explain import explain_page
 
-    source, config = _preview_source(args)
+    source, config, configured = _preview_source(args)
+    if args.open:
+        return _open_preview(args, source, config, configured)
     overrides = {
         "split": SplitMode(args.split) if args.split else None,
         "content_selector": args.content_selector,
         "headline_selector": args.headline_selector,
         "headline_regex": args.headline_regex,
         "encoding": args.encoding,
+        "render": RenderMode(args.render) if args.render else None,
     }
     source = replace(source, **{k: v for k, v in overrides.items() if v is not None})
-    ua = config.user_agent if config else f"{DEFAULT_USER_AGENT} preview"
-    fetcher = Fetcher(FetchSettings(user_agent=ua, tries=1))
+    settings = (
+        fetch_settings(config)
+        if config
+        else FetchSettings(user_agent=f"{DEFAULT_USER_AGENT} preview")
+    )
+    fetcher = Fetcher(replace(settings, tries=1))
     try:
-        page = fetcher.fetch(source)
+        page = fetch_page(fetcher, source, source.url, None)
     finally:
         fetcher.close()
-    split = split_page(page.text, page.content_type, split_options(source))
+    explained = explain_page(page.text, page.content_type, split_options(source, page))
+    read_as = f"{page.markup} ({page.markup_reason})" if page.markup else ""
     if args.json:
-        print(
-            json.dumps(preview_json(split, page.url, page.encoding), ensure_ascii=False, indent=2)
-        )
+        data = preview_json(explained.split, page.url, page.encoding, explained, read_as)
+        print(json.dumps(data, ensure_ascii=False, indent=2))
     else:
-        print(preview_text(split, page.url, page.encoding))
-    return 0 if split.items else 1
+        print(preview_text(explained.split, page.url, page.encoding, explained, read_as))
+    return 0 if explained.split.items else 1
 
 
-def preview_json(split: Split, url: str, encoding: str) -> dict[str, object]:
-    return {
+def _open_preview(
+    args: argparse.Namespace, source: SourceConfig, config: Config | None, configured: bool
+) -> int:
+    """``feedbot preview --open``: the preview page on 127.0.0.1, opened in the user's browser."""
+    import webbrowser
+    from urllib.parse import urlencode
+
+    from .serve import FeedServer, serve
+
+    if config is None:
+        if args.allow_edit:
+            raise ConfigError(_config_path(args.config), None, "--allow-edit needs a config file")
+        config = _adhoc_config(source)
+    query = {"source": source.name} if configured else {"url": source.url}
+
+    def opened(server: FeedServer) -> None:
+        address = f"{server.url}preview?{urlencode(query)}"
+        print(f"feedbot: the preview is on {address} (Ctrl-C stops it)", file=sys.stderr)
+        webbrowser.open(address)
+
+    serve(
+        config,
+        "127.0.0.1",
+        args.port,
+        preview=True,
+        allow_edit=args.allow_edit,
+        named_urls=() if configured else (source.url,),
+        ready=opened,
+    )
+    return 0
+
+
+def _adhoc_config(source: SourceConfig) -> Config:
+    """A config holding only ``source``, for a preview without a config file (nothing is written:
+    the preview never touches the state or the feeds)."""
+    import tempfile
+
+    from .config import FeedConfig
+
+    scratch = Path(tempfile.gettempdir()) / "feedbot-preview"
+    return Config(
+        path=Path.cwd() / DEFAULT_CONFIG,
+        state_dir=scratch / "state",
+        feeds_dir=scratch / "feeds",
+        sources=(source,),
+        feeds=(FeedConfig(name=source.feed, title=source.feed, entries=50),),
+        user_agent=f"{DEFAULT_USER_AGENT} preview",
+    )
+
+
+def preview_json(
+    split: Split,
+    url: str,
+    encoding: str,
+    explained: Explanation | None = None,
+    read_as: str = "",
+) -> dict[str, object]:
+    """The preview as data. Stable keys (documented in the README): the split (title, structure,
+    items, what was cut) and, with the explanation, the outline's levels with a headline_selector
+    that forces each, the choice and why, and every block with its selector, role and item."""
+    data: dict[str, object] = {
         "url": url,
         "encoding": encoding,
+        "read_as": read_as,  # how the page was read (html, text, markdown) and why
+        "published": split.published.isoformat() if split.published else None,
+        "date_zone": split.date_zone,  # the zone a zone-less page date was read in, and why
         "title": split.title,
         "structure": split.structure,
         "single_article": split.single_article,
@@ -417,10 +514,56 @@ def preview_json(split: Split, url: str, encoding: str) -> dict[str, object]:
         ],
         "dropped": [{"reason": d.reason, "text": d.text} for d in split.dropped],
     }
+    if explained is not None:
+        data["content"] = explained.content
+        data["choice"] = {"level": explained.chosen, "why": list(explained.why)}
+        data["levels"] = [
+            {
+                "name": v.name,
+                "rank": v.rank,
+                "headlines": v.headlines,
+                "score": v.score,
+                "viable": v.viable,
+                "chosen": v.chosen,
+                "verdict": v.verdict,
+                "reasons": list(v.reasons),
+                "selector": v.selector,
+                "sample": list(v.sample),
+            }
+            for v in explained.levels
+        ]
+        data["blocks"] = [
+            {
+                "index": b.index,
+                "tag": b.tag,
+                "text": b.text,
+                "selector": b.selector,
+                "role": b.role,
+                "item": b.item,
+                "reason": b.reason,
+            }
+            for b in explained.blocks
+        ]
+        data["cut_regions"] = [
+            {"reason": reason, "text": text[:80], "selector": selector}
+            for reason, text, selector in explained.cut_regions
+        ]
+    return data
 
 
-def preview_text(split: Split, url: str, encoding: str) -> str:
+def preview_text(
+    split: Split,
+    url: str,
+    encoding: str,
+    explained: Explanation | None = None,
+    read_as: str = "",
+) -> str:
     lines = [f"page:      {url}", f"encoding:  {encoding}", f"title:     {split.title or '(none)'}"]
+    if read_as:
+        lines.insert(2, f"read as:   {read_as}")
+    if split.published:
+        zone = f" (read in {split.date_zone})" if split.date_zone else " (as the page states)"
+        lines.append(f"date:      {split.published.isoformat()}{zone}")
     if split.single_article:
         lines.append("structure: a single article (kept as one item)")
     elif split.items:
@@ -431,6 +574,8 @@ def preview_text(split: Split, url: str, encoding: str) -> str:
         )
     if split.attribution:
         lines.append(f"source:    {split.attribution}")
+    if explained is not None:
+        lines += _explanation_lines(explained)
     lines.append("")
     lines.append("candidates (best first):")
     for c in split.candidates:
@@ -449,21 +594,61 @@ def preview_text(split: Split, url: str, encoding: str) -> str:
     return "\n".join(lines)
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def _explanation_lines(explained: Explanation) -> list[str]:
+    lines = [
+        "",
+        f"content:   {explained.content}",
+        "",
+        "outline (families of headlines, coarse first):",
+    ]
+    for v in explained.levels:
+        mark = "*" if v.chosen else " "
+        sample = " | ".join(v.sample)
+        lines.append(
+            f" {mark}{v.name:<14} rank {v.rank:2d} {v.headlines:3d} headlines  {sample[:60]}"
+        )
+        if v.verdict and not v.chosen:
+            lines.append(f"      not chosen: {v.verdict}")
+    lines.append("")
+    lines.append(f"level:     {explained.chosen}")
+    lines += [f"  because  {why}" for why in explained.why]
+    return lines
+
+
+def cmd_status(args: argparse.Namespace, now: Callable[[], datetime] = utcnow) -> int:
+    """Each source's last run (and the daemon's next runs, and how long a run in progress has
+    gone). A damaged or emptied state is reported in one line, and the exit status is 1."""
     from .daemon import read_daemon_state
 
     config = load_config(_config_path(args.config))
     daemon = read_daemon_state(config.state_dir)
     next_runs = daemon.next_runs if daemon else {}
+    running = daemon.running if daemon else {}
     runs = {}
     counts: dict[str, int] = {}
-    if config.shared_state or config.db_path.exists():
-        with Store(config.store_location) as store:
-            runs = store.source_runs()
-            counts = {f.name: store.count_entries(f.name) for f in config.feeds}
+    state_error = read_state_error(config.state_dir)
+    problem = state_error.message if state_error else None
+    if config.shared_state:
+        try:
+            with Store(config.store_location) as store:
+                runs = store.source_runs()
+                counts = {f.name: store.count_entries(f.name) for f in config.feeds}
+        except StoreError as exc:
+            problem = str(exc)
+    elif config.db_path.exists() and config.db_path.stat().st_size == 0:
+        problem = problem or f"{config.db_path}: the state database is empty (0 bytes)"
+    elif config.db_path.exists() and state_error is None:
+        try:
+            with Store(config.db_path) as store:
+                runs = store.source_runs()
+                counts = {f.name: store.count_entries(f.name) for f in config.feeds}
+        except StoreError as exc:
+            problem = str(exc)
+    moment = now()
     rows = []
     for source in config.sources:
         run = runs.get(source.name)
+        since = running.get(source.name)
         rows.append(
             {
                 "source": source.name,
@@ -472,17 +657,24 @@ def cmd_status(args: argparse.Namespace) -> int:
                 "last_success": run.last_success.isoformat() if run and run.last_success else None,
                 "result": run.result if run else "never run",
                 "failures": run.failures if run else 0,
-                "last_error": run.error if run else None,
+                "last_error": config.scrub(run.error) if run and run.error else None,
+                "error_kind": run.error_kind if run else None,
                 "next_run": (
                     next_run.isoformat() if (next_run := next_runs.get(source.name)) else None
                 ),
+                "running_since": since.isoformat() if since else None,
+                "running_seconds": int((moment - since).total_seconds()) if since else None,
                 "items": run.items if run else 0,
                 "feed_entries": counts.get(source.feed, 0),
             }
         )
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
-        return 0
+        if problem:
+            print(f"feedbot: state error: {problem}", file=sys.stderr)
+        return 1 if problem else 0
+    if problem:
+        print(f"state: {problem}")
     if daemon:
         print(f"daemon: running (pid {daemon.pid}, since {daemon.started.isoformat()})")
     else:
@@ -492,28 +684,56 @@ def cmd_status(args: argparse.Namespace) -> int:
         "  last error"
     )
     for row in rows:
+        result = row["result"]
+        seconds = row["running_seconds"]
+        if isinstance(seconds, int):
+            result = f"running {_duration(seconds)}"
         print(
-            f"{row['source']:<20} {row['result']:<13} {row['last_run'] or '-':<26} "
+            f"{row['source']:<20} {result:<13} {row['last_run'] or '-':<26} "
             f"{row['next_run'] or '-':<26} {row['failures']:>5} {row['items']:>5}  "
             f"{row['last_error'] or ''}"
         )
-    return 0
+    return 1 if problem else 0
+
+
+def _duration(seconds: int) -> str:
+    """``75`` -> ``1m15s``: how long a run in progress has been going."""
+    minutes, secs = divmod(max(0, seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     from .history import format_history
 
     config = load_config(_config_path(args.config))
+    feeds = [feed.name for feed in config.feeds]
+    if args.feed not in feeds:  # before the state is opened (or created)
+        raise NotFound(f"no feed named {args.feed!r} (the config has {', '.join(feeds)})")
+    check_state(config)  # an emptied state is not opened (opening would make it a new one)
     with Store(config.store_location) as store:
-        print(format_history(store, args.feed, args.entry))
+        print(format_history(store, args.feed, args.entry, feeds=feeds))
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from .previewapp import loopback_host
     from .serve import serve
 
     config = load_config(_config_path(args.config))
-    serve(config, args.host, args.port)
+    if args.allow_edit and not args.preview:
+        print("feedbot: --allow-edit needs --preview", file=sys.stderr)
+        return 2
+    if args.allow_edit and not loopback_host(args.host or config.serve.host):
+        print(
+            "feedbot: --allow-edit writes the config file, so it is only for a server on a "
+            "loopback address such as 127.0.0.1",
+            file=sys.stderr,
+        )
+        return 2
+    serve(config, args.host, args.port, preview=args.preview, allow_edit=args.allow_edit)
     return 0
 
 

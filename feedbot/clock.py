@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 
@@ -28,3 +29,9 @@ def format_iso(value: datetime) -> str:
 def utcnow_exact() -> datetime:
     """The current time with microseconds, for scheduling (the daemon's next-run arithmetic)."""
     return datetime.now(UTC)
+
+
+def epoch_seconds() -> float:
+    """Seconds since the epoch as waitress keeps them (its connections' last activity and its
+    sweeps compare ``time.time()`` values), for the server's request deadline."""
+    return time.time()

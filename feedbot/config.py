@@ -15,13 +15,16 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from . import redact
 from .errors import ConfigError
-from .model import FeedFormat, SourceKind, SplitMode, UpdatePolicy
+from .model import FeedFormat, PageFormat, RenderMode, SourceKind, SplitMode, UpdatePolicy
+from .netpolicy import IPNetwork, parse_networks
 from .schedule import Schedule, parse_duration
 
 E = TypeVar("E", bound=StrEnum)
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 DEFAULT_USER_AGENT = "feedbot/0.1 (+https://github.com/feedbot/feedbot)"
+DEFAULT_BROWSER = "/usr/bin/chromium"  # Debian's chromium package
 DEFAULT_CONCURRENCY = 4  # sources processed at once: a run's worker threads, the daemon's --workers
 DEFAULT_SCHEDULE = Schedule.parse("1h")
 DEFAULT_STATE_DIR = "state"  # relative to the config file
@@ -49,6 +52,9 @@ class SourceConfig:
     newest: str = "first"  # index: whether the index lists its newest link "first" or "last"
     recheck: int = 3 * 86400  # index: seconds during which a processed page is re-fetched for edits
     robots: bool = True  # respect robots.txt (set false for pages the user owns)
+    format: PageFormat = PageFormat.AUTO  # what the page's bytes are (feedbot.markup.page_format)
+    timezone: str | None = None  # IANA zone of dates the page writes without one (feedbot.dates)
+    render: RenderMode = RenderMode.STATIC  # "browser": run the page's scripts in headless Chromium
 
     @property
     def is_local(self) -> bool:
@@ -74,6 +80,7 @@ class ServeConfig:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    preview_token: str | None = None  # lets clients beyond this machine use the preview page
 
 
 @dataclass(frozen=True)
@@ -96,8 +103,14 @@ class Config:
     concurrency: int = DEFAULT_CONCURRENCY  # sources fetched at the same time
     host_concurrency: int = 2  # requests at the same time to one host (host:port)
     host_interval: float = 1.0  # seconds between the starts of two requests to one host
+    request_timeout: float = 60.0  # wall-clock seconds for one request, headers and body
+    source_timeout: float = 120.0  # wall-clock seconds for a source: its tries, an index's pages
+    allow_networks: tuple[IPNetwork, ...] = ()  # internal networks that pages may lead to
+    secret_params: tuple[str, ...] = redact.SECRET_PARAMS  # query parameters never shown
     serve: ServeConfig = ServeConfig()
     state: str | None = None  # a postgresql:// URL: the shared state (default: SQLite in state_dir)
+    browser: str = DEFAULT_BROWSER  # the Chromium that render = "browser" drives
+    render_timeout: float = 30.0  # seconds a page may take in the browser: load, scripts, settling
 
     def source(self, name: str) -> SourceConfig:
         return self._sources_by_name[name]
@@ -107,10 +120,20 @@ class Config:
 
     def site_link(self, feed: str) -> str | None:
         """The site a feed is made from: the first http(s) page among its sources (a feed's
-        alternate link, OPML's htmlUrl); None for a feed made only from local files."""
-        return next(
+        alternate link, OPML's htmlUrl), without its credentials; None for a feed made only from
+        local files."""
+        url = next(
             (s.url for s in self.sources if s.feed == feed and s.url.startswith("http")), None
         )
+        return self.shown(url) if url else None
+
+    def shown(self, url: str) -> str:
+        """``url`` as a public output may show it: no user-info, no ``secret_params``."""
+        return redact.public_url(url, self.secret_params)
+
+    def scrub(self, text: str) -> str:
+        """``text`` (an error message, a log line) with every URL in it as :meth:`shown`."""
+        return redact.scrub(text, self.secret_params)
 
     def public_url(self, filename: str) -> str | None:
         """Where a feed document is served, when ``base_url`` says."""
@@ -143,6 +166,18 @@ class Config:
         """Whether the state is PostgreSQL, shared by every node (feeds then live there too)."""
         return self.state is not None
 
+    def warnings(self) -> list[str]:
+        """What is valid but probably not meant (a run logs each once)."""
+        found = []
+        if self.base_url is None:
+            found.append(
+                f"{self.path}: no [feedbot] base_url, so the feeds are written without their own "
+                'address (Atom and RSS rel="self", JSON Feed feed_url): readers use it to follow a '
+                "feed that moves, and feed validators warn without it. Set base_url to where the "
+                "feeds are served (feedbot serve's default: http://127.0.0.1:8080/)"
+            )
+        return found
+
 
 def _defaults(cls: type) -> dict[str, Any]:
     """The default of each field of a config dataclass that has one."""
@@ -150,21 +185,30 @@ def _defaults(cls: type) -> dict[str, Any]:
 
 
 class _Table:
-    """Typed access to one TOML table that reports the file and the dotted key on error."""
+    """Typed access to one TOML table that reports the file and the dotted key of each problem.
 
-    def __init__(self, path: Path, prefix: str, data: Any) -> None:
+    A problem is recorded (in ``problems``, shared by every table of one file) and checking goes on
+    with the key's default, so that one report names every problem of the file."""
+
+    def __init__(self, path: Path, prefix: str, data: Any, problems: list[ConfigError]) -> None:
         self.path = path
         self.prefix = prefix
+        self.problems = problems
         if not isinstance(data, dict):
-            raise ConfigError(str(path), prefix or None, "must be a table")
+            self.problems.append(ConfigError(str(path), prefix or None, "must be a table"))
+            data = {}
         self.data: dict[str, Any] = data
         self.used: set[str] = set()
 
     def key(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.prefix else name
 
-    def error(self, name: str, message: str) -> ConfigError:
-        return ConfigError(str(self.path), self.key(name), message)
+    def fail(self, name: str, message: str) -> None:
+        """Record a problem with the key ``name``."""
+        self.problems.append(ConfigError(str(self.path), self.key(name), message))
+
+    def table(self, prefix: str, data: Any) -> _Table:
+        return _Table(self.path, prefix, data, self.problems)
 
     def get(self, name: str, kind: type | tuple[type, ...], default: Any = None) -> Any:
         self.used.add(name)
@@ -172,33 +216,42 @@ class _Table:
             return default
         value = self.data[name]
         if isinstance(value, bool) and kind is not bool:
-            raise self.error(name, f"must be {_kind_name(kind)}, not a boolean")
+            self.fail(name, f"must be {_kind_name(kind)}, not a boolean")
+            return default
         if not isinstance(value, kind):
-            raise self.error(name, f"must be {_kind_name(kind)}, not {type(value).__name__}")
+            self.fail(name, f"must be {_kind_name(kind)}, not {type(value).__name__}")
+            return default
         return value
 
-    def require(self, name: str, kind: type) -> Any:
+    def require(self, name: str, kind: type, advice: str = "") -> Any:
         if name not in self.data:
-            raise self.error(name, "is required")
+            self.used.add(name)
+            self.fail(name, "is required" + (f": {advice}" if advice else ""))
+            return None
         return self.get(name, kind)
 
     def text(self, name: str, default: str | None = None) -> str | None:
         value = self.get(name, str, default)
         if value is not None and not value.strip():
-            raise self.error(name, "must not be empty")
+            self.fail(name, "must not be empty")
+            return default
         return value  # type: ignore[no-any-return]
 
     def strings(self, name: str) -> tuple[str, ...]:
         value = self.get(name, list, [])
+        good = []
         for index, element in enumerate(value):
             if not isinstance(element, str) or not element.strip():
-                raise self.error(f"{name}[{index}]", "must be a non-empty string")
-        return tuple(value)
+                self.fail(f"{name}[{index}]", "must be a non-empty string")
+            else:
+                good.append(element)
+        return tuple(good)
 
     def positive(self, name: str, kind: type, default: Any) -> Any:
         value = self.get(name, (int, float) if kind is float else int, default)
         if value is not None and value <= 0:
-            raise self.error(name, "must be greater than zero")
+            self.fail(name, "must be greater than zero")
+            return default
         return value
 
     def choice(self, name: str, enum: type[E], default: E) -> E:
@@ -209,19 +262,46 @@ class _Table:
         try:
             return enum(value)
         except ValueError:
-            raise self.error(name, f"must be one of {_values(enum)}") from None
+            self.fail(name, f"must be one of {_values(enum)}")
+            return default
 
-    def member(self, name: str, enum: type[E], value: str) -> E:
+    def member(self, name: str, enum: type[E], value: str) -> E | None:
         """``value``, an element of the list ``name``, as one of ``enum``'s values."""
         try:
             return enum(value)
         except ValueError:
-            raise self.error(name, f"{value!r} is not one of {_values(enum)}") from None
+            self.fail(name, f"{value!r} is not one of {_values(enum)}")
+            return None
+
+    def pattern(self, name: str, value: str | None, what: str = "is not a valid") -> str | None:
+        """``value`` when it compiles as a regular expression."""
+        if value is None:
+            return None
+        try:
+            re.compile(value)
+        except re.error as exc:
+            self.fail(name, f"{what} regular expression: {exc}")
+            return None
+        return value
+
+    def selector(self, name: str, selector: str | None) -> str | None:
+        """``selector`` when soupsieve (the CSS engine the splitter uses) reads it."""
+        if selector is None:
+            return None
+        import soupsieve  # a dependency of beautifulsoup4: the CSS selector engine it uses
+
+        try:
+            soupsieve.compile(selector)
+        except Exception as exc:  # soupsieve raises SelectorSyntaxError, a ValueError subclass
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            self.fail(name, f"is not a valid CSS selector: {reason}")
+            return None
+        return selector
 
     def check_unknown(self) -> None:
         for name in self.data:
             if name not in self.used:
-                raise self.error(name, "unknown key (check its spelling)")
+                self.fail(name, "unknown key (check its spelling)")
 
 
 def _values(enum: type[StrEnum]) -> str:
@@ -242,60 +322,48 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
     return names.get(kind, kind.__name__)
 
 
-def _check_selector(table: _Table, name: str, selector: str | None) -> None:
-    if selector is None:
-        return
-    import soupsieve  # a dependency of beautifulsoup4: the CSS selector engine it uses
-
-    try:
-        soupsieve.compile(selector)
-    except Exception as exc:  # soupsieve raises SelectorSyntaxError, a ValueError subclass
-        raise table.error(name, f"is not a valid CSS selector: {exc}") from None
-
-
-def _resolve_url(table: _Table, base: Path, url: str) -> str:
+def _resolve_url(table: _Table, base: Path, url: str | None) -> str:
+    if url is None:
+        return ""
     parts = urlsplit(url)
     if parts.scheme in ("http", "https"):
         if not parts.netloc:
-            raise table.error("url", f"has no host: {url!r}")
+            table.fail("url", f"has no host: {url!r}")
         return url
     if parts.scheme == "file":
         return url
     if parts.scheme and len(parts.scheme) > 1:
-        raise table.error(
-            "url", f"unsupported scheme {parts.scheme!r} (use http, https, file or a path)"
-        )
+        table.fail("url", f"unsupported scheme {parts.scheme!r} (use http, https, file or a path)")
+        return url
     path = Path(url).expanduser()
     if not path.is_absolute():
         path = base / path
     return path.resolve().as_uri()
 
 
-def _source(path: Path, index: int, data: Any) -> SourceConfig:
-    table = _Table(path, f"sources[{index}]", data)
+def _name(table: _Table, key: str, value: str | None) -> str:
+    if value is not None and not NAME_RE.match(value):
+        table.fail(key, "must be letters, digits, '.', '_' or '-' (at most 64)")
+    return value or ""
+
+
+def _source(top: _Table, index: int, data: Any) -> SourceConfig:
+    table = top.table(f"sources[{index}]", data)
     default = _defaults(SourceConfig)
     name = table.require("name", str)
-    if not NAME_RE.match(name):
-        raise table.error("name", "must be letters, digits, '.', '_' or '-' (at most 64)")
-    table.prefix = f"sources[{index}] ({name})"
-    feed = table.get("feed", str, name)
-    if not NAME_RE.match(feed):
-        raise table.error("feed", "must be letters, digits, '.', '_' or '-' (at most 64)")
+    if name is not None and NAME_RE.match(name):
+        table.prefix = f"sources[{index}] ({name})"
+    else:
+        name = _name(table, "name", name)
+    own_feed = table.get("feed", str, None)
+    feed = _name(table, "feed", own_feed) if own_feed is not None else name
     split = table.choice("split", SplitMode, default["split"])
-    headline_regex = table.text("headline_regex")
-    if headline_regex is not None:
-        try:
-            re.compile(headline_regex)
-        except re.error as exc:
-            raise table.error(
-                "headline_regex", f"is not a valid regular expression: {exc}"
-            ) from None
-    volatile = table.strings("volatile_patterns")
-    for pattern in volatile:
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise table.error("volatile_patterns", f"{pattern!r} is not valid: {exc}") from None
+    headline_regex = table.pattern("headline_regex", table.text("headline_regex"))
+    volatile = tuple(
+        pattern
+        for pattern in table.strings("volatile_patterns")
+        if table.pattern("volatile_patterns", pattern, f"{pattern!r} is not a valid")
+    )
     encoding = table.text("encoding")
     if encoding is not None:
         import codecs
@@ -303,30 +371,41 @@ def _source(path: Path, index: int, data: Any) -> SourceConfig:
         try:
             codecs.lookup(encoding)
         except LookupError:
-            raise table.error("encoding", f"unknown encoding {encoding!r}") from None
+            table.fail("encoding", f"unknown encoding {encoding!r}")
+            encoding = None
     schedule_text = table.text("schedule")
     schedule = _schedule(table, "schedule", schedule_text) if schedule_text else None
     index_settings = _index_settings(table)
+    timezone = table.text("timezone")
+    if timezone is not None:
+        from .dates import zone_named
+
+        try:
+            zone_named(timezone)
+        except ValueError as exc:
+            table.fail("timezone", str(exc))
+            timezone = None
     source = SourceConfig(
         name=name,
-        url=_resolve_url(table, path.parent, table.require("url", str)),
+        url=_resolve_url(table, top.path.parent, table.require("url", str)),
         feed=feed,
         feed_title=table.text("feed_title"),
-        content_selector=table.text("content_selector"),
-        exclude_selectors=table.strings("exclude_selectors"),
-        headline_selector=table.text("headline_selector"),
+        content_selector=table.selector("content_selector", table.text("content_selector")),
+        exclude_selectors=tuple(
+            s for s in table.strings("exclude_selectors") if table.selector("exclude_selectors", s)
+        ),
+        headline_selector=table.selector("headline_selector", table.text("headline_selector")),
         headline_regex=headline_regex,
         split=split,
         encoding=encoding,
         schedule=schedule,
         volatile_patterns=volatile,
         robots=table.get("robots", bool, default["robots"]),
+        format=table.choice("format", PageFormat, default["format"]),
+        timezone=timezone,
+        render=table.choice("render", RenderMode, default["render"]),
         **index_settings,
     )
-    _check_selector(table, "content_selector", source.content_selector)
-    _check_selector(table, "headline_selector", source.headline_selector)
-    for selector in source.exclude_selectors:
-        _check_selector(table, "exclude_selectors", selector)
     table.check_unknown()
     return source
 
@@ -339,30 +418,24 @@ def _index_settings(table: _Table) -> dict[str, Any]:
     if kind is SourceKind.PAGE:
         for name in index_keys:
             if name in table.data:
-                raise table.error(name, 'is only for index sources (add kind = "index")')
+                table.used.add(name)
+                table.fail(name, 'is only for index sources (add kind = "index")')
         return {}
-    link_selector = table.text("link_selector")
-    _check_selector(table, "link_selector", link_selector)
-    link_pattern = table.text("link_pattern")
-    if link_pattern is not None:
-        try:
-            re.compile(link_pattern)
-        except re.error as exc:
-            raise table.error("link_pattern", f"is not a valid regular expression: {exc}") from None
-    if link_selector is None and link_pattern is None:
-        raise table.error(
-            "link_selector", "an index source needs link_selector, link_pattern or both"
-        )
+    link_selector = table.selector("link_selector", table.text("link_selector"))
+    link_pattern = table.pattern("link_pattern", table.text("link_pattern"))
+    if "link_selector" not in table.data and "link_pattern" not in table.data:
+        table.fail("link_selector", "an index source needs link_selector, link_pattern or both")
     newest = table.get("newest", str, default["newest"])
     if newest not in ("first", "last"):
-        raise table.error(
-            "newest", "must be 'first' or 'last' (where the index lists its newest link)"
-        )
+        table.fail("newest", "must be 'first' or 'last' (where the index lists its newest link)")
+        newest = default["newest"]
     recheck_text = table.text("recheck")
-    try:
-        recheck = parse_duration(recheck_text) if recheck_text else default["recheck"]
-    except ValueError as exc:
-        raise table.error("recheck", str(exc)) from None
+    recheck = default["recheck"]
+    if recheck_text:
+        try:
+            recheck = parse_duration(recheck_text)
+        except ValueError as exc:
+            table.fail("recheck", str(exc))
     return {
         "kind": kind,
         "link_selector": link_selector,
@@ -380,66 +453,65 @@ def _seconds(table: _Table, name: str, default: float) -> float:
         try:
             return float(parse_duration(value))
         except ValueError as exc:
-            raise table.error(name, str(exc)) from None
+            table.fail(name, str(exc))
+            return default
     if value < 0:
-        raise table.error(name, "must not be negative")
+        table.fail(name, "must not be negative")
+        return default
     return float(value)
 
 
-def _schedule(table: _Table, name: str, value: str) -> Schedule:
+def _schedule(table: _Table, name: str, value: str) -> Schedule | None:
     try:
         return Schedule.parse(value)
     except ValueError as exc:
-        raise table.error(name, str(exc)) from None
+        table.fail(name, str(exc))
+        return None
 
 
 def _feeds(
-    path: Path,
+    top: _Table,
     raw: Any,
     sources: tuple[SourceConfig, ...],
     entries_default: int,
     base_url: str | None = None,
 ) -> tuple[FeedConfig, ...]:
-    tables = _Table(path, "feeds", raw if raw is not None else {})
+    tables = top.table("feeds", raw if raw is not None else {})
     default = _defaults(FeedConfig)
     result: list[FeedConfig] = []
-    names = list(dict.fromkeys(source.feed for source in sources))
+    names = list(dict.fromkeys(source.feed for source in sources if source.feed))
     for name in tables.data:
         if name not in names:
-            raise tables.error(name, "no source writes to this feed")
+            tables.fail(name, "no source writes to this feed")
     for name in names:
-        table = _Table(path, f"feeds.{name}", tables.data.get(name, {}))
+        table = top.table(f"feeds.{name}", tables.data.get(name, {}))
         titles = {s.feed_title for s in sources if s.feed == name and s.feed_title}
         title = table.text("title")
         if title is None:
             if len(titles) > 1:
-                raise ConfigError(
-                    str(path),
-                    f"feeds.{name}.title",
+                table.fail(
+                    "title",
                     f"sources writing this feed disagree on feed_title ({', '.join(sorted(titles))}); "
                     "set it once here",
                 )
-            title = titles.pop() if titles else name
+            title = sorted(titles)[0] if titles else name
         policy = table.choice("update_policy", UpdatePolicy, default["update_policy"])
-        formats = (
-            tuple(table.member("formats", FeedFormat, fmt) for fmt in table.strings("formats"))
-            or default["formats"]
-        )
+        listed = [table.member("formats", FeedFormat, fmt) for fmt in table.strings("formats")]
+        formats = tuple(f for f in listed if f is not None) or default["formats"]
         hub = table.text("websub_hub")
         if hub is not None:
             parts = urlsplit(hub)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise table.error("websub_hub", f"must be an http or https URL, not {hub!r}")
-            if base_url is None:
-                raise table.error(
-                    "websub_hub",
-                    "needs [feedbot] base_url (the hub is told the feed's public URL)",
+                table.fail("websub_hub", f"must be an http or https URL, not {hub!r}")
+            elif base_url is None:
+                table.fail(
+                    "websub_hub", "needs [feedbot] base_url (the hub is told the feed's public URL)"
                 )
         archive = table.get("archive", bool, default["archive"])
         if archive and FeedFormat.ATOM not in formats:
-            raise table.error("archive", "archives are Atom documents: add 'atom' to formats")
+            table.fail("archive", "archives are Atom documents: add 'atom' to formats")
         if archive and "retention_days" in table.data:
-            raise table.error(
+            table.fail(
                 "archive", "cannot be combined with retention_days (archive pages never change)"
             )
         result.append(
@@ -460,7 +532,8 @@ def _feeds(
 
 
 def load_config(path: str | Path) -> Config:
-    """Read and validate a configuration file. Raises ConfigError naming the file and the key."""
+    """Read and validate a configuration file. Raises ConfigError naming the file and the key of
+    every problem in it (:attr:`ConfigError.problems`)."""
     path = Path(path).expanduser().resolve()
     try:
         raw = path.read_bytes()
@@ -477,52 +550,85 @@ def load_config(path: str | Path) -> Config:
     return parse_config(path, data)
 
 
+USER_AGENT_ADVICE = (
+    "every site feedbot reads sees it, so it must say who runs this feedbot and how to reach "
+    'them, e.g. user_agent = "mybot/1.0 (+https://example.org/contact)" or '
+    '"mybot/1.0 (you@example.org)"'
+)
+
+
 def parse_config(path: Path, data: dict[str, Any]) -> Config:
-    top = _Table(path, "", data)
-    settings = _Table(path, "feedbot", top.get("feedbot", dict, {}))
+    """Validate a parsed config. Raises one ConfigError for every problem found."""
+    problems: list[ConfigError] = []
+    top = _Table(path, "", data, problems)
+    settings = top.table("feedbot", top.get("feedbot", dict, {}))
     default = _defaults(Config)
     base = path.parent
     state_dir = base / settings.get("state_dir", str, DEFAULT_STATE_DIR)
     feeds_dir = base / settings.get("feeds_dir", str, DEFAULT_FEEDS_DIR)
-    user_agent = settings.text("user_agent") or default["user_agent"]
-    if "http://" not in user_agent and "https://" not in user_agent and "@" not in user_agent:
-        raise settings.error(
+    user_agent = settings.require("user_agent", str, USER_AGENT_ADVICE)
+    if user_agent is not None and not user_agent.strip():
+        settings.fail("user_agent", f"must not be empty: {USER_AGENT_ADVICE}")
+    elif user_agent is not None and not (
+        "http://" in user_agent or "https://" in user_agent or "@" in user_agent
+    ):
+        settings.fail(
             "user_agent",
             "must include a contact URL or address, e.g. 'mybot/1.0 (+https://example.org/bot)'",
         )
     schedule_text = settings.text("schedule")
     schedule = (
-        _schedule(settings, "schedule", schedule_text) if schedule_text else default["schedule"]
-    )
+        _schedule(settings, "schedule", schedule_text) if schedule_text else None
+    ) or default["schedule"]
     entries = settings.positive("entries_per_feed", int, default["entries_per_feed"])
     connect_timeout = float(settings.positive("connect_timeout", float, default["connect_timeout"]))
     read_timeout = float(settings.positive("read_timeout", float, default["read_timeout"]))
     lock_timeout = float(settings.get("lock_timeout", (int, float), default["lock_timeout"]))
     if lock_timeout < 0:
-        raise settings.error("lock_timeout", "must not be negative")
+        settings.fail("lock_timeout", "must not be negative")
     concurrency = settings.positive("concurrency", int, default["concurrency"])
     host_concurrency = settings.positive("host_concurrency", int, default["host_concurrency"])
     host_interval = _seconds(settings, "host_interval", default["host_interval"])
+    request_timeout = _seconds(settings, "request_timeout", default["request_timeout"])
+    source_timeout = _seconds(settings, "source_timeout", default["source_timeout"])
+    for name, value in (("request_timeout", request_timeout), ("source_timeout", source_timeout)):
+        if value <= 0:
+            settings.fail(name, "must be greater than zero")
+    allow_networks: tuple[IPNetwork, ...] = ()
+    try:
+        allow_networks = parse_networks(settings.strings("allow_networks"))
+    except ValueError as exc:
+        settings.fail("allow_networks", str(exc))
+    secret_params = (
+        tuple(p.strip() for p in settings.strings("secret_params"))
+        if "secret_params" in settings.data
+        else default["secret_params"]
+    )
     base_url = settings.text("base_url")
     if base_url is not None and urlsplit(base_url).scheme not in ("http", "https"):
-        raise settings.error("base_url", "must be an http or https URL")
+        settings.fail("base_url", "must be an http or https URL")
+        base_url = None
+    browser = settings.text("browser") or default["browser"]
+    render_timeout = _seconds(settings, "render_timeout", default["render_timeout"])
+    if render_timeout <= 0:
+        settings.fail("render_timeout", "must be greater than zero")
     state = _state_url(settings)
     settings.check_unknown()
 
     raw_sources = top.get("sources", list, [])
-    if not raw_sources:
-        raise ConfigError(str(path), "sources", "at least one [[sources]] entry is required")
-    sources = tuple(_source(path, i, s) for i, s in enumerate(raw_sources))
+    if not raw_sources and isinstance(top.data.get("sources", []), list):
+        top.fail("sources", "at least one [[sources]] entry is required")
+    sources = tuple(_source(top, i, s) for i, s in enumerate(raw_sources))
     seen: set[str] = set()
     for i, source in enumerate(sources):
-        if source.name in seen:
-            raise ConfigError(
-                str(path), f"sources[{i}].name", f"duplicate source name {source.name!r}"
-            )
+        if source.name and source.name in seen:
+            top.fail(f"sources[{i}].name", f"duplicate source name {source.name!r}")
         seen.add(source.name)
-    feeds = _feeds(path, top.get("feeds", dict, None), sources, entries, base_url)
-    serve = _serve(path, top.get("serve", dict, {}))
+    feeds = _feeds(top, top.get("feeds", dict, None), sources, entries, base_url)
+    serve = _serve(top, top.get("serve", dict, {}))
     top.check_unknown()
+    if problems:
+        raise ConfigError.of(problems)
     return Config(
         path=path,
         state_dir=state_dir.resolve(),
@@ -539,7 +645,13 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
         concurrency=concurrency,
         host_concurrency=host_concurrency,
         host_interval=host_interval,
+        request_timeout=request_timeout,
+        source_timeout=source_timeout,
+        allow_networks=allow_networks,
+        secret_params=secret_params,
         serve=serve,
+        browser=browser,
+        render_timeout=render_timeout,
         state=state,
     )
 
@@ -554,21 +666,35 @@ def _state_url(settings: _Table) -> str | None:
     value = value.strip()
     parts = urlsplit(value)
     if parts.scheme not in ("postgresql", "postgres"):
-        raise settings.error(
+        settings.fail(
             "state",
             "must be a postgresql:// URL (leave it out for the SQLite file in state_dir)",
         )
+        return None
     if not parts.path.strip("/") and "dbname=" not in parts.query:
-        raise settings.error("state", "names no database (postgresql://host/DATABASE)")
+        settings.fail("state", "names no database (postgresql://host/DATABASE)")
+        return None
     return value
 
 
-def _serve(path: Path, data: Any) -> ServeConfig:
-    table = _Table(path, "serve", data)
+PREVIEW_TOKEN_MIN = 16  # characters: a token short enough to guess is no lock
+
+
+def _serve(top: _Table, data: Any) -> ServeConfig:
+    table = top.table("serve", data)
     default = _defaults(ServeConfig)
     host = table.text("host") or default["host"]
     port = table.get("port", int, default["port"])
     if not 0 <= port <= 65535:
-        raise table.error("port", "must be between 0 and 65535")
+        table.fail("port", "must be between 0 and 65535")
+        port = default["port"]
+    token = table.text("preview_token")
+    if token is not None and len(token) < PREVIEW_TOKEN_MIN:
+        table.fail(
+            "preview_token",
+            f"must be at least {PREVIEW_TOKEN_MIN} characters (e.g. the output of "
+            "`python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`)",
+        )
+        token = None
     table.check_unknown()
-    return ServeConfig(host=host, port=port)
+    return ServeConfig(host=host, port=port, preview_token=token)

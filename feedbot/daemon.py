@@ -45,7 +45,7 @@ from .config import DEFAULT_CONCURRENCY, Config, SourceConfig, load_config
 from .errors import ConfigError, FeedbotError
 from .fetch import Fetcher
 from .lock import RunLock
-from .run import fetch_settings, run_once
+from .run import check_state, fetch_settings, run_once
 from .schedule import MAX_BACKOFF, Schedule
 from .store import Store
 from .write import write_atomic
@@ -105,7 +105,7 @@ class Daemon:
         )
         self._mutex = threading.Lock()  # guards states, _inflight, _feed_locks, _fetchers, _dirty
         self._feed_locks: dict[str, threading.Lock] = {}
-        self._inflight: set[str] = set()
+        self._inflight: dict[str, datetime] = {}  # source -> when its run began
         self._stopping = False
         self._fetchers: list[Fetcher] = []
         self._wake = threading.Event()
@@ -163,6 +163,8 @@ class Daemon:
             self.workers,
             self.config_path,
         )
+        for warning in self.config.warnings():
+            log.warning("%s", warning)
 
     def install_signal_handlers(self) -> None:
         signal.signal(signal.SIGTERM, self._on_stop_signal)
@@ -230,6 +232,7 @@ class Daemon:
         """Consecutive failures and last runs come from the store, so a restart keeps backing off.
         Opening the store here also creates or migrates it before any run, and a state database
         that cannot be used stops the daemon at once instead of failing every run."""
+        check_state(self.config)  # an emptied state beside written feeds is refused
         with Store(self.config.store_location) as store:
             runs = store.source_runs()
         for source in self.config.sources:
@@ -299,7 +302,8 @@ class Daemon:
         with self._mutex:
             if self._stopping:
                 return
-            self._inflight.add(name)
+            self._inflight[name] = self.now()
+            self._dirty = True  # status shows the run in progress
         try:
             config = self.config
             try:
@@ -317,14 +321,23 @@ class Daemon:
                 ok = not failed
             except FeedbotError as exc:  # the state or the feed could not be opened or written
                 ok, error = False, f"source {name!r}: {exc}"
-                log.error("source=%s result=error error=%s", name, error)
+                log.error(
+                    "source=%s result=error error=%s",
+                    name,
+                    error,
+                    extra={"source": name, "result": "error", "error": error},
+                )
             except Exception as exc:  # a bug in one run must not stop the daemon: report it
                 ok, error = False, f"source {name!r}: internal error: {type(exc).__name__}: {exc}"
-                log.exception("source=%s result=error (internal error)", name)
+                log.exception(
+                    "source=%s result=error (internal error)",
+                    name,
+                    extra={"source": name, "result": "error", "error": error},
+                )
             self._after_run(source, ok, error)
         finally:
             with self._mutex:
-                self._inflight.discard(name)
+                self._inflight.pop(name, None)
                 self._dirty = True
 
     def _after_run(self, source: SourceConfig, ok: bool, error: str | None) -> None:
@@ -343,7 +356,12 @@ class Daemon:
             failures = state.failures
         if ok:
             if previous:
-                log.info("source=%s recovered after %d failed run(s)", source.name, previous)
+                log.info(
+                    "source=%s recovered after %d failed run(s)",
+                    source.name,
+                    previous,
+                    extra={"source": source.name, "recovered_after": previous},
+                )
             return
         wait = self.config.schedule_of(source).backoff(now, failures, self.max_backoff)
         retry = now + timedelta(seconds=wait)
@@ -362,6 +380,13 @@ class Daemon:
             _seconds(max(0.0, (retry - now).total_seconds())),
             format_iso(retry),
             error,
+            extra={
+                "source": source.name,
+                "result": "error",
+                "failures": failures,
+                "next_try": format_iso(retry),
+                "error": error,
+            },
         )
 
     # --- reload ---------------------------------------------------------------------------------
@@ -432,6 +457,9 @@ class Daemon:
                     "failures": state.failures,
                     "runs": state.runs,
                     "running": name in self._inflight,
+                    "running_since": format_iso(self._inflight[name])
+                    if name in self._inflight
+                    else None,
                 }
                 for name, state in self.states.items()
                 if name in {s.name for s in self.config.sources}
@@ -471,6 +499,7 @@ class DaemonInfo:
     started: datetime  # to the second, like every time ``feedbot status`` shows
     next_runs: dict[str, datetime | None]
     failures: dict[str, int]
+    running: dict[str, datetime]  # sources whose run is in progress, and since when
 
 
 def read_daemon_state(state_dir: Path) -> DaemonInfo | None:
@@ -494,6 +523,11 @@ def read_daemon_state(state_dir: Path) -> DaemonInfo | None:
             for name, s in sources.items()
         },
         failures={name: int(s.get("failures", 0)) for name, s in sources.items()},
+        running={
+            name: parse_iso(s["running_since"]).replace(microsecond=0)
+            for name, s in sources.items()
+            if s.get("running_since")
+        },
     )
 
 

@@ -1,9 +1,19 @@
-"""Scoring the splitter on a labelled corpus: ``python -m feedbot.eval DIR [--json] [-v]``.
+"""Scoring the splitter on a labelled corpus: ``python -m feedbot.eval DIR [--json] [-v] [--only ID]``.
 
-Each case is a page (``NAME.html`` or ``NAME.txt``) beside ``NAME.expected.json`` (headlines in order,
-each body's first and last words, the boilerplate that must appear in no item, whether the page is a
-single article, and any per-source overrides). Prints per-page and overall headline precision, recall
-and F1, body-boundary accuracy, single-article accuracy and boilerplate leaks.
+Two label formats, told apart by the folder's layout:
+
+- the synthetic corpus (``tests/fixtures/corpus``): a page (``NAME.html`` or ``NAME.txt``) beside
+  ``NAME.expected.json`` (headlines in order, each body's first and last words, the boilerplate that
+  must appear in no item, whether the page is a single article, and any per-source overrides). Prints
+  per-page and overall headline precision, recall and F1, body-boundary accuracy, single-article
+  accuracy and boilerplate leaks.
+- the real corpus (``tests/fixtures/realpages``: a ``labels/`` and a ``pages/`` folder): scored exactly
+  as its ``score.py`` scores ``feedbot preview --json`` (see :mod:`feedbot.eval_real`): per digest page
+  headline precision, recall and F1 against the labelled items or their ``sub_items``, whichever is
+  better; a single article is right when exactly one item comes out; a page with no item is an error.
+- real day sequences (``tests/fixtures/realseqs``: folders of versions beside an ``expect.json``): the
+  versions run one by one into one feed (see :mod:`feedbot.eval_seqs`); distinct entries against the
+  acceptable range, and the entries seen as updated.
 """
 
 from __future__ import annotations
@@ -15,10 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import eval_real, eval_seqs
 from .encoding import decode
-from .extract import collapse
 from .identify import squash
-from .split import SplitOptions, split_page, strip_marker
+from .model import SplitMode
+from .split import SplitOptions, collapse, split_page, strip_marker
 
 
 @dataclass
@@ -64,7 +75,7 @@ def score_case(page: Path, expected: dict[str, Any]) -> CaseScore:
     config = expected.get("config") or {}
     text, _codec = decode(data, override=config.get("encoding"), html=content_type == "text/html")
     options = SplitOptions(
-        mode=config.get("split", "auto"),
+        mode=SplitMode(config.get("split", "auto")),
         content_selector=config.get("content_selector"),
         exclude_selectors=tuple(config.get("exclude_selectors", ())),
         headline_selector=config.get("headline_selector"),
@@ -188,7 +199,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("directory", type=Path)
     parser.add_argument("--json", action="store_true")
     parser.add_argument("-v", "--verbose", action="store_true", help="show each page's errors")
+    parser.add_argument("--only", nargs="*", help="real corpus: score only these page ids")
+    parser.add_argument(
+        "--loso",
+        action="store_true",
+        help="real corpus: score each page with the rules made on its own source switched off",
+    )
     args = parser.parse_args(argv)
+    if eval_seqs.is_seq_corpus(args.directory):
+        return eval_seqs.report(args.directory, only=args.only, verbose=args.verbose)
+    if eval_real.is_real_corpus(args.directory):
+        return eval_real.report(
+            args.directory, only=args.only, verbose=args.verbose, as_json=args.json, loso=args.loso
+        )
     scores = [score_case(page, expected) for page, expected in load_cases(args.directory)]
     total = totals(scores)
     if args.json:

@@ -34,7 +34,7 @@ class SourceHealth:
     last_success: datetime | None
     result: str
     failures: int
-    error: str | None
+    error_kind: str | None  # what kind of failure the last run had (never its message)
     stale: bool
 
     def as_json(self, now: datetime) -> dict[str, object]:
@@ -51,7 +51,7 @@ class SourceHealth:
             else None,
             "result": self.result,
             "failures": self.failures,
-            "last_error": self.error,
+            "error_kind": self.error_kind,
             "stale": self.stale,
         }
 
@@ -78,7 +78,7 @@ def health(config: Config, runs: dict[str, SourceRun], now: datetime) -> list[So
                 last_success=last_success,
                 result=run.result if run else "never run",
                 failures=run.failures if run else 0,
-                error=run.error if run else None,
+                error_kind=(run.error_kind or ("fetch" if run.error else None)) if run else None,
                 stale=stale,
             )
         )

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Sequence
 
+from .errors import NotFound
 from .store import Store
 from .text import CJK
 
@@ -32,18 +34,31 @@ def diff_text(old: str, new: str) -> str:
     return "".join(out)
 
 
-def format_history(store: Store, feed: str, entry_id: str | None) -> str:
+def format_history(
+    store: Store, feed: str, entry_id: str | None, *, feeds: Sequence[str] = ()
+) -> str:
+    """An entry's revisions with what changed; without ``entry_id``, the feed's updated entries
+    (those with more than one revision). Raises NotFound for a feed that is not among ``feeds``
+    (the configured ones) or an entry the feed does not hold."""
+    if feeds and feed not in feeds:
+        raise NotFound(f"no feed named {feed!r} (the config has {', '.join(feeds)})")
     if entry_id is None:
         entries = store.feed_entries(feed, 10_000)
+        updated = [e for e in entries if e.revisions > 1]
+        if not updated:
+            return (
+                f"no updated entries in feed {feed} ({len(entries)} "
+                f"entr{'y' if len(entries) == 1 else 'ies'}, none changed since first seen)"
+            )
         lines = [f"{'revs':>4}  {'updated':<25}  entry id / headline"]
-        for e in entries:
+        for e in updated:
             lines.append(
                 f"{e.revisions:>4}  {e.updated.isoformat():<25}  {e.entry_id}  {e.headline}"
             )
         return "\n".join(lines)
     revisions = store.revisions(feed, entry_id)
     if not revisions:
-        return f"no entry {entry_id} in feed {feed}"
+        raise NotFound(f"no entry {entry_id} in feed {feed}")
     lines = []
     previous = None
     for rev in revisions:

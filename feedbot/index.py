@@ -16,7 +16,7 @@ from bs4.element import Tag
 
 from .config import SourceConfig
 from .model import KnownPage
-from .parse import parse_html
+from .split.parse import parse_html
 
 FOLLOWABLE_SCHEMES = ("http", "https", "file")
 

@@ -16,12 +16,15 @@ class Page:
     url: str
     final_url: str
     text: str
-    content_type: str  # "text/html" or "text/plain"
+    content_type: str  # "text/html" or "text/plain": what ``text`` is (Markdown arrives rendered)
     encoding: str
     content_hash: str
     fetched_at: datetime
     etag: str | None = None
     last_modified: str | None = None
+    markup: PageFormat | None = None  # what the bytes were read as (HTML, TEXT or MARKDOWN)
+    markup_reason: str = ""  # why: "Content-Type text/markdown", "the URL path ends in .md", ...
+    language: str | None = None  # the Content-Language header, when the server sent one
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,8 @@ class Split:
     candidates: tuple[Candidate, ...]
     dropped: tuple[Dropped, ...]
     attribution: str | None = None
-    published: datetime | None = None  # a date found on the page
+    published: datetime | None = None  # a date found on the page, in UTC
+    date_zone: str = ""  # the zone a zone-less page date was read in, and why (feedbot.dates)
 
 
 class UpdatePolicy(StrEnum):
@@ -85,11 +89,28 @@ class SplitMode(StrEnum):
     WHOLE = "whole"  # the page is one item
 
 
+class PageFormat(StrEnum):
+    """What a source's bytes are (``format`` of a source); AUTO decides per page
+    (:func:`feedbot.markup.page_format`)."""
+
+    AUTO = "auto"  # from the Content-Type, then the URL's file extension
+    HTML = "html"
+    TEXT = "text"  # plain text: one paragraph per line
+    MARKDOWN = "markdown"  # rendered to HTML (front matter and MDX syntax out) before splitting
+
+
 class SourceKind(StrEnum):
     """What a source's URL is (``kind`` of a source)."""
 
     PAGE = "page"  # one digest page, edited in place
     INDEX = "index"  # a page listing digest pages
+
+
+class RenderMode(StrEnum):
+    """How a source's page becomes the HTML that is split (``render`` of a source)."""
+
+    STATIC = "static"  # the HTML as the server sends it
+    BROWSER = "browser"  # after its scripts ran in a headless browser
 
 
 class FeedFormat(StrEnum):
@@ -202,6 +223,7 @@ class EntryRow:
     previous_headline: str | None
     sources: tuple[str, ...]
     pages: tuple[str, ...]
+    seq: int = 0  # the order entries were first stored in (feeds show the highest first)
 
 
 @dataclass(frozen=True)
@@ -229,6 +251,8 @@ class SourceRun:
     new: int
     updated: int
     items: int
+    error_kind: str | None = None  # an ErrorKind's value: what kind of failure, for public reports
+    recent: tuple[int | None, ...] = ()  # items of the last runs, oldest first (None: failed)
 
 
 @dataclass(frozen=True)
@@ -242,6 +266,7 @@ class RunResult:
     unchanged: int = 0
     not_modified: bool = False
     error: str | None = None
+    error_kind: str | None = None  # an ErrorKind's value (feedbot.errors), when not ok
 
 
 @dataclass(frozen=True)

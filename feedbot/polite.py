@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
+from .errors import ErrorKind
+
 ROBOTS_MAX_BYTES = 500 * 1024  # RFC 9309 2.5: parse at least the first 500 KiB
 
 
@@ -37,7 +39,10 @@ class Gate(Protocol):
     request runs (:class:`HostGate` in one process; the workers of a cluster share one in the
     state, :class:`feedbot.store.SharedHostGate`)."""
 
-    def slot(self, url: str) -> AbstractContextManager[None]: ...
+    def slot(self, url: str, *, timeout: float | None = None) -> AbstractContextManager[None]:
+        """Hold one of the host's slots for the block; with a ``timeout`` (seconds), raise
+        :class:`SlotTimeout` instead of waiting longer for one."""
+        ...
 
 
 class HostGate:
@@ -61,11 +66,14 @@ class HostGate:
         self._next_start: dict[str, float] = {}
 
     @contextmanager
-    def slot(self, url: str) -> Iterator[None]:
+    def slot(self, url: str, *, timeout: float | None = None) -> Iterator[None]:
+        """Hold one of the host's slots for the block. With a ``timeout`` (seconds, the caller's
+        deadline), raises :class:`SlotTimeout` instead of waiting longer for a free slot."""
         key = host_key(url)
         with self._lock:
             semaphore = self._slots.setdefault(key, threading.BoundedSemaphore(self.concurrency))
-        semaphore.acquire()
+        if not semaphore.acquire(timeout=None if timeout is None else max(0.0, timeout)):
+            raise SlotTimeout(key, timeout or 0.0)
         try:
             with self._lock:
                 now = self._monotonic()
@@ -78,6 +86,17 @@ class HostGate:
             semaphore.release()
 
 
+class SlotTimeout(Exception):
+    """Every slot of a host stayed busy for longer than the caller could wait."""
+
+    def __init__(self, host: str, waited: float) -> None:
+        super().__init__(
+            f"{host} stayed busy with other requests for {waited:g}s (host_concurrency)"
+        )
+        self.host = host
+        self.waited = waited
+
+
 @dataclass(frozen=True)
 class RobotsAnswer:
     """What a host's /robots.txt said, reduced to what we need."""
@@ -88,6 +107,7 @@ class RobotsAnswer:
     rules: Protego | None = None
     detail: str = ""
     network: bool = False  # unreachable because the host did not answer at all
+    kind: ErrorKind | None = None  # for a network failure: what kind
 
     def allows(self, url: str, user_agent: str) -> bool:
         if self.status == "allow":
@@ -104,15 +124,24 @@ class RobotsFile:
     status: int
     body: bytes
     error: str = ""
+    kind: ErrorKind | None = None  # what kind of failure ``error`` is (status 0)
 
 
 def interpret(answer: RobotsFile) -> RobotsAnswer:
     """RFC 9309 2.3.1: 2xx = the rules; 4xx = no rules (allow all); 5xx or unreachable = disallow
     everything for now. A 429 ("slow down") is read as unreachable, as the big crawlers do."""
     if answer.status == 0:
-        return RobotsAnswer("unreachable", detail=answer.error or "cannot connect", network=True)
+        return RobotsAnswer(
+            "unreachable", detail=answer.error or "cannot connect", network=True, kind=answer.kind
+        )
     if 200 <= answer.status < 300:
-        text = answer.body[:ROBOTS_MAX_BYTES].decode("utf-8", "replace")
+        body = answer.body
+        if len(body) > ROBOTS_MAX_BYTES:
+            # the first 500 KiB, cut at a line break: half a rule ("Allow: /pri" of "/private")
+            # would say more than the file does
+            body = body[:ROBOTS_MAX_BYTES]
+            body = body[: body.rfind(b"\n") + 1] or body
+        text = body.decode("utf-8", "replace")
         return RobotsAnswer("rules", Protego.parse(text))
     if answer.status == 429 or answer.status >= 500:
         return RobotsAnswer("unreachable", detail=f"HTTP {answer.status}")

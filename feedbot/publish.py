@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from dataclasses import replace
 from datetime import datetime
 
 from . import websub
@@ -76,7 +77,7 @@ class Publisher:
         """Render one feed in each of its formats and its full archive pages; write the documents
         whose bytes changed, and ping the feed's hub when any did. Returns the names written."""
         feed = self.config.feed(name)
-        entries = self.store.feed_entries(name, feed.entries)
+        entries = self._public(self.store.feed_entries(name, feed.entries))
         if not entries:
             return []
         link = self.config.site_link(name)
@@ -90,10 +91,12 @@ class Publisher:
             shown = {e.entry_id for e in entries}
             tail = [
                 e
-                for e in self.store.archive_entries(name, pages * feed.entries, feed.entries)
+                for e in self._public(
+                    self.store.archive_entries(name, pages * feed.entries, feed.entries)
+                )
                 if e.entry_id not in shown
             ]
-            entries = sorted([*entries, *tail], key=lambda e: (-e.updated.timestamp(), e.position))
+            entries = sorted([*entries, *tail], key=lambda e: (-e.seq, e.position))
         for fmt in feed.formats:
             filename = feed_filename(name, fmt)
             meta = FeedMeta(
@@ -103,7 +106,7 @@ class Publisher:
                 self.config.public_url(filename),
                 mark_updates=marks_updates(feed.update_policy),
                 show_provenance=feed.show_provenance,
-                hub=feed.websub_hub,
+                hub=self.config.shown(feed.websub_hub) if feed.websub_hub else None,
                 complete=complete,
                 prev_archive=self._url(archive_filename(name, pages))
                 if pages and fmt == "atom"
@@ -120,6 +123,14 @@ class Publisher:
             )
         return written
 
+    def _public(self, entries: Sequence[EntryRow]) -> list[EntryRow]:
+        """Entries as a reader may see them: their links and pages without credentials (stored
+        before feedbot kept them out, or put there by the page itself)."""
+        shown = self.config.shown
+        return [
+            replace(e, link=shown(e.link), pages=tuple(shown(p) for p in e.pages)) for e in entries
+        ]
+
     def _url(self, filename: str) -> str:
         """A feed document's URL: absolute under ``base_url``, else relative to the feed itself."""
         return self.config.public_url(filename) or filename
@@ -133,8 +144,8 @@ class Publisher:
             filename = archive_filename(name, page)
             if self.sink.exists(filename):
                 continue
-            rows: Sequence[EntryRow] = self.store.archive_entries(
-                name, (page - 1) * feed.entries, feed.entries
+            rows: Sequence[EntryRow] = self._public(
+                self.store.archive_entries(name, (page - 1) * feed.entries, feed.entries)
             )
             meta = FeedMeta(
                 name,

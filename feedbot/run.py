@@ -13,18 +13,27 @@ the thread that opened it, and the result does not depend on which source answer
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from .clock import utcnow
 from .config import Config, SourceConfig
 from .decide import decide
-from .errors import ExtractError, FeedbotError, NotModified, SourceError, StoreError
+from .errors import (
+    ErrorKind,
+    ExtractError,
+    FeedbotError,
+    FetchError,
+    NotModified,
+    SourceError,
+    StoreError,
+)
 from .fetch import Fetcher, FetchSettings
 from .identify import identify
 from .index import describe_links, index_links, pages_to_follow
@@ -32,30 +41,63 @@ from .model import (
     Identified,
     KnownPage,
     Page,
+    PageFormat,
     Prepared,
+    RenderMode,
     RunResult,
     SourceKind,
     Split,
     Validators,
 )
 from .publish import Publisher, sink_for
-from .render import item_link
+from .redact import SECRET_PARAMS, public_url
+from .render import feed_filename, item_link
 from .sanitize import clean_html
 from .split import SplitOptions, split_page
-from .store import Store
-from .write import FeedSink
+from .store import Store, clear_state_error, record_state_error
+from .write import FeedSink, FileSink
 
 log = logging.getLogger("feedbot")
 
 
-def split_options(source: SourceConfig) -> SplitOptions:
+def split_options(source: SourceConfig, page: Page | None = None) -> SplitOptions:
+    """How ``source`` splits ``page`` (the page brings its Content-Language, a zone hint)."""
     return SplitOptions(
         mode=source.split,
         content_selector=source.content_selector,
         exclude_selectors=source.exclude_selectors,
         headline_selector=source.headline_selector,
         headline_regex=source.headline_regex,
+        timezone=source.timezone,
+        language=page.language if page is not None else None,
     )
+
+
+def source_options(source: SourceConfig) -> str:
+    """A fingerprint of everything that decides what ``source`` makes of a page: its validators
+    hold only while it is the same (changed split options, another feed, other links to follow:
+    the page is read and split again even when the server says "not modified")."""
+    relevant: tuple[object, ...] = (
+        source.feed,
+        source.kind,
+        source.split,
+        source.content_selector,
+        source.exclude_selectors,
+        source.headline_selector,
+        source.headline_regex,
+        source.encoding,
+        source.volatile_patterns,
+        source.link_selector,
+        source.link_pattern,
+        source.follow,
+        source.newest,
+    )
+    if source.format is not PageFormat.AUTO or source.timezone:
+        # added only when set, so that the fingerprints of sources without them stay as they were
+        relevant += (source.format, source.timezone)
+    if source.render is not RenderMode.STATIC:
+        relevant += (source.render,)  # a page rendered is another page than the one served
+    return hashlib.sha256(repr(relevant).encode("utf-8")).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -67,6 +109,7 @@ class Plan:
     validators: Validators | None  # of the source's URL (its page, or its index page)
     known: tuple[KnownPage, ...] = ()  # index: the pages processed before
     page_validators: dict[str, Validators] = field(default_factory=dict)  # index: per known page
+    secret_params: tuple[str, ...] = ()  # query parameters kept out of the items' links
 
 
 @dataclass(frozen=True)
@@ -95,7 +138,7 @@ class Fetched:
 
 def split_or_fail(source: SourceConfig, page: Page) -> Split:
     """Split a page; a page that yields no items is an ExtractError naming the page."""
-    split = split_page(page.text, page.content_type, split_options(source))
+    split = split_page(page.text, page.content_type, split_options(source, page))
     if not split.items:
         why = "the page is empty" if not page.text.strip() else "no headline structure found"
         if split.structure == "none" and split.candidates:
@@ -110,9 +153,39 @@ def identify_split(source: SourceConfig, split: Split) -> tuple[Identified, ...]
     return tuple(identify(items, source.volatile_patterns))
 
 
-def sanitise_items(identified: Sequence[Identified], page: Page) -> tuple[str, ...]:
-    """Each item's HTML sanitised, its links made absolute against the page (pure)."""
-    return tuple(clean_html(i.item.body_html, page.final_url) for i in identified)
+def sanitise_items(
+    identified: Sequence[Identified], page: Page, secret_params: Sequence[str] = SECRET_PARAMS
+) -> tuple[str, ...]:
+    """Each item's HTML sanitised, its links made absolute against the page — the page's URL as
+    a reader may see it, without user-info or secret parameters (pure)."""
+    base = public_url(page.final_url, secret_params)
+    return tuple(clean_html(i.item.body_html, base) for i in identified)
+
+
+def fetch_page(
+    fetcher: Fetcher,
+    source: SourceConfig,
+    url: str,
+    cached: Validators | None,
+    started: float | None = None,
+) -> Page:
+    """One page of a source, as the splitter will see it: fetched, then (``render = "browser"``)
+    rendered by the fetcher's shared headless browser, every request of the page under the
+    source's fetch policy. A rendered page is fetched without its validators (the HTML of a
+    script-built page rarely changes when its stories do) and is "not modified" when the rendered
+    DOM is what it was."""
+    if source.render is not RenderMode.BROWSER:
+        return fetcher.fetch_url(source, url, cached, started=started)
+    from .browser import rendered_page
+
+    document = fetcher.fetch_url(source, url, None, started=started)
+    return rendered_page(
+        fetcher.browser(),
+        source.name,
+        document,
+        fetcher.context(source),
+        cached_hash=cached.content_hash if cached else None,
+    )
 
 
 def _fetch_and_split(
@@ -121,12 +194,13 @@ def _fetch_and_split(
     url: str,
     cached: Validators | None,
     started: float | None = None,
+    secret_params: Sequence[str] = SECRET_PARAMS,
 ) -> PageResult:
     try:
-        page = fetcher.fetch_url(source, url, cached, started=started)
+        page = fetch_page(fetcher, source, url, cached, started)
         split = split_or_fail(source, page)
         identified = identify_split(source, split)
-        cleaned = sanitise_items(identified, page)
+        cleaned = sanitise_items(identified, page, secret_params)
         return PageResult(url, page=page, split=split, identified=identified, cleaned=cleaned)
     except NotModified:
         return PageResult(url, not_modified=True)
@@ -140,12 +214,14 @@ def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
     started = time.monotonic()
     source = plan.source
     if source.kind is not SourceKind.INDEX:
-        result = _fetch_and_split(fetcher, source, source.url, plan.validators)
+        result = _fetch_and_split(
+            fetcher, source, source.url, plan.validators, None, plan.secret_params
+        )
         return Fetched(source, pages=(result,), seconds=time.monotonic() - started)
     index: Page | None = None
     begun = fetcher.monotonic()  # one deadline for the index and the pages it leads to
     try:
-        index = fetcher.fetch_url(source, source.url, plan.validators, started=begun)
+        index = fetch_page(fetcher, source, source.url, plan.validators, begun)
     except NotModified:
         # The index did not change: re-check the pages it listed that are still in the window.
         links = [page.url for page in plan.known]
@@ -159,6 +235,7 @@ def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
                 source.url,
                 f"the index lists no links matching {describe_links(source)}; nothing was "
                 "followed and the feed is left as it was",
+                kind=ErrorKind.NO_LINKS,
             )
             return Fetched(source, error=error, seconds=time.monotonic() - started)
     chosen = pages_to_follow(
@@ -169,7 +246,9 @@ def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
         now=plan.now,
     )
     pages = tuple(
-        _fetch_and_split(fetcher, source, url, plan.page_validators.get(url), begun)
+        _fetch_and_split(
+            fetcher, source, url, plan.page_validators.get(url), begun, plan.secret_params
+        )
         for url in chosen
     )
     return Fetched(source, pages=pages, index=index, seconds=time.monotonic() - started)
@@ -185,18 +264,20 @@ class Runner:
     def plan(self, source: SourceConfig) -> Plan:
         """Read from the store what fetching ``source`` needs (main thread)."""
         now = self.now()
-        validators = self.store.validators(source.url)
+        options = source_options(source)
+        validators = self.store.validators(source.name, source.url, options)
+        secret = self.config.secret_params
         if source.kind is not SourceKind.INDEX:
-            return Plan(source, now, validators)
+            return Plan(source, now, validators, secret_params=secret)
         window = timedelta(seconds=source.recheck)
         known = tuple(self.store.index_pages(source.name))
         page_validators = {}
         for page in known:
             if now - page.first_seen < window:
-                cached = self.store.validators(page.url)
+                cached = self.store.validators(source.name, page.url, options)
                 if cached is not None:
                     page_validators[page.url] = cached
-        return Plan(source, now, validators, known, page_validators)
+        return Plan(source, now, validators, known, page_validators, secret)
 
     def finish(self, fetched: Fetched) -> RunResult:
         """Identify, decide and store what a worker brought back; record and log the run (main
@@ -209,7 +290,17 @@ class Runner:
             else:
                 result = self._finish_page(fetched)
         except StoreError as exc:
-            result = RunResult(source.name, ok=False, error=f"source {source.name!r}: {exc}")
+            if exc.kind is not ErrorKind.STORE:
+                raise  # the state itself is damaged: no source can be stored, the run ends
+            result = RunResult(
+                source.name,
+                ok=False,
+                error=f"source {source.name!r}: {exc}",
+                error_kind=ErrorKind.STORE,
+            )
+        if result.error:
+            # credentials in a URL never reach the log, the state or the CLI's output
+            result = replace(result, error=self.config.scrub(result.error))
         try:
             self.store.record_run(
                 source.name,
@@ -217,42 +308,69 @@ class Runner:
                 ok=result.ok,
                 result="not modified" if result.not_modified else ("ok" if result.ok else "error"),
                 error=result.error,
+                error_kind=result.error_kind,
                 new=result.new,
                 updated=result.updated,
-                items_unchanged=result.not_modified,
+                page_items=None
+                if result.not_modified
+                else result.new + result.updated + result.unchanged,
             )
+        except StoreError as exc:
+            if exc.kind is not ErrorKind.STORE:
+                raise
+            log.warning("source %s: cannot record the run: %s", source.name, exc)
         except Exception as exc:  # recording the run must never hide the run's own result
             log.warning("source %s: cannot record the run: %s", source.name, exc)
         level = logging.ERROR if not result.ok else logging.INFO
+        values = {
+            "source": source.name,
+            "result": "not-modified" if result.not_modified else ("ok" if result.ok else "error"),
+            "new": result.new,
+            "updated": result.updated,
+            "unchanged": result.unchanged,
+            "duration": round(fetched.seconds + time.monotonic() - started, 3),
+            "error": result.error,
+        }
+        # the values as fields too: a JSON log line carries each as its own (feedbot.logfmt)
         log.log(
             level,
             "source=%s result=%s new=%d updated=%d unchanged=%d duration=%.2fs%s",
-            source.name,
-            "not-modified" if result.not_modified else ("ok" if result.ok else "error"),
+            values["source"],
+            values["result"],
             result.new,
             result.updated,
             result.unchanged,
-            fetched.seconds + time.monotonic() - started,
+            values["duration"],
             f" error={result.error}" if result.error else "",
+            extra=values,
         )
         return result
 
-    def _forget_validators(self, url: str) -> None:
+    def _forget_validators(self, source: SourceConfig, url: str) -> None:
         """Drop a failed URL's validators; a store error here (a full disk) is logged and never hides
         the source's own error."""
         try:
-            self.store.forget_validators(url)
+            self.store.forget_validators(source.name, url)
         except StoreError as exc:
-            log.warning("%s: %s", url, exc)
+            if exc.kind is not ErrorKind.STORE:
+                raise
+            log.warning("%s: %s", self.config.shown(url), exc)
 
     def _finish_page(self, fetched: Fetched) -> RunResult:
         source = fetched.source
+        if fetched.error is not None:  # given up on (see _wait)
+            self._forget_validators(source, source.url)
+            return RunResult(
+                source.name, ok=False, error=str(fetched.error), error_kind=fetched.error.kind
+            )
         (outcome,) = fetched.pages
         if outcome.error is not None:
             if not outcome.error.url:
                 outcome.error.url = source.url
-            self._forget_validators(source.url)
-            return RunResult(source.name, ok=False, error=str(outcome.error))
+            self._forget_validators(source, source.url)
+            return RunResult(
+                source.name, ok=False, error=str(outcome.error), error_kind=outcome.error.kind
+            )
         if outcome.not_modified:
             return RunResult(source.name, ok=True, not_modified=True)
         assert outcome.page is not None and outcome.split is not None
@@ -266,15 +384,19 @@ class Runner:
         are kept only when every page went well, so that a failed page is tried again next run."""
         source = fetched.source
         if fetched.error is not None:
-            self._forget_validators(source.url)
-            return RunResult(source.name, ok=False, error=str(fetched.error))
+            self._forget_validators(source, source.url)
+            return RunResult(
+                source.name, ok=False, error=str(fetched.error), error_kind=fetched.error.kind
+            )
         new = updated = unchanged = 0
         errors: list[str] = []
+        kinds: list[ErrorKind] = []
         changed = False
         for outcome in fetched.pages:
             if outcome.error is not None:
-                self._forget_validators(outcome.url)
+                self._forget_validators(source, outcome.url)
                 errors.append(f"page {outcome.url}: {outcome.error.message}")
+                kinds.append(outcome.error.kind)
                 continue
             if outcome.not_modified:
                 self.store.remember_index_page(source.name, source.url, outcome.url, now=self.now())
@@ -295,13 +417,18 @@ class Runner:
                 unchanged + result.unchanged,
             )
         if errors:
-            self._forget_validators(source.url)
+            self._forget_validators(source, source.url)
             error = f"source {source.name!r}: index {source.url}: {'; '.join(errors)}"
-            return RunResult(source.name, False, new, updated, unchanged, error=error)
+            kind = kinds[0] if len(set(kinds)) == 1 else ErrorKind.FETCH
+            return RunResult(
+                source.name, False, new, updated, unchanged, error=error, error_kind=kind
+            )
         if fetched.index is not None:
             index = fetched.index
             self.store.save_validators(
+                source.name,
                 source.url,
+                source_options(source),
                 Validators(index.etag, index.last_modified, index.content_hash),
                 now=self.now(),
             )
@@ -325,7 +452,7 @@ class Runner:
         if not identified:
             identified = identify_split(source, split)
         if len(cleaned) != len(identified):
-            cleaned = sanitise_items(identified, page)
+            cleaned = sanitise_items(identified, page, self.config.secret_params)
         sanitised = {id(ident): html for ident, html in zip(identified, cleaned, strict=True)}
         changes = decide(
             identified,
@@ -345,13 +472,16 @@ class Runner:
                     change,
                     Prepared(
                         body_html=sanitised[id(change.item)],
-                        link=item_link(page.final_url, item.anchor, item.headline),
+                        link=item_link(
+                            self.config.shown(page.final_url), item.anchor, item.headline
+                        ),
                         published=published,
                     ),
                 )
             )
         validators = (
             linked_as or source.url,
+            source_options(source),
             Validators(page.etag, page.last_modified, page.content_hash),
         )
         new, updated, unchanged = self.store.apply_page(
@@ -380,35 +510,14 @@ def _publish(
     except FeedbotError as exc:  # a document could not be rendered or written
         log.error("feed %s: %s", feed, exc)
         for i in mine:
-            results[i] = RunResult(results[i].source, ok=False, error=str(exc))
+            results[i] = RunResult(
+                results[i].source, ok=False, error=str(exc), error_kind=ErrorKind.RENDER
+            )
         return
     if written:
-        log.info("feed=%s written=%s", feed, ",".join(written))
-
-
-@contextmanager
-def _opened(config: Config, store: Store | None) -> Iterator[Store]:
-    """The store handed in (left open), or the configured one, opened for the run and closed."""
-    if store is not None:
-        yield store
-        return
-    with Store(config.store_location) as opened:
-        yield opened
-
-
-def _prune(config: Config, store: Store, feeds: Sequence[str], now: Callable[[], datetime]) -> None:
-    for feed in feeds:
-        settings = config.feed(feed)
-        if settings.retention_days is not None:
-            pruned = store.prune(
-                feed,
-                before=now() - timedelta(days=settings.retention_days),
-                keep=settings.entries,
-            )
-            if pruned:
-                log.info(
-                    "feed=%s pruned=%d (older than %d days)", feed, pruned, settings.retention_days
-                )
+        log.info(
+            "feed=%s written=%s", feed, ",".join(written), extra={"feed": feed, "written": written}
+        )
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -419,7 +528,48 @@ def fetch_settings(config: Config) -> FetchSettings:
         read_timeout=config.read_timeout,
         host_concurrency=config.host_concurrency,
         host_interval=config.host_interval,
+        request_timeout=config.request_timeout,
+        deadline=config.source_timeout,
+        allow_networks=config.allow_networks,
+        browser=config.browser,
+        render_timeout=config.render_timeout,
     )
+
+
+# How long storing waits for a source beyond its deadline (the fetch ends at the deadline; this is
+# for the work after it: splitting a big page), at most the deadline itself again.
+WAIT_GRACE = 10.0
+
+
+def check_state(config: Config) -> None:
+    """Refuse a state database that was emptied (0 bytes) while the feeds still hold entries: it
+    would be taken as a new state, every story would get a new id and readers would see them all
+    again. Raises StoreError (:attr:`ErrorKind.STATE_EMPTY`) saying how to start afresh on
+    purpose. A missing database is a first run (or a fresh start): nothing to refuse."""
+    if config.state is not None:
+        return  # a PostgreSQL state: no file to find emptied
+    path = config.db_path
+    try:
+        if path.stat().st_size:
+            return
+    except FileNotFoundError:
+        return
+    sink = FileSink(config.feeds_dir)
+    written = [
+        feed_filename(feed.name, fmt)
+        for feed in config.feeds
+        for fmt in feed.formats
+        if sink.exists(feed_filename(feed.name, fmt))
+    ]
+    if written:
+        raise StoreError(
+            f"{path}: the state database is empty (0 bytes) while {config.feeds_dir} holds feeds "
+            f"with entries ({', '.join(written[:3])}{', ...' if len(written) > 3 else ''}): "
+            "their history and entry ids are gone, and readers would get every story again as "
+            f"new. Restore the database from a backup; to start afresh on purpose, delete {path} "
+            "and run again",
+            kind=ErrorKind.STATE_EMPTY,
+        )
 
 
 def run_once(
@@ -433,61 +583,167 @@ def run_once(
     sink: FeedSink | None = None,
 ) -> list[RunResult]:
     """Process the selected sources (all by default) and write their feeds. Returns one result per
-    source; a failing source never stops the others and never rewrites its feed. ``store`` is an
-    open store to use (a worker's pooled connection) instead of opening the configured one;
-    ``sink`` where the feed documents go instead of :func:`feedbot.publish.sink_for`'s choice."""
+    source; a failing source never stops the others and never rewrites its feed. A damaged or
+    emptied state raises StoreError, recorded beside the state for ``status`` and ``/healthz``.
+    ``store`` is an open store to use (a worker's pooled connection) instead of opening the
+    configured one; ``sink`` where the feed documents go instead of
+    :func:`feedbot.publish.sink_for`'s choice."""
+    if store is not None:
+        return _run(
+            config, store, names=names, fetcher=fetcher, now=now, progress=progress, sink=sink
+        )
+    try:
+        check_state(config)
+        with Store(config.store_location) as opened:
+            clear_state_error(config.state_dir)
+            return _run(
+                config, opened, names=names, fetcher=fetcher, now=now, progress=progress, sink=sink
+            )
+    except StoreError as exc:
+        if exc.kind is not ErrorKind.STORE:
+            record_state_error(config.state_dir, exc, now=now())
+        raise
+
+
+def _run(
+    config: Config,
+    store: Store,
+    *,
+    names: Sequence[str],
+    fetcher: Fetcher | None,
+    now: Callable[[], datetime],
+    progress: Callable[[RunResult], None] | None,
+    sink: FeedSink | None = None,
+) -> list[RunResult]:
     sources = [s for s in config.sources if not names or s.name in names]
     own_fetcher = fetcher is None
     fetcher = fetcher or Fetcher(fetch_settings(config), now=now)
     results: list[RunResult] = []
+    feeds = list(dict.fromkeys(s.feed for s in sources))
+    # retention counts back from the newest time stored before this run (a clock that jumped
+    # forward is not believed: see prune_feeds)
+    newest_seen = {
+        feed: store.newest_seen(feed, not_after=now())
+        for feed in feeds
+        if config.feed(feed).retention_days is not None
+    }
     try:
-        with _opened(config, store) as store:
-            runner = Runner(config, store, fetcher, now)
-            publisher = Publisher(config, store, sink or sink_for(config, store, now))
-            if len(sources) == 1:
-                # one source (a scheduled run): no thread to hand it to, the same steps in order
-                result = runner.finish(collect(fetcher, runner.plan(sources[0])))
+        runner = Runner(config, store, fetcher, now)
+        publisher = Publisher(config, store, sink or sink_for(config, store, now))
+        if len(sources) == 1:
+            # one source (a scheduled run): no thread to hand it to, the same steps in order
+            result = runner.finish(collect(fetcher, runner.plan(sources[0])))
+            results.append(result)
+            if progress:
+                progress(result)
+            _publish(publisher, sources[0].feed, [0], results)
+            prune_feeds(config, store, feeds, newest_seen, now())
+            return results
+        workers = max(1, min(config.concurrency, len(sources)))
+        pool = ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch")
+        abandoned = False
+        try:
+            # A feed is rendered as soon as its last source is stored, while the workers go
+            # on fetching: rendering overlaps the network instead of following it.
+            members: dict[str, list[int]] = {}  # feed -> indexes of its sources (linear)
+            for i, source in enumerate(sources):
+                members.setdefault(source.feed, []).append(i)
+            complete: dict[int, list[str]] = {}  # source index -> feeds it completes (is last of)
+            for feed, indexes in members.items():
+                complete.setdefault(indexes[-1], []).append(feed)
+            # Sources are handed to the workers at most `window` ahead of the one being
+            # stored, so fetched pages wait in memory only that far (handing them all over at
+            # once kept every fetched and split page of a big run until its turn came).
+            window = max(8 * workers, 32)
+            futures: dict[int, Future[Fetched]] = {}
+            begun: dict[int, float] = {}  # source index -> when a worker took it (monotonic)
+            submitted = 0
+            for i in range(len(sources)):  # stored in config order, whoever was first
+                while submitted < min(i + window, len(sources)):
+                    plan = runner.plan(sources[submitted])
+                    futures[submitted] = pool.submit(_timed, fetcher, plan, begun, submitted)
+                    submitted += 1
+                fetched = _wait(futures.pop(i), begun, i, sources[i], config)
+                abandoned = abandoned or (fetched.error is not None and fetched.seconds < 0)
+                result = runner.finish(fetched)
                 results.append(result)
                 if progress:
                     progress(result)
-                _publish(publisher, sources[0].feed, [0], results)
-                _prune(config, store, [sources[0].feed], now)
-                return results
-            workers = max(1, min(config.concurrency, len(sources)))
-            pool = ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch")
-            try:
-                # A feed is rendered as soon as its last source is stored, while the workers go
-                # on fetching: rendering overlaps the network instead of following it.
-                members: dict[str, list[int]] = {}  # feed -> indexes of its sources (linear)
-                for i, source in enumerate(sources):
-                    members.setdefault(source.feed, []).append(i)
-                complete: dict[
-                    int, list[str]
-                ] = {}  # source index -> feeds it completes (is last of)
-                for feed, indexes in members.items():
-                    complete.setdefault(indexes[-1], []).append(feed)
-                # Sources are handed to the workers at most `window` ahead of the one being
-                # stored, so fetched pages wait in memory only that far (handing them all over at
-                # once kept every fetched and split page of a big run until its turn came).
-                window = max(8 * workers, 32)
-                futures: dict[int, Future[Fetched]] = {}
-                submitted = 0
-                for i in range(len(sources)):  # stored in config order, whoever was first
-                    while submitted < min(i + window, len(sources)):
-                        plan = runner.plan(sources[submitted])
-                        futures[submitted] = pool.submit(collect, fetcher, plan)
-                        submitted += 1
-                    result = runner.finish(futures.pop(i).result())
-                    results.append(result)
-                    if progress:
-                        progress(result)
-                    for feed in complete.get(i, ()):
-                        _publish(publisher, feed, members[feed], results)
-            finally:
-                # On an error or Ctrl-C, sources not started yet are dropped, not fetched.
-                pool.shutdown(wait=True, cancel_futures=True)
-            _prune(config, store, list(dict.fromkeys(s.feed for s in sources)), now)
+                for feed in complete.get(i, ()):
+                    _publish(publisher, feed, members[feed], results)
+        finally:
+            # On an error or Ctrl-C, sources not started yet are dropped, not fetched; a worker
+            # given up on is not waited for (it ends at its own fetch deadline).
+            pool.shutdown(wait=not abandoned, cancel_futures=True)
+        prune_feeds(config, store, feeds, newest_seen, now())
     finally:
         if own_fetcher:
             fetcher.close()
     return results
+
+
+def _timed(fetcher: Fetcher, plan: Plan, begun: dict[int, float], index: int) -> Fetched:
+    """:func:`collect` in a worker, noting when it began (for the wait in the main thread)."""
+    begun[index] = time.monotonic()
+    return collect(fetcher, plan)
+
+
+def _wait(
+    future: Future[Fetched],
+    begun: dict[int, float],
+    index: int,
+    source: SourceConfig,
+    config: Config,
+) -> Fetched:
+    """The worker's result for ``source`` — waited for at most its deadline (and a grace for the
+    work after the fetch) from when a worker took it up. A source still not done then is a failure
+    of its own; the sources after it are stored without waiting longer."""
+    limit = config.source_timeout + min(WAIT_GRACE, config.source_timeout)
+    while True:
+        started = begun.get(index)
+        left = 0.5 if started is None else started + limit - time.monotonic()
+        try:
+            return future.result(timeout=max(0.0, left))
+        except FuturesTimeout:
+            if started is None:
+                continue  # still queued behind other sources: its time has not begun
+            if time.monotonic() < started + limit:
+                continue
+        error = FetchError(
+            source.name,
+            source.url,
+            f"not done within {limit:g}s (the {config.source_timeout:g}s source_timeout and "
+            "the time to split what was fetched); the sources after it were stored without it",
+            kind=ErrorKind.TIMEOUT,
+        )
+        return Fetched(source, error=error, seconds=-1.0)  # seconds < 0: given up on
+
+
+def prune_feeds(
+    config: Config,
+    store: Store,
+    feeds: Sequence[str],
+    newest_seen: dict[str, datetime | None],
+    now: datetime,
+) -> None:
+    """Apply each feed's ``retention_days``, counting back from the newest time an entry was seen
+    before this run — not from the clock: a clock that jumped forward (and the times this run
+    stored with it) would otherwise prune for good entries that are only days old."""
+    for feed in feeds:
+        settings = config.feed(feed)
+        if settings.retention_days is None:
+            continue
+        reference = min(now, newest_seen.get(feed) or now)
+        pruned = store.prune(
+            feed,
+            before=reference - timedelta(days=settings.retention_days),
+            keep=settings.entries,
+        )
+        if pruned:
+            log.info(
+                "feed=%s pruned=%d (not seen for %d days before %s)",
+                feed,
+                pruned,
+                settings.retention_days,
+                reference.isoformat(),
+            )

@@ -26,31 +26,53 @@ import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
+from http import HTTPStatus
 from typing import Any, Protocol
 from urllib.parse import quote
 from wsgiref.util import application_uri
 
 import lxml.etree as etree
 
-from .clock import utcnow
+from .clock import epoch_seconds, utcnow
 from .config import Config, FeedConfig
 from .errors import StoreError
 from .health import WorkerHealth, feed_max_age, health, worker_health
+from .previewapp import PreviewOptions, loopback_host
 from .render import CONTENT_TYPES, feed_filename
-from .store import StorePool, display_location, read_source_runs
+from .sanitize import xml_safe
+from .store import StateError, StorePool, display_location, read_source_runs, read_state_error
 from .write import FeedSink, FileSink, StateSink
 
 log = logging.getLogger("feedbot.serve")
+
+# Serving under hostile clients: every limit named, with its reason. waitress's defaults (100
+# connections, 120 s idle) let one client holding 100 idle or slowloris connections refuse everyone
+# else for two minutes.
+CONNECTION_LIMIT = 1000  # open at once: hundreds of readers polling together, and room to spare
+# while hundreds of idle or slowloris connections are open (they are evicted at the limit, below)
+IDLE_TIMEOUT = 30  # seconds a connection may stay open sending nothing (a keep-alive between polls)
+REQUEST_TIMEOUT = 10  # seconds from a request's first byte to its last: slowloris sends a byte now
+# and then, so it is never idle; a real client sends a whole GET in one packet
+SWEEP_INTERVAL = 1  # seconds between two sweeps for connections past those limits
+MAX_HEADER_BYTES = 32 * 1024  # a feed reader's GET is well under 2 KiB
+MAX_BODY_BYTES = 16 * 1024  # only GET and HEAD are served: nothing needs a body
+EVICT_SHARE = 10  # at the limit, the longest-waiting tenth of the connections (those with no
+# complete request) make room for new ones, so no number of connections locks anyone out
+FD_RESERVE = 64  # file descriptors kept for the state, the feeds and the log beside connections
 _ARCHIVE = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.archive-([1-9][0-9]{0,8})\.atom$")
 ARCHIVE_MAX_AGE = 365 * 86400  # archive pages never change once written
 access_log = logging.getLogger("feedbot.access")
 SHARED_CONNECTIONS = 8  # PostgreSQL connections of one server (waitress runs 4 threads by default)
 
 FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
+# A Host header good enough to build OPML's URLs from (RFC 3986 reg-name of DNS labels, or an IPv6
+# literal, and a port): anything else — quotes, spaces, slashes, user-info — is not used.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST_HEADER = re.compile(rf"^(?:{_LABEL}(?:\.{_LABEL})*\.?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{{1,5}})?$")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 _STATUS = {
     200: "200 OK",
@@ -160,7 +182,11 @@ class FeedApp:
         *,
         now: Callable[[], datetime] = utcnow,
         sink: FeedSink | None = None,
+        pages: PreviewOptions | None = None,
     ) -> None:
+        """``pages``: the preview page (off unless asked for) and the status page's settings."""
+        from .previewapp import PreviewApp
+
         self.config = config
         self.now = now
         # PostgreSQL: the feeds (and /healthz) come from the shared state, on pooled connections
@@ -183,17 +209,38 @@ class FeedApp:
                 filename = feed_filename(feed.name, fmt)
                 self.routes["/" + filename] = Route(feed, fmt, filename, max_age)
         self.archived = {feed.name: feed for feed in config.feeds if feed.archive}
+        self.fallback_base: str | None = None  # the server's own address (FeedServer sets it)
         self._cache: dict[str, _Representation] = {}
         self._lock = threading.Lock()
+        options = pages or PreviewOptions()
+        self.pages = PreviewApp(
+            config,
+            preview=options.enabled,
+            allow_edit=options.allow_edit,
+            listening_on_loopback=options.listening_on_loopback,
+            named_urls=options.named_urls,
+            token=config.serve.preview_token,
+            allow_networks=config.allow_networks,
+            exists=self.sink.exists,
+            now=now,
+        )
 
     def close(self) -> None:
-        """Close the connections to the shared state (nothing to do with files)."""
+        """Let go of what the preview started (its fetcher and headless browser), and of the
+        connections to the shared state."""
+        self.pages.close()
         if self._shared is not None:
             self._shared.close()
 
     # --- WSGI ------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
+        if self.pages.handles(environ.get("PATH_INFO", "")):
+            answer = self.pages.respond(environ)
+            headers = self.pages.headers(answer)
+            start_response(f"{answer.status} {HTTPStatus(answer.status).phrase}", headers)
+            self._log(environ, answer.status, 0 if method == "HEAD" else len(answer.body))
+            return [] if method == "HEAD" else [answer.body]
         if method not in ("GET", "HEAD"):
             response = _Response(405, b"only GET and HEAD\n", [("Allow", "GET, HEAD")])
             response.headers.append(("Content-Type", "text/plain; charset=utf-8"))
@@ -318,7 +365,7 @@ class FeedApp:
             for fmt in feed.formats:
                 filename = feed_filename(feed.name, fmt)
                 mime = CONTENT_TYPES[fmt].split(";")[0]
-                title = html.escape(f"{feed.title} ({FORMAT_NAMES[fmt]})")
+                title = html.escape(xml_safe(f"{feed.title} ({FORMAT_NAMES[fmt]})"))
                 if self.sink.exists(filename):
                     href = html.escape(quote(filename))
                     head.append(
@@ -328,7 +375,7 @@ class FeedApp:
                 else:
                     links.append(f"{FORMAT_NAMES[fmt]} (not written yet)")
             rows.append(
-                f"<li><strong>{html.escape(feed.title)}</strong> "
+                f"<li><strong>{html.escape(xml_safe(feed.title))}</strong> "
                 f"<code>{html.escape(feed.name)}</code>: {' · '.join(links)}</li>"
             )
         page = (
@@ -343,9 +390,18 @@ class FeedApp:
         return page.encode("utf-8")
 
     def _base(self, environ: dict[str, Any]) -> str:
+        """Where the feeds are, for OPML's absolute URLs: ``base_url``; else the request's Host
+        header when it is a well-formed host and port (nothing else can reach the document); else
+        the server's own address."""
         if self.config.base_url:
             return self.config.base_url
-        return application_uri(environ).rstrip("/") + "/"
+        host = environ.get("HTTP_HOST", "")
+        scheme = "https" if environ.get("wsgi.url_scheme") == "https" else "http"
+        if _HOST_HEADER.match(host):
+            return f"{scheme}://{host}/"
+        if self.fallback_base:
+            return self.fallback_base
+        return application_uri({**environ, "HTTP_HOST": ""}).rstrip("/") + "/"
 
     def opml(self, base: str) -> bytes:
         """OPML 2.0 with one outline per feed (its first format), ready to import into a reader."""
@@ -355,10 +411,11 @@ class FeedApp:
         body = etree.SubElement(root, "body")
         for feed in self.config.feeds:
             fmt = feed.formats[0]
+            title = xml_safe(feed.title)  # a control character would make the document invalid
             attrs = {
                 "type": "rss",
-                "text": feed.title,
-                "title": feed.title,
+                "text": title,
+                "title": title,
                 "xmlUrl": base + quote(feed_filename(feed.name, fmt)),
             }
             site = self.config.site_link(feed.name)
@@ -376,6 +433,8 @@ class FeedApp:
             ("Cache-Control", "no-store"),
         ]
         workers: list[WorkerHealth] | None = None
+        # what failed, in one word: a message would show the database's path
+        state = read_state_error(self.config.state_dir)
         try:
             if self._shared is not None:
                 with self._shared.store() as store:
@@ -384,7 +443,15 @@ class FeedApp:
             else:
                 runs = read_source_runs(self.config.db_path)
         except StoreError as exc:
-            failed: dict[str, object] = {"status": "error", "error": str(exc), "sources": []}
+            state = state or StateError(str(exc.kind), "", now)
+            runs = {}
+        if state is not None:
+            failed: dict[str, object] = {
+                "status": "error",
+                "error_kind": state.kind,
+                "since": state.at.isoformat(),
+                "sources": [],
+            }
             return _Response(503, _json(failed), headers)
         sources = health(self.config, runs, now)
         stale = [s.source for s in sources if s.stale]
@@ -438,10 +505,90 @@ def _log_safe(text: str) -> str:
 
 
 def make_app(
-    config: Config, *, now: Callable[[], datetime] = utcnow, sink: FeedSink | None = None
-) -> WSGIApp:
-    """The WSGI application serving ``config``'s feeds (from ``sink``, by default the files)."""
-    return FeedApp(config, now=now, sink=sink)
+    config: Config,
+    *,
+    now: Callable[[], datetime] = utcnow,
+    sink: FeedSink | None = None,
+    pages: PreviewOptions | None = None,
+) -> FeedApp:
+    """The WSGI application serving ``config``'s feeds (from ``sink``, by default the files), the
+    status page and (``pages``) the preview page."""
+    return FeedApp(config, now=now, sink=sink, pages=pages)
+
+
+def _fd_room(wanted: int) -> int:
+    """Raise this process's open-file limit towards ``wanted`` + :data:`FD_RESERVE` (up to the hard
+    limit); return how many connections fit (systemd's default soft limit is 1,024)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = wanted + FD_RESERVE
+    if soft != resource.RLIM_INFINITY and soft < need:
+        target = need if hard == resource.RLIM_INFINITY else min(need, hard)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        return wanted
+    return max(16, min(wanted, soft - FD_RESERVE))
+
+
+def _channel_class() -> Any:
+    """waitress's channel, noting when the request it is receiving began (for REQUEST_TIMEOUT)."""
+    from waitress.channel import HTTPChannel
+
+    class Channel(HTTPChannel):  # type: ignore[misc]
+        partial_since: float | None = None  # epoch seconds of an incomplete request's first byte
+
+        def received(self, data: bytes) -> bool:
+            if self.request is None and data:
+                self.partial_since = epoch_seconds()
+            done = bool(super().received(data))
+            if self.request is None:
+                self.partial_since = None
+            return done
+
+    return Channel
+
+
+def _harden(server: Any, *, limit: int, request_timeout: float) -> None:
+    """Give one waitress server the request deadline and the eviction at the connection limit."""
+    server.channel_class = _channel_class()
+    sweep_idle = server.maintenance
+    accepting = server.readable
+
+    def maintenance(now: float) -> None:
+        sweep_idle(now)  # waitress's own: idle past IDLE_TIMEOUT (channel_timeout)
+        cutoff = now - request_timeout
+        for channel in list(server.active_channels.values()):
+            since = getattr(channel, "partial_since", None)
+            if since is not None and since < cutoff and not channel.requests:
+                channel.will_close = True
+
+    def readable() -> bool:
+        if len(server._map) >= limit:
+            _evict(server, limit)
+        return bool(accepting())
+
+    server.maintenance = maintenance
+    server.readable = readable
+
+
+def _evict(server: Any, limit: int) -> None:
+    """At the connection limit, close the connections that have waited longest without a complete
+    request (idle since their last byte, or in the middle of one for the longest): a real client
+    sends its request at once and is answered in milliseconds, so it is never among them."""
+    waiting = []
+    for channel in server.active_channels.values():
+        if channel.requests or channel.will_close or channel.total_outbufs_len:
+            continue  # being answered, or already going
+        since = getattr(channel, "partial_since", None)
+        waiting.append((since if since is not None else channel.last_activity, channel))
+    waiting.sort(key=lambda pair: pair[0])
+    for _, channel in waiting[: max(1, limit // EVICT_SHARE)]:
+        channel.will_close = True
 
 
 def _feeds_from(config: Config) -> str:
@@ -450,16 +597,13 @@ def _feeds_from(config: Config) -> str:
     return str(config.feeds_dir)
 
 
-def _close_app(app: object) -> None:
-    if isinstance(app, FeedApp):
-        app.close()
-
-
 class FeedServer:
     """A waitress server for the feeds, startable in a thread and stoppable with :meth:`close`.
 
     ``FeedServer(config, host, port)`` binds at once (``port=0`` picks a free port, see :attr:`url`);
-    :meth:`run` serves until :meth:`close` is called from any thread.
+    :meth:`run` serves until :meth:`close` is called from any thread. Hostile clients are bounded
+    (:data:`CONNECTION_LIMIT`, :data:`IDLE_TIMEOUT`, :data:`REQUEST_TIMEOUT`): no number of idle or
+    slowloris connections keeps another client from being answered.
     """
 
     def __init__(
@@ -470,18 +614,48 @@ class FeedServer:
         *,
         threads: int = 4,
         poll: float = 0.5,
+        connection_limit: int = CONNECTION_LIMIT,
+        idle_timeout: int = IDLE_TIMEOUT,
+        request_timeout: float = REQUEST_TIMEOUT,
+        preview: bool = False,
+        allow_edit: bool = False,
+        named_urls: Sequence[str] = (),
     ) -> None:
+        """``preview``: the preview page (``serve --preview``); ``allow_edit``: it may write the
+        config (only when listening on loopback); ``named_urls``: URLs the user named on the
+        command line, fetched as a configured source would be."""
         import waitress
+        from waitress.server import BaseWSGIServer
 
-        self.app = make_app(config)
+        host = host if host is not None else config.serve.host
+        self.pages = PreviewOptions(
+            enabled=preview,
+            allow_edit=allow_edit,
+            listening_on_loopback=loopback_host(host),
+            named_urls=tuple(named_urls),
+        )
+        self.app = make_app(config, pages=self.pages)
+        self.connection_limit = _fd_room(connection_limit)
         self.server: Any = waitress.create_server(
             self.app,
-            host=host if host is not None else config.serve.host,
+            host=host,
             port=port if port is not None else config.serve.port,
             threads=threads,
             ident="feedbot",
-            clear_untrusted_proxy_headers=True,
+            # with the preview on, a proxy's forwarding headers reach the application, which then
+            # refuses the request as not local (they are never trusted for the client's address)
+            clear_untrusted_proxy_headers=not preview,
+            connection_limit=self.connection_limit,
+            channel_timeout=idle_timeout,
+            cleanup_interval=SWEEP_INTERVAL,
+            max_request_header_size=MAX_HEADER_BYTES,
+            max_request_body_size=MAX_BODY_BYTES,
+            asyncore_use_poll=True,  # select() stops at 1,024 file descriptors
         )
+        for dispatcher in list(self.server._map.values()):
+            if isinstance(dispatcher, BaseWSGIServer):
+                _harden(dispatcher, limit=self.connection_limit, request_timeout=request_timeout)
+        self.app.fallback_base = self.url
         self.poll = poll  # seconds: how soon run() notices close()
         self._stop = threading.Event()
         self._running = threading.Event()
@@ -513,7 +687,6 @@ class FeedServer:
         finally:
             wasyncore.close_all(server._map, ignore_all=True)
             server.task_dispatcher.shutdown()
-            _close_app(self.server.application)
             self._stopped.set()
 
     def close(self, timeout: float = 5.0) -> None:
@@ -522,18 +695,37 @@ class FeedServer:
         from waitress import wasyncore
 
         self._stop.set()
-        if not self._running.is_set():
-            wasyncore.close_all(self.server._map, ignore_all=True)
-            self.server.task_dispatcher.shutdown()
-            _close_app(self.server.application)
-            return
-        self._stopped.wait(timeout)
+        try:
+            if not self._running.is_set():
+                wasyncore.close_all(self.server._map, ignore_all=True)
+                self.server.task_dispatcher.shutdown()
+                return
+            self._stopped.wait(timeout)
+        finally:
+            if isinstance(self.app, FeedApp):
+                self.app.close()
 
 
-def serve(config: Config, host: str | None = None, port: int | None = None) -> None:
-    """Serve the feeds until interrupted (``feedbot serve``)."""
-    server = FeedServer(config, host, port)
+def serve(
+    config: Config,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    preview: bool = False,
+    allow_edit: bool = False,
+    named_urls: Sequence[str] = (),
+    ready: Callable[[FeedServer], None] | None = None,
+) -> None:
+    """Serve the feeds until interrupted (``feedbot serve``); ``ready`` is called once the server
+    listens (``feedbot preview --open`` opens the browser then)."""
+    server = FeedServer(
+        config, host, port, preview=preview, allow_edit=allow_edit, named_urls=named_urls
+    )
     log.info("serving %d feeds from %s on %s", len(config.feeds), _feeds_from(config), server.url)
+    if preview:
+        log.info("preview page on %spreview", server.url)
+    if ready is not None:
+        ready(server)
     try:
         server.run()
     except KeyboardInterrupt:
@@ -568,9 +760,11 @@ class ServeService:
     def reload(self, config: Config) -> None:
         if self.server is None:
             return
-        old = self.server.server.application
-        self.server.server.application = make_app(config)
-        _close_app(old)
+        old, self.server.app = self.server.app, make_app(config, pages=self.server.pages)
+        self.server.app.fallback_base = self.server.url
+        self.server.server.application = self.server.app
+        if isinstance(old, FeedApp):
+            old.close()
         wanted = (self.host or config.serve.host, self.port or config.serve.port)
         if self.port != 0 and wanted != (self.server.host, self.server.port):
             log.warning(

@@ -23,6 +23,7 @@ written in that subset: types INTEGER / TEXT / BLOB / REAL, no PRAGMA.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import sqlite3
@@ -30,14 +31,14 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from .clock import format_iso, parse_iso
-from .errors import StoreError
+from .errors import ErrorKind, StoreError
 from .model import (
     Change,
     EntryRow,
@@ -52,6 +53,7 @@ from .model import (
     WorkerRow,
     Write,
 )
+from .write import write_atomic
 
 T = TypeVar("T")
 
@@ -156,6 +158,44 @@ MIGRATIONS: list[tuple[str, str]] = [
         # of every appearance per source, so an unchanged run grew with the square of the sources.
         """
         CREATE INDEX appearances_source ON appearances (source, entry);
+        """,
+    ),
+    (
+        "validators by source, entries in the order first stored, error kinds",
+        # Validators were keyed by URL: a new, renamed or moved source on a URL fetched before was
+        # told "not modified" and its feed never written. They are a cache, so the old ones go
+        # (each source reads its page in full once). Entries were ordered by `updated`, a clock
+        # reading: a story stored while the clock was behind sorted below older ones for good; `seq`
+        # numbers the pages' transactions instead, the existing entries ranked by their `updated`
+        # so that every feed keeps its order. `error_kind` says what failed in one word, for
+        # /healthz (which shows no message).
+        """
+        DROP TABLE http_cache;
+        CREATE TABLE validators (
+            source TEXT NOT NULL,
+            url TEXT NOT NULL,
+            options TEXT NOT NULL,
+            etag TEXT,
+            last_modified TEXT,
+            content_hash TEXT,
+            fetched_at TEXT NOT NULL,
+            PRIMARY KEY (source, url)
+        );
+        ALTER TABLE entries ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+        UPDATE entries SET seq = ranked.rank FROM (
+            SELECT id, DENSE_RANK() OVER (PARTITION BY feed ORDER BY updated) AS rank FROM entries
+        ) AS ranked WHERE ranked.id = entries.id;
+        CREATE INDEX entries_feed_seq ON entries (feed, seq);
+        CREATE INDEX entries_feed_last_seen ON entries (feed, last_seen);
+        ALTER TABLE source_runs ADD COLUMN error_kind TEXT;
+        """,
+    ),
+    (
+        "the items of each source's recent runs",
+        # the status page's chart: how many items each of a source's last runs gave (a page that
+        # suddenly splits into one item shows), kept in the run record itself, bounded
+        """
+        ALTER TABLE source_runs ADD COLUMN recent TEXT NOT NULL DEFAULT '';
         """,
     ),
     (
@@ -400,7 +440,9 @@ class Store:
         self, location: str | Path, *, connection: Any = None, migrate: bool = True
     ) -> None:
         """Open the state: a SQLite file (a path) or a PostgreSQL database (a ``postgresql://``
-        URL). ``connection`` is an open PostgreSQL connection to use (from a pool: see
+        URL). SQLite takes a file of 0 bytes for a new database: callers that can tell an emptied
+        state from a new one (feeds written from it exist) check first —
+        :func:`feedbot.run.check_state`. ``connection`` is an open PostgreSQL connection to use (from a pool: see
         :class:`StorePool`) instead of a new one; it is not closed by :meth:`close` then.
         ``migrate=False`` (a pooled store, after the process migrated at start) skips the schema
         check."""
@@ -437,9 +479,12 @@ class Store:
             raw.execute("PRAGMA synchronous = FULL")
             self.db = Database(path, raw)
             self._migrate()
+        except StoreError:
+            raw.close()
+            raise
         except sqlite3.DatabaseError as exc:
             raw.close()
-            raise StoreError(f"{path}: {_problem(path, exc)}") from None
+            raise _store_error(path, "", exc) from None
 
     @property
     def postgres(self) -> bool:
@@ -462,6 +507,12 @@ class Store:
             return _pg_message(exc)
         return _problem(self.path, exc)
 
+    def _error(self, what: str, exc: BaseException) -> StoreError:
+        """The StoreError for a database error: SQLite's says when the file is damaged."""
+        if self.path is None:
+            return StoreError(f"{self.name}: {what}{_pg_message(exc)}")
+        return _store_error(self.path, what, exc)
+
     @contextmanager
     def transaction(self) -> Iterator[Database]:
         """One transaction; a database error (a full disk, a read-only file, a lost connection)
@@ -470,12 +521,12 @@ class Store:
         try:
             self.db.begin()
         except errors as exc:
-            raise StoreError(f"{self.name}: cannot write: {self._problem(exc)}") from None
+            raise self._error("cannot write: ", exc) from None
         try:
             yield self.db
         except errors as exc:
             self.db.rollback()
-            raise StoreError(f"{self.name}: cannot write: {self._problem(exc)}") from None
+            raise self._error("cannot write: ", exc) from None
         except BaseException:
             self.db.rollback()
             raise
@@ -484,7 +535,7 @@ class Store:
                 self.db.commit()
             except errors as exc:
                 self.db.rollback()
-                raise StoreError(f"{self.name}: cannot commit: {self._problem(exc)}") from None
+                raise self._error("cannot commit: ", exc) from None
 
     def has_table(self, name: str) -> bool:
         if self.postgres:
@@ -560,19 +611,27 @@ class Store:
                 self.db.commit()
             except self.db.errors as exc:
                 self.db.rollback()
+                if _is_corrupt(exc):
+                    raise self._error("", exc) from None
                 raise StoreError(
                     f"{self.name}: migration {number + 1} ({name}) failed: {exc}"
                 ) from None
 
     # --- running statements: every statement goes through these ------------------------------
     def _one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
-        row: Row | None = self.db.execute(sql, params).fetchone()
+        try:
+            row: Row | None = self.db.execute(sql, params).fetchone()
+        except self.db.errors as exc:
+            raise self._error("cannot read: ", exc) from None
         return row
 
     def _all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
-        return self.db.execute(sql, params).fetchall()
+        try:
+            return self.db.execute(sql, params).fetchall()
+        except self.db.errors as exc:
+            raise self._error("cannot read: ", exc) from None
 
-    def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:
+    def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:  # through _one
         row = self._one(sql, params)
         return int(row[0]) if row is not None and row[0] is not None else 0
 
@@ -582,7 +641,7 @@ class Store:
         try:
             return int(self.db.execute(sql, params).rowcount)
         except self.db.errors as exc:
-            raise StoreError(f"{self.name}: cannot write: {self._problem(exc)}") from None
+            raise self._error("cannot write: ", exc) from None
 
     @staticmethod
     def _run(db: Database, sql: str, params: Sequence[object] = ()) -> int:
@@ -594,25 +653,34 @@ class Store:
         """An INSERT into a table with an ``id`` key; the new row's id."""
         return db.insert(sql, params)
 
-    # --- HTTP cache -------------------------------------------------------------------------
-    def validators(self, url: str) -> Validators | None:
-        row = self._one(_SELECT_VALIDATORS, (url,))
-        return None if row is None else _validators(row)
+    # --- HTTP cache: validators belong to a source and to what it makes of a page ---------------
+    def validators(self, source: str, url: str, options: str) -> Validators | None:
+        """What ``source`` remembers of its last good fetch of ``url`` — None when there is none,
+        or when it was fetched under other ``options`` (a fingerprint of the source's split
+        settings and feed: with other settings the page must be read again)."""
+        row = self._one(_SELECT_VALIDATORS, (source, url))
+        if row is None or row["options"] != options:
+            return None
+        return _validators(row)
 
-    def forget_validators(self, url: str) -> None:
+    def forget_validators(self, source: str, url: str) -> None:
         with self.transaction() as db:
-            self._run(db, "DELETE FROM http_cache WHERE url = ?", (url,))
+            self._run(db, "DELETE FROM validators WHERE source = ? AND url = ?", (source, url))
 
-    def save_validators(self, url: str, value: Validators, *, now: datetime) -> None:
+    def save_validators(
+        self, source: str, url: str, options: str, value: Validators, *, now: datetime
+    ) -> None:
         with self.transaction() as db:
-            self._save_validators(db, url, value, format_iso(now))
+            self._save_validators(db, (source, url, options), value, format_iso(now))
 
     @classmethod
-    def _save_validators(cls, db: Database, url: str, value: Validators, stamp: str) -> None:
+    def _save_validators(
+        cls, db: Database, key: tuple[str, str, str], value: Validators, stamp: str
+    ) -> None:
         cls._run(
             db,
             _UPSERT_VALIDATORS,
-            (url, value.etag, value.last_modified, value.content_hash, stamp),
+            (*key, value.etag, value.last_modified, value.content_hash, stamp),
         )
 
     # --- index sources ----------------------------------------------------------------------
@@ -652,24 +720,37 @@ class Store:
         page_url: str,
         changes: Sequence[tuple[Change, Prepared]],
         now: datetime,
-        validators: tuple[str, Validators] | None,
+        validators: tuple[str, str, Validators] | None,
         index_page: tuple[str, str] | None = None,
     ) -> tuple[int, int, int]:
         """Write the outcome of one page in one transaction, each change as its ``write`` says (the
         decider applied the update policy). Returns (new, updated, unchanged) by outcome.
+        ``validators`` is (URL, options fingerprint, validators) of the page for ``source``.
         ``index_page`` is (index URL, page URL as linked) for a page followed from an index source:
-        it is remembered as processed in the same transaction."""
+        it is remembered as processed in the same transaction.
+
+        Times: ``now`` is when the page was seen (first and last seen); ``published`` and
+        ``updated`` are never earlier than the newest ``updated`` already in the feed (a clock
+        that fell behind cannot date a new story or an edit before what readers already have).
+        New entries get the next ``seq``: feeds are ordered by it, not by a clock reading."""
         stamp = format_iso(now)
         counts = {Outcome.NEW: 0, Outcome.UPDATED: 0, Outcome.UNCHANGED: 0}
         with self.transaction() as db:
+            newest = self._one(_NEWEST_UPDATED, (feed,))
+            floor = parse_iso(newest[0]) if newest is not None and newest[0] else now
+            dated = format_iso(max(now, floor))  # published/updated: never back in time
+            seq = self._scalar(_NEXT_SEQ, (feed,))
             for change, prepared in changes:
                 counts[change.outcome] += 1
                 if change.write is Write.INSERT:
-                    rowid = self._insert_entry(db, feed, source, page_url, change, prepared, stamp)
+                    if prepared.published >= now and floor > now:  # dated by the clock
+                        prepared = replace(prepared, published=floor)
+                    times = (stamp, dated, seq)
+                    rowid = self._insert_entry(db, feed, source, page_url, change, prepared, times)
                 elif change.write is Write.REVISE:
                     assert change.entry is not None
                     rowid = change.entry.rowid
-                    self._run(db, _REVISE_ENTRY, (*_content(change, prepared), stamp, stamp, rowid))
+                    self._run(db, _REVISE_ENTRY, (*_content(change, prepared), stamp, dated, rowid))
                     self._run(
                         db,
                         _INSERT_REVISION,
@@ -683,8 +764,8 @@ class Store:
             if counts[Outcome.NEW] or counts[Outcome.UPDATED]:
                 self._run(db, _MARK_PENDING, (feed, stamp))
             if validators is not None:
-                url, value = validators
-                self._save_validators(db, url, value, stamp)
+                url, options, value = validators
+                self._save_validators(db, (source, url, options), value, stamp)
             if index_page is not None:
                 self._remember_index_page(db, source, index_page[0], index_page[1], stamp)
         return counts[Outcome.NEW], counts[Outcome.UPDATED], counts[Outcome.UNCHANGED]
@@ -697,12 +778,13 @@ class Store:
         page_url: str,
         change: Change,
         prepared: Prepared,
-        stamp: str,
+        times: tuple[str, str, int],
     ) -> int:
         """A new entry with its first revision; under "new-entry" an update names the entry it
-        replaces (``change.entry``)."""
+        replaces (``change.entry``). ``times`` is (seen, dated: its ``updated``, seq)."""
         item = change.item
         replaces = change.entry.entry_id if change.entry is not None else None
+        stamp, dated, seq = times
         values = (
             feed,
             self._new_entry_id(feed, item.key, item.fingerprint),
@@ -710,10 +792,11 @@ class Store:
             format_iso(prepared.published),
             stamp,
             stamp,
-            stamp,
+            dated,
             1,
             source,
             replaces,
+            seq,
         )
         rowid = self._insert(db, _INSERT_ENTRY, values)
         self._run(db, _INSERT_REVISION, _revision(rowid, change, prepared, stamp, page_url, source))
@@ -741,6 +824,12 @@ class Store:
         rows = self._all(_SELECT_ENTRY_ROWS.format(order=order), (feed, limit, offset))
         return [_entry_row(row) for row in rows]
 
+    def newest_seen(self, feed: str, *, not_after: datetime) -> datetime | None:
+        """The newest time an entry of ``feed`` was seen, ignoring times after ``not_after`` (they
+        were written by a clock that ran ahead): what retention counts back from."""
+        row = self._one(_NEWEST_SEEN, (feed, format_iso(not_after)))
+        return parse_iso(row[0]) if row is not None and row[0] else None
+
     def prune(self, feed: str, *, before: datetime, keep: int) -> int:
         """Delete entries of ``feed`` last seen before ``before``, except the ``keep`` newest (the ones
         the feed shows). Revisions and appearances go with them. Returns the number deleted."""
@@ -764,20 +853,27 @@ class Store:
         ok: bool,
         result: str,
         error: str | None = None,
+        error_kind: str | None = None,
         new: int = 0,
         updated: int = 0,
-        items_unchanged: bool = False,
+        page_items: int | None = None,
     ) -> None:
-        """Record a run of ``source``. ``items_unchanged``: the run stored nothing (not modified),
-        so the source's entry count stands — one statement then, for the most common run there is."""
+        """Record a run of ``source``. ``page_items`` is how many items its page gave (None when
+        the page was not modified: as many as the run before; a failed run counts none)."""
         stamp = format_iso(now)
-        unchanged = (stamp, stamp, result, source)
-        if items_unchanged and ok and self._statement(_RECORD_UNCHANGED_RUN, unchanged) == 1:
-            return
         with self.transaction() as db:
             items = self._scalar(
                 "SELECT count(DISTINCT entry) FROM appearances WHERE source = ?", (source,)
             )
+            row = self._one(_SELECT_RECENT, (source,))
+            previous = parse_recent(row["recent"]) if row is not None else ()
+            if not ok:
+                count: int | None = None
+            elif page_items is None:
+                count = next((n for n in reversed(previous) if n is not None), 0)
+            else:
+                count = page_items
+            recent = format_recent((*previous, count)[-RECENT_RUNS:])
             self._run(
                 db,
                 _UPSERT_SOURCE_RUN,
@@ -791,11 +887,16 @@ class Store:
                     new,
                     updated,
                     items,
+                    error_kind,
+                    recent,
                 ),
             )
 
     def source_runs(self) -> dict[str, SourceRun]:
-        return _source_runs(self.db)
+        try:
+            return _source_runs(self.db)
+        except self.db.errors as exc:
+            raise self._error("cannot read the run records: ", exc) from None
 
     def source_run(self, source: str) -> SourceRun | None:
         """One source's run record (the shared backoff state of a worker's run)."""
@@ -869,6 +970,40 @@ class Store:
         return [_worker_row(row) for row in self._all(_SELECT_WORKERS)]
 
 
+STATE_ERROR_FILE = "state-error.json"
+
+
+@dataclass(frozen=True)
+class StateError:
+    """Why the state could not be used at the last try (a damaged or emptied database), kept
+    beside it — the database itself cannot hold it — for ``feedbot status`` and ``/healthz``."""
+
+    kind: str  # an ErrorKind's value
+    message: str  # names the database file: for the operator (status), never for /healthz
+    at: datetime
+
+
+def record_state_error(state_dir: Path, error: StoreError, *, now: datetime) -> None:
+    """Remember ``error`` (a damaged state) until a run opens the state again; an error writing it
+    (a full disk) is left to the caller's own report."""
+    data = {"kind": str(error.kind), "message": str(error), "at": format_iso(now)}
+    with suppress(OSError):
+        write_atomic(state_dir / STATE_ERROR_FILE, json.dumps(data).encode("utf-8"), mode=0o600)
+
+
+def clear_state_error(state_dir: Path) -> None:
+    with suppress(FileNotFoundError):
+        (state_dir / STATE_ERROR_FILE).unlink()
+
+
+def read_state_error(state_dir: Path) -> StateError | None:
+    try:
+        data = json.loads((state_dir / STATE_ERROR_FILE).read_text("utf-8"))
+        return StateError(str(data["kind"]), str(data["message"]), parse_iso(data["at"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def read_source_runs(location: Path | str) -> dict[str, SourceRun]:
     """The run records, read without writing anything (no migration, no journal change): for
     ``/healthz`` while runs go on. An absent database means no source has run yet."""
@@ -890,12 +1025,12 @@ def read_source_runs(location: Path | str) -> dict[str, SourceRun]:
     try:
         raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as exc:
-        raise StoreError(f"{path}: cannot open the state database: {exc}") from None
+        raise _store_error(path, "cannot open the state database: ", exc) from None
     try:
         raw.row_factory = sqlite3.Row
         return _source_runs(Database(path, raw))
     except sqlite3.Error as exc:
-        raise StoreError(f"{path}: cannot read the run records: {exc}") from None
+        raise _store_error(path, "cannot read the run records: ", exc) from None
     finally:
         raw.close()
 
@@ -946,10 +1081,22 @@ def _lines(column: str) -> str:
     return f"group_concat({column}, char(10))"
 
 
-# http_cache
-HTTP_CACHE = ("url", "etag", "last_modified", "content_hash", "fetched_at")
-_SELECT_VALIDATORS = "SELECT etag, last_modified, content_hash FROM http_cache WHERE url = ?"
-_UPSERT_VALIDATORS = _upsert("http_cache", HTTP_CACHE, ("url",), _set_excluded(HTTP_CACHE[1:]))
+# validators
+VALIDATORS = (
+    "source",
+    "url",
+    "options",
+    "etag",
+    "last_modified",
+    "content_hash",
+    "fetched_at",
+)
+_SELECT_VALIDATORS = (
+    "SELECT options, etag, last_modified, content_hash FROM validators WHERE source = ? AND url = ?"
+)
+_UPSERT_VALIDATORS = _upsert(
+    "validators", VALIDATORS, ("source", "url"), _set_excluded(VALIDATORS[2:])
+)
 
 
 def _validators(row: Row) -> Validators:
@@ -994,6 +1141,7 @@ ENTRIES = (
     "revisions",
     "source",
     "replaces",
+    "seq",
 )
 _INSERT_ENTRY = f"INSERT INTO entries ({_columns(ENTRIES)}) VALUES ({_placeholders(ENTRIES)})"
 _REVISE_ENTRY = (
@@ -1001,7 +1149,12 @@ _REVISE_ENTRY = (
     + ", ".join(f"{name} = ?" for name in ENTRY_CONTENT)
     + ", last_seen = ?, updated = ?, revisions = revisions + 1 WHERE id = ?"
 )
-_SHOWN_ORDER = "e.updated DESC, e.position ASC, e.id ASC"  # the entries a feed shows, in order
+# the entries a feed shows, in order: the newest page first (the order first stored, never a clock
+# reading), each page's items in the page's order
+_SHOWN_ORDER = "e.seq DESC, e.position ASC, e.id ASC"
+_NEXT_SEQ = "SELECT coalesce(max(seq), 0) + 1 FROM entries WHERE feed = ?"
+_NEWEST_UPDATED = "SELECT max(updated) FROM entries WHERE feed = ?"
+_NEWEST_SEEN = "SELECT max(last_seen) FROM entries WHERE feed = ? AND last_seen <= ?"
 _PRUNE = (
     "DELETE FROM entries WHERE feed = ? AND last_seen < ? AND id NOT IN ("
     "SELECT id FROM entries e WHERE e.feed = ? ORDER BY " + _SHOWN_ORDER + " LIMIT ?)"
@@ -1025,6 +1178,7 @@ ENTRY_ROW = (
     "revisions",
     "position",
     "replaces",
+    "seq",
 )
 _PREVIOUS = "(SELECT r.{0} FROM revisions r WHERE r.entry = e.id AND r.number = e.revisions - 1)"
 _SELECT_ENTRY_ROWS = (
@@ -1085,6 +1239,7 @@ def _entry_row(row: Row) -> EntryRow:
         previous_headline=row["previous_headline"],
         sources=_sources(row["sources"]),
         pages=tuple(dict.fromkeys(row["pages"].split("\n"))) if row["pages"] else (),
+        seq=row["seq"],
     )
 
 
@@ -1167,6 +1322,8 @@ SOURCE_RUNS = (
     "new",
     "updated",
     "items",
+    "error_kind",
+    "recent",
 )
 _UPSERT_SOURCE_RUN = _upsert(
     "source_runs",
@@ -1176,13 +1333,10 @@ _UPSERT_SOURCE_RUN = _upsert(
     "last_success = coalesce(excluded.last_success, source_runs.last_success), "
     "result = excluded.result, error = excluded.error, "
     "failures = CASE WHEN excluded.failures = 0 THEN 0 ELSE source_runs.failures + 1 END, "
-    "new = excluded.new, updated = excluded.updated, items = excluded.items",
+    "new = excluded.new, updated = excluded.updated, items = excluded.items, "
+    "error_kind = excluded.error_kind, recent = excluded.recent",
 )
-# a successful run that stored nothing: the entry count stays
-_RECORD_UNCHANGED_RUN = (
-    "UPDATE source_runs SET last_run = ?, last_success = ?, result = ?, error = NULL, "
-    "failures = 0, new = 0, updated = 0 WHERE source = ?"
-)
+_SELECT_RECENT = "SELECT recent FROM source_runs WHERE source = ?"
 _SELECT_SOURCE_RUNS = f"SELECT {_columns(SOURCE_RUNS)} FROM source_runs"
 _SELECT_SOURCE_RUN = f"{_SELECT_SOURCE_RUNS} WHERE source = ?"
 
@@ -1198,7 +1352,22 @@ def _source_run(row: Row) -> SourceRun:
         new=row["new"],
         updated=row["updated"],
         items=row["items"],
+        error_kind=row["error_kind"],
+        recent=parse_recent(row["recent"]),
     )
+
+
+RECENT_RUNS = 20  # runs per source whose item counts are kept (the status page's chart)
+
+
+def parse_recent(text: str) -> tuple[int | None, ...]:
+    """``"5 5 x 6"`` -> ``(5, 5, None, 6)``: the items of a source's recent runs, oldest first
+    (``x``: a failed run)."""
+    return tuple(None if token == "x" else int(token) for token in text.split() if token)
+
+
+def format_recent(counts: Sequence[int | None]) -> str:
+    return " ".join("x" if n is None else str(n) for n in counts)
 
 
 # feed_files (PostgreSQL: the feed documents every node serves)
@@ -1256,6 +1425,26 @@ def _set_wal(db: sqlite3.Connection) -> None:
             time.sleep(0.01)
 
 
+def _is_corrupt(exc: BaseException) -> bool:
+    """Whether SQLite says the file is damaged (or is no database at all)."""
+    text = str(exc).lower()
+    return isinstance(exc, sqlite3.DatabaseError) and (
+        "malformed" in text or "not a database" in text or "corrupt" in text
+    )
+
+
+def _store_error(path: Path, what: str, exc: BaseException) -> StoreError:
+    """The StoreError for SQLite's ``exc``: a damaged database says so in one line, naming the
+    file and what to do."""
+    if _is_corrupt(exc):
+        return StoreError(
+            f"{path}: the state database is corrupt ({exc}); restore it from a backup, or move it "
+            "away to start afresh (every story then gets a new id, and readers see them again)",
+            kind=ErrorKind.STATE_CORRUPT,
+        )
+    return StoreError(f"{path}: {what}{_problem(path, exc)}")
+
+
 def _problem(path: Path, exc: BaseException) -> str:
     """SQLite's message, plus what is wrong with the place the database lives when that explains it
     (SQLite says "disk I/O error" for a full disk as often as "database or disk is full")."""
@@ -1305,13 +1494,15 @@ class SharedHostGate:
         self.poll = poll
 
     @contextmanager
-    def slot(self, url: str) -> Iterator[None]:
+    def slot(self, url: str, *, timeout: float | None = None) -> Iterator[None]:
+        """As :meth:`feedbot.polite.HostGate.slot`, for the cluster: with a ``timeout``, raises
+        :class:`feedbot.polite.SlotTimeout` instead of waiting longer for a free slot."""
         from .polite import host_key
 
         key = host_key(url)
         lock = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big", signed=True)
         with self.pool.connection() as conn:
-            slot = self._acquire(conn, lock)
+            slot = self._acquire(conn, lock, key, timeout)
             try:
                 if self.interval > 0:
                     row = conn.execute(
@@ -1329,8 +1520,11 @@ class SharedHostGate:
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s, %s)", (lock, slot))
 
-    def _acquire(self, conn: Any, lock: int) -> int:
+    def _acquire(self, conn: Any, lock: int, key: str, timeout: float | None) -> int:
+        from .polite import SlotTimeout
+
         delay = self.poll
+        waited = 0.0
         while True:
             for slot in range(self.concurrency):
                 row = conn.execute(
@@ -1338,7 +1532,10 @@ class SharedHostGate:
                 ).fetchone()
                 if row["got"]:
                     return slot
+            if timeout is not None and waited + delay > timeout:
+                raise SlotTimeout(key, timeout)
             self._sleep(delay)
+            waited += delay
             delay = min(delay * 2, 0.25)
 
 

@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from feedbot.browser import Browser, BrowserSettings
+
 from .batch import Batch, Reference, build_reference, serve_batch
 from .helpers import Server, check_feed, serve
 from .pg import PostgresServer, PostgresUnavailable, unavailable_reason
@@ -106,3 +108,10 @@ def batch() -> Iterator[Batch]:
 def reference(batch: Batch, tmp_path_factory: pytest.TempPathFactory) -> Reference:
     """Uninterrupted day-1 and day-2 runs of the batch: what a crash or a fault must end up as."""
     return build_reference(batch, tmp_path_factory.mktemp("reference"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """feedbot's shared headless Chromium (render = "browser"), one for the whole session."""
+    with Browser(BrowserSettings(user_agent="feedbot-tests/1 (+http://127.0.0.1/contact)")) as b:
+        yield b

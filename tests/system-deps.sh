@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# System packages the tests need beyond pyproject.toml:
-# - newsboat, the real feed reader that tests/test_newsboat.py drives against `feedbot serve`;
+# System packages the tests need beyond pyproject.toml, from Debian's packages:
+# - newsboat: the real feed reader that tests/test_newsboat.py drives against `feedbot serve`;
+# - chromium: the headless browser of render = "browser" and of the preview page's browser tests
+#   (Playwright for Python drives it; it never downloads a browser of its own);
+# - fonts-wqy-microhei: a CJK font, so that the preview screenshot of the (Chinese) example digest
+#   shows its characters;
 # - postgresql, the real database server that the PostgreSQL state tests start themselves
 #   (tests/pg.py runs initdb and pg_ctl from /usr/lib/postgresql/*/bin in a temporary folder,
 #   on 127.0.0.1 only). Debian's package would also create and start a cluster of its own, which
@@ -19,6 +23,12 @@ have_postgres() {
 
 missing=()
 command -v newsboat >/dev/null 2>&1 || missing+=(newsboat)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# any CJK font will do (it has Latin letters too: chromium only recommends a font package)
+if ! { command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh family | grep -q .; } &&
+    ! dpkg-query -W -f='${Status}' fonts-wqy-microhei 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=(fonts-wqy-microhei)
+fi
 have_postgres || missing+=(postgresql)
 
 if [ ${#missing[@]} -eq 0 ]; then
@@ -38,6 +48,7 @@ if [[ " ${missing[*]} " == *" postgresql "* ]] && [ ! -e /etc/postgresql-common/
 fi
 echo "tests/system-deps.sh: installing ${missing[*]}" >&2
 "${sudo[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
 command -v newsboat >/dev/null
+command -v chromium >/dev/null
 have_postgres

@@ -20,10 +20,34 @@ import pytest
 import feedbot
 
 PACKAGE = Path(feedbot.__file__).parent
-PURE = ("config", "model", "identify", "decide", "render", "health", "index", "schedule", "text")
-IO = ("fetch", "store", "write", "serve", "daemon", "run", "publish", "websub", "lock", "cli")
+PURE = (
+    "config",
+    "model",
+    "identify",
+    "decide",
+    "render",
+    "health",
+    "index",
+    "schedule",
+    "text",
+    "markup",
+    "dates",
+)
+IO = (
+    "fetch",
+    "store",
+    "write",
+    "serve",
+    "daemon",
+    "run",
+    "publish",
+    "websub",
+    "lock",
+    "cli",
+    "sandbox",
+)
 # libraries that only I/O code has any business loading
-IO_LIBRARIES = ("requests", "sqlite3", "waitress", "psycopg")
+IO_LIBRARIES = ("requests", "sqlite3", "waitress", "psycopg", "subprocess")
 
 
 def _imports(module: str) -> set[str]:
@@ -127,7 +151,7 @@ def test_each_tables_column_list_is_its_schema(tmp_path: Path) -> None:
         "entries": ("id", *store.ENTRIES),
         "revisions": store.REVISIONS,
         "appearances": store.APPEARANCES,
-        "http_cache": store.HTTP_CACHE,
+        "validators": store.VALIDATORS,
         "index_pages": store.INDEX_PAGES,
         "source_runs": store.SOURCE_RUNS,
     }

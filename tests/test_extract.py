@@ -3,6 +3,7 @@ handed back), deeply nested pages, and text and HTML the way a reader sees them.
 
 from __future__ import annotations
 
+from feedbot.model import SplitMode
 from feedbot.split import SplitOptions, split_page
 
 STORIES = "".join(
@@ -95,7 +96,7 @@ def test_inline_text_is_escaped_in_the_item_html() -> None:
         "<h3>Weather</h3><p>Rain &amp; wind are expected over the coast for the rest of the week.</p>"
         "</body></html>"
     )
-    split = split_page(page, "text/html", SplitOptions(mode="headlines"))
+    split = split_page(page, "text/html", SplitOptions(mode=SplitMode.HEADLINES))
     assert [item.headline for item in split.items] == ["Markets & money", "Weather"]
     first = split.items[0]
     assert "&lt;again&gt;" in first.body_html

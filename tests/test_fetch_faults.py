@@ -9,6 +9,7 @@ import gzip
 import socket
 import struct
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -16,6 +17,7 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
+import brotli
 import pytest
 
 from feedbot.config import Config, load_config
@@ -346,3 +348,63 @@ def test_unknown_charset_label_is_read_by_other_means(
     assert result.ok, result.error
     assert (result.new, result.updated, result.unchanged) == (0, 0, 5)
     site.assert_untouched()  # nothing changed, so the feed is not rewritten
+
+
+# --- content codings: gzip (above), deflate in both forms, brotli; anything else is an error -----
+
+
+def _raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+EDITED = PAGE.replace(b"</body>", b"<p>Compressed edition, with a new closing line.</p></body>")
+
+
+@pytest.mark.parametrize(
+    ("coding", "pack"),
+    [
+        ("deflate", zlib.compress),  # RFC 9110: zlib-wrapped
+        ("deflate", _raw_deflate),  # what many servers send: raw RFC 1951
+        ("br", brotli.compress),
+        ("gzip, br", lambda d: brotli.compress(gzip.compress(d))),  # applied in the listed order
+    ],
+    ids=["deflate-zlib", "deflate-raw", "br", "gzip-then-br"],
+)
+def test_compressed_pages_are_read(
+    tmp_path: Path, server: Server, coding: str, pack: Callable[[bytes], bytes]
+) -> None:
+    site = good_site(tmp_path, server)
+    server.routes["/digest"] = Response(200, pack(EDITED), {"Content-Encoding": coding})
+    result = site.run()
+    assert result.ok and not result.not_modified, result.error  # other bytes, decoded, parsed
+    assert (result.new, result.updated, result.unchanged) == (0, 0, 5)  # the same five stories
+    assert "br" in server.requests[-1][2]["Accept-Encoding"]
+
+
+def test_brotli_bomb_is_stopped(tmp_path: Path, server: Server) -> None:
+    site = good_site(tmp_path, server)
+    bomb = brotli.compress(b"<p>" + b" " * (64 * 1024 * 1024))
+    assert len(bomb) < 10 * 1024  # 64 MB that travel in under 10 KB
+    server.routes["/digest"] = Response(200, bomb, {"Content-Encoding": "br"})
+    assert_failed(site.run(), "decompressed body is over the 10485760-byte limit")
+    site.assert_untouched()
+
+
+def test_truncated_and_corrupt_brotli(tmp_path: Path, server: Server) -> None:
+    site = good_site(tmp_path, server)
+    packed = brotli.compress(EDITED)
+    server.routes["/digest"] = Response(200, packed[: len(packed) // 2], {"Content-Encoding": "br"})
+    assert_failed(site.run(), "truncated br body")
+    server.routes["/digest"] = Response(200, b"\xff" * 200, {"Content-Encoding": "br"})
+    assert_failed(site.run(), "corrupt br body")
+    site.assert_untouched()
+
+
+def test_an_unknown_content_coding_is_an_error_not_a_page(tmp_path: Path, server: Server) -> None:
+    site = good_site(tmp_path, server)
+    server.routes["/digest"] = Response(
+        200, b"\x28\xb5\x2f\xfd" + b"x" * 100, {"Content-Encoding": "zstd"}
+    )
+    assert_failed(site.run(), "unsupported content encoding 'zstd'")
+    site.assert_untouched()

@@ -89,3 +89,41 @@ def test_the_handler_is_the_commands_own(capsys: pytest.CaptureFixture[str]) -> 
         "feedbot: INFO: one line per run",
         "feedbot: WARNING: shown",
     ]
+
+
+def test_json_log_lines_have_a_utc_time_and_the_values_as_fields(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import re
+
+    assert main(["run", "-c", str(_config(tmp_path)), "-v", "--log-format", "json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    for line in lines:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", line["time"]), line
+    (run,) = [line for line in lines if line.get("source") == "s"]
+    assert run["level"] == "info" and run["logger"] == "feedbot"
+    assert (run["result"], run["new"], run["updated"], run["unchanged"]) == ("ok", 5, 0, 0)
+    assert isinstance(run["duration"], float) and run["error"] is None
+    assert run["message"].startswith("source=s result=ok new=5")
+    (written,) = [line for line in lines if line.get("feed") == "f"]
+    assert written["written"] == ["f.atom"]
+
+
+def test_a_run_without_base_url_warns_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path)
+    assert main(["run", "-c", str(config), "-v"]) == 0
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "WARNING" in line]
+    assert len(warnings) == 1
+    assert "no [feedbot] base_url" in warnings[0] and 'rel="self"' in warnings[0]
+    assert main(["run", "-c", str(config)]) == 0  # without -v cron hears nothing
+    assert capsys.readouterr().err == ""
+    config.write_text(
+        config.read_text().replace(
+            "[feedbot]\n", '[feedbot]\nbase_url = "http://127.0.0.1:8080/"\n'
+        )
+    )
+    assert main(["run", "-c", str(config), "-v"]) == 0
+    assert "WARNING" not in capsys.readouterr().err

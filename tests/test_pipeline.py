@@ -84,8 +84,9 @@ def test_two_days_into_one_feed(tmp_path: Path) -> None:
     new = [v for k, v in day2.items() if k not in day1]
     assert [v["title"] for v in new] == DAY2["new_entries"]
     assert new[0]["updated"] == "2022-03-07T09:00:00+00:00"
-    # published: the date the page states (2022-03-06 08:12) for day-1 entries
-    assert by_id[updated_id]["published"] == "2022-03-06T08:12:00+00:00"
+    # published: the date the page states (2022-03-06 08:12) for day-1 entries, in the page's own
+    # zone: <html lang="zh-Hant"> is Taiwan's UTC+8, so 08:12 there is 00:12 UTC
+    assert by_id[updated_id]["published"] == "2022-03-06T00:12:00+00:00"
     # the other formats carry the same entries
     rss = check_feedparser((config.feeds_dir / "ukraine.rss").read_bytes())
     assert {e.id for e in rss.entries} == set(day2)
@@ -107,8 +108,13 @@ def test_feed_updated_is_newest_entry_and_order_is_newest_first(tmp_path: Path) 
     run_once(config, now=clock)
     parsed = check_atom((config.feeds_dir / "ukraine.atom").read_bytes())
     assert parsed.feed.updated == "2022-03-07T09:00:00+00:00"
-    updates = [e.updated for e in parsed.entries]
-    assert updates == sorted(updates, reverse=True)
+    # entries in the order they were first stored, newest first (issue 13: never by a clock
+    # reading): the new story of the 7th first, then the 6th's five in their page's order — the one
+    # updated on the 7th keeps its place
+    published = [e.published for e in parsed.entries]
+    assert published == sorted(published, reverse=True)
+    assert parsed.entries[0].published.startswith("2022-03-07")
+    assert any(e.updated.startswith("2022-03-07") for e in parsed.entries[1:])
 
 
 def test_same_state_renders_the_same_bytes_and_no_rewrite(tmp_path: Path) -> None:
@@ -125,7 +131,7 @@ def test_same_state_renders_the_same_bytes_and_no_rewrite(tmp_path: Path) -> Non
     assert atom.stat().st_mtime == 1_000_000_000
     # even when the page is parsed again (cache forgotten), identical state gives identical bytes
     with Store(config.db_path) as store:
-        store.forget_validators(config.sources[0].url)
+        store.forget_validators(config.sources[0].name, config.sources[0].url)
     clock.advance(hours=1)
     results = run_once(config, now=clock)
     assert results[0].ok and results[0].unchanged == 5

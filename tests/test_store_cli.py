@@ -32,26 +32,6 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         Store(path)
 
 
-def test_a_not_modified_run_keeps_the_entry_count_and_clears_the_failures(tmp_path: Path) -> None:
-    from datetime import UTC, datetime, timedelta
-
-    now = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-    with Store(tmp_path / "s.db") as store:
-        # no record yet: the one-statement path falls back to the full one
-        store.record_run("s", now=now, ok=True, result="not modified", items_unchanged=True)
-        assert store.source_runs()["s"].result == "not modified"
-        store.record_run("s", now=now, ok=False, result="error", error="HTTP 500")
-        store.record_run("s", now=now, ok=False, result="error", error="HTTP 500")
-        assert store.source_runs()["s"].failures == 2
-        # (a run that stores counts the source's entries; here, as if it had seven)
-        store.db.execute("UPDATE source_runs SET items = 7")
-        later = now + timedelta(minutes=5)
-        store.record_run("s", now=later, ok=True, result="not modified", items_unchanged=True)
-        run = store.source_runs()["s"]
-        assert (run.failures, run.error, run.items) == (0, None, 7)
-        assert run.last_run == run.last_success == later and run.result == "not modified"
-
-
 def test_not_a_database(tmp_path: Path) -> None:
     path = tmp_path / "s.db"
     path.write_bytes(b"this is not sqlite" * 100)
@@ -134,3 +114,34 @@ def test_a_source_error_names_the_url_it_was_given_last() -> None:
     error = FetchError("s", "", "HTTP 500")
     error.url = "https://example.org/digest"
     assert str(error) == "source 's': https://example.org/digest: HTTP 500"
+
+
+def test_history_names_what_does_not_exist_and_lists_only_updated_entries(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "p.html"
+    shutil.copy(FIXTURES / "ukraine-digest-2022-03-06.html", page)
+    path = write_config(tmp_path, [{"name": "s", "url": "p.html", "feed": "f"}])
+    assert main(["run", "-c", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["history", "-c", str(path), "f"]) == 0  # five entries, none updated yet
+    assert capsys.readouterr().out.strip() == (
+        "no updated entries in feed f (5 entries, none changed since first seen)"
+    )
+    assert main(["history", "-c", str(path), "nosuchfeed"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "feedbot: no feed named 'nosuchfeed' (the config has f)"
+    )
+    assert (
+        main(["history", "-c", str(path), "f", "urn:uuid:00000000-0000-0000-0000-000000000000"])
+        == 1
+    )
+    assert capsys.readouterr().err.strip() == (
+        "feedbot: no entry urn:uuid:00000000-0000-0000-0000-000000000000 in feed f"
+    )
+    shutil.copy(FIXTURES / "ukraine-digest-2022-03-07.html", page)
+    assert main(["run", "-c", str(path)]) == 0
+    capsys.readouterr()
+    assert main(["history", "-c", str(path), "f"]) == 0
+    listed = capsys.readouterr().out.splitlines()[1:]
+    assert len(listed) == 1 and listed[0].split()[0] == "2" and "普京" in listed[0]

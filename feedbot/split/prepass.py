@@ -1,0 +1,149 @@
+"""Blocks that are no story's text whatever the page's structure, with the reason they are cut.
+
+Owns: boilerplate lines (through :mod:`feedbot.split.boilerplate`), captions, runs of bare links (a
+table of contents, a "related" list), a lone link after a story ("Go deeper: …", "View all"), an entry of
+an in-page table of contents (its text comes again further down), a heading over nothing but links.
+Pure: blocks in, ``{block index: reason}`` out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from . import boilerplate
+from .blocks import Block
+from .rules import HEADINGS, LINK_LABEL, MAIL, MAIL_HEADER, PREPASS, on
+from .text import strip_marker, units
+
+
+def body_chars(block: Block) -> float:
+    """A block's characters that are not inside links: what a story's body is measured in (a
+    definition's text is its term's body, links and all: "<dd><a>egcs-1.0.3 released!</a>")."""
+    if block.tag == "dd" and on("dated-terms"):
+        return float(len(block.text))
+    return len(block.text) * (1.0 - block.link_ratio)
+
+
+def link_only(block: Block) -> bool:
+    return (
+        block.link_ratio >= PREPASS.link_only_share
+        and block.tag not in HEADINGS
+        and units(block.text, PREPASS.link_only_max) <= PREPASS.link_only_max
+    )
+
+
+def heading_like(block: Block) -> bool:
+    return block.tag in HEADINGS or (block.bold and block.tag != "li")
+
+
+def _toc_key(text: str) -> str:
+    return "".join(strip_marker(text).split()).lower()
+
+
+def cut_reasons(blocks: Sequence[Block], sizes: Sequence[float]) -> dict[int, str]:
+    """Every block that is no story's text, with the reason."""
+    reasons: dict[int, str] = {}
+    for i, block in enumerate(blocks):
+        if block.tag == "table":
+            continue  # a data table is content whatever its cells say
+        kind = boilerplate.classify(block.text)
+        if kind == "timestamp" and block.tag == "dt" and on("dated-terms"):
+            kind = None  # a date as a definition term names its entry (a <dl> of dated news)
+        if kind:
+            reasons[i] = kind
+        elif block.tag in ("figure", "figcaption"):
+            reasons[i] = "caption"  # describes a picture the item does not carry
+    _mail_headers(blocks, reasons)
+    _link_runs(blocks, reasons)
+    _tables_of_contents(blocks, sizes, reasons)
+    _link_sections(blocks, reasons)
+    return reasons
+
+
+def _mail_headers(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
+    """A letter's header lines ("Date: …", "From: …") around its subject line: the subject is the
+    letter's headline (see :func:`~feedbot.split.refine.subject_lines`), the rest no story's text."""
+    if not on("mail-headers"):
+        return
+    for i, block in enumerate(blocks):
+        if not block.subject:
+            continue
+        for j in (
+            *range(i - 1, max(-1, i - MAIL.around - 1), -1),
+            *range(i + 1, i + 1 + MAIL.around),
+        ):
+            if 0 <= j < len(blocks) and MAIL_HEADER.match(blocks[j].text) and not blocks[j].subject:
+                reasons.setdefault(j, "mail header")
+
+
+def _link_runs(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
+    """Bare links next to other bare links, before a heading or the end, or labelled ("More: …")."""
+    n = len(blocks)
+    links = [link_only(b) and not b.bold for b in blocks]
+    for i in range(n):
+        if not links[i] or i in reasons:
+            continue
+        j = i + 1
+        while j < n and j in reasons:
+            j += 1
+        k = i - 1
+        while k >= 0 and k in reasons and reasons[k] != "links":
+            k -= 1
+        if (
+            (j < n and links[j])
+            or (k >= 0 and links[k] and reasons.get(k) == "links")
+            or j >= n
+            or heading_like(blocks[j])
+            or LINK_LABEL.match(blocks[i].text)
+            or " · " in blocks[i].text
+            or " | " in blocks[i].text
+        ):
+            reasons[i] = "links"
+
+
+def _tables_of_contents(
+    blocks: Sequence[Block], sizes: Sequence[float], reasons: dict[int, str]
+) -> None:
+    """A short line whose text comes again later (an in-page table of contents)."""
+    entries = [
+        i
+        for i, block in enumerate(blocks)
+        if i not in reasons and block.tag not in HEADINGS and sizes[i] <= PREPASS.toc_max
+    ]
+    keys = {i: _toc_key(blocks[i].text) for i in entries}
+    # a text with the same key has at most a marker, brackets and colons more than the key, not
+    # counting white space (a block's text is collapsed: its only white space is single spaces)
+    bound = max((len(key) for key in keys.values()), default=0) + PREPASS.toc_slack
+    last: dict[str, int] = {}
+    longest = 2 * bound + 1  # a collapsed text this long has more than ``bound`` non-spaces
+    for i, block in enumerate(blocks):
+        if i in keys:
+            last[keys[i]] = i
+        elif len(block.text) <= longest and len(block.text) - block.text.count(" ") <= bound:
+            last[_toc_key(block.text)] = i
+    for i in entries:
+        if last[keys[i]] != i:
+            reasons[i] = "table of contents"
+
+
+def _link_sections(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
+    """A heading whose section holds nothing but links ("Related", "Past issues")."""
+    n = len(blocks)
+    heading = [heading_like(block) for block in blocks]
+    for i in range(n):
+        if i in reasons or not heading[i]:
+            continue
+        j = i + 1
+        linked = 0
+        text = 0.0
+        while j < n and not heading[j]:
+            if reasons.get(j) == "links":
+                linked += 1
+            elif j not in reasons:
+                text += body_chars(blocks[j])
+                if text >= PREPASS.link_section_text:
+                    break  # (a section with a text of its own: no need to read on)
+            j += 1
+        if linked >= PREPASS.link_section_links and text < PREPASS.link_section_text:
+            for k in range(i, j):
+                reasons.setdefault(k, "links")

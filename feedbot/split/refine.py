@@ -1,0 +1,148 @@
+"""Blocks rewritten before the structure is read: a paragraph that strings several labelled stories
+together ("当升科技：…。金陵药业：…。运达股份：…。") is split into one block per story.
+
+Owns: :func:`split_run_ins`. Pure: blocks in, blocks out (only plain-text paragraphs are split: their
+HTML is their escaped text, so nothing of the page's markup is lost).
+"""
+
+from __future__ import annotations
+
+import html as htmllib
+import re
+from collections.abc import Sequence
+from dataclasses import replace
+
+from .blocks import Block
+from .rules import FIRST_SENTENCE, MAIL, MAIL_SUBJECT, RUN_INS, SCORING, on
+from .text import dated_in_sequence, opening_date
+
+# a run-in label: at the start of the text or after a sentence (or the dateline's comma), a name
+# with no punctuation in it, closed by a colon
+_RUN_IN = re.compile(
+    rf"(?:^|(?<=[。！？；!?;，,]))\s*([^\s，,。：:；;！？!?“”\"《》()（）]{{{RUN_INS.label_min},{RUN_INS.label_max}}})[：:]"
+)
+
+
+def subject_lines(blocks: Sequence[Block]) -> list[Block]:
+    """A letter's subject line ("Subject: Linux on a ThinkPad", "Betreff: …") is its headline: the
+    line becomes its subject alone, set apart as a bold line is, when the page holds several."""
+    if not on("mail-headers"):
+        return list(blocks)
+    found = [
+        i
+        for i, b in enumerate(blocks)
+        if b.tag in ("line", "p") and len(b.text) <= MAIL.subject_max and MAIL_SUBJECT.match(b.text)
+    ]
+    if len(found) < MAIL.min_letters:
+        return list(blocks)
+    out = list(blocks)
+    for i in found:
+        match = MAIL_SUBJECT.match(out[i].text)
+        assert match is not None
+        subject = match.group(1).strip()
+        out[i] = replace(
+            out[i],
+            text=subject,
+            html=_p(subject),
+            bold=True,
+            lead=None,
+            lead_kind=None,
+            rest_text="",
+            rest_html="",
+            link_ratio=0.0,
+            subject=True,
+        )
+    return out
+
+
+def dated_entries(blocks: Sequence[Block]) -> list[Block]:
+    """Entries that open with a date, in sequence, and have no headline of their own ("20161101:
+    uploaded gatling 0.15 (…)", a hand-written page's news list): each entry's first sentence is
+    its headline, as a lead, the rest of the entry its body."""
+    if not on("dated-entries"):
+        return list(blocks)
+    found = [
+        i
+        for i, b in enumerate(blocks)
+        if b.tag in ("li", "p", "line") and b.lead_kind is None and opening_date(b.text)
+    ]
+    if not dated_in_sequence([blocks[i].text for i in found], SCORING.dated_min):
+        return list(blocks)
+    out = list(blocks)
+    for i in found:
+        text = out[i].text
+        match = FIRST_SENTENCE.search(text)
+        cut = match.end() if match else len(text)
+        rest = text[cut:].strip()
+        out[i] = replace(
+            out[i],
+            lead=text[:cut].strip(),
+            lead_kind="date",
+            rest_text=rest,
+            rest_html=_p(rest) if rest else "",
+        )
+    return out
+
+
+def split_run_ins(blocks: Sequence[Block]) -> list[Block]:
+    """Every block, with the paragraphs made of labelled run-in stories split into one each."""
+    if not on("run-ins"):
+        return list(blocks)
+    out: list[Block] = []
+    for block in blocks:
+        out.extend(_pieces(block) if _plain(block) else [block])
+    return out
+
+
+def _plain(block: Block) -> bool:
+    if block.tag not in ("p", "line") or block.lead_kind not in (None, "label"):
+        return False
+    text = block.text
+    if len(text) < RUN_INS.min_chars or text.count("：") + text.count(":") < RUN_INS.min_stories:
+        return False
+    inner = block.html[block.html.find(">") + 1 : block.html.rfind("<")]
+    return "<" not in inner
+
+
+def _pieces(block: Block) -> list[Block]:
+    text = block.text
+    found = [m for m in _RUN_IN.finditer(text) if _sentence_after(text, m)]
+    if len(found) < RUN_INS.min_stories:
+        return [block]
+    pieces: list[Block] = []
+    if found[0].start(1) > 0:
+        first = text[: found[0].start(1)].strip()
+        if first:
+            pieces.append(
+                replace(block, text=first, html=_p(first), lead=None, lead_kind=None, rest_text="")
+            )
+    for k, match in enumerate(found):
+        end = found[k + 1].start(1) if k + 1 < len(found) else len(text)
+        piece = text[match.start(1) : end].strip()
+        rest = text[match.end() : end].strip()
+        pieces.append(
+            replace(
+                block,
+                text=piece,
+                html=_p(piece),
+                lead=match.group(1),
+                lead_kind="label",
+                rest_text=rest,
+                rest_html=_p(rest),
+                gap=0 if k else block.gap,
+            )
+        )
+    return pieces
+
+
+def _sentence_after(text: str, match: re.Match[str]) -> bool:
+    """The label opens a sentence of its own (more than a few characters before the next label or
+    the end), not a time or a heading."""
+    if not any(c.isalpha() for c in match.group(1)):
+        return False  # a time or a score (10:30), not a name
+    tail = text[match.end() : match.end() + RUN_INS.story_min]
+    return len(tail.strip()) >= RUN_INS.story_min - 1
+
+
+def _p(text: str) -> str:
+    return f"<p>{htmllib.escape(text, quote=False)}</p>"

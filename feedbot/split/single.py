@@ -1,0 +1,334 @@
+"""Single articles: whether a page's headings are the sections of one text rather than stories.
+
+Owns: the evidence, each piece a weight (positive: one article; negative: a digest), and the decision.
+For one article: an interview's questions and answers, short section-like headings, an introduction as
+long as a section, headings that are questions or name parts of a text, the title's subject running
+through the sections. For a digest: headlines that are links, stories each in a box of its own,
+numbered headlines, a line every story repeats (a "Buy now", a "Read more"), a title that names a
+round-up. Every weight and threshold is in :class:`~feedbot.split.rules.Single`, with the pages that
+set it. Pure.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import statistics
+from collections import Counter
+from collections.abc import Callable, Sequence
+
+from ..text import CJK
+from .assemble import inside, item_boxes
+from .blocks import Block
+from .levels import Level, nested, own_before
+from .prepass import body_chars
+from .rules import (
+    COUNTED_TITLE,
+    DIGEST_CUES,
+    FAMILIES,
+    OUTLINE,
+    QA_OPENINGS,
+    SCORING,
+    SECTION_CUES,
+    SINGLE,
+    TITLE_NUMBER,
+    TITLE_PUNCTUATION,
+    on,
+)
+from .text import dated_in_sequence, fold, marker_of, strip_marker, terms, units
+
+_DIGEST_CUES = re.compile(DIGEST_CUES, re.I)
+_SECTION_CUES = re.compile(SECTION_CUES, re.I)
+# a title that counts its stories: "10 things …", "12 Twitter-Nutzer …", "The 10 best …", "4 Things"
+
+Evidence = list[tuple[str, float]]
+
+
+def is_single_article(
+    title: str,
+    level: Level,
+    blocks: Sequence[Block],
+    reasons: dict[int, str],
+    parents: Sequence[int],
+    levels: Sequence[Level] = (),
+    chars: Sequence[float] = (),
+) -> tuple[bool, list[str]]:
+    """Whether the page is one article whose headings are its sections, and why (``levels``: the
+    page's other levels, for the category headings over the chosen ones)."""
+    if len(level.heads) > SINGLE.max_sections:
+        return False, [f"{len(level.heads)} headlines: more than an article has sections"]
+    heads_text = [strip_marker(blocks[i].text) for i in level.heads[: SINGLE.sample_sections]]
+    found = _for_one_article(title, level, blocks, heads_text, set(reasons))
+    found += _for_a_digest(title, level, blocks, reasons, parents)
+    found += _grouped(level, levels, chars)
+    total = sum(weight for _why, weight in found)
+    single = total >= SINGLE.threshold
+    verdict = f"evidence {total:+.1f} ({'≥' if single else '<'} {SINGLE.threshold:.1f})"
+    why = [f"{why} ({weight:+.1f})" for why, weight in found] or ["no evidence either way"]
+    return single, [*why, verdict]
+
+
+def _for_one_article(
+    title: str, level: Level, blocks: Sequence[Block], heads_text: list[str], skip: set[int]
+) -> Evidence:
+    found: Evidence = []
+    if sum(1 for b in blocks if b.text.startswith(QA_OPENINGS)) >= SINGLE.qa_paragraphs:
+        found.append(("question-and-answer paragraphs (an interview)", SINGLE.qa_weight))
+    elif dialogue(blocks):
+        found.append(("paragraphs open with two speakers' names in turn", SINGLE.qa_weight))
+    mean = level.mean_head()
+    if mean <= SINGLE.short_heads:
+        found.append(
+            (f"short section-like headings (mean {mean:.1f} units)", SINGLE.short_heads_weight)
+        )
+    elif mean <= SINGLE.shortish_heads:
+        found.append((f"shortish headings (mean {mean:.1f} units)", SINGLE.shortish_heads_weight))
+    found += _introduction(level, blocks, skip)
+    questions = sum(1 for h in heads_text if h.rstrip().endswith(("?", "？")))
+    if heads_text and questions / len(heads_text) >= SINGLE.questions_share:
+        found.append(("the headings are questions (an explainer)", SINGLE.questions_weight))
+    cues = sum(1 for h in heads_text if _SECTION_CUES.match(h))
+    if heads_text and cues / len(heads_text) >= SINGLE.section_cue_share:
+        found.append((f"{cues} headings name parts of a text", SINGLE.section_cue_weight))
+    found += _one_subject(title, level, blocks)
+    found += _title_parts(title, heads_text)
+    if level.rank > SINGLE.plain_rank and len(level.heads) <= SINGLE.few_plain:
+        found.append(
+            (f"only {len(level.heads)} plain lines stand out in the text", SINGLE.few_plain_weight)
+        )
+    typical = statistics.median(level.spans) if level.spans else 0.0
+    if typical >= SINGLE.long_sections:
+        found.append((f"long sections (median {typical:.0f} characters)", SINGLE.long_weight))
+    return found
+
+
+def _title_parts(title: str, heads_text: list[str]) -> Evidence:
+    """A section heading repeats a part of the page's title ("多地项目连环爆雷" under "多地项目连环
+    爆雷 狂奔的龙湖集团…"): sub-headings of the article the title names."""
+    if not title:
+        return []
+    whole = fold(title)
+    # clauses between punctuation; in CJK a space sets clauses apart too
+    pieces = TITLE_PUNCTUATION.split(title)
+    pieces = [q for p in pieces for q in (p.split() if CJK.search(p) else [p])]
+    parts = [fold(p) for p in pieces if units(p) >= SINGLE.title_part_min]
+    for head in heads_text:
+        if units(head) < SINGLE.title_part_min:
+            continue
+        key = fold(head)
+        if key in whole or any(p in key for p in parts):
+            return [(f"the heading {head!r} repeats a part of the title", SINGLE.title_part_weight)]
+    return []
+
+
+def dialogue(blocks: Sequence[Block]) -> bool:
+    """Paragraphs opened by the labels of one or two speakers, in turn: an interview's questions and
+    answers ("记者：…" / "张明远：…"), not a run of stories each named by its label."""
+    labels = Counter(b.lead for b in blocks if b.lead_kind == "label")
+    total = sum(labels.values())
+    if total < SINGLE.qa_paragraphs:
+        return False
+    top = labels.most_common(SINGLE.speakers)
+    if len(top) < SINGLE.speakers:
+        return False  # one label before every paragraph is a source line, not a conversation
+    return sum(n for _, n in top) >= SINGLE.speakers_share * total and all(
+        n >= SINGLE.speaker_turns * total for _, n in top
+    )
+
+
+def _introduction(level: Level, blocks: Sequence[Block], skip: set[int]) -> Evidence:
+    """A single article opens with an introduction as long as one of its sections; a digest opens
+    with a greeting or a one-line summary, if anything."""
+    lead = sum(body_chars(blocks[i]) for i in range(level.heads[0]) if i not in skip)
+    typical = statistics.median(level.spans) if level.spans else 0.0
+    if typical and lead >= typical:
+        return [("an introduction as long as a section", SINGLE.intro_weight)]
+    if typical and lead >= SINGLE.half_intro * typical:
+        return [("an introduction half as long as a section", SINGLE.half_intro_weight)]
+    return []
+
+
+def _sections_text(level: Level, blocks: Sequence[Block]) -> list[str]:
+    """The first sections' texts, each cut at a length (an article's sections look alike: the first
+    ones tell, and a long page costs no more than a short one)."""
+    texts = []
+    for start, end in list(zip(level.heads, level.ends, strict=True))[: SINGLE.sample_sections]:
+        text = " ".join(
+            b.text for b in blocks[start + 1 : min(end, start + 1 + SINGLE.sample_blocks)]
+        )
+        texts.append(text[: SINGLE.sample_chars])
+    return texts
+
+
+def _one_subject(title: str, level: Level, blocks: Sequence[Block]) -> Evidence:
+    """The title's words recur in most sections: they are parts of one text on one subject."""
+    wanted = terms(title) if title else set()
+    if not wanted:
+        return []
+    bodies = _sections_text(level, blocks)
+    need = min(SINGLE.title_terms_min, len(wanted))
+    find = _finder(wanted)
+    share = sum(1 for body in bodies if find(body) >= need) / len(bodies)
+    if share >= SINGLE.title_terms_share:
+        return [
+            (f"the title's words recur in {share:.0%} of the sections", SINGLE.title_terms_weight)
+        ]
+    return []
+
+
+def _finder(wanted: set[str]) -> Callable[[str], int]:
+    """How many of ``wanted`` (terms, as :func:`~feedbot.split.text.terms` makes them) a text holds:
+    a word as a whole word, a pair of CJK characters anywhere (one pattern for all the words, so a
+    long section is read once)."""
+    words = sorted(t for t in wanted if not CJK.match(t))
+    pairs = [t for t in wanted if CJK.match(t)]
+    pattern = (
+        re.compile(r"(?<![^\W\d_])(" + "|".join(map(re.escape, words)) + r")(?![^\W\d_])", re.I)
+        if words
+        else None
+    )
+
+    def count(text: str) -> int:
+        found = sum(1 for pair in pairs if pair in text)
+        if pattern is not None:
+            found += len({m.lower() for m in pattern.findall(text)})
+        return found
+
+    return count
+
+
+def _for_a_digest(
+    title: str,
+    level: Level,
+    blocks: Sequence[Block],
+    reasons: dict[int, str],
+    parents: Sequence[int],
+) -> Evidence:
+    found: Evidence = []
+    heads = level.heads
+    linked = sum(blocks[i].link_ratio > SCORING.linked_head for i in heads) / len(heads)
+    if linked >= SINGLE.linked_heads_share:
+        found.append(
+            (f"{linked:.0%} of the headlines are links to the stories", -SINGLE.linked_weight)
+        )
+    if level.runs > 1:
+        found.append((f"{level.runs} runs of stories in parts of their own", -SINGLE.boxed_weight))
+    if boxed(level, blocks, parents):
+        found.append(("each story sits in an element of its own", -SINGLE.boxed_weight))
+    if numbered(level, blocks):
+        found.append(
+            ("the headlines are numbered in sequence (a listicle)", -SINGLE.numbered_weight)
+        )
+    if on("dated-sequence") and dated_in_sequence(
+        [blocks[i].text for i in heads], SINGLE.numbered_min, alone=level.name == "dt"
+    ):
+        found.append(
+            ("the headlines are dated in sequence (news entries)", -SINGLE.numbered_weight)
+        )
+    line = recurring_line(level, blocks, reasons)
+    if line:
+        found.append((f"every story repeats the line {line!r}", -SINGLE.recurring_weight))
+    if title and (_DIGEST_CUES.search(title) or COUNTED_TITLE.match(title)):
+        found.append((f"the title {title!r} names a round-up", -SINGLE.title_cue_weight))
+    if title and counts_stories(title, len(heads)):
+        found.append((f"the title counts the {len(heads)} stories", -SINGLE.title_count_weight))
+    return found
+
+
+def counts_stories(title: str, n: int) -> bool:
+    """The title states the number of headlines ("These 6 celebrities …", "7 Places to …"; one
+    more or less for an introduction or a closing section): a listicle's count, not a date's."""
+    if not on("title-count"):
+        return False
+    for match in TITLE_NUMBER.finditer(title):
+        value = int(match.group(1))
+        if value >= SINGLE.title_count_min and abs(value - n) <= SINGLE.title_count_slack:
+            return True
+    return False
+
+
+def _grouped(level: Level, levels: Sequence[Level], chars: Sequence[float]) -> Evidence:
+    """The headlines are grouped under coarser headings that have no text of their own (category
+    headings: "Dept of Servers" over its projects): a digest's sections; an article's parts open
+    with their own text."""
+    if not on("category-groups") or not chars:
+        return []
+    for coarser in levels:
+        if (
+            coarser.rank >= level.rank
+            or coarser.rank > FAMILIES.sectioning_rank
+            or len(coarser.heads) < SINGLE.groups_min
+        ):
+            continue
+        counts = nested(level, coarser)
+        if sum(counts) < OUTLINE.nested_share * len(level.heads):
+            continue
+        own = own_before(coarser, level, chars)
+        holding = [o for o in own if o is not None]
+        if len(holding) < SINGLE.groups_min:
+            continue
+        bare = sum(o < SCORING.body_min for o in holding) / len(holding)
+        if bare >= OUTLINE.wrapper_own_share:
+            return [
+                (
+                    f"the headlines are grouped under {len(holding)} {coarser.name} category "
+                    "headings with no text of their own",
+                    -SINGLE.groups_weight,
+                )
+            ]
+    return []
+
+
+def boxed(level: Level, blocks: Sequence[Block], parents: Sequence[int]) -> bool:
+    """Each story in an element of its own that holds its whole text (a card, an <article>)."""
+    if len(level.heads) < SINGLE.boxed_min:
+        return False
+    # (the first sections' boxes need only their neighbours)
+    boxes = item_boxes(level.heads[: SINGLE.sample_sections + 1], blocks, parents)
+    if not boxes:
+        return False
+    sample = list(zip(level.heads, level.ends, boxes, strict=False))[: SINGLE.sample_sections]
+    for head, end, box in sample:
+        if box == blocks[head].node:
+            return False  # the headline stands alone: stories are flat siblings
+        last = min(end, head + 1 + SINGLE.sample_blocks)
+        if not all(inside(blocks[j], box, parents) for j in range(head + 1, last)):
+            return False
+    return True
+
+
+def numbered(level: Level, blocks: Sequence[Block]) -> bool:
+    """Headlines numbered 1, 2, 3 … (or counting down) with no section names among them."""
+    if len(level.heads) < SINGLE.numbered_min:
+        return False
+    marks = [marker_of(blocks[i].text) for i in level.heads]
+    values = [m[1] for m in marks if m and m[1]]
+    if len(values) < SINGLE.numbered_share * len(level.heads):
+        return False
+    steps = {b - a for a, b in itertools.pairwise(values)}
+    if steps not in ({1}, {-1}):
+        return False
+    return not any(_SECTION_CUES.match(strip_marker(blocks[i].text)) for i in level.heads)
+
+
+def recurring_line(level: Level, blocks: Sequence[Block], reasons: dict[int, str]) -> str:
+    """A short line (its first words) that most stories repeat: a template of records ("Buy now",
+    "See it now:", "Continue reading"), as no article's sections do."""
+    n = len(level.heads)
+    if n < SINGLE.recurring_min:
+        return ""
+    seen: Counter[str] = Counter()
+    longest = SINGLE.recurring_max
+    for start, end in zip(level.heads, level.ends, strict=True):
+        keys: set[str] = set()
+        for j in range(start + 1, min(end, start + 1 + SINGLE.sample_blocks)):
+            block = blocks[j]
+            if j in reasons and reasons[j] in SINGLE.recurring_reasons:
+                keys.add(f"[{reasons[j]}]")
+            if len(block.text) <= SINGLE.recurring_chars and units(block.text, longest) <= longest:
+                # "See it now: Amazon" and "See it now: Best Buy" repeat the label
+                label = block.lead if block.lead_kind == "label" else None
+                keys.add(label or block.text[: SINGLE.recurring_prefix])
+        seen.update(keys)
+    common = [k for k, c in seen.most_common(1) if c >= SINGLE.recurring_share * n]
+    return common[0] if common else ""

@@ -1,0 +1,92 @@
+"""HTTP validators (ETag, Last-Modified, the page's hash) belong to a source, not to a URL: a new,
+renamed or moved source on a URL fetched before reads the page in full, and so does a source whose
+split options changed — none of them is told "not modified" by what another source (or its own
+earlier settings) cached."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from feedbot.config import load_config
+from feedbot.run import run_once
+
+from .helpers import FIXTURES, Clock, Response, Server, check_atom, write_config
+
+PAGE = (FIXTURES / "ukraine-digest-2022-03-06.html").read_bytes()
+
+
+def conditional(server: Server) -> None:
+    """The page with an ETag; "304 Not Modified" to anyone who sends it back."""
+
+    def answer(handler: Any) -> None:
+        server_etag = '"v1"'
+        if handler.headers.get("If-None-Match") == server_etag:
+            handler.send_response(304)
+            handler.send_header("ETag", server_etag)
+            handler.end_headers()
+            return
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("ETag", server_etag)
+        handler.send_header("Content-Length", str(len(PAGE)))
+        handler.end_headers()
+        handler.wfile.write(PAGE)
+
+    server.routes["/digest"] = Response(handler=answer)
+
+
+def entries(path: Path) -> int:
+    return len(check_atom(path.read_bytes()).entries) if path.exists() else 0
+
+
+def test_a_new_source_on_a_url_fetched_before_gets_the_page(tmp_path: Path, server: Server) -> None:
+    conditional(server)
+    first = {"name": "a", "url": server.url("/digest"), "feed": "a"}
+    clock = Clock()
+    (result,) = run_once(load_config(write_config(tmp_path, [first])), now=clock)
+    assert result.ok and result.new == 5
+    second = {"name": "b", "url": server.url("/digest"), "feed": "b"}
+    # one worker: the requests arrive in config order
+    config = load_config(write_config(tmp_path, [first, second], concurrency=1))
+    clock.advance(hours=1)
+    a, b = run_once(config, now=clock)
+    assert a.ok and a.not_modified  # a's own validators still apply to a
+    assert b.ok and b.new == 5, b
+    assert entries(config.feeds_dir / "b.atom") == 5
+    sent = [headers.get("If-None-Match") for _, _, headers in server.requests]
+    assert sent == [None, '"v1"', None]
+
+
+def test_a_renamed_or_moved_source_reads_the_page_again(tmp_path: Path, server: Server) -> None:
+    conditional(server)
+    clock = Clock()
+    old = {"name": "old", "url": server.url("/digest"), "feed": "f"}
+    assert run_once(load_config(write_config(tmp_path, [old])), now=clock)[0].new == 5
+    for source in (
+        {"name": "renamed", "url": server.url("/digest"), "feed": "f"},
+        {"name": "renamed", "url": server.url("/digest"), "feed": "elsewhere"},
+    ):
+        clock.advance(hours=1)
+        config = load_config(write_config(tmp_path, [source]))
+        (result,) = run_once(config, now=clock)
+        assert result.ok and not result.not_modified, result
+        assert "If-None-Match" not in server.requests[-1][2]
+    assert entries(config.feeds_dir / "elsewhere.atom") == 5
+
+
+def test_changed_split_options_take_effect_at_the_next_run(tmp_path: Path, server: Server) -> None:
+    conditional(server)
+    clock = Clock()
+    source: dict[str, Any] = {"name": "s", "url": server.url("/digest"), "feed": "f"}
+    assert run_once(load_config(write_config(tmp_path, [source])), now=clock)[0].new == 5
+    clock.advance(hours=1)
+    assert run_once(load_config(write_config(tmp_path, [source])), now=clock)[0].not_modified
+    source["split"] = "whole"  # one item now: the page must be read and split again
+    clock.advance(hours=1)
+    config = load_config(write_config(tmp_path, [source]))
+    (result,) = run_once(config, now=clock)
+    assert result.ok and not result.not_modified and result.new == 1, result
+    assert "If-None-Match" not in server.requests[-1][2]
+    clock.advance(hours=1)
+    assert run_once(config, now=clock)[0].not_modified  # and then its validators apply again
