@@ -128,8 +128,8 @@ def test_migrations_are_the_same_list_and_run_once(pg_url: str) -> None:
             ).fetchall()
         }
     # the tables the migrations leave: created, less those a later one dropped
-    created = {t for _, sql in MIGRATIONS for t in re.findall(r"CREATE TABLE (\w+)", sql)}
-    dropped = {t for _, sql in MIGRATIONS for t in re.findall(r"DROP TABLE (\w+)", sql)}
+    created = {t for _, sql, *_ in MIGRATIONS for t in re.findall(r"CREATE TABLE (\w+)", sql)}
+    dropped = {t for _, sql, *_ in MIGRATIONS for t in re.findall(r"DROP TABLE (\w+)", sql)}
     lite_tables = created - dropped
     assert lite_tables <= tables
     # opening again applies nothing twice
