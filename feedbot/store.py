@@ -338,6 +338,13 @@ class Dialect:
         """An INSERT that hands back the new row's ``id`` (SQLite: ``lastrowid``)."""
         return sql
 
+    def in_list(
+        self, template: str, name: str, values: Sequence[object]
+    ) -> tuple[str, list[object]]:
+        """``template``'s ``IN ({name})`` for ``values``, and the parameters it takes: SQLite's
+        ``IN (?, ?, …)``, one parameter each."""
+        return template.format(**{name: _placeholders(values)}), list(values)
+
 
 class PostgresDialect(Dialect):
     """SQLite's SQL for PostgreSQL: ``?`` placeholders become ``%s``; the list aggregates of
@@ -365,6 +372,15 @@ class PostgresDialect(Dialect):
 
     def returning_id(self, sql: str) -> str:
         return sql + " RETURNING id"
+
+    def in_list(
+        self, template: str, name: str, values: Sequence[object]
+    ) -> tuple[str, list[object]]:
+        """``= ANY(?)`` with one array parameter: the same statement text whatever the number of
+        values, so psycopg prepares it once (an IN list of a new length is a new statement). The
+        store's IN lists are all of ids and band keys: the array is BIGINT[], so the index on the
+        column serves it."""
+        return template.replace(f"IN ({{{name}}})", "= ANY(CAST(? AS BIGINT[]))"), [list(values)]
 
     def ddl(self, sql: str) -> str | None:
         text = sql.strip()
@@ -813,15 +829,13 @@ class Store:
                 found[row["id"]] = row
         bands = list(dict.fromkeys(key for item in items for key in _bands(feed, item)))
         ids: list[int] = []
+        in_list = self.db.dialect.in_list
         for chunk in _chunks(bands, _MAX_PARAMETERS):
-            ids += [
-                row[0]
-                for row in self._all(_SELECT_BANDED.format(keys=_placeholders(chunk)), chunk)
-                if row[0] not in found
-            ]
+            query, params = in_list(_SELECT_BANDED, "keys", chunk)
+            ids += [row[0] for row in self._all(query, params) if row[0] not in found]
         for chunk in _chunks(list(dict.fromkeys(ids)), _MAX_PARAMETERS - 1):
-            query = _SELECT_STORED_BY_ID.format(ids=_placeholders(chunk))
-            for row in self._all(query, (feed, *chunk)):
+            query, params = in_list(_SELECT_STORED_BY_ID, "ids", chunk)
+            for row in self._all(query, (feed, *params)):
                 found[row["id"]] = row
         return [_stored_entry(found[rowid]) for rowid in sorted(found)]
 
@@ -992,7 +1006,8 @@ class Store:
             for row in doomed:
                 _replace_bands(db, feed, row["id"], row["signature"], None)
             for chunk in _chunks([row["id"] for row in doomed], _MAX_PARAMETERS):
-                self._run(db, _DELETE_ENTRIES.format(ids=_placeholders(chunk)), chunk)
+                query, params = self.db.dialect.in_list(_DELETE_ENTRIES, "ids", chunk)
+                self._run(db, query, params)
             if doomed:
                 self._run(db, "DELETE FROM source_items")
                 self._run(db, _COUNT_SOURCE_ITEMS)
@@ -1126,6 +1141,19 @@ class Store:
             return self._run(
                 db, "DELETE FROM workers WHERE heartbeat < ?", (format_iso(silent_since),)
             )
+
+    def refresh_statistics(self) -> list[str]:
+        """PostgreSQL: ANALYZE the tables that changed by a tenth (and a thousand rows) since
+        their statistics were taken, now rather than at autovacuum's next round (a minute or
+        more). A table that grew from nothing without statistics is planned as if every row
+        matched: the band lookups of the similarity index (``band_key = ANY(…)``) ran as full
+        scans, 30 ms instead of under one. Returns the tables analysed (SQLite: none)."""
+        if not self.postgres:
+            return []
+        stale = [str(row[0]) for row in self._all(_PG_STALE_STATISTICS)]
+        for table in stale:
+            self._statement(f"ANALYZE {table}")
+        return stale
 
     def workers(self) -> list[WorkerRow]:
         return [_worker_row(row) for row in self._all(_SELECT_WORKERS)]
@@ -1717,6 +1745,13 @@ def _worker_row(row: Row) -> WorkerRow:
 
 # host_gates (PostgreSQL: SharedHostGate)
 HOST_GATES = ("host", "next_start")
+
+# PostgreSQL: the state's tables whose statistics lag their changes (see Store.refresh_statistics)
+_PG_STALE_STATISTICS = (
+    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+    "AND relname NOT LIKE 'procrastinate%' "
+    "AND n_mod_since_analyze > greatest(1000, n_live_tup / 10)"
+)
 
 _SQLITE_HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
 

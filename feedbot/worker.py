@@ -321,8 +321,12 @@ def _read_runs(state: WorkerState) -> dict[str, SourceRun]:
 
 
 def _forget_workers(state: WorkerState) -> None:
+    """The recovery task's chores in the state: workers long silent leave /healthz, and tables
+    that grew get fresh statistics (their lookups are planned on them)."""
     with state.stores.store() as store:
         store.forget_workers(silent_since=state.now() - timedelta(seconds=FORGET_WORKERS_AFTER))
+        for table in store.refresh_statistics():
+            log.debug("statistics of %s refreshed", table)
 
 
 def run_tick(state: WorkerState, name: str, tick: int) -> None:
