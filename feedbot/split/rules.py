@@ -739,6 +739,22 @@ FRAME_SECTIONS = (
     r"Einleitung|Inhalt|Zusammenfassung|Fazit|Sommaire|Résumé|En bref|Conclusion|Índice|Resumen|"
     r"Введение|Содержание|Итоги)\b"
 )
+# a title that names an issue of a periodical or a day: an issue's number ("#318", "No. 5", "第 150 期",
+# "Issue 20", "Выпуск 3") or a full date ("2024年8月1日", "2024-12-30", "April 19, 2013", "29/05/2018");
+# a year or a month alone does not count ("2021: Year in Review", "v0.9.1 (October 2015)")
+ISSUE_TITLE = re.compile(
+    r"(#\s?\d{1,4}(?!\d)|№\s?\d+|第\s*[\d一二三四五六七八九十百]+\s*[期号號回]|"
+    r"\b(issue|no\.|nr\.|vol\.|выпуск|édition|ausgabe|episode|edição|número)\s*#?\d+|"
+    r"(19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)|"
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+(19|20)\d\d|"
+    r"\b\d{1,2}\.?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(19|20)\d\d|"
+    r"(?<![\d/])\d{1,2}/\d{1,2}/(19|20)\d\d)",
+    re.I,
+)
+# a release's version in a title or a heading: three numbers ("3.3.0") or a "v" and two ("v0.9")
+VERSION = re.compile(r"(?<![\w.$€£¥])(v\d+\.\d+(\.\d+)*|\d+\.\d+\.\d+(\.\d+)*)(?![\w.]*\d)", re.I)
+# a heading that is a word and a number and nothing else ("注1", "Reason #2:", "Step 3", "Teil 4")
+MARKED_PART = re.compile(r"^\s*([^\W\d_][^\d]{0,11}?)\s*[#№]?\s*(\d{1,3})\s*[:：.)）]?\s*$")
 # a question or an answer opening a paragraph (an interview)
 QA_OPENINGS = ("问：", "問：", "Q:", "Q：", "答：", "A:", "A：")
 QUESTION_OPENINGS = ("问：", "問：", "Q:", "Q：")
@@ -791,6 +807,20 @@ class Single:
     # 30-880, the real singles' sections 80-4000 (half of them over 1,000)
     long_sections: float = 1000
     long_weight: float = 1.0
+    # headings that are a word and a number (rules.MARKED_PART), the same word in at least this many
+    # and this share of them: the numbered parts of one text ("注1" … "注6" of a blog post's notes);
+    # no real digest has such headings (a listicle's numbered headlines say what each item is)
+    marked_parts_min: int = 3
+    marked_parts_share: float = 0.5
+    marked_parts_weight: float = 2.0
+    # labels whose text after them is this short (a date, a telephone number, an address, a file):
+    # in this share of the labelled lines, the fields of one document, not stories under names
+    field_value_max: float = 8
+    field_share: float = 0.6
+    fields_weight: float = 2.0
+    # a title naming one release (rules.VERSION) above headings that are no versions: the notes of
+    # one release (2 real singles: VS Code 0.9.1, Ruby 3.3.0); a changelog's headings are versions
+    version_title_weight: float = 1.0
     # --- evidence for a digest (subtracted) ---
     # headlines that are links (to each story's own page): this share of them
     linked_heads_share: float = 0.5
@@ -816,6 +846,9 @@ class Single:
     )
     # a title that names a round-up or counts its stories
     title_cue_weight: float = 1.5
+    # a title that names an issue or a day (rules.ISSUE_TITLE): 31 real digests, no real single
+    # (with the titles a site gives; the corpus scorer titles a Markdown page by its id)
+    issue_title_weight: float = 2.0
     # a title that states the number of headlines (at least this number, this much off at most:
     # an introduction or a closing section): 9 real digests, no real single
     title_count_min: int = 2
@@ -905,7 +938,8 @@ COUNTED_TITLE = re.compile(r"^\s*(the\s+)?\d{1,3}\s+(best\s+)?\w", re.I)
 TITLE_NUMBER = re.compile(r"(?<![\d.,:/$€£¥#№-])(\d{1,3})(?![\d.,:/%-]\d|[\d%])")
 
 # punctuation that separates the parts of a title
-TITLE_PUNCTUATION = re.compile(r"[:：,，;；、|–—\-!！?？。.«»“”\"]+")
+# (not quotation marks: "性能“吊打”同行" is one clause)
+TITLE_PUNCTUATION = re.compile(r"[:：,，;；、|–—\-!！?？。.]+")
 
 # a tagged line: its text, then a colon and the link it is about ("[工具] 编辑器： https://…")
 TAGGED_LINE = re.compile(r"^(.+?)\s*[：:]\s*(https?://\S+.*)$", re.S)
@@ -958,6 +992,10 @@ RULE_SOURCES: dict[str, str] = {
     "dated-sequence": "cooljeanius/gcc-wwwdocs",
     "dated-entries": "silverfoxy/JSCryptoMinerStudy",
     "heading-links": "silverfoxy/JSCryptoMinerStudy",
+    "marked-parts": "YaoZeyuan/mindhacks.cn-mirror",
+    "field-labels": "Halerfermatqing/mybolgfor",
+    "outline-numbers": "Halerfermatqing/mybolgfor",
+    "version-title": "microsoft/vscode-docs",
 }
 _OFF: set[str] = set()
 

@@ -22,11 +22,14 @@ from ..text import CJK
 from .assemble import inside, item_boxes
 from .blocks import Block
 from .levels import Level, nested, own_before
+from .outline import is_lead_family
 from .prepass import body_chars
 from .rules import (
     COUNTED_TITLE,
     DIGEST_CUES,
     FAMILIES,
+    ISSUE_TITLE,
+    MARKED_PART,
     OUTLINE,
     QA_OPENINGS,
     SCORING,
@@ -34,6 +37,7 @@ from .rules import (
     SINGLE,
     TITLE_NUMBER,
     TITLE_PUNCTUATION,
+    VERSION,
     on,
 )
 from .text import dated_in_sequence, fold, marker_of, strip_marker, terms, units
@@ -125,7 +129,12 @@ def _for_one_article(
         )
     found += _one_subject(title, level, blocks)
     found += _title_parts(title, heads_text)
-    if level.rank > SINGLE.plain_rank and len(level.heads) <= SINGLE.few_plain:
+    found += _marked_parts(level, blocks)
+    found += _fields(level, blocks)
+    found += _version_title(title, heads_text)
+    # (plain lines, not the labels of labelled lines: two labelled news lines make a home page)
+    plain = level.rank > SINGLE.plain_rank and not is_lead_family(level.name)
+    if plain and len(level.heads) <= SINGLE.few_plain:
         found.append(
             Piece(
                 "few_plain",
@@ -163,6 +172,64 @@ def _title_parts(title: str, heads_text: list[str]) -> Evidence:
             why = f"the heading {head!r} repeats a part of the title"
             return [Piece("title_part", why, SINGLE.title_part_weight)]
     return []
+
+
+def _head_label(level: Level, block: Block) -> str:
+    """What a headline of the level says: its label on a level of labels, else its text."""
+    if level.name == "label" and block.lead_kind == "label" and block.lead:
+        return block.lead
+    return block.text
+
+
+def _marked_parts(level: Level, blocks: Sequence[Block]) -> Evidence:
+    """Headings that are one word and a number ("注1" … "注6", "Reason #1" … "#3"): the numbered
+    parts of one text, where a story's headline would say what the story is."""
+    if not on("marked-parts") or len(level.heads) < SINGLE.marked_parts_min:
+        return []
+    words: Counter[str] = Counter()
+    for i in level.heads[: SINGLE.sample_sections]:
+        match = MARKED_PART.match(_head_label(level, blocks[i]))
+        if match:
+            words[fold(match.group(1))] += 1
+    if not words:
+        return []
+    word, count = words.most_common(1)[0]
+    sampled = min(len(level.heads), SINGLE.sample_sections)
+    if count < SINGLE.marked_parts_min or count < SINGLE.marked_parts_share * sampled:
+        return []
+    why = f"{count} headings are {word!r} and a number: the numbered parts of one text"
+    return [Piece("marked_parts", why, SINGLE.marked_parts_weight)]
+
+
+def _fields(level: Level, blocks: Sequence[Block]) -> Evidence:
+    """Labelled lines whose text is a short value ("联系电话：010-…", "邮箱：…", "Date: …"): the
+    fields of one document, not stories under their names."""
+    if level.name != "label" or not on("field-labels"):
+        return []
+    values = [
+        units(blocks[i].rest_text or "", SINGLE.field_value_max)
+        for i in level.heads
+        if blocks[i].lead_kind == "label"
+    ]
+    if not values:
+        return []
+    short = sum(v <= SINGLE.field_value_max for v in values) / len(level.heads)
+    if short < SINGLE.field_share:
+        return []
+    why = f"{short:.0%} of the labelled lines hold a short value (the fields of one document)"
+    return [Piece("fields", why, SINGLE.fields_weight)]
+
+
+def _version_title(title: str, heads_text: list[str]) -> Evidence:
+    """The title names one release ("v0.9.1", "Ruby 3.3.0") and no heading is a version: the notes
+    of one release (a changelog's headings are its versions)."""
+    if not title or not on("version-title"):
+        return []
+    match = VERSION.search(title)
+    if match is None or any(VERSION.search(h) for h in heads_text):
+        return []
+    why = f"the title names one release ({match.group(0)})"
+    return [Piece("version_title", why, SINGLE.version_title_weight)]
 
 
 def dialogue(blocks: Sequence[Block]) -> bool:
@@ -261,7 +328,7 @@ def _for_a_digest(
         found.append(
             Piece("boxed", "each story sits in an element of its own", -SINGLE.boxed_weight)
         )
-    if numbered(level, blocks):
+    if numbered(level, blocks) and not outline_numbers(title, level):
         why = "the headlines are numbered in sequence (a listicle)"
         found.append(Piece("numbered", why, -SINGLE.numbered_weight))
     if on("dated-sequence") and dated_in_sequence(
@@ -273,6 +340,10 @@ def _for_a_digest(
     if line:
         why = f"every story repeats the line {line!r}"
         found.append(Piece("recurring", why, -SINGLE.recurring_weight))
+    issue = ISSUE_TITLE.search(title) if title and on("issue-title") else None
+    if issue:
+        why = f"the title names an issue or a day ({issue.group(0)!r}): a periodical"
+        found.append(Piece("issue_title", why, -SINGLE.issue_title_weight))
     if title and (_DIGEST_CUES.search(title) or COUNTED_TITLE.match(title)):
         why = f"the title {title!r} names a round-up"
         found.append(Piece("title_cue", why, -SINGLE.title_cue_weight))
@@ -280,6 +351,15 @@ def _for_a_digest(
         why = f"the title counts the {len(heads)} stories"
         found.append(Piece("title_count", why, -SINGLE.title_count_weight))
     return found
+
+
+def outline_numbers(title: str, level: Level) -> bool:
+    """Numbered headings that are short topic labels ("一、时间地点与分组", "二、提交材料"), under a
+    title that does not count them: the numbered outline of one document, where a listicle's
+    title announces its count ("7 Places to …")."""
+    if not on("outline-numbers") or level.mean_head() > SINGLE.short_heads:
+        return False
+    return not counts_stories(title, len(level.heads))
 
 
 def counts_stories(title: str, n: int) -> bool:
