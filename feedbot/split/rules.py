@@ -719,7 +719,7 @@ DIGEST_CUES = (
     r"日报|日報|联播|聯播|简报|簡報|摘要|精选|精選|盘点|盤點|合集|读者来信|讀者來信|来信|來信|直播|滚动|滾動|实时|"
     r"ニュース|まとめ|速報|brief|briefing|digest|round-?up|newsletter|weekly|daily|this week|"
     r"things to know|need to know|what happened|live|updates|morning|evening|edition|letters|"
-    r"headlines|in short|Nachrichten|Überblick|essentiel|actualités|revue)"
+    r"headlines|in short|Nachrichten|Überblick|essentiel|actualités|revue|дайджест|выпуск|новости)"
 )
 # headings that name a part of one text, not a story (introduction, background, conclusion, …)
 SECTION_CUES = (
@@ -753,6 +753,8 @@ ISSUE_TITLE = re.compile(
 )
 # a release's version in a title or a heading: three numbers ("3.3.0") or a "v" and two ("v0.9")
 VERSION = re.compile(r"(?<![\w.$€£¥])(v\d+\.\d+(\.\d+)*|\d+\.\d+\.\d+(\.\d+)*)(?![\w.]*\d)", re.I)
+# a link to another site in a block's HTML (feedbot writes every attribute in double quotes)
+OUTBOUND_LINK = re.compile(r'href="https?://([^/"?#]+)')
 # a heading that is a word and a number and nothing else ("注1", "Reason #2:", "Step 3", "Teil 4")
 MARKED_PART = re.compile(r"^\s*([^\W\d_][^\d]{0,11}?)\s*[#№]?\s*(\d{1,3})\s*[:：.)）]?\s*$")
 # a question or an answer opening a paragraph (an interview)
@@ -807,6 +809,10 @@ class Single:
     # 30-880, the real singles' sections 80-4000 (half of them over 1,000)
     long_sections: float = 1000
     long_weight: float = 1.0
+    # ... and longer still (the real digests' longest median is ~1,970, a bookmark list's link
+    # sections; singles: 6 of 41 over this)
+    longer_sections: float = 1500
+    longer_weight: float = 0.5
     # headings that are a word and a number (rules.MARKED_PART), the same word in at least this many
     # and this share of them: the numbered parts of one text ("注1" … "注6" of a blog post's notes);
     # no real digest has such headings (a listicle's numbered headlines say what each item is)
@@ -825,9 +831,13 @@ class Single:
     # headlines that are links (to each story's own page): this share of them
     linked_heads_share: float = 0.5
     linked_weight: float = 3.0
-    # each story in an element of its own (a card, an <article>), at least this many
+    # each story in an element of its own (a card, an <article>), at least this many; with headlines
+    # that are no links, the elements may be an article's sections (Sphinx's div.section, HTML5
+    # <section>): every real digest in boxes links its headlines, one real single (a tutorial) is
+    # boxed with plain headings
     boxed_min: int = 3
     boxed_weight: float = 3.0
+    boxed_plain_weight: float = 1.0
     # headlines numbered in sequence (1, 2, 3 … or 21 … 1), at least this many, this share numbered
     numbered_min: int = 3
     numbered_share: float = 0.8
@@ -846,6 +856,17 @@ class Single:
     )
     # a title that names a round-up or counts its stories
     title_cue_weight: float = 1.5
+    # stories that each link out: at least this share of the sections holds a link to another site
+    # (an absolute URL), to at least as many sites as there are sections (at least this many):
+    # each story cites its own source. 17 real digests, no real single (an article links to a few
+    # sites from some of its sections: the most, 8 sites from 5 of 7 sections, a tutorial)
+    sources_share: float = 0.75
+    sources_min: int = 3
+    sources_weight: float = 1.5
+    # one label opening at least this share of a level of labelled lines (and at least this many),
+    # not two speakers in turn: the label of a kind of record ("DEAR ABBY:" over each letter)
+    recurring_label_share: float = 0.4
+    recurring_label_min: int = 3
     # a title that names an issue or a day (rules.ISSUE_TITLE): 31 real digests, no real single
     # (with the titles a site gives; the corpus scorer titles a Markdown page by its id)
     issue_title_weight: float = 2.0

@@ -30,6 +30,7 @@ from .rules import (
     FAMILIES,
     ISSUE_TITLE,
     MARKED_PART,
+    OUTBOUND_LINK,
     OUTLINE,
     QA_OPENINGS,
     SCORING,
@@ -142,16 +143,19 @@ def _for_one_article(
                 SINGLE.few_plain_weight,
             )
         )
-    typical = statistics.median(level.spans) if level.spans else 0.0
-    if typical >= SINGLE.long_sections:
-        found.append(
-            Piece(
-                "long_sections",
-                f"long sections (median {typical:.0f} characters)",
-                SINGLE.long_weight,
-            )
-        )
+    found += _long_sections(level)
     return found
+
+
+def _long_sections(level: Level) -> Evidence:
+    """Sections as long as an article's chapters (a digest's stories run a few paragraphs)."""
+    typical = statistics.median(level.spans) if level.spans else 0.0
+    why = f"long sections (median {typical:.0f} characters)"
+    if typical >= SINGLE.longer_sections:
+        return [Piece("long_sections", why, SINGLE.long_weight + SINGLE.longer_weight)]
+    if typical >= SINGLE.long_sections:
+        return [Piece("long_sections", why, SINGLE.long_weight)]
+    return []
 
 
 def _title_parts(title: str, heads_text: list[str]) -> Evidence:
@@ -325,9 +329,14 @@ def _for_a_digest(
         why = f"{level.runs} runs of stories in parts of their own"
         found.append(Piece("runs", why, -SINGLE.boxed_weight))
     if boxed(level, blocks, parents):
-        found.append(
-            Piece("boxed", "each story sits in an element of its own", -SINGLE.boxed_weight)
+        weight = (
+            SINGLE.boxed_weight
+            if linked >= SINGLE.linked_heads_share
+            else SINGLE.boxed_plain_weight
         )
+        found.append(Piece("boxed", "each story sits in an element of its own", -weight))
+    found += _sources(level, blocks, reasons)
+    found += _recurring_label(level, blocks)
     if numbered(level, blocks) and not outline_numbers(title, level):
         why = "the headlines are numbered in sequence (a listicle)"
         found.append(Piece("numbered", why, -SINGLE.numbered_weight))
@@ -360,6 +369,44 @@ def outline_numbers(title: str, level: Level) -> bool:
     if not on("outline-numbers") or level.mean_head() > SINGLE.short_heads:
         return False
     return not counts_stories(title, len(level.heads))
+
+
+def _sources(level: Level, blocks: Sequence[Block], reasons: dict[int, str]) -> Evidence:
+    """Most sections link out, to as many sites as there are sections: each story cites its own
+    source, where an article links from a few of its sections to a few sites."""
+    n = min(len(level.heads), SINGLE.sample_sections)
+    if n < SINGLE.sources_min:
+        return []
+    sites: set[str] = set()
+    linking = 0
+    for head, end in list(zip(level.heads, level.ends, strict=True))[:n]:
+        found = {
+            site.lower()
+            for j in range(head, min(end, head + 1 + SINGLE.sample_blocks))
+            if j not in reasons
+            for site in OUTBOUND_LINK.findall(blocks[j].html)
+        }
+        linking += bool(found)
+        sites |= found
+    if linking < SINGLE.sources_share * n or len(sites) < n:
+        return []
+    why = f"{linking} of {n} stories link out, to {len(sites)} sites (each its own source)"
+    return [Piece("sources", why, -SINGLE.sources_weight)]
+
+
+def _recurring_label(level: Level, blocks: Sequence[Block]) -> Evidence:
+    """One label opening many of the labelled lines, not two speakers in turn: the label of a kind
+    of record ("DEAR ABBY:" over each letter), as no article's parts repeat theirs."""
+    if level.name != "label" or len(level.heads) < SINGLE.recurring_label_min or dialogue(blocks):
+        return []
+    labels = Counter(fold(blocks[i].lead or "") for i in level.heads)
+    label, count = labels.most_common(1)[0]
+    if not label or count < max(
+        SINGLE.recurring_label_min, SINGLE.recurring_label_share * len(level.heads)
+    ):
+        return []
+    why = f"{count} of the {len(level.heads)} headlines open with the same label (records)"
+    return [Piece("recurring", why, -SINGLE.recurring_weight)]
 
 
 def counts_stories(title: str, n: int) -> bool:
