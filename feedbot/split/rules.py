@@ -856,12 +856,14 @@ class Single:
     )
     # a title that names a round-up or counts its stories
     title_cue_weight: float = 1.5
-    # stories that each link out: at least this share of the sections holds a link to another site
-    # (an absolute URL), to at least as many sites as there are sections (at least this many):
-    # each story cites its own source. 17 real digests, no real single (an article links to a few
-    # sites from some of its sections: the most, 8 sites from 5 of 7 sections, a tutorial)
+    # stories that each link out: at least this share of the sections (at least this many) holds a
+    # link to another site (an absolute URL), to at least as many sites as there are sections and
+    # at least this many: each story cites its own source. 18 real digests, no real single (an
+    # article links to a few sites from some of its sections: the most, 8 sites from 5 of 7
+    # sections, a tutorial; a two-section guest post links to 3 sites from both)
     sources_share: float = 0.75
-    sources_min: int = 3
+    sources_min: int = 2
+    sources_sites: int = 4
     sources_weight: float = 1.5
     # one label opening at least this share of a level of labelled lines (and at least this many),
     # not two speakers in turn: the label of a kind of record ("DEAR ABBY:" over each letter)

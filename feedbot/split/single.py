@@ -335,7 +335,7 @@ def _for_a_digest(
             else SINGLE.boxed_plain_weight
         )
         found.append(Piece("boxed", "each story sits in an element of its own", -weight))
-    found += _sources(level, blocks, reasons)
+    found += _sources(level, blocks)
     found += _recurring_label(level, blocks)
     if numbered(level, blocks) and not outline_numbers(title, level):
         why = "the headlines are numbered in sequence (a listicle)"
@@ -371,9 +371,10 @@ def outline_numbers(title: str, level: Level) -> bool:
     return not counts_stories(title, len(level.heads))
 
 
-def _sources(level: Level, blocks: Sequence[Block], reasons: dict[int, str]) -> Evidence:
+def _sources(level: Level, blocks: Sequence[Block]) -> Evidence:
     """Most sections link out, to as many sites as there are sections: each story cites its own
-    source, where an article links from a few of its sections to a few sites."""
+    source, where an article links from a few of its sections to a few sites (the lines cut as a
+    story's source or share bar count: they are its own)."""
     n = min(len(level.heads), SINGLE.sample_sections)
     if n < SINGLE.sources_min:
         return []
@@ -383,12 +384,11 @@ def _sources(level: Level, blocks: Sequence[Block], reasons: dict[int, str]) -> 
         found = {
             site.lower()
             for j in range(head, min(end, head + 1 + SINGLE.sample_blocks))
-            if j not in reasons
             for site in OUTBOUND_LINK.findall(blocks[j].html)
         }
         linking += bool(found)
         sites |= found
-    if linking < SINGLE.sources_share * n or len(sites) < n:
+    if linking < SINGLE.sources_share * n or len(sites) < max(n, SINGLE.sources_sites):
         return []
     why = f"{linking} of {n} stories link out, to {len(sites)} sites (each its own source)"
     return [Piece("sources", why, -SINGLE.sources_weight)]
