@@ -21,7 +21,8 @@ SEQS = FIXTURES / "realseqs"
 
 # what the splitter reaches on the real corpus (raise these as it gets better, never lower them)
 MACRO_F1 = 0.79
-SINGLES_WRONG = 14
+# (issue12-single: 7 of 41 wrong, 14 before; the pieces of evidence it added are in rules.Single)
+SINGLES_WRONG = 7
 ERRORS = 1  # en-cracked-6-things (corpus-3): a countdown in plain <div>s, no candidate yet
 
 

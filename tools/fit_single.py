@@ -167,8 +167,10 @@ def table() -> None:
             print(f"{key:18s} {statistics.mean(weights):+6.1f} {s:8d} {d:8d}")
         print(f"{'measure':18s} {'singles q1/median/q3':>24s}   digests q1/median/q3")
         for key in MEASURES:
-            print(f"{key:18s} {_quartiles([r['measures'][key] for r in singles])}   "
-                  f"{_quartiles([r['measures'][key] for r in digests])}")
+            print(
+                f"{key:18s} {_quartiles([r['measures'][key] for r in singles])}   "
+                f"{_quartiles([r['measures'][key] for r in digests])}"
+            )
         totals = sorted((sum(r["pieces"].values()), r["kind"][0], r["id"]) for r in decided)
         print("evidence totals (s: single, d: digest), the threshold", SINGLE.threshold)
         print("  " + "  ".join(f"{t:+.1f}{k}" for t, k, _ in totals))
@@ -251,14 +253,22 @@ def cv() -> None:
     }
     for name, recs in data.items():
         print(f"\n{name} reading")
-        print(f"  hand weights (rules.SINGLE), in-sample: {reading(recs, {r['id']: hand(r) for r in recs})}")
+        print(
+            f"  hand weights (rules.SINGLE), in-sample: {reading(recs, {r['id']: hand(r) for r in recs})}"
+        )
         for label, names in sets.items():
             decide = loso(recs, names, 0.3)
             print(f"  fitted on {label}, LOSO (C=0.3): {reading(recs, decide)}")
         model = fit(recs, sets["pieces"], 0.3)
         coef = model[-1].coef_[0] / model[0].scale_
         print("  fitted weights on every page (pieces, per unit):")
-        print("   ", ", ".join(f"{n} {w:+.1f}" for n, w in sorted(zip(pieces, coef, strict=True), key=lambda t: t[1])))
+        print(
+            "   ",
+            ", ".join(
+                f"{n} {w:+.1f}"
+                for n, w in sorted(zip(pieces, coef, strict=True), key=lambda t: t[1])
+            ),
+        )
 
 
 def main(args: list[str]) -> None:

@@ -821,7 +821,7 @@ class Single:
     marked_parts_weight: float = 2.0
     # labels whose text after them is this short (a date, a telephone number, an address, a file):
     # in this share of the labelled lines, the fields of one document, not stories under names
-    field_value_max: float = 8
+    field_value_max: float = 10
     field_share: float = 0.6
     fields_weight: float = 2.0
     # a title naming one release (rules.VERSION) above headings that are no versions: the notes of

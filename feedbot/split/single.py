@@ -102,8 +102,10 @@ def _for_one_article(
     title: str, level: Level, blocks: Sequence[Block], heads_text: list[str], skip: set[int]
 ) -> Evidence:
     found: Evidence = []
-    if sum(1 for b in blocks if b.text.startswith(QA_OPENINGS)) >= SINGLE.qa_paragraphs:
-        found.append(Piece("qa", "question-and-answer paragraphs (an interview)", SINGLE.qa_weight))
+    qa = sum(1 for b in blocks if b.text.startswith(QA_OPENINGS))
+    if qa >= SINGLE.qa_paragraphs:
+        why = f"{qa} question-and-answer paragraphs (an interview)"
+        found.append(Piece("qa", why, SINGLE.qa_weight))
     elif dialogue(blocks):
         found.append(
             Piece("qa", "paragraphs open with two speakers' names in turn", SINGLE.qa_weight)
@@ -118,9 +120,8 @@ def _for_one_article(
     found += _introduction(level, blocks, skip)
     questions = sum(1 for h in heads_text if h.rstrip().endswith(("?", "？")))
     if heads_text and questions / len(heads_text) >= SINGLE.questions_share:
-        found.append(
-            Piece("questions", "the headings are questions (an explainer)", SINGLE.questions_weight)
-        )
+        why = f"{questions} of {len(heads_text)} headings are questions (an explainer)"
+        found.append(Piece("questions", why, SINGLE.questions_weight))
     cues = sum(1 for h in heads_text if _SECTION_CUES.match(h))
     if heads_text and cues / len(heads_text) >= SINGLE.section_cue_share:
         found.append(
@@ -256,10 +257,12 @@ def _introduction(level: Level, blocks: Sequence[Block], skip: set[int]) -> Evid
     with a greeting or a one-line summary, if anything."""
     lead = sum(body_chars(blocks[i]) for i in range(level.heads[0]) if i not in skip)
     typical = statistics.median(level.spans) if level.spans else 0.0
+    said = f"{lead:.0f} characters, a section's median {typical:.0f}"
     if typical and lead >= typical:
-        return [Piece("intro", "an introduction as long as a section", SINGLE.intro_weight)]
+        why = f"an introduction as long as a section ({said})"
+        return [Piece("intro", why, SINGLE.intro_weight)]
     if typical and lead >= SINGLE.half_intro * typical:
-        why = "an introduction half as long as a section"
+        why = f"an introduction half as long as a section ({said})"
         return [Piece("half_intro", why, SINGLE.half_intro_weight)]
     return []
 
@@ -334,16 +337,17 @@ def _for_a_digest(
             if linked >= SINGLE.linked_heads_share
             else SINGLE.boxed_plain_weight
         )
-        found.append(Piece("boxed", "each story sits in an element of its own", -weight))
+        why = f"each of the {len(heads)} stories sits in an element of its own"
+        found.append(Piece("boxed", why, -weight))
     found += _sources(level, blocks)
     found += _recurring_label(level, blocks)
     if numbered(level, blocks) and not outline_numbers(title, level):
-        why = "the headlines are numbered in sequence (a listicle)"
+        why = f"the {len(heads)} headlines are numbered in sequence (a listicle)"
         found.append(Piece("numbered", why, -SINGLE.numbered_weight))
     if on("dated-sequence") and dated_in_sequence(
         [blocks[i].text for i in heads], SINGLE.numbered_min, alone=level.name == "dt"
     ):
-        why = "the headlines are dated in sequence (news entries)"
+        why = f"the {len(heads)} headlines are dated in sequence (news entries)"
         found.append(Piece("dated", why, -SINGLE.numbered_weight))
     line = recurring_line(level, blocks, reasons)
     if line:
