@@ -13,6 +13,7 @@ from .rules import (
     ATTRIBUTION,
     BRACKETED,
     BYLINE,
+    BYLINE_DASHED,
     CONTACT,
     CONTACT_INFO,
     CONTACT_INFO_NEEDLES,
@@ -42,6 +43,7 @@ from .rules import (
     SUBMIT,
     SUBMIT_NEEDLES,
     TEMPLATE,
+    on,
 )
 
 
@@ -99,7 +101,9 @@ def _opening_kind(text: str) -> str | None:
         return "editor"
     if CREDIT.match(text):
         return "credit"
-    if len(text) <= LINE_LENGTHS.byline and BYLINE.match(text):
+    if len(text) <= LINE_LENGTHS.byline and (
+        BYLINE.match(text) or (BYLINE_DASHED.match(text) and on("dash-bylines"))
+    ):
         return "byline"
     if CUE.match(text):
         return "cue"
@@ -108,7 +112,10 @@ def _opening_kind(text: str) -> str | None:
 
 # any of the patterns that open a line, as one pattern (case folded: a gate, the patterns decide)
 _STARTS = re.compile(
-    "|".join(f"(?:{p.pattern})" for p in (AD, SHARE, ATTRIBUTION, EDITOR, CREDIT, BYLINE, CUE)),
+    "|".join(
+        f"(?:{p.pattern})"
+        for p in (AD, SHARE, ATTRIBUTION, EDITOR, CREDIT, BYLINE, BYLINE_DASHED, CUE)
+    ),
     re.I,
 )
 

@@ -172,7 +172,7 @@ def _longer_than(tag: Element, limit: int) -> bool:
 
 def page_title(root: Element) -> str:
     """The page's own title: the heading the document title names (a post's <h1>, or the <h3> a
-    blog theme gives it, not the site's <h1> in the banner), else the first <h1>, else the
+    blog theme gives it, not the site's <h1> in the banner), else the <h1> when there is one, else the
     og:title, else the document title without the site's name."""
     meta = next((m for m in root.iter("meta") if m.get("property") == "og:title"), None)
     og = collapse(meta.get("content") or "") if meta is not None else ""
@@ -185,15 +185,19 @@ def page_title(root: Element) -> str:
     )
     if named:
         return named
-    h1 = next(root.iter("h1"), None)
-    if h1 is not None:
-        text = text_of(h1)
-        if text:
-            return text
+    h1s = [h1 for h1 in root.iter("h1") if text_of(h1)]
+    if h1s and not (on("posts-h1") and _post_titles(h1s)):
+        return text_of(h1s[0])
     if og:
         return og
     # "Headline - Site name": keep the headline part
     return re.split(r"\s+[-|–—_]\s+", document)[0] if document else ""
+
+
+def _post_titles(h1s: list[Element]) -> bool:
+    """Several <h1>, each a link: the post titles of a blog home (each links to its post), none of
+    them the page's title."""
+    return len(h1s) >= TITLES.post_h1s and all(h1.find(".//a[@href]") is not None for h1 in h1s)
 
 
 def _named_heading(root: Element, names: str) -> str:

@@ -323,6 +323,9 @@ class Titles:
     headings: int = 50
     # ... and at least this long (not a one-word site name)
     min_chars: int = 8
+    # this many <h1>, each a link, are a blog home's post titles: the first is no page title
+    # (es-microsiervos-home-20180319: four posts in full, each under <h1><a>) [posts-h1]
+    post_h1s: int = 2
 
 
 TITLES = Titles()
@@ -916,6 +919,10 @@ RULE_SOURCES: dict[str, str] = {
     "dated-sequence": "cooljeanius/gcc-wwwdocs",
     "dated-entries": "silverfoxy/JSCryptoMinerStudy",
     "heading-links": "silverfoxy/JSCryptoMinerStudy",
+    # every post of a blog home under an <h1>: the first is not the page's title
+    # (es-microsiervos-home-20180319)
+    "posts-h1": "silverfoxy/JSCryptoMinerStudy",
+    "dash-bylines": "silverfoxy/JSCryptoMinerStudy",
 }
 _OFF: set[str] = set()
 
@@ -1027,6 +1034,13 @@ BYLINE = re.compile(
     r"[◎○]?\s*(記者|记者|文|圖|图|撰文|採訪|采访|攝影|摄影)\s*[／/|｜]\s*\S|"
     r"[◎○]?\s*(記者|记者)\s*\S{2,4}\s*[／/]\s*\S{1,8}(報導|报道|報道)|"
     r"[◎○]?\s*[\u4e00-\u9fff]{2,4}\s*[（(][^）)]{1,12}[，,、][^）)]{1,12}[）)]\s*$)"
+)
+
+# a byline with the post's date after a dash, the author named or by handle: "Por Nacho Palou — 19
+# de Marzo de 2018", "Por @Alvy — …", "By Jane Doe – March 3" (es-microsiervos-home-20180319, where
+# the bylines under each post were the shortest lines and so taken for headlines) [dash-bylines]
+BYLINE_DASHED = re.compile(
+    r"^\s*(By|Von|Par|Por|Door)\s+@?[A-Z][\w.'-]+(\s+[A-Z][\w.'-]+){0,3}\s*[—–]\s*\S"
 )
 
 # a line of template syntax left unrendered: Liquid ({% include … %}, {{ page.x }}), kramdown's
