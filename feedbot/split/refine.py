@@ -13,7 +13,18 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from .blocks import Block
-from .rules import FIRST_SENTENCE, MAIL, MAIL_SUBJECT, RUN_INS, SCORING, on
+from .rules import (
+    CLOSING_STAMP,
+    DATED_TEXT_MIN,
+    FIRST_SENTENCE,
+    MAIL,
+    MAIL_SUBJECT,
+    MD_IMAGE,
+    RUN_INS,
+    SCORING,
+    STAMPED,
+    on,
+)
 from .text import dated_in_sequence, opening_date
 
 # a run-in label: at the start of the text or after a sentence (or the dateline's comma), a name
@@ -82,6 +93,62 @@ def dated_entries(blocks: Sequence[Block]) -> list[Block]:
             rest_html=_p(rest) if rest else "",
         )
     return out
+
+
+def stamped_posts(blocks: Sequence[Block]) -> list[Block]:
+    """Posts that close with their time stamp, in order, and have no headline of their own (a live
+    blog: "Tim Cook begins by saying … 10/23/2012 5:03:54 PM"): each post's first sentence is its
+    headline, as a lead, the rest of the post its body, the stamp out of the text."""
+    if not on("stamped-posts"):
+        return list(blocks)
+    found: list[tuple[int, int, tuple[int, ...]]] = []  # (block, where its stamp starts, its time)
+    texts = 0
+    for i, block in enumerate(blocks):
+        if block.tag not in ("li", "p", "line"):
+            continue
+        texts += 1
+        if block.lead_kind not in (None, "label") or not block.text[-1:].isalnum():
+            continue
+        stamp = CLOSING_STAMP.search(block.text)
+        if stamp is None or sum(map(str.isalnum, block.text[: stamp.start()])) < DATED_TEXT_MIN:
+            continue
+        found.append((i, stamp.start(), _stamp_time(stamp)))
+    times = [t for _, _, t in found]
+    if (
+        len(found) < STAMPED.min_posts
+        or len(found) < STAMPED.share * texts
+        or len(set(times)) < 2
+        or not (times == sorted(times) or times == sorted(times, reverse=True))
+    ):
+        return list(blocks)
+    out = list(blocks)
+    for i, start, _ in found:
+        text = out[i].text[:start].strip()
+        image = MD_IMAGE.match(text)  # (a picture's post: its caption is the headline)
+        skip = image.end() if image else 0
+        match = FIRST_SENTENCE.search(text, skip)
+        cut = match.end() if match else len(text)
+        rest = text[cut:].strip()
+        out[i] = replace(
+            out[i],
+            text=text,
+            lead=text[skip:cut].strip(),
+            lead_kind="date",
+            rest_text=rest,
+            rest_html=_p(rest) if rest else "",
+        )
+    return out
+
+
+def _stamp_time(stamp: re.Match[str]) -> tuple[int, ...]:
+    """A stamp's date and time as numbers that sort as times do (year first, whichever end of the
+    date it is at; day and month in the page's own order, the same for every post)."""
+    a, b, c = (int(stamp.group(k)) for k in ("a", "b", "c"))
+    year, first, second = (a, b, c) if a > 31 else (c, a, b)
+    hour = int(stamp.group("h")) % 12 if stamp.group("ap") else int(stamp.group("h"))
+    if (stamp.group("ap") or "").lower().startswith("p"):
+        hour += 12
+    return (year, first, second, hour, int(stamp.group("mi")), int(stamp.group("s") or 0))
 
 
 def split_run_ins(blocks: Sequence[Block]) -> list[Block]:

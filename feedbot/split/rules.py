@@ -377,6 +377,31 @@ DATE_CLOCK = re.compile(
 )
 # a dated entry has this many letters or digits of text after its date and time
 DATED_TEXT_MIN = 3
+# a post's closing time stamp: a numeric date and a clock at the very end of its text ("… Pretty
+# excited.10/23/2012 4:56:26 PM", "… 2024-06-13 14:32"), as a live blog prints under each post
+# (en-anildash-apple-event-liveblog: 61 posts, no headlines, each closed by its time) [stamped-posts]
+CLOSING_STAMP = re.compile(
+    r"(?P<a>\d{1,4})[-/.](?P<b>\d{1,2})[-/.](?P<c>\d{1,4}),?\s*"
+    r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ap>[apAP]\.?[mM]\.?)?\s*$"
+)
+
+# an image in Markdown syntax left unrendered ("![](https://…/photo.png)", inside a raw HTML block):
+# no part of a headline
+MD_IMAGE = re.compile(r"^\s*!\[[^\]]*\]\([^)\s]*\)\s*")
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """Posts closed by their time stamps (a live blog): each post's first sentence is its headline."""
+
+    # at least this many posts, their stamps in order (oldest or newest first), not all one time
+    min_posts: int = 5
+    # ... and they are at least this share of the page's paragraphs (a page that dates a few of its
+    # paragraphs is no live blog)
+    share: float = 0.3
+
+
+STAMPED = Stamped()
 MONTH_NUMBERS = {
     name: k + 1
     for k, name in enumerate(
@@ -923,6 +948,7 @@ RULE_SOURCES: dict[str, str] = {
     # (es-microsiervos-home-20180319)
     "posts-h1": "silverfoxy/JSCryptoMinerStudy",
     "dash-bylines": "silverfoxy/JSCryptoMinerStudy",
+    "stamped-posts": "anildash/anildash-dot-com",
 }
 _OFF: set[str] = set()
 
