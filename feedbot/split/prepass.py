@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from . import boilerplate
 from .blocks import Block
-from .rules import HEADINGS, LINK_LABEL, MAIL, MAIL_HEADER, PREPASS, on
+from .rules import HEADINGS, LINK_LABEL, MAIL, MAIL_HEADER, PREPASS, REFERENCE_LINE, on
 from .text import strip_marker, units
 
 
@@ -25,10 +25,21 @@ def body_chars(block: Block) -> float:
 
 
 def link_only(block: Block) -> bool:
-    return (
-        block.link_ratio >= PREPASS.link_only_share
-        and block.tag not in HEADINGS
-        and units(block.text, PREPASS.link_only_max) <= PREPASS.link_only_max
+    """A link and little else: a bare link, or a name with the address it links to written out."""
+    if block.tag in HEADINGS or block.link_ratio < PREPASS.reference_link_share:
+        return False
+    if block.link_ratio >= PREPASS.link_only_share:
+        return units(block.text, PREPASS.link_only_max) <= PREPASS.link_only_max
+    return _reference(block.text)
+
+
+def _reference(text: str) -> bool:
+    """A reference line: a name and the address it links to ("less : http://lesscss.org/")."""
+    if "://" not in text or not on("reference-lines"):
+        return False
+    match = REFERENCE_LINE.match(text)
+    return match is not None and (
+        units(match.group("name"), PREPASS.link_only_max) <= PREPASS.link_only_max
     )
 
 
@@ -147,3 +158,27 @@ def _link_sections(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
         if linked >= PREPASS.link_section_links and text < PREPASS.link_section_text:
             for k in range(i, j):
                 reasons.setdefault(k, "links")
+    if on("reference-lines"):
+        _link_parts(blocks, reasons)
+
+
+def _link_parts(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
+    """A heading over nothing but sections of links ("Links in this issue" over a heading per
+    section, each over its links again)."""
+    n = len(blocks)
+    for i, block in enumerate(blocks):
+        if i in reasons or block.tag not in HEADINGS:
+            continue
+        j = i + 1
+        linked = parts = 0
+        while (
+            j < n
+            and j in reasons
+            and not (blocks[j].tag in HEADINGS and blocks[j].tag <= block.tag)
+        ):
+            linked += reasons[j] == "links"
+            parts += blocks[j].tag in HEADINGS
+            j += 1
+        closed = j >= n or (blocks[j].tag in HEADINGS and blocks[j].tag <= block.tag)
+        if closed and parts and linked >= PREPASS.link_section_links:
+            reasons[i] = "links"

@@ -497,6 +497,9 @@ class Prepass:
     # than this many characters of other text
     link_section_links: int = 2
     link_section_text: float = 40
+    # a reference line, a name and the address it links to ("less : http://lesscss.org/"): at least
+    # this share of it inside links, the name at most link_only_max long [reference-lines]
+    reference_link_share: float = 0.3
 
 
 PREPASS = Prepass()
@@ -909,6 +912,11 @@ END_MARK_HTML = re.compile(
     r"\s*[(（]\s*完\s*[)）]\s*(?=(</\w+>\s*)*$)|\s*[-—–]+\s*(END|完)\s*[-—–]+\s*(?=(</\w+>\s*)*$)"
 )
 
+# a reference line: a name, then the address it links to, written out ("AngularJS : http://…",
+# "Prince of Persia Code Review http://…"): the list of a post's links again at its end
+# (fr-winsos-bookmarks-29, whose closing list repeated each section's links under the same headings)
+REFERENCE_LINE = re.compile(r"^(?P<name>.*?)\s*[:：]?\s*https?://\S+$")
+
 # a labelled link line: "More: …", "Related: …"
 LINK_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
 
@@ -949,6 +957,7 @@ RULE_SOURCES: dict[str, str] = {
     "posts-h1": "silverfoxy/JSCryptoMinerStudy",
     "dash-bylines": "silverfoxy/JSCryptoMinerStudy",
     "stamped-posts": "anildash/anildash-dot-com",
+    "reference-lines": "eunomie/log.winsos.net",
 }
 _OFF: set[str] = set()
 
