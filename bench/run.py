@@ -6,6 +6,8 @@
     python -m bench scale       how each figure grows from 100 to 10,000 pages
     python -m bench profile     cProfile of one run: where the time goes
     python -m bench split       extract+split against BeautifulSoup alone (bench/split_bench.py)
+    python -m bench peers       200 pages, feedbot next to urlwatch in the same run (new, unchanged, changed)
+    python -m bench state       a page of 10 new / 10 edited items against a feed of 1k .. 1M entries
     python -m bench serve-hostile  a client's wait while idle or slowloris connections hold the server
     python -m bench all         e2e, scale and profile
 
@@ -142,6 +144,12 @@ COMMANDS: dict[str, Command] = {
         "a client's wait while 500-1500 idle or slowloris connections are open",
     ),
     "soak": script("bench.soak", "the daemon on 100 one-second sources for minutes (issue 7)"),
+    "peers": script(
+        "bench.peers", "200 pages: feedbot next to urlwatch, new / unchanged / changed (issue 17)"
+    ),
+    "state": script(
+        "bench.state", "a page of 10 new / 10 edited items against 1k-1M entries (issue 17)"
+    ),
     "all": Command("e2e, scale and profile", lambda p: None, _all),
 }
 

@@ -77,6 +77,18 @@ class SourceState:
     runs: int = 0
 
 
+def _load_the_pipeline() -> None:
+    """Import what a run imports on first use (a cron run saves the time when nothing changed):
+    a daemon pays it once at start, not inside the first runs of its sources."""
+    import importlib
+
+    import feedbot.identify
+
+    for name in ("feedbot.render", "feedbot.split", "feedgen.feed"):  # feedgen: the first document
+        importlib.import_module(name)
+    feedbot.identify.fold("預熱")  # OpenCC's converter is made on first use too
+
+
 class Daemon:
     """Run each configured source on its schedule until SIGTERM/SIGINT; reload on SIGHUP."""
 
@@ -140,6 +152,7 @@ class Daemon:
     def start(self) -> None:
         self._lock.acquire()
         try:
+            _load_the_pipeline()
             self._seed_states()
             self._scheduler.add_listener(
                 self._on_skipped, EVENT_JOB_MAX_INSTANCES | EVENT_JOB_MISSED

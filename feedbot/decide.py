@@ -3,6 +3,8 @@
 Owns: the same-story decision, and the update policy: :func:`write_for` is the one place that reads
 ``update_policy`` to say what the store writes, :func:`marks_updates` the one that says whether the
 feed marks updates. Pure: items and stored entries in, changes out; the store applies them.
+The stored entries given are the ones a page may match — those sharing an item's headline key,
+its fingerprint, or a band of its signature (``Store.candidates``) — not the whole feed.
 
 Rules (see docs/DESIGN.md, "Identity and change tracking — the heart of it"):
 - same headline key and same fingerprint: unchanged;
@@ -11,6 +13,10 @@ Rules (see docs/DESIGN.md, "Identity and change tracking — the heart of it"):
 - another key and a near-identical body: the same story (reworded headline, other Chinese script,
   another source) — updated when its own source changed the headline, unchanged otherwise;
 - anything else: new. One stored entry matches at most one item of a page.
+- Only the source that made an entry (its owner) updates it. Another source's version of the
+  story is the same story only when near-identical, and leaves the entry as it is: two sources
+  printing the same headline over different bodies get an entry each, and an entry never flips
+  between two sources' versions.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from dataclasses import dataclass
 
 from .identify import shingles, similarity
 from .model import Change, Identified, Outcome, StoredEntry, UpdatePolicy, Write
+from .signature import estimate
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,17 @@ class Thresholds:
     same_jaccard: float = 0.6
     same_containment: float = 0.85
     same_containment_jaccard: float = 0.4
+    # another key: a stored entry whose signature estimates the Jaccard similarity below this is
+    # not compared exactly. The rules above need at least 0.4; the estimate's standard error is at
+    # most 0.045 (126 values), so a pair at 0.4 estimates below 0.25 in fewer than 1 case in 1,000.
+    candidate_estimate: float = 0.25
+    # how many entries under one headline key (newest first) a page reads: a recurring heading
+    # ("Markets", "本周话题") gathers one entry per issue, and an edit is made to a story the page
+    # showed lately, not to the one of 64 issues ago
+    same_key_candidates: int = 64
+    # how many entries with one fingerprint (newest first) a page reads: several are the same
+    # story from several sources; one matches
+    same_fingerprint_candidates: int = 8
 
 
 DEFAULT = Thresholds()
@@ -50,11 +68,19 @@ def same_story(
             return True, 1.0
         same = containment >= thresholds.edit_containment or jaccard >= thresholds.edit_jaccard
         return same, max(jaccard, containment)
-    same = jaccard >= thresholds.same_jaccard or (
+    return near_identical(jaccard, containment, thresholds), jaccard
+
+
+def near_identical(jaccard: float, containment: float, thresholds: Thresholds = DEFAULT) -> bool:
+    """The bar for the same story under another headline, or from another source."""
+    return jaccard >= thresholds.same_jaccard or (
         containment >= thresholds.same_containment
         and jaccard >= thresholds.same_containment_jaccard
     )
-    return same, jaccard
+
+
+def _owns(entry: StoredEntry, source: str) -> bool:
+    return not entry.owner or entry.owner == source
 
 
 def write_for(outcome: Outcome, policy: UpdatePolicy) -> Write:
@@ -81,8 +107,8 @@ def decide(
     policy: UpdatePolicy = UpdatePolicy.MARK,
     thresholds: Thresholds = DEFAULT,
 ) -> list[Change]:
-    """Match the items of one page against the entries of its feed; each change says what the
-    store writes for it under ``policy``."""
+    """Match the items of one page against the entries of its feed they may match; each change
+    says what the store writes for it under ``policy``."""
 
     def change(
         outcome: Outcome,
@@ -119,13 +145,13 @@ def decide(
                 used.add(entry.rowid)
                 result[i] = change(Outcome.UNCHANGED, item, entry, "same headline and body", 1.0)
                 break
-    # 2. same headline, edited body
+    # 2. same headline, edited body (by the entry's own source), or another source's version
     for i, item in enumerate(items):
         if result[i] is not None:
             continue
         best: tuple[float, StoredEntry] | None = None
         for entry in by_key.get(item.key, ()):
-            if entry.rowid in used:
+            if entry.rowid in used or not _owns(entry, source):
                 continue
             same, score = same_story(item.key, item_sh(i), entry.key, sh(entry), thresholds)
             if same and (best is None or score > best[0]):
@@ -134,6 +160,24 @@ def decide(
             used.add(best[1].rowid)
             result[i] = change(
                 Outcome.UPDATED, item, best[1], "same headline, body edited", best[0]
+            )
+            continue
+        for entry in by_key.get(item.key, ()):
+            if entry.rowid in used or _owns(entry, source):
+                continue
+            jaccard, containment = similarity(item_sh(i), sh(entry))
+            if near_identical(jaccard, containment, thresholds) and (
+                best is None or jaccard > best[0]
+            ):
+                best = (jaccard, entry)
+        if best is not None:
+            used.add(best[1].rowid)
+            result[i] = change(
+                Outcome.UNCHANGED,
+                item,
+                best[1],
+                f"same headline and story from another source ({best[1].owner})",
+                best[0],
             )
     # 3. another headline, same body
     for i, item in enumerate(items):
@@ -147,6 +191,12 @@ def decide(
                 continue  # same key was judged in step 2: an unrelated body is a new story
             if entry.fingerprint == item.fingerprint:
                 score, same = 1.0, True
+            elif (
+                item.signature
+                and entry.signature
+                and estimate(item.signature, entry.signature) < thresholds.candidate_estimate
+            ):
+                continue
             else:
                 same, score = same_story(item.key, item_sh(i), entry.key, sh(entry), thresholds)
             if same and (best is None or score > best[0]):
@@ -154,10 +204,13 @@ def decide(
         if best is not None:
             entry = best[1]
             used.add(entry.rowid)
-            own = source in entry.sources
-            if entry.fingerprint == item.fingerprint and not own:
+            if not _owns(entry, source):
                 result[i] = change(
-                    Outcome.UNCHANGED, item, entry, "same story from another source", best[0]
+                    Outcome.UNCHANGED,
+                    item,
+                    entry,
+                    f"same story from another source ({entry.owner})",
+                    best[0],
                 )
             elif (
                 entry.fingerprint == item.fingerprint and entry.norm_headline == item.norm_headline

@@ -10,8 +10,6 @@ from __future__ import annotations
 import codecs
 import re
 
-import charset_normalizer
-
 _SUPERSETS = {
     "gb2312": "gb18030",
     "gbk": "gb18030",
@@ -95,6 +93,8 @@ def decode(
                 return text, declared
     if as_utf8 is not None:
         return as_utf8, "utf-8"
+    import charset_normalizer  # only for pages that do not say their charset
+
     best = charset_normalizer.from_bytes(data).best()
     if best is not None and best.encoding:
         codec = normalise_codec(best.encoding) or best.encoding

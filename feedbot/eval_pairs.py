@@ -1,7 +1,11 @@
 """Scoring the same-story decision on labelled item pairs: ``python -m feedbot.eval_pairs DIR``.
 
 Each ``*.jsonl`` line is ``{"id", "kind", "same": bool, "a": {"headline", "body"}, "b": {...}}``.
-Prints precision and recall of "same story" overall and per kind, and lists the pairs decided wrongly.
+Each pair goes the way a page goes: ``a`` is an item of a page, ``b`` an entry of the feed, found
+(or not) by the store's index — the same headline key, the same fingerprint, or a shared band of
+the MinHash signature (``feedbot.signature``) — and then judged by ``decide``. Prints precision and
+recall of "same story" overall and per kind, the recall of the index itself (the share of true
+pairs it returns as candidates), and lists the pairs decided wrongly.
 """
 
 from __future__ import annotations
@@ -14,8 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .decide import DEFAULT, Thresholds, same_story
-from .identify import headline_key, normalise_body, shingles
+from .decide import DEFAULT, Thresholds, decide
+from .identify import identify
+from .model import Identified, Item, Outcome, StoredEntry
+from .signature import band_keys
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,9 @@ class PairResult:
     same: bool
     predicted: bool
     similarity: float
+    candidate: bool  # the index returned b for a
+    by_band: bool  # ... through a shared band of the signatures
+    same_key: bool
 
 
 def load_pairs(directory: Path) -> list[dict[str, Any]]:
@@ -39,16 +48,45 @@ def load_pairs(directory: Path) -> list[dict[str, Any]]:
     return pairs
 
 
+def _identified(story: dict[str, Any]) -> Identified:
+    item = Item(story["headline"], "", story["body"], 0)
+    return identify([item])[0]
+
+
 def judge(pair: dict[str, Any], thresholds: Thresholds = DEFAULT) -> PairResult:
-    a, b = pair["a"], pair["b"]
-    same, score = same_story(
-        headline_key(a["headline"]),
-        shingles(normalise_body(a["body"])),
-        headline_key(b["headline"]),
-        shingles(normalise_body(b["body"])),
-        thresholds,
+    a, b = _identified(pair["a"]), _identified(pair["b"])
+    stored = StoredEntry(
+        rowid=1,
+        entry_id="b",
+        key=b.key,
+        fingerprint=b.fingerprint,
+        headline=b.item.headline,
+        norm_headline=b.norm_headline,
+        norm_body=b.norm_body,
+        sources=("s",),
+        owner="s",
+        signature=b.signature,
     )
-    return PairResult(pair["id"], pair["kind"], bool(pair["same"]), same, score)
+    by_band = bool(set(band_keys("f", a.signature)) & set(band_keys("f", b.signature)))
+    candidate = a.key == b.key or a.fingerprint == b.fingerprint or by_band
+    (change,) = decide([a], [stored] if candidate else [], source="s", thresholds=thresholds)
+    return PairResult(
+        pair["id"],
+        pair["kind"],
+        bool(pair["same"]),
+        change.outcome is not Outcome.NEW,
+        change.similarity,
+        candidate,
+        by_band,
+        a.key == b.key,
+    )
+
+
+def index_recall(results: list[PairResult]) -> tuple[float, int, int]:
+    """The share of true pairs the index returns as candidates: (recall, found, true pairs)."""
+    true = [r for r in results if r.same]
+    found = sum(r.candidate for r in true)
+    return (found / len(true) if true else 1.0), found, len(true)
 
 
 def precision_recall(results: list[PairResult]) -> tuple[float, float, int, int, int]:
@@ -85,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"pairs {len(results)}  same-story precision {precision:.3f}  recall {recall:.3f}  (tp {tp}, fp {fp}, fn {fn})"
+    )
+    share, found, true = index_recall(results)
+    other_key = [r for r in results if r.same and not r.same_key]
+    false_band = sum(r.by_band and not r.same for r in results)
+    print(
+        f"index recall {share:.3f} ({found} of {true} true pairs returned as candidates; "
+        f"under another headline, by signature bands: {sum(r.by_band for r in other_key)} of "
+        f"{len(other_key)}; different pairs sharing a band: {false_band} of {len(results) - true})"
     )
     if args.verbose:
         for r in results:

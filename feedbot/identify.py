@@ -15,10 +15,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
-
-import opencc
+from typing import Any
 
 from .model import Identified, Item
+from .signature import band_keys, signature_of_tokens
 from .text import CJK, CJK_CHARS
 
 # characters that do not count: invisible format and bidi controls, and lone surrogates (from
@@ -27,7 +27,14 @@ _INVISIBLE = re.compile(
     "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufe00-\ufe0f"
     "\ud800-\udfff]"
 )
-_TOKEN = re.compile(f"[{CJK_CHARS}]|[^\\W_]+", re.U)
+# A token is one CJK character (every block feedbot.text names) or a run of other letters and
+# digits: so "苹果发布iphone手机" is 苹 果 发 布 iphone 手 机, and "2024年3月gdp增长5" is 2024 年 3 月
+# gdp 增 长 5 — digits stand apart from CJK, while a Latin word keeps its digits ("iphone15",
+# "mp3"): the real sequences label "2.23.11released" -> "2.23.11 released" an edit readers see,
+# which splitting digits from letters would hide. Tokens never cross what the previous tokeniser
+# (a CJK character or a run of word characters) kept apart, so re-tokenising a stored body gives
+# what tokenising its text gives (the similarity-index migration relies on it).
+_TOKEN = re.compile(f"[{CJK_CHARS}]|[^\\W_{CJK_CHARS}]+")
 # Bits of a page that change on every visit without the story changing.
 BUILTIN_VOLATILE = (
     r"\d+\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\s+ago",
@@ -36,23 +43,50 @@ BUILTIN_VOLATILE = (
     r"(阅读|閱讀|浏览|瀏覽|点击|點擊|views?|reads?)\s*[:：]?\s*[\d,]+\s*(次|views?)?",
     r"[\d,]+\s*(views|次阅读|次閱讀|次浏览|次瀏覽|人阅读|人閱讀)",
 )
-_converter: opencc.OpenCC | None = None
+# For each built-in pattern, strings one of which every match holds (in folded text: lower case):
+# a pattern runs only on the texts that hold one (five regular expressions over every body were
+# a third of identifying it).
+_BUILTIN_NEEDLES: tuple[tuple[str, ...], ...] = (
+    ("ago",),
+    ("前",),
+    ("刚刚", "剛剛", "just now"),
+    ("阅读", "閱讀", "浏览", "瀏覽", "点击", "點擊", "view", "read"),
+    ("view", "次", "人"),
+)
+_BUILTIN = tuple(
+    (needles, re.compile(pattern, re.I))
+    for needles, pattern in zip(_BUILTIN_NEEDLES, BUILTIN_VOLATILE, strict=True)
+)
+_converter: Any = None
 
 
-def _cc() -> opencc.OpenCC:
+def _cc() -> Any:
+    """OpenCC's hk2s converter, made (and OpenCC imported) on first use."""
     global _converter
     if _converter is None:
+        import opencc
+
         _converter = opencc.OpenCC("hk2s")
     return _converter
 
 
-@lru_cache(maxsize=4096)
 def fold(text: str) -> str:
     """Display-independent form: NFKC, no invisible controls, Simplified script, case folded,
     white space collapsed. Punctuation is kept (see :func:`squash`)."""
+    # headlines come back run after run and are folded twice per item (key and norm_headline):
+    # cached; bodies are not (4,096 cached bodies of a few KB each held tens of MB for nothing)
+    return _fold_short(text) if len(text) <= 300 else _fold(text)
+
+
+@lru_cache(maxsize=4096)
+def _fold_short(text: str) -> str:
+    return _fold(text)
+
+
+def _fold(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
-    if CJK.search(text):
+    if not text.isascii() and CJK.search(text):
         text = _cc().convert(text)
     text = text.casefold()
     return " ".join(text.split())
@@ -64,7 +98,12 @@ def squash(text: str) -> str:
 
 
 def remove_volatile(text: str, patterns: Sequence[str] = ()) -> str:
-    for pattern in (*BUILTIN_VOLATILE, *patterns):
+    """``text`` (folded) without what the built-in patterns and a source's own ``patterns`` match."""
+    lowered = text.lower()
+    for needles, compiled in _BUILTIN:
+        if any(needle in lowered for needle in needles):
+            text = compiled.sub(" ", text)
+    for pattern in patterns:
         text = re.sub(pattern, " ", text, flags=re.I)
     return text
 
@@ -83,14 +122,21 @@ def normalise_body(body_text: str, volatile: Sequence[str] = ()) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    """CJK characters one by one, other scripts word by word (already folded text)."""
+    """CJK characters one by one, other scripts run by run of letters and digits (already folded
+    text): a token never holds a CJK character and anything else."""
     return _TOKEN.findall(text)
 
 
-def identify(items: Iterable[Item], volatile: Sequence[str] = ()) -> list[Identified]:
+def identify(
+    items: Iterable[Item], volatile: Sequence[str] = (), *, feed: str | None = None
+) -> list[Identified]:
+    """Each item with its key, fingerprint and signature; with ``feed``, also the signature's band
+    keys in that feed (workers compute them, so the thread that stores does not)."""
     out = []
     for item in items:
-        norm_body = normalise_body(item.body_text, volatile)
+        toks = tokens(remove_volatile(fold(item.body_text), volatile))
+        norm_body = " ".join(toks)
+        sig = signature_of_tokens(toks)
         out.append(
             Identified(
                 item=item,
@@ -98,6 +144,8 @@ def identify(items: Iterable[Item], volatile: Sequence[str] = ()) -> list[Identi
                 fingerprint=fingerprint(norm_body),
                 norm_headline=squash(item.headline),
                 norm_body=norm_body,
+                signature=sig,
+                bands=tuple(band_keys(feed, sig)) if feed is not None else (),
             )
         )
     return out

@@ -12,17 +12,18 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from bs4.element import Tag
-
 from .config import SourceConfig
 from .model import KnownPage
-from .split.parse import parse_html
 
 FOLLOWABLE_SCHEMES = ("http", "https", "file")
 
 
 def index_links(html: str, base_url: str, source: SourceConfig) -> list[str]:
     """The absolute URLs of the digest pages the index lists, newest first, without duplicates."""
+    from bs4.element import Tag  # index pages only: BeautifulSoup is not loaded at start-up
+
+    from .split.parse import parse_html
+
     soup = parse_html(html)
     base = base_url
     base_tag = soup.find("base", href=True)

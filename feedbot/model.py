@@ -148,6 +148,8 @@ class Identified:
     fingerprint: str
     norm_headline: str
     norm_body: str
+    signature: bytes = b""  # MinHash of norm_body (feedbot.signature); empty for an empty body
+    bands: tuple[int, ...] = ()  # the signature's band keys in the feed it goes to, when known
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,8 @@ class StoredEntry:
     norm_headline: str
     norm_body: str
     sources: tuple[str, ...] = ()
+    owner: str = ""  # the source that made the entry: the only one whose edits update it
+    signature: bytes = b""
 
 
 @dataclass(frozen=True)

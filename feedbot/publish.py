@@ -71,22 +71,16 @@ class Publisher:
         if not entries:
             return []
         link = self.config.site_link(name)
-        total = self.store.count_entries(name)
-        pages = total // feed.entries if feed.archive and total > feed.entries else 0
-        complete = not pages and total <= feed.entries
-        written = self.write_archives(name, link, pages)
+        pages, tail, written = self.write_archives(name, link) if feed.archive else (0, [], [])
+        complete = not pages and not self.store.has_more_than(name, feed.entries)
         if pages:
             # the entries after the last full archive page are in no archive yet: the feed carries
             # them too, so that the feed plus its archives hold every entry
             shown = {e.entry_id for e in entries}
-            tail = [
-                e
-                for e in self._public(
-                    self.store.archive_entries(name, pages * feed.entries, feed.entries)
-                )
-                if e.entry_id not in shown
-            ]
-            entries = sorted([*entries, *tail], key=lambda e: (-e.seq, e.position))
+            entries = sorted(
+                [*entries, *(e for e in self._public(tail) if e.entry_id not in shown)],
+                key=lambda e: (-e.seq, e.position),
+            )
         for fmt in feed.formats:
             filename = feed_filename(name, fmt)
             meta = FeedMeta(
@@ -125,29 +119,36 @@ class Publisher:
         """A feed document's URL: absolute under ``base_url``, else relative to the feed itself."""
         return self.config.public_url(filename) or filename
 
-    def write_archives(self, name: str, link: str | None, pages: int) -> list[str]:
-        """RFC 5005 archive pages 1..``pages``: entries in the order they were first stored,
-        ``entries`` per page, each page written once when it is full and never again."""
+    def write_archives(self, name: str, link: str | None) -> tuple[int, list[EntryRow], list[str]]:
+        """RFC 5005 archive pages: entries in the order they were first stored, ``entries`` per
+        page, each page written once when it is full and never again. Reads from where the last
+        page written ends (the store remembers it), not from the first entry. Returns the number of
+        full pages, the entries after the last of them (fewer than ``entries``) and the names of
+        the pages written now."""
         feed = self.config.feed(name)
-        written = []
-        for page in range(1, pages + 1):
+        written: list[str] = []
+        page, last = self.store.archive_pages(name)
+        while True:
+            rows, end = self.store.entries_after(name, last, feed.entries)
+            if len(rows) < feed.entries:
+                return page, rows, written
+            page += 1
             filename = archive_filename(name, page)
-            if self.sink.exists(filename):
-                continue
-            rows: Sequence[EntryRow] = self._public(
-                self.store.archive_entries(name, (page - 1) * feed.entries, feed.entries)
-            )
-            meta = FeedMeta(
-                name,
-                feed.title,
-                link,
-                self._url(filename),
-                mark_updates=marks_updates(feed.update_policy),
-                show_provenance=feed.show_provenance,
-                archive=True,
-                current=self._url(feed_filename(name, "atom")),
-                prev_archive=self._url(archive_filename(name, page - 1)) if page > 1 else None,
-            )
-            if self.sink.write_if_changed(filename, render_atom(meta, rows[::-1])):
-                written.append(filename)
-        return written
+            if not self.sink.exists(filename):
+                meta = FeedMeta(
+                    name,
+                    feed.title,
+                    link,
+                    self._url(filename),
+                    mark_updates=marks_updates(feed.update_policy),
+                    show_provenance=feed.show_provenance,
+                    archive=True,
+                    current=self._url(feed_filename(name, "atom")),
+                    prev_archive=self._url(archive_filename(name, page - 1)) if page > 1 else None,
+                )
+                if self.sink.write_if_changed(
+                    filename, render_atom(meta, self._public(rows)[::-1])
+                ):
+                    written.append(filename)
+            self.store.archive_page_written(name, page, end)
+            last = end

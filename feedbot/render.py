@@ -13,16 +13,19 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-
-import lxml.etree as etree
-from feedgen.ext.base import BaseExtension
-from feedgen.feed import FeedGenerator
 
 from . import __version__
 from .errors import RenderError
 from .model import EntryRow
 from .sanitize import truncate_html, xml_safe
+
+if TYPE_CHECKING:
+    from feedgen.feed import FeedGenerator
+# feedgen (and lxml, dateutil under it) is imported when a feed is first rendered: a run where
+# nothing changed renders nothing, and the import was a fifth of feedbot's start-up.
 
 FEED_NAMESPACE = uuid.UUID("a4b0f0d2-5d8e-4c1f-8f0e-3c9b7d2e6a55")
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -158,36 +161,45 @@ def feed_updated(entries: Sequence[EntryRow]) -> datetime:
     return max((e.updated for e in entries), default=EPOCH)
 
 
-class _Extras(BaseExtension):  # type: ignore[misc]
-    """What feedgen cannot say itself: the hub link in RSS, and fh:complete in both formats."""
+@cache
+def _extras() -> type[Any]:
+    """The feedgen extension for what feedgen cannot say itself: the hub link in RSS, and
+    fh:complete / fh:archive in both formats (a class made on first use, as feedgen is imported)."""
+    import lxml.etree as etree
+    from feedgen.ext.base import BaseExtension
 
-    hub: str | None = None
-    complete: bool = False
-    archive: bool = False
+    class Extras(BaseExtension):  # type: ignore[misc]
+        hub: str | None = None
+        complete: bool = False
+        archive: bool = False
 
-    def extend_ns(self) -> dict[str, str]:
-        return {"fh": FH_NS} if self.complete or self.archive else {}
+        def extend_ns(self) -> dict[str, str]:
+            return {"fh": FH_NS} if self.complete or self.archive else {}
 
-    def extend_atom(self, feed: etree._Element) -> etree._Element:
-        if self.complete:
-            etree.SubElement(feed, f"{{{FH_NS}}}complete")
-        if self.archive:
-            etree.SubElement(feed, f"{{{FH_NS}}}archive")
-        return feed
+        def extend_atom(self, feed: etree._Element) -> etree._Element:
+            if self.complete:
+                etree.SubElement(feed, f"{{{FH_NS}}}complete")
+            if self.archive:
+                etree.SubElement(feed, f"{{{FH_NS}}}archive")
+            return feed
 
-    def extend_rss(self, rss: etree._Element) -> etree._Element:
-        channel = rss[0]
-        if self.hub:
-            etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=self.hub, rel="hub")
-        if self.complete:
-            etree.SubElement(channel, f"{{{FH_NS}}}complete")
-        return rss
+        def extend_rss(self, rss: etree._Element) -> etree._Element:
+            channel = rss[0]
+            if self.hub:
+                etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=self.hub, rel="hub")
+            if self.complete:
+                etree.SubElement(channel, f"{{{FH_NS}}}complete")
+            return rss
+
+    return Extras
 
 
 def _generator(meta: FeedMeta, entries: Sequence[EntryRow], fmt: str) -> FeedGenerator:
+    from feedgen.feed import FeedGenerator
+
     fg = FeedGenerator()
     if meta.hub or meta.complete or meta.archive:
-        fg.register_extension("feedbot", _Extras, None)
+        fg.register_extension("feedbot", _extras(), None)
         fg.feedbot.hub = meta.hub
         fg.feedbot.complete = meta.complete
         fg.feedbot.archive = meta.archive

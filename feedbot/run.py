@@ -21,9 +21,11 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from .clock import utcnow
 from .config import Config, SourceConfig
+from .decide import DEFAULT as DEFAULT_THRESHOLDS
 from .decide import decide
 from .errors import (
     ErrorKind,
@@ -35,7 +37,6 @@ from .errors import (
     StoreError,
 )
 from .fetch import Fetcher, FetchSettings
-from .identify import identify
 from .index import describe_links, index_links, pages_to_follow
 from .model import (
     Identified,
@@ -53,15 +54,22 @@ from .publish import Publisher
 from .redact import SECRET_PARAMS, public_url
 from .render import feed_filename, item_link
 from .sanitize import clean_html
-from .split import SplitOptions, split_page
 from .store import Store, clear_state_error, record_state_error
 from .write import FileSink
 
+if TYPE_CHECKING:
+    from .split import SplitOptions
+
 log = logging.getLogger("feedbot")
+# Start-up: a run where nothing changed (every page 304) splits, identifies, sanitises and renders
+# nothing, so the modules that do (lxml, BeautifulSoup, OpenCC, nh3, feedgen) are imported where
+# they are first needed, not when feedbot starts.
 
 
 def split_options(source: SourceConfig, page: Page | None = None) -> SplitOptions:
     """How ``source`` splits ``page`` (the page brings its Content-Language, a zone hint)."""
+    from .split import SplitOptions
+
     return SplitOptions(
         mode=source.split,
         content_selector=source.content_selector,
@@ -138,6 +146,8 @@ class Fetched:
 
 def split_or_fail(source: SourceConfig, page: Page) -> Split:
     """Split a page; a page that yields no items is an ExtractError naming the page."""
+    from .split import split_page
+
     split = split_page(page.text, page.content_type, split_options(source, page))
     if not split.items:
         why = "the page is empty" if not page.text.strip() else "no headline structure found"
@@ -149,8 +159,10 @@ def split_or_fail(source: SourceConfig, page: Page) -> Split:
 
 def identify_split(source: SourceConfig, split: Split) -> tuple[Identified, ...]:
     """Keys and fingerprints of a split page's items (pure, so workers do it too)."""
+    from .identify import identify
+
     items = [replace(i, attribution=i.attribution or split.attribution) for i in split.items]
-    return tuple(identify(items, source.volatile_patterns))
+    return tuple(identify(items, source.volatile_patterns, feed=source.feed))
 
 
 def sanitise_items(
@@ -454,12 +466,15 @@ class Runner:
         if len(cleaned) != len(identified):
             cleaned = sanitise_items(identified, page, self.config.secret_params)
         sanitised = {id(ident): html for ident, html in zip(identified, cleaned, strict=True)}
-        changes = decide(
+        # only the entries the page may match, by index lookups: the cost of a page does not
+        # grow with its feed
+        candidates = self.store.candidates(
+            feed.name,
             identified,
-            self.store.entries_for(feed.name),
-            source=source.name,
-            policy=feed.update_policy,
+            same_key=DEFAULT_THRESHOLDS.same_key_candidates,
+            same_fingerprint=DEFAULT_THRESHOLDS.same_fingerprint_candidates,
         )
+        changes = decide(identified, candidates, source=source.name, policy=feed.update_policy)
         now = self.now()
         prepared = []
         for change in changes:

@@ -19,17 +19,19 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
+from . import signature as sig
 from .clock import format_iso, parse_iso
 from .errors import ErrorKind, StoreError
 from .model import (
     Change,
     EntryRow,
+    Identified,
     KnownPage,
     Outcome,
     Prepared,
@@ -43,7 +45,11 @@ from .write import write_atomic
 
 ID_NAMESPACE = uuid.UUID("6f1c5c1e-3d2a-4b8e-9a57-0f6e2f1b7a11")
 
-MIGRATIONS: list[tuple[str, str]] = [
+# A migration is (name, SQL) or (name, SQL, step): a step is Python run after the SQL in the same
+# transaction, for data the SQL cannot compute (signatures).
+Migration = tuple[str, str] | tuple[str, str, Callable[[sqlite3.Connection], None]]
+
+MIGRATIONS: list[Migration] = [
     (
         "initial schema",
         """
@@ -182,8 +188,55 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE source_runs ADD COLUMN recent TEXT NOT NULL DEFAULT '';
         """,
     ),
+    (
+        "similarity index",
+        # Issue 17: the cost of a page no longer grows with its feed. Each entry keeps its MinHash
+        # signature (feedbot.signature) and entry_bands indexes its LSH band keys, so a page reads
+        # only the entries that share a band, a headline key or a fingerprint with one of its
+        # items (Store.candidates). source_items counts what each source has shown as it grows
+        # (record_run counted every appearance of the source after every run). archive_pages
+        # remembers where each written archive page ends, so the next page and the feed's tail
+        # are read from there (an OFFSET read every entry before them). entries_feed_shown is the
+        # whole order a feed shows, so the newest entries come straight out of it (entries_feed_seq
+        # left the ties of one `seq`, a page's items, to a sort of every one of them with its
+        # bodies: 50 MB for a page of 5,000); it serves the next `seq` too. The current revision's
+        # bodies are the entry's own: its revision row no longer repeats them. The step
+        # re-tokenises stored bodies (tokens now split at script boundaries), recomputes keys and
+        # fingerprints, and computes every signature once.
+        """
+        ALTER TABLE entries ADD COLUMN signature BLOB;
+        CREATE TABLE entry_bands (
+            band_key BIGINT NOT NULL,
+            entry INTEGER NOT NULL,
+            PRIMARY KEY (band_key, entry)
+        ) WITHOUT ROWID;
+        CREATE INDEX entries_feed_fingerprint ON entries (feed, fingerprint);
+        DROP INDEX entries_feed_seq;
+        CREATE INDEX entries_feed_shown ON entries (feed, seq DESC, position, id);
+        CREATE TABLE source_items (
+            source TEXT PRIMARY KEY,
+            items INTEGER NOT NULL
+        );
+        INSERT INTO source_items (source, items)
+            SELECT source, count(DISTINCT entry) FROM appearances GROUP BY source;
+        CREATE TABLE archive_pages (
+            feed TEXT NOT NULL,
+            page INTEGER NOT NULL,
+            last_entry INTEGER NOT NULL,
+            PRIMARY KEY (feed, page)
+        );
+        CREATE TABLE store_settings (
+            name TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        UPDATE revisions SET body_html = '', body_text = ''
+            WHERE number = (SELECT e.revisions FROM entries e WHERE e.id = revisions.entry);
+        """,
+        lambda db: _reindex(db, retokenise=True),
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
+MIGRATION_BATCH = 2_000  # entries read and rewritten at a time by a migration step
 
 
 class Store:
@@ -204,7 +257,12 @@ class Store:
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA busy_timeout = 30000")
             _set_wal(self.db)
-            self.db.execute("PRAGMA synchronous = FULL")
+            # In WAL mode NORMAL syncs the log at checkpoints, not at every commit: a process killed
+            # at any moment (the kill test) or a failing disk (the storage-fault suite) still
+            # leaves the last committed state; a power cut may lose the last commits, never the
+            # database's consistency. FULL made every source's run record an fsync (1.4-1.9 ms, a
+            # fifth of an unchanged run).
+            self.db.execute("PRAGMA synchronous = NORMAL")
             self._migrate()
         except StoreError:
             self.db.close()
@@ -259,7 +317,7 @@ class Store:
                 f"this feedbot knows up to {SCHEMA_VERSION}); upgrade feedbot or use another state_dir"
             )
         for number in range(version, SCHEMA_VERSION):
-            name, sql = MIGRATIONS[number]
+            name, sql, *step = MIGRATIONS[number]
             try:
                 self.db.execute("BEGIN IMMEDIATE")
                 if self.db.execute("PRAGMA user_version").fetchone()[0] > number:
@@ -268,6 +326,8 @@ class Store:
                 for statement in sql.split(";"):
                     if statement.strip():
                         self.db.execute(statement)
+                for run in step:
+                    run(self.db)
                 self.db.execute(f"PRAGMA user_version = {number + 1}")
                 self.db.execute("COMMIT")
             except sqlite3.Error as exc:
@@ -277,6 +337,23 @@ class Store:
                 raise StoreError(
                     f"{self.path}: migration {number + 1} ({name}) failed: {exc}"
                 ) from None
+        self._check_signatures()
+
+    def _check_signatures(self) -> None:
+        """Signatures are compared across runs: when they were made another way (another rensa
+        algorithm, other parameters), every stored one is made again, once."""
+        row = self._one(_SELECT_SETTING, ("signature",))
+        if row is not None and row["value"] == sig.ALGORITHM:
+            return
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            row = self._one(_SELECT_SETTING, ("signature",))
+            if row is None or row["value"] != sig.ALGORITHM:
+                _reindex(self.db, retokenise=False)
+            self.db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise StoreError(f"{self.path}: cannot rebuild the similarity index: {exc}") from None
 
     # --- running statements: every statement goes through these ------------------------------
     def _one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
@@ -353,8 +430,42 @@ class Store:
 
     # --- entries --------------------------------------------------------------------------
     def entries_for(self, feed: str) -> list[StoredEntry]:
-        """Every entry of ``feed`` as the decider compares with them, oldest first."""
+        """Every entry of ``feed`` as the decider compares with them, oldest first (for tools and
+        tests: a run reads only :meth:`candidates`)."""
         return [_stored_entry(row) for row in self._all(_SELECT_STORED_ENTRIES, (feed,))]
+
+    def candidates(
+        self,
+        feed: str,
+        items: Sequence[Identified],
+        *,
+        same_key: int,
+        same_fingerprint: int,
+    ) -> list[StoredEntry]:
+        """The entries of ``feed`` the items of one page may match, by index lookups only: the
+        ``same_key`` newest under each item's headline key, the ``same_fingerprint`` newest with
+        each item's fingerprint, and every entry sharing a band of an item's
+        signature. Each entry once, oldest first."""
+        found: dict[int, sqlite3.Row] = {}
+        for key in dict.fromkeys(item.key for item in items):
+            for row in self._all(_SELECT_BY_KEY, (feed, key, same_key)):
+                found[row["id"]] = row
+        for value in dict.fromkeys(item.fingerprint for item in items):
+            for row in self._all(_SELECT_BY_FINGERPRINT, (feed, value, same_fingerprint)):
+                found[row["id"]] = row
+        bands = list(dict.fromkeys(key for item in items for key in _bands(feed, item)))
+        ids: list[int] = []
+        for chunk in _chunks(bands, _MAX_PARAMETERS):
+            ids += [
+                row[0]
+                for row in self._all(_SELECT_BANDED.format(keys=_placeholders(chunk)), chunk)
+                if row[0] not in found
+            ]
+        for chunk in _chunks(list(dict.fromkeys(ids)), _MAX_PARAMETERS - 1):
+            query = _SELECT_STORED_BY_ID.format(ids=_placeholders(chunk))
+            for row in self._all(query, (feed, *chunk)):
+                found[row["id"]] = row
+        return [_stored_entry(found[rowid]) for rowid in sorted(found)]
 
     def _new_entry_id(self, feed: str, key: str, fingerprint: str) -> str:
         base = uuid.uuid5(ID_NAMESPACE, f"{feed}\x00{key}\x00{fingerprint}")
@@ -388,6 +499,7 @@ class Store:
         New entries get the next ``seq``: feeds are ordered by it, not by a clock reading."""
         stamp = format_iso(now)
         counts = {Outcome.NEW: 0, Outcome.UPDATED: 0, Outcome.UNCHANGED: 0}
+        shown = 0  # entries this source shows for the first time
         with self.transaction() as db:
             newest = self._one(_NEWEST_UPDATED, (feed,))
             floor = parse_iso(newest[0]) if newest is not None and newest[0] else now
@@ -400,20 +512,30 @@ class Store:
                         prepared = replace(prepared, published=floor)
                     times = (stamp, dated, seq)
                     rowid = self._insert_entry(db, feed, source, page_url, change, prepared, times)
+                    shown += 1
                 elif change.write is Write.REVISE:
                     assert change.entry is not None
                     rowid = change.entry.rowid
+                    old = self._one(_SELECT_SIGNATURE, (rowid,))
+                    # the revision that was current gets its bodies: they leave the entry now
+                    self._run(db, _KEEP_CURRENT_REVISION, (rowid, rowid, rowid, rowid))
                     self._run(db, _REVISE_ENTRY, (*_content(change, prepared), stamp, dated, rowid))
                     self._run(
                         db,
                         _INSERT_REVISION,
                         _revision(rowid, change, prepared, stamp, page_url, source),
                     )
+                    _replace_bands(db, feed, rowid, old["signature"] if old else None, change.item)
                 else:
                     assert change.entry is not None
                     rowid = change.entry.rowid
                     self._run(db, "UPDATE entries SET last_seen = ? WHERE id = ?", (stamp, rowid))
+                if change.write is not Write.INSERT:
+                    assert change.entry is not None
+                    shown += source not in change.entry.sources
                 self._run(db, _UPSERT_APPEARANCE, (rowid, page_url, source, stamp, stamp))
+            if shown:
+                self._run(db, _ADD_SOURCE_ITEMS, (source, shown))
             if counts[Outcome.NEW] or counts[Outcome.UPDATED]:
                 self._run(db, _MARK_PENDING, (feed, stamp))
             if validators is not None:
@@ -433,8 +555,9 @@ class Store:
         prepared: Prepared,
         times: tuple[str, str, int],
     ) -> int:
-        """A new entry with its first revision; under "new-entry" an update names the entry it
-        replaces (``change.entry``). ``times`` is (seen, dated: its ``updated``, seq)."""
+        """A new entry with its first revision and its band keys; under "new-entry" an update
+        names the entry it replaces (``change.entry``). ``times`` is (seen, dated: its
+        ``updated``, seq)."""
         item = change.item
         replaces = change.entry.entry_id if change.entry is not None else None
         stamp, dated, seq = times
@@ -453,6 +576,7 @@ class Store:
         )
         rowid = self._insert(db, _INSERT_ENTRY, values)
         self._run(db, _INSERT_REVISION, _revision(rowid, change, prepared, stamp, page_url, source))
+        _replace_bands(db, feed, rowid, None, item)
         return rowid
 
     def is_pending(self, feed: str) -> bool:
@@ -466,16 +590,34 @@ class Store:
 
     def feed_entries(self, feed: str, limit: int) -> list[EntryRow]:
         """The newest ``limit`` entries of a feed, most recently updated first."""
-        return self._entry_rows(_SHOWN_ORDER, feed, limit, 0)
+        rows = self._all(_SELECT_ENTRY_ROWS.format(order=_SHOWN_ORDER), (feed, limit, 0))
+        return [_entry_row(row) for row in rows]
+
+    def has_more_than(self, feed: str, count: int) -> bool:
+        """Whether ``feed`` holds more than ``count`` entries (reads at most ``count + 1``)."""
+        return self._one(_MORE_THAN, (feed, count)) is not None
 
     def archive_entries(self, feed: str, offset: int, limit: int) -> list[EntryRow]:
-        """Entries in the order they were first stored (a stable order for RFC 5005 archive
-        pages): ``limit`` of them from ``offset``."""
-        return self._entry_rows("e.id ASC", feed, limit, offset)
-
-    def _entry_rows(self, order: str, feed: str, limit: int, offset: int) -> list[EntryRow]:
-        rows = self._all(_SELECT_ENTRY_ROWS.format(order=order), (feed, limit, offset))
+        """Entries in the order they were first stored: ``limit`` of them from ``offset`` (reads
+        every entry before them; publishing reads archive pages with :meth:`entries_after`)."""
+        rows = self._all(_SELECT_ENTRY_ROWS.format(order="e.id ASC"), (feed, limit, offset))
         return [_entry_row(row) for row in rows]
+
+    def entries_after(self, feed: str, after: int, limit: int) -> tuple[list[EntryRow], int]:
+        """The first ``limit`` entries stored after the entry ``after`` (0: from the first), in
+        the order they were stored, and the id of the last of them (``after`` when none)."""
+        rows = self._all(_SELECT_ENTRY_ROWS_AFTER, (feed, after, limit))
+        return [_entry_row(row) for row in rows], (rows[-1]["id"] if rows else after)
+
+    def archive_pages(self, feed: str) -> tuple[int, int]:
+        """(the number of the newest archive page recorded as written, the id of its last entry);
+        (0, 0) when none is."""
+        row = self._one(_SELECT_LAST_ARCHIVE_PAGE, (feed,))
+        return (row["page"], row["last_entry"]) if row is not None else (0, 0)
+
+    def archive_page_written(self, feed: str, page: int, last_entry: int) -> None:
+        with self.transaction() as db:
+            self._run(db, _UPSERT_ARCHIVE_PAGE, (feed, page, last_entry))
 
     def newest_seen(self, feed: str, *, not_after: datetime) -> datetime | None:
         """The newest time an entry of ``feed`` was seen, ignoring times after ``not_after`` (they
@@ -485,11 +627,21 @@ class Store:
 
     def prune(self, feed: str, *, before: datetime, keep: int) -> int:
         """Delete entries of ``feed`` last seen before ``before``, except the ``keep`` newest (the ones
-        the feed shows). Revisions and appearances go with them. Returns the number deleted."""
+        the feed shows). Revisions, appearances and band keys go with them. Returns the number
+        deleted."""
         with self.transaction() as db:
-            return self._run(db, _PRUNE, (feed, format_iso(before), feed, keep))
+            doomed = self._all(_SELECT_PRUNABLE, (feed, format_iso(before), feed, keep))
+            for row in doomed:
+                _replace_bands(db, feed, row["id"], row["signature"], None)
+            for chunk in _chunks([row["id"] for row in doomed], _MAX_PARAMETERS):
+                self._run(db, _DELETE_ENTRIES.format(ids=_placeholders(chunk)), chunk)
+            if doomed:
+                self._run(db, "DELETE FROM source_items")
+                self._run(db, _COUNT_SOURCE_ITEMS)
+            return len(doomed)
 
     def count_entries(self, feed: str | None = None) -> int:
+        """Entries stored (in ``feed``): reads them all — for status and tools, not for a run."""
         if feed is None:
             return self._scalar("SELECT count(*) FROM entries")
         return self._scalar("SELECT count(*) FROM entries WHERE feed = ?", (feed,))
@@ -515,9 +667,7 @@ class Store:
         the page was not modified: as many as the run before; a failed run counts none)."""
         stamp = format_iso(now)
         with self.transaction() as db:
-            items = self._scalar(
-                "SELECT count(DISTINCT entry) FROM appearances WHERE source = ?", (source,)
-            )
+            items = self._scalar("SELECT items FROM source_items WHERE source = ?", (source,))
             row = self._one(_SELECT_RECENT, (source,))
             previous = parse_recent(row["recent"]) if row is not None else ()
             if not ok:
@@ -619,7 +769,7 @@ def _columns(names: Sequence[str], prefix: str = "") -> str:
     return ", ".join(prefix + name for name in names)
 
 
-def _placeholders(names: Sequence[str]) -> str:
+def _placeholders(names: Sequence[object]) -> str:
     return ", ".join("?" for _ in names)
 
 
@@ -692,6 +842,7 @@ ENTRY_CONTENT = (
     "link",
     "attribution",
     "position",
+    "signature",
 )
 ENTRIES = (
     "feed",
@@ -718,15 +869,38 @@ _SHOWN_ORDER = "e.seq DESC, e.position ASC, e.id ASC"
 _NEXT_SEQ = "SELECT coalesce(max(seq), 0) + 1 FROM entries WHERE feed = ?"
 _NEWEST_UPDATED = "SELECT max(updated) FROM entries WHERE feed = ?"
 _NEWEST_SEEN = "SELECT max(last_seen) FROM entries WHERE feed = ? AND last_seen <= ?"
-_PRUNE = (
-    "DELETE FROM entries WHERE feed = ? AND last_seen < ? AND id NOT IN ("
+_SELECT_PRUNABLE = (
+    "SELECT id, signature FROM entries WHERE feed = ? AND last_seen < ? AND id NOT IN ("
     "SELECT id FROM entries e WHERE e.feed = ? ORDER BY " + _SHOWN_ORDER + " LIMIT ?)"
 )
+_DELETE_ENTRIES = "DELETE FROM entries WHERE id IN ({ids})"
 _SOURCES = (
     f"(SELECT {_distinct_list('a.source')} FROM appearances a WHERE a.entry = e.id) AS sources"
 )
-STORED_ENTRY = ("id", "entry_id", "key", "fingerprint", "headline", "norm_headline", "norm_body")
-_SELECT_STORED_ENTRIES = f"SELECT {_columns(STORED_ENTRY, 'e.')}, {_SOURCES} FROM entries e WHERE e.feed = ? ORDER BY e.id"
+STORED_ENTRY = (
+    "id",
+    "entry_id",
+    "key",
+    "fingerprint",
+    "headline",
+    "norm_headline",
+    "norm_body",
+    "source",
+    "signature",
+)
+_SELECT_STORED = f"SELECT {_columns(STORED_ENTRY, 'e.')}, {_SOURCES} FROM entries e"
+_SELECT_STORED_ENTRIES = f"{_SELECT_STORED} WHERE e.feed = ? ORDER BY e.id"
+# the candidates of a page (Store.candidates): each an index lookup, the newest first
+_SELECT_BY_KEY = f"{_SELECT_STORED} WHERE e.feed = ? AND e.key = ? ORDER BY e.id DESC LIMIT ?"
+_SELECT_BY_FINGERPRINT = (
+    f"{_SELECT_STORED} WHERE e.feed = ? AND e.fingerprint = ? ORDER BY e.id DESC LIMIT ?"
+)
+_SELECT_BANDED = "SELECT DISTINCT entry FROM entry_bands WHERE band_key IN ({keys})"
+_SELECT_STORED_BY_ID = f"{_SELECT_STORED} WHERE e.feed = ? AND e.id IN ({{ids}})"
+_SELECT_SIGNATURE = "SELECT signature FROM entries WHERE id = ?"
+_MORE_THAN = "SELECT 1 FROM entries WHERE feed = ? LIMIT 1 OFFSET ?"
+# SQLite's default limit of parameters in one statement is 32,766; lists go in chunks well below
+_MAX_PARAMETERS = 900
 ENTRY_ROW = (
     "entry_id",
     "headline",
@@ -751,6 +925,9 @@ _SELECT_ENTRY_ROWS = (
     f"(SELECT {_lines('a.page_url')} FROM appearances a WHERE a.entry = e.id) AS pages "
     "FROM entries e WHERE e.feed = ? ORDER BY {order} LIMIT ? OFFSET ?"
 )
+_SELECT_ENTRY_ROWS_AFTER = _SELECT_ENTRY_ROWS.replace("SELECT ", "SELECT e.id, ", 1).replace(
+    "ORDER BY {order} LIMIT ? OFFSET ?", "AND e.id > ? ORDER BY e.id LIMIT ?"
+)
 
 
 def _content(change: Change, prepared: Prepared) -> tuple[object, ...]:
@@ -767,6 +944,7 @@ def _content(change: Change, prepared: Prepared) -> tuple[object, ...]:
         prepared.link,
         item.item.attribution,
         item.item.position,
+        item.signature or None,
     )
 
 
@@ -780,6 +958,8 @@ def _stored_entry(row: sqlite3.Row) -> StoredEntry:
         norm_headline=row["norm_headline"],
         norm_body=row["norm_body"],
         sources=_sources(row["sources"]),
+        owner=row["source"],
+        signature=row["signature"] or b"",
     )
 
 
@@ -830,9 +1010,21 @@ _INSERT_REVISION = (
     f"{_placeholders(REVISIONS[2:])})"
 )
 REVISION = ("number", "headline", "body_text", "seen_at", "page_url", "source")
+# The current revision's bodies are the entry's: its row holds empty strings (each body is stored
+# once). When an entry is revised, the revision that was current gets them back first.
+_CURRENT_BODY = (
+    "CASE WHEN r.number = e.revisions THEN e.body_text ELSE r.body_text END AS body_text"
+)
 _SELECT_REVISIONS = (
-    f"SELECT {_columns(REVISION, 'r.')} FROM revisions r JOIN entries e ON e.id = r.entry "
+    "SELECT "
+    + ", ".join(_CURRENT_BODY if name == "body_text" else f"r.{name}" for name in REVISION)
+    + " FROM revisions r JOIN entries e ON e.id = r.entry "
     "WHERE e.feed = ? AND e.entry_id = ? ORDER BY r.number"
+)
+_KEEP_CURRENT_REVISION = (
+    "UPDATE revisions SET body_html = (SELECT body_html FROM entries WHERE id = ?), "
+    "body_text = (SELECT body_text FROM entries WHERE id = ?) "
+    "WHERE entry = ? AND number = (SELECT revisions FROM entries WHERE id = ?)"
 )
 
 
@@ -845,8 +1037,8 @@ def _revision(
         rowid,
         rowid,
         item.item.headline,
-        prepared.body_html,
-        item.item.body_text,
+        "",  # the current revision's bodies are the entry's (see _SELECT_REVISIONS)
+        "",
         item.fingerprint,
         stamp,
         page_url,
@@ -917,6 +1109,112 @@ def _source_run(row: sqlite3.Row) -> SourceRun:
         error_kind=row["error_kind"],
         recent=parse_recent(row["recent"]),
     )
+
+
+# entry_bands: the LSH band keys of each entry's signature (feedbot.signature), scoped to its feed
+_INSERT_BAND = "INSERT INTO entry_bands (band_key, entry) VALUES (?, ?) ON CONFLICT DO NOTHING"
+_DELETE_BAND = "DELETE FROM entry_bands WHERE band_key = ? AND entry = ?"
+
+
+def _bands(feed: str, item: Identified) -> Sequence[int]:
+    """An item's band keys in ``feed`` (computed by the worker that identified it, when it could)."""
+    return item.bands or sig.band_keys(feed, item.signature)
+
+
+def _replace_bands(
+    db: sqlite3.Connection, feed: str, rowid: int, old: bytes | None, new: Identified | None
+) -> None:
+    """The band keys of entry ``rowid`` go from those of signature ``old`` to those of item
+    ``new``'s (None: to none). The keys are computed from the signatures, so no index by entry is
+    needed to find them."""
+    before = set(sig.band_keys(feed, old or b""))
+    after = set(_bands(feed, new)) if new is not None else set()
+    if before - after:
+        db.executemany(_DELETE_BAND, [(key, rowid) for key in before - after])
+    if after - before:
+        db.executemany(_INSERT_BAND, [(key, rowid) for key in after - before])
+
+
+# source_items: how many entries each source has shown (record_run reads it)
+_ADD_SOURCE_ITEMS = _upsert(
+    "source_items",
+    ("source", "items"),
+    ("source",),
+    "UPDATE SET items = source_items.items + excluded.items",
+)
+_COUNT_SOURCE_ITEMS = (
+    "INSERT INTO source_items (source, items) "
+    "SELECT source, count(DISTINCT entry) FROM appearances GROUP BY source"
+)
+
+# archive_pages: where each written RFC 5005 archive page ends
+_SELECT_LAST_ARCHIVE_PAGE = (
+    "SELECT page, last_entry FROM archive_pages WHERE feed = ? ORDER BY page DESC LIMIT 1"
+)
+_UPSERT_ARCHIVE_PAGE = _upsert(
+    "archive_pages",
+    ("feed", "page", "last_entry"),
+    ("feed", "page"),
+    "UPDATE SET last_entry = excluded.last_entry",
+)
+
+# store_settings
+_SELECT_SETTING = "SELECT value FROM store_settings WHERE name = ?"
+_UPSERT_SETTING = _upsert("store_settings", ("name", "value"), ("name",), _set_excluded(("value",)))
+_SELECT_TO_INDEX = (
+    "SELECT id, feed, headline, norm_body FROM entries WHERE id > ? ORDER BY id LIMIT ?"
+)
+_RETOKENISED = (
+    "UPDATE entries SET norm_body = ?, fingerprint = ?, key = ?, norm_headline = ?, signature = ? "
+    "WHERE id = ?"
+)
+_SIGNED = "UPDATE entries SET signature = ? WHERE id = ?"
+
+
+def _reindex(db: sqlite3.Connection, *, retokenise: bool) -> None:
+    """Every entry's signature and band keys made from its stored body, in batches (inside the
+    caller's transaction). ``retokenise``: first split the stored body at script boundaries and
+    recompute its fingerprint, and the headline's key and folded form (the similarity-index
+    migration; re-tokenising a stored body equals tokenising its text afresh, see
+    tests/test_identify.py)."""
+    from .identify import fingerprint, headline_key, squash, tokens
+
+    db.execute("DELETE FROM entry_bands")
+    last = 0
+    while True:
+        rows = db.execute(_SELECT_TO_INDEX, (last, MIGRATION_BATCH)).fetchall()
+        if not rows:
+            break
+        bands: list[tuple[int, int]] = []
+        updates: list[tuple[object, ...]] = []
+        for row in rows:
+            norm_body = row["norm_body"]
+            if retokenise:
+                norm_body = " ".join(tokens(norm_body))
+            signature = sig.signature(norm_body)
+            bands += [(key, row["id"]) for key in sig.band_keys(row["feed"], signature)]
+            if retokenise:
+                updates.append(
+                    (
+                        norm_body,
+                        fingerprint(norm_body),
+                        headline_key(row["headline"]),
+                        squash(row["headline"]),
+                        signature or None,
+                        row["id"],
+                    )
+                )
+            else:
+                updates.append((signature or None, row["id"]))
+        db.executemany(_RETOKENISED if retokenise else _SIGNED, updates)
+        db.executemany(_INSERT_BAND, bands)
+        last = rows[-1]["id"]
+    db.execute(_UPSERT_SETTING, ("signature", sig.ALGORITHM))
+
+
+def _chunks(values: Sequence[int], size: int) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
 
 
 RECENT_RUNS = 20  # runs per source whose item counts are kept (the status page's chart)

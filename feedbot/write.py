@@ -14,7 +14,6 @@ four methods, and neither :mod:`feedbot.publish` nor :mod:`feedbot.serve` change
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import tempfile
 from collections.abc import Hashable
@@ -88,14 +87,24 @@ class FileSink:
         return FeedDocument(body, st.st_mtime, (st.st_ino, st.st_size, st.st_mtime_ns))
 
 
+def temp_path(path: Path) -> Path:
+    """Where a new version of the feed file ``path`` is written before it replaces it: one fixed
+    name per file, so that a version a killed run left half-written is overwritten (or removed) by
+    the next write of that file, and no write has to look through the folder for leftovers (a glob
+    of the whole feeds folder per file written made writing quadratic in the feeds). Two writes of
+    one feed file never overlap: runs hold the run lock, and sources writing one feed take turns."""
+    return path.with_name(f".{path.name}.tmp")
+
+
 def write_if_changed(path: Path, data: bytes) -> bool:
     """Write ``data`` to ``path`` atomically unless the file already holds exactly these bytes.
-    Returns True when the file was written. Temporary files of this path left by a run that was
-    killed while writing are removed (runs never overlap: the run lock is held)."""
-    _remove_leftovers(path)
+    Returns True when the file was written."""
+    tmp = temp_path(path)
     previous: int | None = None  # the current version's modification time, whole seconds
     try:
         if path.read_bytes() == data:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()  # a version a killed run did not get to rename
             return False
         previous = int(path.stat().st_mtime)
     except FileNotFoundError:
@@ -104,22 +113,32 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         raise RenderError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, data, later_than=previous)
+        write_atomic(path, data, later_than=previous, temp=tmp)
     except OSError as exc:
         raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from None
     return True
 
 
 def write_atomic(
-    path: Path, data: bytes, *, mode: int = 0o644, later_than: int | None = None
+    path: Path,
+    data: bytes,
+    *,
+    mode: int = 0o644,
+    later_than: int | None = None,
+    temp: Path | None = None,
 ) -> None:
     """Replace ``path`` with ``data`` so that a reader sees the old bytes or the new, never part:
-    a temporary file beside it, fsynced, renamed over it, the directory fsynced. ``later_than``:
-    see :func:`_later_than`. Raises OSError; the temporary file never stays behind."""
+    a temporary file beside it (``temp``, else a new unique name), fsynced, renamed over it, the
+    directory fsynced. ``later_than``: see :func:`_later_than`. Raises OSError; the temporary file
+    never stays behind."""
     fd = -1
     tmp = ""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        if temp is None:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        else:
+            tmp = str(temp)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
         with os.fdopen(fd, "wb") as handle:
             fd = -1
             handle.write(data)
@@ -152,13 +171,3 @@ def _later_than(tmp: str, previous: int | None) -> None:
     mtime = os.stat(tmp).st_mtime
     if int(mtime) <= previous:
         os.utime(tmp, (mtime, previous + 1))
-
-
-def _remove_leftovers(path: Path) -> None:
-    try:
-        leftovers = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
-    except OSError:
-        return
-    for leftover in leftovers:
-        with contextlib.suppress(OSError):
-            leftover.unlink()

@@ -24,6 +24,7 @@ PURE = (
     "config",
     "model",
     "identify",
+    "signature",
     "decide",
     "render",
     "health",

@@ -117,7 +117,7 @@ def test_migration_5_keeps_every_feeds_order(tmp_path: Path) -> None:
 
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
-    for _, sql in MIGRATIONS[:4]:
+    for _name, sql, *_step in MIGRATIONS[:4]:
         db.executescript(sql)
     rows = [  # feed, entry id, updated, position
         ("a", "e1", "2022-03-06T09:00:00+00:00", 0),
