@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from html import escape
 
 from ..model import Item
@@ -21,6 +21,7 @@ from .rules import (
     AD_NOTE,
     CLOSING,
     END_MARK_HTML,
+    LINKED_HEADLINE,
     SENTENCE_END,
     SINGLE,
     SOURCE_NOTE,
@@ -38,6 +39,7 @@ class PlannedItem:
     rest: Block | None = None  # the headline block's text after its lead, first in the body
     attribution: str | None = None
     anchor: str | None = None
+    link: str | None = None  # where the headline links to, when it is a link off its place
 
 
 @dataclass
@@ -121,6 +123,7 @@ def plan_items(
             plan.cut(j, reasons.get(j, "section"), blocks[j].text)
         head = blocks[start]
         item.headline = strip_marker(head_text(head, lead_family))
+        item.link = headline_link(head, lead_family)
         tagged = level.tags and TAGGED_LINE.match(head.text)
         if tagged:
             # "[工具] 基于 three.js 的在线编辑器： https://…": the tag is a category, the line
@@ -217,15 +220,24 @@ def _plan_one(
     return PlannedItem("", start, body, attribution=attribution, anchor=blocks[start].anchor)
 
 
+def headline_link(head: Block, lead_family: bool) -> str | None:
+    """Where a headline links to, when the headline is a link (the whole line, or its lead) that
+    leaves its place on the page (an in-page "#…" link leads to no other story)."""
+    if not head.href or head.href.startswith("#"):
+        return None
+    if lead_family and head.lead:
+        return head.href if head.lead_kind == "link" else None
+    return head.href if head.link_ratio >= LINKED_HEADLINE else None
+
+
 def make_items(plan: Plan, blocks: Sequence[Block]) -> list[Item]:
     items = []
     for position, planned in enumerate(plan.items):
         body = [blocks[j] for j in planned.body]
         if planned.rest is not None:
             body.insert(0, planned.rest)
-        items.append(
-            _make_item(planned.headline, body, planned.anchor, position, planned.attribution)
-        )
+        item = _make_item(planned.headline, body, planned.anchor, position, planned.attribution)
+        items.append(replace(item, link=planned.link) if planned.link else item)
     return items
 
 

@@ -12,7 +12,17 @@ from collections.abc import Sequence
 
 from . import boilerplate
 from .blocks import Block
-from .rules import HEADINGS, LINK_LABEL, MAIL, MAIL_HEADER, PREPASS, REFERENCE_LINE, on
+from .rules import (
+    AD_NOTE,
+    HEADINGS,
+    LINK_LABEL,
+    MAIL,
+    MAIL_HEADER,
+    PREPASS,
+    REFERENCE_LINE,
+    SOURCE_NOTE,
+    on,
+)
 from .text import strip_marker, units
 
 
@@ -92,7 +102,7 @@ def _link_runs(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
     n = len(blocks)
     links = [link_only(b) and not b.bold for b in blocks]
     for i in range(n):
-        if not links[i] or i in reasons:
+        if not links[i] or i in reasons or _bare_entry(blocks, i, reasons):
             continue
         j = i + 1
         while j < n and j in reasons:
@@ -110,6 +120,23 @@ def _link_runs(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
             or " | " in blocks[i].text
         ):
             reasons[i] = "links"
+
+
+def _bare_entry(blocks: Sequence[Block], i: int, reasons: dict[int, str]) -> bool:
+    """A list entry that is its link alone after entries that lead with their link and go on with a
+    text ("[owner / repo](…): description", one with no description yet): an entry like them."""
+    block = blocks[i]
+    if not (block.tag == "li" or (block.in_list and block.item_start)) or not on("bare-entries"):
+        return False
+    k = i - 1
+    while k >= 0 and (k in reasons or (not blocks[k].item_start and blocks[k].tag != "li")):
+        if heading_like(blocks[k]):
+            return False  # (the entries of another list)
+        k -= 1
+    if k < 0 or blocks[k].lead_kind != "link" or not blocks[k].in_list:
+        return False
+    rest = blocks[k].rest_text
+    return bool(rest) and not SOURCE_NOTE.match(rest) and not AD_NOTE.match(rest)
 
 
 def _tables_of_contents(

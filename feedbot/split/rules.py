@@ -917,6 +917,10 @@ END_MARK_HTML = re.compile(
 # (fr-winsos-bookmarks-29, whose closing list repeated each section's links under the same headings)
 REFERENCE_LINE = re.compile(r"^(?P<name>.*?)\s*[:：]?\s*https?://\S+$")
 
+# a headline is a link when this share of its text is inside the link (its target then names the
+# story: the same headline linking to the same place is the same story, whatever its text became)
+LINKED_HEADLINE = 0.9
+
 # a labelled link line: "More: …", "Related: …"
 LINK_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
 
@@ -958,6 +962,9 @@ RULE_SOURCES: dict[str, str] = {
     "dash-bylines": "silverfoxy/JSCryptoMinerStudy",
     "stamped-posts": "anildash/anildash-dot-com",
     "reference-lines": "eunomie/log.winsos.net",
+    # the last entry of a trending list, a repository with no description yet, was cut as a bare
+    # link (realseqs gh-trending-bonfy-2026-04-26, versions 9 and 10)
+    "bare-entries": "bonfy/github-trending",
 }
 _OFF: set[str] = set()
 
