@@ -236,12 +236,17 @@ def _finish(
     candidates: Sequence[Candidate],
     options: SplitOptions,
 ) -> Split:
-    zone = page_zone(
-        configured=options.timezone,
-        dated=page.ext.dated,
-        lang=page.ext.lang,
-        content_language=options.language,
-        text=" ".join([page.title, *(b.text for b in page.blocks[:40])]),
+    published = page.ext.published
+    zone = (  # (a page that states no date needs no zone: the script test reads its text)
+        page_zone(
+            configured=options.timezone,
+            dated=page.ext.dated,
+            lang=page.ext.lang,
+            content_language=options.language,
+            text=" ".join([page.title, *(b.text for b in page.blocks[:40])]),
+        )
+        if published is not None
+        else None
     )
     dropped = [Dropped(reason, text) for reason, text in page.ext.dropped]
     dropped += [Dropped(plan.cuts[i], page.blocks[i].text) for i in sorted(plan.cuts)]
@@ -254,6 +259,6 @@ def _finish(
         candidates=tuple(candidates),
         dropped=tuple(dropped),
         attribution=plan.attribution,
-        published=page_time(page.ext.published, zone),
-        date_zone=zone.reason if page.ext.published and not page.ext.published.tzinfo else "",
+        published=page_time(published, zone) if zone is not None else None,
+        date_zone=zone.reason if zone is not None and published and not published.tzinfo else "",
     )

@@ -109,7 +109,7 @@ def stamped_posts(blocks: Sequence[Block]) -> list[Block]:
         texts += 1
         if block.lead_kind not in (None, "label") or not block.text[-1:].isalnum():
             continue
-        stamp = CLOSING_STAMP.search(block.text)
+        stamp = CLOSING_STAMP.search(block.text, max(0, len(block.text) - _STAMP_CHARS))
         if stamp is None or sum(map(str.isalnum, block.text[: stamp.start()])) < DATED_TEXT_MIN:
             continue
         found.append((i, stamp.start(), _stamp_time(stamp)))
@@ -138,6 +138,9 @@ def stamped_posts(blocks: Sequence[Block]) -> list[Block]:
             rest_html=_p(rest) if rest else "",
         )
     return out
+
+
+_STAMP_CHARS = 40  # a closing stamp is at most this long ("2024-06-13, 12:05:09 p.m." and spaces)
 
 
 def _stamp_time(stamp: re.Match[str]) -> tuple[int, ...]:

@@ -116,6 +116,10 @@ def marker_of(text: str) -> tuple[str, int] | None:
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
+_DIGIT = re.compile(r"\d")
+_DATE_REACH = (
+    40  # "Wednesday, September 30, 2024": the day's digits come within this many characters
+)
 
 
 def fold(text: str) -> str:
@@ -142,6 +146,8 @@ def opening_date(text: str, *, alone: bool = False) -> int | None:
     first = text[:1]
     if not first.isalnum() or not (first.isdigit() or first.isascii()):
         return None
+    if not first.isdigit() and _DIGIT.search(text, 0, _DATE_REACH) is None:
+        return None  # (every date written with a month's name has its day within this reach)
     for pattern in OPENING_DATES:
         match = pattern.match(text)
         if match is None:
