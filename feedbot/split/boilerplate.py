@@ -62,7 +62,7 @@ def _may_hold(lowered: str, gate: re.Pattern[str]) -> bool:
     return lowered.isascii() or gate.search(lowered) is not None
 
 
-_CLASSIFY_GATE = _gate(END_NEEDLES, COPYRIGHT_NEEDLES, CONTACT_NEEDLES)
+_CLASSIFY_GATE = _gate(END_NEEDLES, COPYRIGHT_NEEDLES, CONTACT_NEEDLES, PHOTO_NEEDLES)
 
 
 def classify(text: str) -> str | None:
@@ -83,7 +83,12 @@ def classify(text: str) -> str | None:
             return kind
     if gated and _holds(lowered, CONTACT_NEEDLES) and CONTACT.match(text):
         return "contact"
-    if len(text) <= LINE_LENGTHS.photo and _holds(lowered, PHOTO_NEEDLES) and PHOTO.search(text):
+    if (
+        gated
+        and len(text) <= LINE_LENGTHS.photo
+        and _holds(lowered, PHOTO_NEEDLES)
+        and PHOTO.search(text)
+    ):
         return "photo credit"
     if len(text) <= LINE_LENGTHS.timestamp and DIGIT.search(text) and DATELINE.match(text):
         return "timestamp"

@@ -133,13 +133,15 @@ def _spaced_text(tag: Element) -> str:
         if event == "start":
             if breaks:
                 parts.append(" ")
-            if element.text:
-                parts.append(element.text)
+            text = element.text
+            if text:
+                parts.append(text)
         elif element is not tag:
             if breaks:
                 parts.append(" ")
-            if element.tail:
-                parts.append(element.tail)
+            tail = element.tail
+            if tail:
+                parts.append(tail)
     return "".join(parts)
 
 
@@ -454,6 +456,7 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
         stripped = len(text.strip()) if text else 0
         total = linked = bold = flags = stripped_linked = 0
         children = len(tag)
+        tails: list[str] = []
         if children:
             for child in tag:
                 ct, cl, cb, cf, cs, csl, co = stats[child]
@@ -472,17 +475,15 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
                 tail = child.tail
                 if tail:
                     stripped += len(tail.strip())
+                    tails.append(tail)
             flags &= _INHERITED
         if name in block_tags or flags & HAS_BLOCK:
             total = linked = bold = 0
         else:
             if text:
                 total += nonws(text)
-            if children:
-                for child in tag:
-                    tail = child.tail
-                    if tail:
-                        total += nonws(tail)
+            for tail in tails:
+                total += nonws(tail)
         if name == "a":
             linked = total
             stripped_linked = stripped
@@ -549,13 +550,14 @@ def path_of(tag: Element) -> str:
 
 
 def _children(tag: Element) -> list[Node]:
-    nodes: list[Node] = []
-    if tag.text:
-        nodes.append(tag.text)
+    # (each read of .text or .tail decodes the string anew: read each once)
+    text = tag.text
+    nodes: list[Node] = [text] if text else []
     for child in tag:
         nodes.append(child)
-        if child.tail:
-            nodes.append(child.tail)
+        tail = child.tail
+        if tail:
+            nodes.append(tail)
     return nodes
 
 
@@ -570,8 +572,10 @@ def _nodes_text(nodes: list[Node], stats: dict[Element, Stats] | None = None) ->
         elif not len(node):
             if node.tag == "br":
                 parts.append(" ")
-            elif node.text:
-                parts.append(node.text)
+            else:
+                text = node.text
+                if text:
+                    parts.append(text)
         elif stats is not None and not stats[node][3] & (HAS_BR | HAS_BLOCK):
             parts.extend(_strings(node))
         else:
@@ -690,8 +694,10 @@ class _Linearizer:
             kind = "line"
         if len(tag):
             self.emit_nodes(_children(tag), tag, kind, bold, split_br=True, whole=True)
-        elif tag.text:  # the common case: a paragraph of nothing but text
-            self.emit_text(tag.text, tag, kind, bold)
+        else:  # the common case: a paragraph of nothing but text (read once: lxml decodes it)
+            text = tag.text
+            if text:
+                self.emit_text(text, tag, kind, bold)
         return True
 
     def add(self, block: Block, parent: Element, nodes: list[Node] | None = None) -> None:
@@ -747,19 +753,20 @@ class _Linearizer:
         stats = self.stats
         inner = ctx | _IN_LIST if tag.tag in _LIST_ITEMS else ctx
         items: list[tuple[Element, list[Node] | None, int]] = []
-        current: list[Node] = []
-        if tag.text:
-            current.append(tag.text)
+        text = tag.text
+        current: list[Node] = [text] if text else []
         for child in tag:
-            if child.tag in BLOCK_TAGS or stats[child][3] & HAS_BLOCK:
+            flags = stats[child][3]
+            if flags & HAS_BLOCK or child.tag in BLOCK_TAGS:
                 if current:
                     items.append((tag, current, ctx))
                     current = []
-                items.append((child, None, inner | (_BOLD if stats[child][3] & SELF_BOLD else 0)))
+                items.append((child, None, inner | (_BOLD if flags & SELF_BOLD else 0)))
             else:
                 current.append(child)
-            if child.tail:
-                current.append(child.tail)
+            tail = child.tail
+            if tail:
+                current.append(tail)
         if current:
             items.append((tag, current, ctx))
         return items
