@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from html import escape
 
 from ..model import Item
@@ -236,14 +236,11 @@ def make_items(plan: Plan, blocks: Sequence[Block]) -> list[Item]:
         body = [blocks[j] for j in planned.body]
         if planned.rest is not None:
             body.insert(0, planned.rest)
-        item = _make_item(planned.headline, body, planned.anchor, position, planned.attribution)
-        items.append(replace(item, link=planned.link) if planned.link else item)
+        items.append(_make_item(planned, body, position))
     return items
 
 
-def _make_item(
-    headline: str, body: Sequence[Block], anchor: str | None, position: int, attribution: str | None
-) -> Item:
+def _make_item(planned: PlannedItem, body: Sequence[Block], position: int) -> Item:
     parts = [b.html for b in body]
     texts = [b.text for b in body]
     if parts:
@@ -252,12 +249,13 @@ def _make_item(
             texts[-1] = cleaned
             parts[-1] = END_MARK_HTML.sub("", parts[-1])
     return Item(
-        headline=headline,
+        headline=planned.headline,
         body_html="\n".join(parts),
         body_text="\n\n".join(t for t in texts if t),
         position=position,
-        anchor=anchor,
-        attribution=attribution,
+        anchor=planned.anchor,
+        attribution=planned.attribution,
+        link=planned.link,
     )
 
 
