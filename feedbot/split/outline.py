@@ -12,7 +12,16 @@ import bisect
 from collections.abc import Sequence
 
 from .blocks import Block, nonws
-from .rules import FAMILIES, FAMILY_RANKS, HEADINGS, INTRODUCING, LEAD_FAMILIES, SENTENCE_END, on
+from .rules import (
+    ADDRESS_LINE,
+    FAMILIES,
+    FAMILY_RANKS,
+    HEADINGS,
+    INTRODUCING,
+    LEAD_FAMILIES,
+    SENTENCE_END,
+    on,
+)
 from .text import marker_of, units
 
 
@@ -72,7 +81,9 @@ def _families_of(
         found.extend(_lead_families(block))
     elif _bare_entry(block):
         found.append("li-lead")  # an entry of a list of leads with nothing after its link
-    if size > FAMILIES.line_max:
+    if size > FAMILIES.line_max or (
+        text[:1] in "hHwW" and ADDRESS_LINE.match(text) and on("address-lines")
+    ):
         return found
     mark = marker_of(text)
     if mark and (block.bold or not text.endswith(SENTENCE_END) or size <= FAMILIES.mark_plain_max):

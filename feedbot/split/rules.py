@@ -921,6 +921,11 @@ REFERENCE_LINE = re.compile(r"^(?P<name>.*?)\s*[:：]?\s*https?://\S+$")
 # story: the same headline linking to the same place is the same story, whatever its text became)
 LINKED_HEADLINE = 0.9
 
+# an address written out as the whole line ("https://blog.stackblitz.com/posts/…" under a
+# recommendation's heading): the story's link, never its headline (zh-mdh-weekly-3, zh-mine-weekly-52,
+# where these lines were the shortest and so taken for headlines) [address-lines]
+ADDRESS_LINE = re.compile(r"^\s*(?:https?://|www\.)\S+\s*$")
+
 # a labelled link line: "More: …", "Related: …"
 LINK_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
 
@@ -931,7 +936,7 @@ LINK_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
 # was made on, so that each source can be scored with the rules made on it switched off (the
 # leave-one-source-out reading of ``python -m feedbot.eval DIR --loso``): a rule that helps only the
 # pages it was made on is a memory, not a rule.
-RULE_SOURCES: dict[str, str] = {
+RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at several sources)
     "record-header": "TechBridgeWeekly/techbridgeweekly.github.io",
     "source-lines": "lzg14/ai-info",
     "references": "lazyjerry/lazyjerry.github.io",
@@ -965,6 +970,7 @@ RULE_SOURCES: dict[str, str] = {
     # the last entry of a trending list, a repository with no description yet, was cut as a bare
     # link (realseqs gh-trending-bonfy-2026-04-26, versions 9 and 10)
     "bare-entries": "bonfy/github-trending",
+    "address-lines": ("sorrycc/weekly", "hk4114/my-blog"),
 }
 _OFF: set[str] = set()
 
