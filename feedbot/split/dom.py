@@ -42,6 +42,7 @@ from .rules import (
     LENGTHS,
     LINES,
     LINK_PAGES,
+    MENU_TOKENS,
     META_DATES,
     RECORD_HEADER_TOKENS,
     RECORD_REPEATS,
@@ -81,6 +82,8 @@ def _tokens(tag: Element) -> set[str]:
 def _is_furniture(tag: Element) -> bool:
     tokens = _tokens(tag)
     named = tokens & FURNITURE_TOKENS
+    if not named and tokens & MENU_TOKENS and on("dropdown-menus"):
+        return True
     if named:
         return not (named <= RECORD_HEADER_TOKENS and on("record-header") and _record_header(tag))
     role = tag.get("role")
@@ -639,6 +642,7 @@ def _source_lines(nodes: list[Node]) -> list[Node]:
 
 _BOLD = 1  # walking context: inside bold text
 _IN_LIST = 2  # walking context: inside a list item
+_IN_LINK = 4  # walking context: inside a link (a card whose whole teaser is one <a>)
 _LIST_ITEMS = frozenset(["li", "dd"])
 
 
@@ -650,6 +654,7 @@ class _Linearizer:
         self.pending_gap = 0
         self.separators: list[str] = []
         self.in_list = False
+        self.in_link = False  # the blocks being emitted are inside a link
         self.open_item = False  # the next block is the first of a list item
 
     def walk(self, root: Element) -> None:
@@ -661,10 +666,15 @@ class _Linearizer:
             ctx |= _BOLD
         if any(t.tag in _LIST_ITEMS for t in ancestors):
             ctx |= _IN_LIST
+        if on("linked-blocks") and any(
+            t.tag == "a" and _one_block(t, self.stats) for t in ancestors
+        ):
+            ctx |= _IN_LINK
         work: list[tuple[Element, list[Node] | None, int]] = [(root, None, ctx)]
         while work:
             tag, run, ctx = work.pop()
             self.in_list = bool(ctx & _IN_LIST) or tag.tag in _LIST_ITEMS
+            self.in_link = bool(ctx & _IN_LINK)
             if run is None and tag.tag in _LIST_ITEMS:
                 self.open_item = True
             if run is not None:
@@ -701,6 +711,8 @@ class _Linearizer:
         return True
 
     def add(self, block: Block, parent: Element, nodes: list[Node] | None = None) -> None:
+        if self.in_link:
+            _inside_link(block, parent)
         block.item_start = self.open_item
         if self.forced:
             block.forced = _forced(block, parent, nodes or [], self.forced)
@@ -752,6 +764,8 @@ class _Linearizer:
         """A container's runs of inline content (blocks of their own) and block children, in order."""
         stats = self.stats
         inner = ctx | _IN_LIST if tag.tag in _LIST_ITEMS else ctx
+        if tag.tag == "a" and on("linked-blocks") and _one_block(tag, stats):
+            inner |= _IN_LINK  # (an <a> around one block: the block is that link's text)
         items: list[tuple[Element, list[Node] | None, int]] = []
         text = tag.text
         current: list[Node] = [text] if text else []
@@ -851,10 +865,27 @@ class _Linearizer:
         self.pending_gap = 0
         if not block.bold and kind not in HEADINGS and (text[0] in "【[" or _colon_early(text)):
             _text_lead(block)
-        if self.forced or self.open_item:
+        if self.forced or self.open_item or self.in_link:
             self.add(block, parent)
         else:
             self.blocks.append(block)  # (the common case of add, inlined: the hot path)
+
+
+def _one_block(link: Element, stats: dict[Element, Stats]) -> bool:
+    """A link around one block of text and nothing else of its kind (a card's teaser <p>, a
+    heading), not around a list or a widget of many."""
+    blocks = [c for c in link if c.tag in BLOCK_TAGS or stats[c][3] & HAS_BLOCK]
+    return len(blocks) == 1 and not stats[blocks[0]][3] & HAS_BLOCK
+
+
+def _inside_link(block: Block, parent: Element) -> None:
+    """A block inside a link (``<a href><p>headline</p></a>``, a card's teaser) is all link text,
+    leading where that link leads."""
+    link = parent if parent.tag == "a" else next(parent.iterancestors("a"), None)
+    if link is None:
+        return
+    block.link_ratio = 1.0
+    block.href = block.href or link.get("href")
 
 
 def _bold_and_link_len(

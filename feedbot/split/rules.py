@@ -187,6 +187,9 @@ FURNITURE_TOKENS = frozenset(
         "author-box",
     ]
 )
+# class tokens of a menu that drops down over the page (a section bar's list of categories or topics
+# under each slider story of zhhk-hkcnews-home-20180323, taken for headline links) [dropdown-menus]
+MENU_TOKENS = frozenset(["dropdown", "pulldown", "drop-down", "pull-down"])
 # class tokens that name a header: furniture for the page's banner, but inside an <article> (or in each
 # of a run of post teasers) the record's own title line
 RECORD_HEADER_TOKENS = frozenset(["header", "masthead", "topbar"])
@@ -971,6 +974,9 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # link (realseqs gh-trending-bonfy-2026-04-26, versions 9 and 10)
     "bare-entries": "bonfy/github-trending",
     "address-lines": ("sorrycc/weekly", "hk4114/my-blog"),
+    # a card's teaser <p> inside the card's <a> is a headline link (zhhk-hkcnews-home-20180323)
+    "linked-blocks": "silverfoxy/JSCryptoMinerStudy",
+    "dropdown-menus": "silverfoxy/JSCryptoMinerStudy",
 }
 _OFF: set[str] = set()
 
