@@ -21,7 +21,7 @@ from .dom import extract_html, extract_text
 from .levels import Choice, Level, add_records, choose, link_list, score_level, trim_frames
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
-from .refine import dated_entries, split_run_ins, stamped_posts, subject_lines
+from .refine import dated_entries, marker_heads, split_run_ins, stamped_posts, subject_lines
 from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE
 from .single import dialogue, is_single_article
 from .text import units
@@ -152,7 +152,7 @@ def one_text(chars: float) -> tuple[bool, tuple[str, ...]]:
 
 
 def _prepare(ext: Extracted) -> _Page:
-    blocks = stamped_posts(dated_entries(subject_lines(split_run_ins(ext.blocks))))
+    blocks = stamped_posts(dated_entries(subject_lines(split_run_ins(marker_heads(ext.blocks)))))
     sizes = [units(b.text, TITLE_LINE.measure) for b in blocks]
     reasons = cut_reasons(blocks, sizes)
     title = ext.title

@@ -19,13 +19,15 @@ from .rules import (
     FIRST_SENTENCE,
     MAIL,
     MAIL_SUBJECT,
+    MARKER_HEADS,
     MD_IMAGE,
     RUN_INS,
     SCORING,
+    SENTENCE_END,
     STAMPED,
     on,
 )
-from .text import dated_in_sequence, opening_date
+from .text import dated_in_sequence, marker_alone, marker_of, opening_date, units
 
 # a run-in label: at the start of the text or after a sentence (or the dateline's comma), a name
 # with no punctuation in it, closed by a colon
@@ -93,6 +95,44 @@ def dated_entries(blocks: Sequence[Block]) -> list[Block]:
             rest_html=_p(rest) if rest else "",
         )
     return out
+
+
+def marker_heads(blocks: Sequence[Block]) -> list[Block]:
+    """A numbering marker set apart from its title ("<div class=Title>#6.</div><div class=Title2>
+    Insisting They Can't …</div>", a countdown's entry heads): the two are one headline line."""
+    if not on("marker-heads"):
+        return list(blocks)
+    found = [
+        i
+        for i in range(len(blocks) - 1)
+        if blocks[i].tag in _LINES
+        and len(blocks[i].text) <= MARKER_HEADS.marker_chars
+        and marker_alone(blocks[i].text)
+        and _title_after(blocks[i + 1])
+    ]
+    if len(found) < MARKER_HEADS.min_heads:
+        return list(blocks)
+    out = list(blocks)
+    for i in reversed(found):
+        marker, title = out[i], out[i + 1]
+        text = f"{marker.text} {title.text}"
+        out[i : i + 2] = [
+            replace(title, text=text, html=_p(text), gap=marker.gap, item_start=marker.item_start)
+        ]
+    return out
+
+
+_LINES = ("p", "line", "div")
+
+
+def _title_after(block: Block) -> bool:
+    """A title line: short, no sentence, no marker of its own."""
+    return (
+        block.tag in _LINES
+        and units(block.text, MARKER_HEADS.title_max) <= MARKER_HEADS.title_max
+        and not block.text.endswith(SENTENCE_END)
+        and marker_of(block.text) is None
+    )
 
 
 def stamped_posts(blocks: Sequence[Block]) -> list[Block]:

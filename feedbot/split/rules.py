@@ -405,6 +405,19 @@ class Stamped:
 
 
 STAMPED = Stamped()
+
+
+@dataclass(frozen=True)
+class MarkerHeads:
+    """A numbering marker in an element of its own before its title's (en-cracked-6-things: a
+    countdown's "#6." beside "Insisting They Can't …") [marker-heads]."""
+
+    marker_chars: int = 8  # a marker alone is this short ("#6.", "(12)")
+    title_max: float = 40  # the title after it is a headline's length
+    min_heads: int = 2  # the page has at least this many such heads
+
+
+MARKER_HEADS = MarkerHeads()
 MONTH_NUMBERS = {
     name: k + 1
     for k, name in enumerate(
@@ -977,6 +990,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # a card's teaser <p> inside the card's <a> is a headline link (zhhk-hkcnews-home-20180323)
     "linked-blocks": "silverfoxy/JSCryptoMinerStudy",
     "dropdown-menus": "silverfoxy/JSCryptoMinerStudy",
+    "marker-heads": "karussell/snacktory",
 }
 _OFF: set[str] = set()
 

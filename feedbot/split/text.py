@@ -96,6 +96,17 @@ def strip_marker(text: str) -> str:
     return text.rstrip(":：").strip()
 
 
+def marker_alone(text: str) -> bool:
+    """Whether the text is a numbering marker and nothing else ("#6.", "3)", "（二）")."""
+    if not _may_mark(text):
+        return False
+    for _name, pattern in _MARKERS:
+        match = pattern.match(text)
+        if match and match.end() == len(text):
+            return True
+    return False
+
+
 def marker_of(text: str) -> tuple[str, int] | None:
     """The numbering marker opening a line and its number (0 for a bullet), or None."""
     if not _may_mark(text):
