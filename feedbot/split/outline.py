@@ -65,7 +65,44 @@ def families(
             continue
         for name in _families_of(blocks, i, sizes, skip, lines_in_chunks):
             fams.setdefault(name, []).append(i)
+    if on("numbered-lines"):
+        for name, heads in _numbered_lines(blocks, skip, sizes).items():
+            if len(heads) > len(fams.get(name, ())):
+                fams[name] = heads
     return fams
+
+
+def _numbered_lines(
+    blocks: Sequence[Block], skip: set[int], sizes: Sequence[float]
+) -> dict[str, list[int]]:
+    """Runs of numbered lines one after another, counting 1, 2, 3 … or down to 1: each line a
+    story of its own (a briefing's "1、…；" lines), as a marker family."""
+    runs: dict[str, list[int]] = {}
+    run: list[int] = []
+    kind = ""
+    previous = first = 0
+
+    def close() -> None:
+        if len(run) >= FAMILIES.numbered_lines and 1 in (first, previous):
+            runs.setdefault(f"mark:{kind}", []).extend(run)
+
+    for i, block in enumerate(blocks):
+        if i in skip:
+            continue
+        mark = (
+            marker_of(block.text)
+            if block.tag in ("line", "p", "li") and sizes[i] <= FAMILIES.numbered_line_max
+            else None
+        )
+        if mark and run and mark[0] == kind and mark[1] - previous == (1 if first == 1 else -1):
+            run.append(i)
+        else:
+            close()
+            run, kind = ([i], mark[0]) if mark and mark[1] else ([], "")
+            first = mark[1] if mark else 0
+        previous = mark[1] if mark else 0
+    close()
+    return runs
 
 
 def _families_of(

@@ -578,6 +578,11 @@ class Families:
     chunk_lines: int = 4
     chunk_together: float = 0.25
     chunk_apart: float = 0.1
+    # numbered lines counting 1, 2, 3 … (or down to 1) with nothing between them are the stories
+    # themselves, whatever their length or closing punctuation: at least this many, each at most
+    # this long (zh-60s-dushijie-20230315: fifteen "1、…；" lines of a morning briefing) [numbered-lines]
+    numbered_lines: int = 5
+    numbered_line_max: float = 200
 
 
 FAMILIES = Families()
@@ -991,6 +996,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "linked-blocks": "silverfoxy/JSCryptoMinerStudy",
     "dropdown-menus": "silverfoxy/JSCryptoMinerStudy",
     "marker-heads": "karussell/snacktory",
+    "numbered-lines": "RavelloH/EverydayNews",
 }
 _OFF: set[str] = set()
 
