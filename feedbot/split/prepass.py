@@ -20,6 +20,7 @@ from .rules import (
     MAIL_HEADER,
     PREPASS,
     REFERENCE_LINE,
+    RELATED_HEADING,
     SOURCE_NOTE,
     on,
 )
@@ -76,6 +77,7 @@ def cut_reasons(blocks: Sequence[Block], sizes: Sequence[float]) -> dict[int, st
             reasons[i] = "caption"  # describes a picture the item does not carry
     _mail_headers(blocks, reasons)
     _link_runs(blocks, reasons)
+    _related_tail(blocks, reasons)
     _tables_of_contents(blocks, sizes, reasons)
     _link_sections(blocks, reasons)
     return reasons
@@ -120,6 +122,49 @@ def _link_runs(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
             or " | " in blocks[i].text
         ):
             reasons[i] = "links"
+
+
+def _related_tail(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
+    """A heading over other stories' teasers after the article ("À lire aussi", "Related
+    stories"): it and everything after it, when nothing after it heads a text of its own but
+    headline links and other such headings."""
+    if not on("related-tail"):
+        return
+    total = sum(len(b.text) for b in blocks) or 1
+    before = 0
+    for i, block in enumerate(blocks):
+        if (
+            block.lead_kind == "label"
+            and block.link_ratio >= PREPASS.related_link_share
+            and block.lead
+            and RELATED_HEADING.match(block.lead)
+        ):
+            reasons.setdefault(i, "related")  # "A lire aussi : <a>Notre récit du discours</a>"
+        elif (
+            len(block.text) <= PREPASS.related_chars
+            and block.link_ratio < PREPASS.reference_link_share
+            and RELATED_HEADING.match(block.text)
+            and before >= PREPASS.related_before * total
+            and _teasers_only(blocks, i + 1)
+        ):
+            for j in range(i, len(blocks)):
+                reasons.setdefault(j, "related")
+            return
+        before += len(block.text)
+
+
+def _teasers_only(blocks: Sequence[Block], start: int) -> bool:
+    """Whether every heading from ``start`` on is a headline link or a related heading, with at
+    least a few headline links among them."""
+    links = 0
+    for block in blocks[start:]:
+        if not heading_like(block):
+            continue
+        if block.link_ratio >= PREPASS.link_only_share:
+            links += 1
+        elif not RELATED_HEADING.match(block.text):
+            return False
+    return links >= PREPASS.related_links
 
 
 def _bare_entry(blocks: Sequence[Block], i: int, reasons: dict[int, str]) -> bool:

