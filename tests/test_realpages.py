@@ -18,7 +18,7 @@ SEQS = FIXTURES / "realseqs"
 
 # what the splitter reaches on the real corpus (raise these as it gets better, never lower them)
 MACRO_F1 = 0.85
-SINGLES_WRONG = 14
+SINGLES_WRONG = 12
 ERRORS = 0
 
 

@@ -47,6 +47,7 @@ from .rules import (
     RECORD_HEADER_TOKENS,
     RECORD_REPEATS,
     SILENT_TAGS,
+    SLIDER_TOKENS,
     TITLES,
     WRAPPERS,
     on,
@@ -83,6 +84,8 @@ def _is_furniture(tag: Element) -> bool:
     tokens = _tokens(tag)
     named = tokens & FURNITURE_TOKENS
     if not named and tokens & MENU_TOKENS and on("dropdown-menus"):
+        return True
+    if not named and tokens & SLIDER_TOKENS and on("sliders"):
         return True
     if named:
         return not (named <= RECORD_HEADER_TOKENS and on("record-header") and _record_header(tag))

