@@ -22,7 +22,7 @@ from .rules import (
     SENTENCE_END,
     on,
 )
-from .text import marker_of, units
+from .text import MARKER_OPENINGS, marker_of, units
 
 
 def rank(family: str) -> int:
@@ -87,6 +87,9 @@ def _numbered_lines(
             runs.setdefault(f"mark:{kind}", []).extend(run)
 
     for i, block in enumerate(blocks):
+        opening = block.text[:1]  # (a block's text is collapsed: no space opens it)
+        if not run and not (opening.isdecimal() or opening in MARKER_OPENINGS):
+            continue  # (most blocks: no marker opens them, and no run to close)
         if i in skip:
             continue
         mark = (

@@ -20,6 +20,7 @@ from .rules import (
     MAIL_HEADER,
     PREPASS,
     REFERENCE_LINE,
+    RELATED_FIRST,
     RELATED_HEADING,
     SOURCE_NOTE,
     on,
@@ -130,9 +131,13 @@ def _related_tail(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
     headline links and other such headings."""
     if not on("related-tail"):
         return
-    total = sum(len(b.text) for b in blocks) or 1
-    before = 0
+    total = 0
     for i, block in enumerate(blocks):
+        text = block.text
+        if (len(text) > PREPASS.related_chars and block.lead_kind != "label") or text[
+            :1
+        ].lower() not in RELATED_FIRST:
+            continue  # (cheap tests before the pattern)
         if (
             block.lead_kind == "label"
             and block.link_ratio >= PREPASS.related_link_share
@@ -141,16 +146,16 @@ def _related_tail(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
         ):
             reasons.setdefault(i, "related")  # "A lire aussi : <a>Notre récit du discours</a>"
         elif (
-            len(block.text) <= PREPASS.related_chars
+            len(text) <= PREPASS.related_chars
             and block.link_ratio < PREPASS.reference_link_share
-            and RELATED_HEADING.match(block.text)
-            and before >= PREPASS.related_before * total
-            and _teasers_only(blocks, i + 1)
+            and RELATED_HEADING.match(text)
         ):
-            for j in range(i, len(blocks)):
-                reasons.setdefault(j, "related")
-            return
-        before += len(block.text)
+            total = total or sum(len(b.text) for b in blocks)
+            before = sum(len(b.text) for b in blocks[:i])
+            if before >= PREPASS.related_before * total and _teasers_only(blocks, i + 1):
+                for j in range(i, len(blocks)):
+                    reasons.setdefault(j, "related")
+                return
 
 
 def _teasers_only(blocks: Sequence[Block], start: int) -> bool:

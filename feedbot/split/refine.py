@@ -105,8 +105,8 @@ def marker_heads(blocks: Sequence[Block]) -> list[Block]:
     found = [
         i
         for i in range(len(blocks) - 1)
-        if blocks[i].tag in _LINES
-        and len(blocks[i].text) <= MARKER_HEADS.marker_chars
+        if len(blocks[i].text) <= MARKER_HEADS.marker_chars
+        and blocks[i].tag in _LINES
         and marker_alone(blocks[i].text)
         and _title_after(blocks[i + 1])
     ]

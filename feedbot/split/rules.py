@@ -970,6 +970,8 @@ RELATED_HEADING = re.compile(
     r"похожие статьи)\b",
     re.I,
 )
+# the first characters (lower-cased) of every heading RELATED_HEADING finds
+RELATED_FIRST = frozenset("àalrmysldwt相延推関あчп")
 
 # a labelled link line: "More: …", "Related: …"
 LINK_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")

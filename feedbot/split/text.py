@@ -29,6 +29,7 @@ _MARKERS = [(name, re.compile(pattern)) for name, pattern in MARKERS]
 _MARKER_FIRST = frozenset(MARKER_FIRST) | frozenset(
     chr(c) for c in [*range(0x2460, 0x2474), *range(0x3251, 0x3260)]
 )
+MARKER_OPENINGS = _MARKER_FIRST  # the characters other than digits a numbering marker opens with
 _CJK_NUMBERS = {c: i for i, c in enumerate(CJK_DIGITS, start=1)}
 # ASCII letters to "a", digits to "0", everything else to a space: words are then the runs of "a"
 # and of "0" (what WORD finds in ASCII text), counted with str methods instead of a regex
