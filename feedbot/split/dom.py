@@ -42,6 +42,7 @@ from .rules import (
     LENGTHS,
     LINES,
     LINK_PAGES,
+    LINKED_HEADLINE,
     MENU_TOKENS,
     META_DATES,
     RECORD_HEADER_TOKENS,
@@ -889,6 +890,9 @@ def _inside_link(block: Block, parent: Element) -> None:
         return
     block.link_ratio = 1.0
     block.href = block.href or link.get("href")
+    if block.lead_kind == "label" and on("link-sections"):
+        block.lead = block.lead_kind = None  # (the link's title, colon and all)
+        block.rest_text = block.rest_html = ""
 
 
 def _bold_and_link_len(
@@ -1081,8 +1085,13 @@ def _text_lead(block: Block) -> None:
     """A lead set apart by the text itself: 【brackets】, or a label and a colon ("DEAR ABBY: …")."""
     if block.text[:1] in "【[":
         _bracket_lead(block)
-    elif on("label-lead") and block.tag not in HEADINGS and _colon_early(block.text):
-        _label_lead(block)
+    elif (
+        on("label-lead")
+        and block.tag not in HEADINGS
+        and _colon_early(block.text)
+        and not (block.link_ratio >= LINKED_HEADLINE and on("link-sections"))
+    ):
+        _label_lead(block)  # (a line that is one link is that link's title, colon and all)
 
 
 def _colon_early(text: str) -> bool:

