@@ -180,11 +180,17 @@ def _bare_entry(blocks: Sequence[Block], i: int, reasons: dict[int, str]) -> boo
     if not (block.tag == "li" or (block.in_list and block.item_start)) or not on("bare-entries"):
         return False
     k = i - 1
+    described = False  # a text between the entry before and this one: that entry's description
     while k >= 0 and (k in reasons or (not blocks[k].item_start and blocks[k].tag != "li")):
         if heading_like(blocks[k]):
             return False  # (the entries of another list)
+        described = described or (k not in reasons and body_chars(blocks[k]) > 0)
         k -= 1
-    if k < 0 or blocks[k].lead_kind != "link" or not blocks[k].in_list:
+    if k < 0 or not blocks[k].in_list:
+        return False
+    if described and blocks[k].link_ratio >= PREPASS.link_only_share and on("described-entries"):
+        return True  # "[title](…)" and a paragraph of its own describing it
+    if blocks[k].lead_kind != "link":
         return False
     rest = blocks[k].rest_text
     return bool(rest) and not SOURCE_NOTE.match(rest) and not AD_NOTE.match(rest)

@@ -1032,6 +1032,10 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # the last entry of a trending list, a repository with no description yet, was cut as a bare
     # link (realseqs gh-trending-bonfy-2026-04-26, versions 9 and 10)
     "bare-entries": "bonfy/github-trending",
+    # ... also after an entry that is its link alone over a paragraph describing it
+    # (en-nixos-weekly-2019-08: "* [Software Heritage and GNU Guix join forces …](…)" with no
+    # description after "* [Anduril Industries is Hiring …](…)" and its paragraph)
+    "described-entries": "NixOS/nixos-weekly",
     "address-lines": ("sorrycc/weekly", "hk4114/my-blog"),
     # a card's teaser <p> inside the card's <a> is a headline link (zhhk-hkcnews-home-20180323)
     "linked-blocks": "silverfoxy/JSCryptoMinerStudy",
