@@ -19,8 +19,10 @@ from .levels import Level
 from .outline import head_text
 from .rules import (
     AD_NOTE,
+    ASSEMBLY,
     CLOSING,
     END_MARK_HTML,
+    HEADINGS,
     LINKED_HEADLINE,
     SENTENCE_END,
     SINGLE,
@@ -145,7 +147,9 @@ def plan_items(
                 item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
         if not item.body and item.rest is None:
             again = again or _comes_again(heads, blocks)
-            bare = _bare_headline(k, heads, ends, reasons, again)
+            bare = _bare_headline(k, heads, ends, reasons, again) or _empty_section(
+                k, heads, ends, blocks, reasons
+            )
             if bare:
                 plan.cut(start, bare, head.text)
                 continue
@@ -162,6 +166,23 @@ def _bare_headline(
     if k == 0 and _bodied(1, heads, ends, reasons):
         return "title"
     return "table of contents" if again[k] else ""
+
+
+def _empty_section(
+    k: int, heads: list[int], ends: list[int], blocks: Sequence[Block], reasons: dict[int, str]
+) -> str:
+    """Why heading ``k`` is no story when nothing at all is under it, the next block a heading (a
+    newsletter's "Promotions" left empty this week), while most of its level's headings head a
+    text: '' when it is one. A headline that links is a story whatever is under it (a repository
+    with no description yet)."""
+    head = blocks[heads[k]]
+    if head.tag not in HEADINGS or head.link_ratio >= LINKED_HEADLINE or not on("empty-sections"):
+        return ""
+    after = heads[k] + 1
+    if after < len(blocks) and blocks[after].tag not in HEADINGS:
+        return ""  # (something is under it, if only a link cut as such: "Full Changelog")
+    bodied = sum(1 for m in range(len(heads)) if _bodied(m, heads, ends, reasons))
+    return "empty section" if bodied >= ASSEMBLY.bodied_share * len(heads) else ""
 
 
 def _comes_again(heads: list[int], blocks: Sequence[Block]) -> list[bool]:

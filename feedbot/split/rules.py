@@ -954,6 +954,19 @@ END_MARK_HTML = re.compile(
 # (fr-winsos-bookmarks-29, whose closing list repeated each section's links under the same headings)
 REFERENCE_LINE = re.compile(r"^(?P<name>.*?)\s*[:：]?\s*https?://\S+$")
 
+
+@dataclass(frozen=True)
+class Assembly:
+    """How items are made from the chosen level."""
+
+    # a heading with nothing under it is an empty section (no story) when at least this share of
+    # its level's headings head a text (en-lwkd-20240616: "Other Merges", "Promotions",
+    # "Deprecated", "Version Updates" left empty this week) [empty-sections]
+    bodied_share: float = 0.5
+
+
+ASSEMBLY = Assembly()
+
 # a headline is a link when this share of its text is inside the link (its target then names the
 # story: the same headline linking to the same place is the same story, whatever its text became)
 LINKED_HEADLINE = 0.9
@@ -1036,6 +1049,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # (en-nixos-weekly-2019-08: "* [Software Heritage and GNU Guix join forces …](…)" with no
     # description after "* [Anduril Industries is Hiring …](…)" and its paragraph)
     "described-entries": "NixOS/nixos-weekly",
+    "empty-sections": "kubernetes-sigs/lwkd",
     "address-lines": ("sorrycc/weekly", "hk4114/my-blog"),
     # a card's teaser <p> inside the card's <a> is a headline link (zhhk-hkcnews-home-20180323)
     "linked-blocks": "silverfoxy/JSCryptoMinerStudy",
