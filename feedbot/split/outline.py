@@ -137,6 +137,7 @@ def _families_of(
         and not block.bold
         and size >= FAMILIES.link_line_min
         and on("link-lines")
+        and not (mark and on("numbered-links"))  # (a numbered link line: its numbering says more)
     ):
         found.append("link")
     if text.startswith("【") and text.endswith("】"):

@@ -26,7 +26,7 @@ from .rules import (
     SOURCE_NOTE,
     on,
 )
-from .text import strip_marker, units
+from .text import marker_of, strip_marker, units
 
 
 def body_chars(block: Block) -> float:
@@ -119,7 +119,7 @@ def _link_runs(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
             or (k >= 0 and links[k] and reasons.get(k) == "links")
             or j >= n
             or heading_like(blocks[j])
-            or LINK_LABEL.match(blocks[i].text)
+            or (LINK_LABEL.match(blocks[i].text) and not _numbered(blocks[i].text))
             or " · " in blocks[i].text
             or " | " in blocks[i].text
         ):
@@ -171,6 +171,11 @@ def _teasers_only(blocks: Sequence[Block], start: int) -> bool:
         elif not RELATED_HEADING.match(block.text):
             return False
     return links >= PREPASS.related_links
+
+
+def _numbered(text: str) -> bool:
+    """A numbered entry ("3、hrequests：requests 库的替代品"): its colon is no "More:" label's."""
+    return on("numbered-links") and marker_of(text) is not None
 
 
 def _bare_entry(blocks: Sequence[Block], i: int, reasons: dict[int, str]) -> bool:

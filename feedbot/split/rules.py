@@ -1050,6 +1050,9 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # description after "* [Anduril Industries is Hiring …](…)" and its paragraph)
     "described-entries": "NixOS/nixos-weekly",
     "empty-sections": "kubernetes-sigs/lwkd",
+    # numbered link entries with a colon ("3、hrequests：requests 库的替代品") were cut as
+    # "More: …" link lines (zh-pythoncat-weekly-18)
+    "numbered-links": "chinesehuazhou/python-weekly",
     "address-lines": ("sorrycc/weekly", "hk4114/my-blog"),
     # a card's teaser <p> inside the card's <a> is a headline link (zhhk-hkcnews-home-20180323)
     "linked-blocks": "silverfoxy/JSCryptoMinerStudy",
