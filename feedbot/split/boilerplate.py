@@ -23,6 +23,7 @@ from .rules import (
     CREDIT,
     CUE,
     DATELINE,
+    DATELINE_CJK,
     DIGIT,
     DISCLAIMER,
     EDITOR,
@@ -90,7 +91,13 @@ def classify(text: str) -> str | None:
         and PHOTO.search(text)
     ):
         return "photo credit"
-    if len(text) <= LINE_LENGTHS.timestamp and DIGIT.search(text) and DATELINE.match(text):
+    if (
+        len(text) <= LINE_LENGTHS.timestamp
+        and DIGIT.search(text)
+        and (
+            DATELINE.match(text) or ("分" in text and on("cjk-clock") and DATELINE_CJK.match(text))
+        )
+    ):
         return "timestamp"
     return None
 

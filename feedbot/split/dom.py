@@ -47,6 +47,7 @@ from .rules import (
     META_DATES,
     RECORD_HEADER_TOKENS,
     RECORD_REPEATS,
+    SIDE_TOKENS,
     SILENT_TAGS,
     SLIDER_TOKENS,
     TITLES,
@@ -88,6 +89,8 @@ def _is_furniture(tag: Element) -> bool:
         return True
     if not named and tokens & SLIDER_TOKENS and on("sliders"):
         return True
+    if not named and tokens & SIDE_TOKENS and on("side-columns") and _side_column(tag):
+        return True
     if named:
         return not (named <= RECORD_HEADER_TOKENS and on("record-header") and _record_header(tag))
     role = tag.get("role")
@@ -97,6 +100,16 @@ def _is_furniture(tag: Element) -> bool:
     if style and HIDDEN_STYLE.search(style):
         return True
     return tag.get("hidden") is not None or tag.get("aria-hidden") == "true"
+
+
+def _side_column(tag: Element) -> bool:
+    """A class or id that opens with "side"/"rail"/"aside" ("sideCont", "side-col", "rail"): the
+    element is a side column ("…-with-right-rail" names the grid that holds one, not the column)."""
+    for value in [*(tag.get("class") or "").split(), tag.get("id") or ""]:
+        parts = _TOKEN_SPLIT.split(_CAMEL.sub("-", value).lower())
+        if parts and parts[0] in SIDE_TOKENS:
+            return True
+    return False
 
 
 def _record_header(tag: Element) -> bool:

