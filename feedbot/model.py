@@ -278,3 +278,27 @@ class RunResult:
     not_modified: bool = False
     error: str | None = None
     error_kind: str | None = None  # an ErrorKind's value (feedbot.errors), when not ok
+
+
+@dataclass(frozen=True)
+class WorkerRow:
+    """One ``feedbot worker`` process as it last reported itself in the shared state (``/healthz``)."""
+
+    node: str  # host:pid
+    host: str
+    pid: int
+    started: datetime
+    heartbeat: datetime
+    concurrency: int
+    running: tuple[str, ...] = ()  # sources it is running now
+    runs: int = 0  # runs it finished since it started
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A rendered feed document kept in the shared state (PostgreSQL)."""
+
+    name: str
+    body: bytes
+    sha256: str
+    modified: int  # seconds since the epoch (Last-Modified)

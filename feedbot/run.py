@@ -50,12 +50,12 @@ from .model import (
     Split,
     Validators,
 )
-from .publish import Publisher
+from .publish import Publisher, sink_for
 from .redact import SECRET_PARAMS, public_url
 from .render import feed_filename, item_link
 from .sanitize import clean_html
 from .store import Store, clear_state_error, record_state_error
-from .write import FileSink
+from .write import FeedSink, FileSink
 
 if TYPE_CHECKING:
     from .split import SplitOptions
@@ -564,6 +564,8 @@ def check_state(config: Config) -> None:
     would be taken as a new state, every story would get a new id and readers would see them all
     again. Raises StoreError (:attr:`ErrorKind.STATE_EMPTY`) saying how to start afresh on
     purpose. A missing database is a first run (or a fresh start): nothing to refuse."""
+    if config.state is not None:
+        return  # a PostgreSQL state: no file to find emptied
     path = config.db_path
     try:
         if path.stat().st_size:
@@ -595,15 +597,26 @@ def run_once(
     fetcher: Fetcher | None = None,
     now: Callable[[], datetime] = utcnow,
     progress: Callable[[RunResult], None] | None = None,
+    store: Store | None = None,
+    sink: FeedSink | None = None,
 ) -> list[RunResult]:
     """Process the selected sources (all by default) and write their feeds. Returns one result per
     source; a failing source never stops the others and never rewrites its feed. A damaged or
-    emptied state raises StoreError, recorded beside the state for ``status`` and ``/healthz``."""
+    emptied state raises StoreError, recorded beside the state for ``status`` and ``/healthz``.
+    ``store`` is an open store to use (a worker's pooled connection) instead of opening the
+    configured one; ``sink`` where the feed documents go instead of
+    :func:`feedbot.publish.sink_for`'s choice."""
+    if store is not None:
+        return _run(
+            config, store, names=names, fetcher=fetcher, now=now, progress=progress, sink=sink
+        )
     try:
         check_state(config)
-        with Store(config.db_path) as store:
+        with Store(config.store_location) as opened:
             clear_state_error(config.state_dir)
-            return _run(config, store, names=names, fetcher=fetcher, now=now, progress=progress)
+            return _run(
+                config, opened, names=names, fetcher=fetcher, now=now, progress=progress, sink=sink
+            )
     except StoreError as exc:
         if exc.kind is not ErrorKind.STORE:
             record_state_error(config.state_dir, exc, now=now())
@@ -618,6 +631,7 @@ def _run(
     fetcher: Fetcher | None,
     now: Callable[[], datetime],
     progress: Callable[[RunResult], None] | None,
+    sink: FeedSink | None = None,
 ) -> list[RunResult]:
     sources = [s for s in config.sources if not names or s.name in names]
     own_fetcher = fetcher is None
@@ -633,7 +647,16 @@ def _run(
     }
     try:
         runner = Runner(config, store, fetcher, now)
-        publisher = Publisher(config, store)
+        publisher = Publisher(config, store, sink or sink_for(config, store, now))
+        if len(sources) == 1:
+            # one source (a scheduled run): no thread to hand it to, the same steps in order
+            result = runner.finish(collect(fetcher, runner.plan(sources[0])))
+            results.append(result)
+            if progress:
+                progress(result)
+            _publish(publisher, sources[0].feed, [0], results)
+            prune_feeds(config, store, feeds, newest_seen, now())
+            return results
         workers = max(1, min(config.concurrency, len(sources)))
         pool = ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch")
         abandoned = False

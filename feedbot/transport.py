@@ -286,10 +286,16 @@ class GuardedAdapter(requests.adapters.HTTPAdapter):
         return manager
 
 
-def guarded_session(*, pool_connections: int = 10, pool_maxsize: int = 10) -> requests.Session:
+def guarded_session(
+    *,
+    pool_connections: int = 10,
+    pool_maxsize: int = 10,
+    session: requests.Session | None = None,
+) -> requests.Session:
     """A requests session whose every connection obeys the fetch policy of the current
-    :func:`scope` (the strict policy outside one)."""
-    session = requests.Session()
+    :func:`scope` (the strict policy outside one); ``session``: the session to mount the guarded
+    adapter on (default: a new one)."""
+    session = session if session is not None else requests.Session()
     adapter = GuardedAdapter(pool_connections=pool_connections, pool_maxsize=pool_maxsize)
     session.mount("http://", adapter)
     session.mount("https://", adapter)
