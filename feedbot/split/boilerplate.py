@@ -22,6 +22,7 @@ from .rules import (
     COPYRIGHT_NEEDLES,
     CREDIT,
     CUE,
+    DATED_SOURCE,
     DATELINE,
     DATELINE_CJK,
     DIGIT,
@@ -63,6 +64,8 @@ def _may_hold(lowered: str, gate: re.Pattern[str]) -> bool:
     return lowered.isascii() or gate.search(lowered) is not None
 
 
+# the first characters of a line DATED_SOURCE may find: a year's digits, or a symbol before it
+_DATED_OPENINGS = frozenset("12📅🗓📆[【(（") | frozenset("•·-—*#")
 _CLASSIFY_GATE = _gate(END_NEEDLES, COPYRIGHT_NEEDLES, CONTACT_NEEDLES, PHOTO_NEEDLES)
 
 
@@ -91,6 +94,13 @@ def classify(text: str) -> str | None:
         and PHOTO.search(text)
     ):
         return "photo credit"
+    if (
+        len(text) <= LINE_LENGTHS.byline
+        and text[:1] in _DATED_OPENINGS
+        and DATED_SOURCE.match(text)
+        and on("dated-source")
+    ):
+        return "dateline"
     if (
         len(text) <= LINE_LENGTHS.timestamp
         and DIGIT.search(text)

@@ -162,14 +162,17 @@ def _related_tail(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
 
 def _teasers_only(blocks: Sequence[Block], start: int) -> bool:
     """Whether every heading from ``start`` on is a headline link or a related heading, with at
-    least a few headline links (set as headings or not) among them."""
+    least a few headline links (set as headings or not) among them, or hardly any text at all
+    (the list was left empty, a prompt to download the app below it)."""
     links = 0
+    text = 0
     for block in blocks[start:]:
         if block.link_ratio >= PREPASS.link_only_share:
             links += 1
         elif heading_like(block) and not RELATED_HEADING.match(block.text):
             return False
-    return links >= PREPASS.related_links
+        text += len(block.text)
+    return links >= PREPASS.related_links or text <= PREPASS.related_empty
 
 
 def _closing_lines(blocks: Sequence[Block], reasons: dict[int, str]) -> None:

@@ -525,6 +525,7 @@ class Prepass:
     related_links: int = 2
     related_before: float = 0.4
     related_chars: int = 60  # the heading is at most this long
+    related_empty: int = 200  # ... or this little text after it (a list left empty)
     # ... and a line of its label and a link ("A lire aussi : <a>…</a>"): this share of it linked
     related_link_share: float = 0.5
     # a heading over nothing but links is a section like the others when at least this many
@@ -985,13 +986,12 @@ ADDRESS_LINE = re.compile(r"^\s*(?:https?://|www\.)\S+\s*$")
 # liberation-ayrault, whose article was followed by its site's front-page teasers under h2/h3 links,
 # taken for a digest) [related-tail]
 RELATED_HEADING = re.compile(
-    r"^\s*(?:[àa] lire aussi|lire aussi|[àa] la une|read (?:more|next|also)|related(?: stories| articles"
-    r"| posts| content| news)?|more (?:stories|from|news|on this)|you (?:may|might) also like|"
-    r"recommended(?: for you| stories)?|see also|también te puede interesar|más noticias|lea también|"
-    r"mehr zum thema|weitere artikel|das könnte sie auch interessieren|相关阅读|相關閱讀|延伸阅读|"
-    r"延伸閱讀|相关文章|相關文章|推荐阅读|推薦閱讀|为你推荐|為你推薦|猜你喜欢|猜你喜歡|你可能错过|"
-    r"你可能錯過|関連記事|あわせて読みたい|читайте также|"
-    r"похожие статьи)\b",
+    r"^\s*(?:(?:[àa] lire aussi|lire aussi|[àa] la une|read (?:more|next|also)|related(?: stories"
+    r"| articles| posts| content| news)?|more (?:stories|from|news|on this)|you (?:may|might) also "
+    r"like|recommended(?: for you| stories)?|see also|también te puede interesar|más noticias|"
+    r"lea también|mehr zum thema|weitere artikel|das könnte sie auch interessieren|читайте также|"
+    r"похожие статьи)\b|相关阅读|相關閱讀|延伸阅读|延伸閱讀|相关文章|相關文章|推荐阅读|推薦閱讀|为你推荐|"
+    r"為你推薦|猜你喜欢|猜你喜歡|你可能错过|你可能錯過|関連記事|あわせて読みたい)",
     re.I,
 )
 # the heading of a list of links that is no section of the page's own: its contents, references,
@@ -1071,6 +1071,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # a disclaimer closing the page ("声明：证券时报力求信息真实…") before its recommendations was
     # taken for a labelled story (zh-stcn-wujian-gonggao) [closing-lines]
     "closing-lines": "GeneralNewsExtractor/GeneralNewsExtractor",
+    "dated-source": "lzg14/ai-info",
     # the link-only sections of a weekly ("Deprecated", "Version Updates") were cut as "Related"
     # lists (en-lwkd-20190310, en-this-week-in-livecode-53, fr-twir-201)
     "link-sections": (
@@ -1201,6 +1202,15 @@ BYLINE = re.compile(
 # the bylines under each post were the shortest lines and so taken for headlines) [dash-bylines]
 BYLINE_DASHED = re.compile(
     r"^\s*(By|Von|Par|Por|Door)\s+@?[A-Z][\w.'-]+(\s+[A-Z][\w.'-]+){0,3}\s*[—–]\s*\S"
+)
+
+# a date line naming the source (and author): "2019-09-26 12:11来源：证券时报网作者：李在山",
+# "📅 2026-05-26 📢 来源：少数派" (zh-sspai-paizaobao-20260526, whose dateline was taken for the
+# first headline) [dated-source]
+DATED_SOURCE = re.compile(
+    r"^\W*(?:19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}.{0,24}?"
+    r"(?:来源|來源|出处|出處|Source|Quelle|Fuente)\s*[:：]",
+    re.I,
 )
 
 # a line of template syntax left unrendered: Liquid ({% include … %}, {{ page.x }}), kramdown's
