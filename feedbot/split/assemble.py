@@ -17,6 +17,7 @@ from . import boilerplate
 from .blocks import SEPARATOR_GAP, Block
 from .levels import Level
 from .outline import head_text
+from .prepass import body_chars
 from .rules import (
     AD_NOTE,
     ASSEMBLY,
@@ -124,6 +125,14 @@ def plan_items(
         for j in range(ends[k], heads[k + 1] if k + 1 < len(heads) else len(blocks)):
             plan.cut(j, reasons.get(j, "section"), blocks[j].text)
         head = blocks[start]
+        sub = None if lead_family else _one_story(item.body, head, blocks)
+        if sub is not None:
+            # "## 本期话题" over one "### 再摸最后一次鱼": the section's one story names it
+            for j in [start, *(j for j in item.body if j < sub)]:
+                plan.cut(j, "section", blocks[j].text)
+            item.body = [j for j in item.body if j > sub]
+            item.head, item.anchor = sub, blocks[sub].anchor
+            head = blocks[sub]
         item.headline = strip_marker(head_text(head, lead_family))
         item.link = headline_link(head, lead_family)
         tagged = level.tags and TAGGED_LINE.match(head.text)
@@ -155,6 +164,26 @@ def plan_items(
                 continue
         plan.items.append(item)
     return plan
+
+
+def _one_story(body: list[int], head: Block, blocks: Sequence[Block]) -> int | None:
+    """The one finer heading of a section, when it opens the section's text (nothing but its
+    label's lines before it), no other heading follows, and it says more than the section's own
+    heading (a label over a title, not a post's linked title over its "Introduction", nor a
+    version number over "New Features"): the section's one story."""
+    if head.tag not in HEADINGS or not body or not on("one-story-sections"):
+        return None
+    if head.link_ratio >= LINKED_HEADLINE:
+        return None
+    subs = [j for j in body if blocks[j].tag in HEADINGS and blocks[j].tag > head.tag]
+    if len(subs) != 1 or any(blocks[j].tag in HEADINGS for j in body if j not in subs):
+        return None
+    if units(blocks[subs[0]].text) <= units(head.text):
+        return None
+    before = [j for j in body if j < subs[0]]
+    if any(blocks[j].text.endswith(SENTENCE_END) or body_chars(blocks[j]) > 0 for j in before):
+        return None
+    return subs[0]
 
 
 def _bare_headline(

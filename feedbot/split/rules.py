@@ -1072,6 +1072,9 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # taken for a labelled story (zh-stcn-wujian-gonggao) [closing-lines]
     "closing-lines": "GeneralNewsExtractor/GeneralNewsExtractor",
     "dated-source": "lzg14/ai-info",
+    # "## 本期话题" over its one "### 再摸最后一次鱼": the story's own heading is its headline
+    # (zh-moyu-weekly-100)
+    "one-story-sections": "zhangferry/iOSWeeklyLearning",
     # the link-only sections of a weekly ("Deprecated", "Version Updates") were cut as "Related"
     # lists (en-lwkd-20190310, en-this-week-in-livecode-53, fr-twir-201)
     "link-sections": (
