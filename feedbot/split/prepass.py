@@ -120,7 +120,7 @@ def _link_runs(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
             or (k >= 0 and links[k] and reasons.get(k) == "links")
             or j >= n
             or heading_like(blocks[j])
-            or (LINK_LABEL.match(blocks[i].text) and not _numbered(blocks[i].text))
+            or (LINK_LABEL.match(blocks[i].text) and not _numbered(blocks[i]))
             or " · " in blocks[i].text
             or " | " in blocks[i].text
         ):
@@ -189,9 +189,12 @@ def _closing_lines(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
         reasons[i] = kind
 
 
-def _numbered(text: str) -> bool:
-    """A numbered entry ("3、hrequests：requests 库的替代品"): its colon is no "More:" label's."""
-    return on("numbered-links") and marker_of(text) is not None
+def _numbered(block: Block) -> bool:
+    """A numbered entry ("3、hrequests：requests 库的替代品"), or a line linked whole ("Python 反模式:
+    使用可变的默认值作为参数"): its colon is no "More:" label's, the line is a title."""
+    return (on("numbered-links") and marker_of(block.text) is not None) or (
+        on("linked-titles") and block.link_ratio >= PREPASS.linked_whole
+    )
 
 
 def _bare_entry(blocks: Sequence[Block], i: int, reasons: dict[int, str]) -> bool:

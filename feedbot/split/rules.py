@@ -526,6 +526,9 @@ class Prepass:
     related_before: float = 0.4
     related_chars: int = 60  # the heading is at most this long
     related_empty: int = 200  # ... or this little text after it (a list left empty)
+    # a line this share of it linked is linked whole: a title, colon and all, no "More:" line
+    # (zh-pychina-weekly-491: "Python 反模式: 使用可变的默认值作为参数") [linked-titles]
+    linked_whole: float = 0.97
     # ... and a line of its label and a link ("A lire aussi : <a>…</a>"): this share of it linked
     related_link_share: float = 0.5
     # a heading over nothing but links is a section like the others when at least this many
@@ -1075,6 +1078,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # "## 本期话题" over its one "### 再摸最后一次鱼": the story's own heading is its headline
     # (zh-moyu-weekly-100)
     "one-story-sections": "zhangferry/iOSWeeklyLearning",
+    "linked-titles": "PyChina/weekly",
     # the link-only sections of a weekly ("Deprecated", "Version Updates") were cut as "Related"
     # lists (en-lwkd-20190310, en-this-week-in-livecode-53, fr-twir-201)
     "link-sections": (
