@@ -26,6 +26,7 @@ from .rules import (
     HEADINGS,
     LINKED_HEADLINE,
     SENTENCE_END,
+    SENTENCE_MARKS,
     SINGLE,
     SOURCE_NOTE,
     TAGGED_LINE,
@@ -142,6 +143,10 @@ def plan_items(
             item.headline = tagged.group(1).strip()
             link = tagged.group(2).strip()
             item.rest = Block(text=link, html=f"<p>{escape(link, quote=False)}</p>", tag="p")
+        elif not lead_family and _bracket_title(head):
+            # "【神舟十一号载人飞船明日发射】经任务总指挥部研究决定，…": the bracket is the headline
+            item.headline = strip_marker(head.lead or "")
+            item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
         elif lead_family and head.lead:
             if AD_NOTE.match(head.rest_text) and on("ad-notes"):
                 plan.cut(start, "ad", head.text)  # "Haskell Developer at X (ad)"
@@ -164,6 +169,17 @@ def plan_items(
                 continue
         plan.items.append(item)
     return plan
+
+
+def _bracket_title(head: Block) -> bool:
+    """A headline line that opens with a 【bracketed】 title and goes on with the story's text
+    (sentences longer than the title), not a topic tag before a headline ("【旺角衝突】向天開兩槍")."""
+    if head.lead_kind != "bracket" or not head.lead or not on("bracket-titles"):
+        return False
+    rest = head.rest_text
+    return len(rest) > max(len(head.lead), ASSEMBLY.bracket_rest) and any(
+        mark in rest for mark in SENTENCE_MARKS
+    )
 
 
 def _one_story(body: list[int], head: Block, blocks: Sequence[Block]) -> int | None:

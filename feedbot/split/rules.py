@@ -971,9 +971,16 @@ class Assembly:
     # its level's headings head a text (en-lwkd-20240616: "Other Merges", "Promotions",
     # "Deprecated", "Version Updates" left empty this week) [empty-sections]
     bodied_share: float = 0.5
+    # a 【bracketed】 title is the headline when the text after it is longer than it and than this
+    # many characters, with a sentence mark: a story's text, not a headline after a topic tag
+    # ("【書評】純真的筆觸，動人的力量") [bracket-titles]
+    bracket_rest: int = 24
 
 
 ASSEMBLY = Assembly()
+
+# marks inside a sentence or closing one: a text holding one is prose, not a title
+SENTENCE_MARKS = ("，", "。", ", ", ". ", "；", "; ")
 
 # a headline is a link when this share of its text is inside the link (its target then names the
 # story: the same headline linking to the same place is the same story, whatever its text became)
@@ -1079,6 +1086,9 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # (zh-moyu-weekly-100)
     "one-story-sections": "zhangferry/iOSWeeklyLearning",
     "linked-titles": "PyChina/weekly",
+    # a flash that opens with its 【bracketed headline】 and goes on with its text, in a list of
+    # one-link flashes (zh-cngold-kuaixun-20161016) [bracket-titles]
+    "bracket-titles": "cngold/kuaixun.cngold.org",
     # the link-only sections of a weekly ("Deprecated", "Version Updates") were cut as "Related"
     # lists (en-lwkd-20190310, en-this-week-in-livecode-53, fr-twir-201)
     "link-sections": (
