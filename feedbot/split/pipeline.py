@@ -21,8 +21,9 @@ from .dom import extract_html, extract_text
 from .levels import Choice, Level, add_records, choose, link_list, score_level, trim_frames
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
+from .ranking import PageView, fitted_choice
 from .refine import dated_entries, marker_heads, split_run_ins, stamped_posts, subject_lines
-from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE
+from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE, level_chooser
 from .single import dialogue, is_single_article
 from .text import units
 
@@ -209,23 +210,39 @@ def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
     ):
         choice.level = links
         choice.why.append(f"the page is a list of {len(links.heads)} headline links")
+    if level_chooser() == "fitted":
+        view = PageView(
+            page.title,
+            page.blocks,
+            page.reasons,
+            page.ext.parents,
+            page.chars,
+            page.total,
+            page.linked,
+        )
+        fitted_choice(view, levels, choice, links)
+    settle(page, levels, choice)
+    return choice
+
+
+def settle(page: _Page, levels: Sequence[Level], choice: Choice) -> None:
+    """The chosen level made final: a second run of stories beside it added, the closing notes
+    after the last rule left out, and the blocks outside the stories' own elements found."""
     best = choice.level
-    if best is not None:
+    if best is None:
+        return
+    outside = outside_items(best.heads, best.ends, page.blocks, set(page.reasons), page.ext.parents)
+    added = add_records(best, levels, outside, choice)
+    if added is not best:
+        best = choice.level = added
         outside = outside_items(
             best.heads, best.ends, page.blocks, set(page.reasons), page.ext.parents
         )
-        added = add_records(best, levels, outside, choice)
-        if added is not best:
-            best = choice.level = added
-            outside = outside_items(
-                best.heads, best.ends, page.blocks, set(page.reasons), page.ext.parents
-            )
-        choice.outside = outside
-        closing = closing_heads(best.heads, page.blocks, page.chars)
-        if closing is not None:
-            best.keep(0, closing)
-            choice.why.append("the headlines after the last rule are the page's closing notes")
-    return choice
+    choice.outside = outside
+    closing = closing_heads(best.heads, page.blocks, page.chars)
+    if closing is not None:
+        best.keep(0, closing)
+        choice.why.append("the headlines after the last rule are the page's closing notes")
 
 
 def _finish(

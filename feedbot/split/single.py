@@ -16,6 +16,7 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from ..text import CJK
 from .assemble import inside, item_boxes
@@ -41,7 +42,17 @@ _DIGEST_CUES = re.compile(DIGEST_CUES, re.I)
 _SECTION_CUES = re.compile(SECTION_CUES, re.I)
 # a title that counts its stories: "10 things …", "12 Twitter-Nutzer …", "The 10 best …", "4 Things"
 
-Evidence = list[tuple[str, float]]
+
+class Piece(NamedTuple):
+    """One piece of evidence: its name (a feature of the fitted decision), what it says, its
+    hand-set weight (positive: one article)."""
+
+    key: str
+    why: str
+    weight: float
+
+
+Evidence = list[Piece]
 
 
 def is_single_article(
@@ -57,15 +68,29 @@ def is_single_article(
     page's other levels, for the category headings over the chosen ones)."""
     if len(level.heads) > SINGLE.max_sections:
         return False, [f"{len(level.heads)} headlines: more than an article has sections"]
+    found = evidence(title, level, blocks, reasons, parents, levels, chars)
+    total = sum(piece.weight for piece in found)
+    single = total >= SINGLE.threshold
+    verdict = f"evidence {total:+.1f} ({'≥' if single else '<'} {SINGLE.threshold:.1f})"
+    why = [f"{p.why} ({p.weight:+.1f})" for p in found] or ["no evidence either way"]
+    return single, [*why, verdict]
+
+
+def evidence(
+    title: str,
+    level: Level,
+    blocks: Sequence[Block],
+    reasons: dict[int, str],
+    parents: Sequence[int],
+    levels: Sequence[Level] = (),
+    chars: Sequence[float] = (),
+) -> Evidence:
+    """Every piece of evidence both ways on the page's chosen level."""
     heads_text = [strip_marker(blocks[i].text) for i in level.heads[: SINGLE.sample_sections]]
     found = _for_one_article(title, level, blocks, heads_text, set(reasons))
     found += _for_a_digest(title, level, blocks, reasons, parents)
     found += _grouped(level, levels, chars)
-    total = sum(weight for _why, weight in found)
-    single = total >= SINGLE.threshold
-    verdict = f"evidence {total:+.1f} ({'≥' if single else '<'} {SINGLE.threshold:.1f})"
-    why = [f"{why} ({weight:+.1f})" for why, weight in found] or ["no evidence either way"]
-    return single, [*why, verdict]
+    return found
 
 
 def _for_one_article(
@@ -73,32 +98,50 @@ def _for_one_article(
 ) -> Evidence:
     found: Evidence = []
     if sum(1 for b in blocks if b.text.startswith(QA_OPENINGS)) >= SINGLE.qa_paragraphs:
-        found.append(("question-and-answer paragraphs (an interview)", SINGLE.qa_weight))
+        found.append(Piece("qa", "question-and-answer paragraphs (an interview)", SINGLE.qa_weight))
     elif dialogue(blocks):
-        found.append(("paragraphs open with two speakers' names in turn", SINGLE.qa_weight))
+        found.append(
+            Piece("qa", "paragraphs open with two speakers' names in turn", SINGLE.qa_weight)
+        )
     mean = level.mean_head()
     if mean <= SINGLE.short_heads:
-        found.append(
-            (f"short section-like headings (mean {mean:.1f} units)", SINGLE.short_heads_weight)
-        )
+        why = f"short section-like headings (mean {mean:.1f} units)"
+        found.append(Piece("short_heads", why, SINGLE.short_heads_weight))
     elif mean <= SINGLE.shortish_heads:
-        found.append((f"shortish headings (mean {mean:.1f} units)", SINGLE.shortish_heads_weight))
+        why = f"shortish headings (mean {mean:.1f} units)"
+        found.append(Piece("shortish_heads", why, SINGLE.shortish_heads_weight))
     found += _introduction(level, blocks, skip)
     questions = sum(1 for h in heads_text if h.rstrip().endswith(("?", "？")))
     if heads_text and questions / len(heads_text) >= SINGLE.questions_share:
-        found.append(("the headings are questions (an explainer)", SINGLE.questions_weight))
+        found.append(
+            Piece("questions", "the headings are questions (an explainer)", SINGLE.questions_weight)
+        )
     cues = sum(1 for h in heads_text if _SECTION_CUES.match(h))
     if heads_text and cues / len(heads_text) >= SINGLE.section_cue_share:
-        found.append((f"{cues} headings name parts of a text", SINGLE.section_cue_weight))
+        found.append(
+            Piece(
+                "section_cues", f"{cues} headings name parts of a text", SINGLE.section_cue_weight
+            )
+        )
     found += _one_subject(title, level, blocks)
     found += _title_parts(title, heads_text)
     if level.rank > SINGLE.plain_rank and len(level.heads) <= SINGLE.few_plain:
         found.append(
-            (f"only {len(level.heads)} plain lines stand out in the text", SINGLE.few_plain_weight)
+            Piece(
+                "few_plain",
+                f"only {len(level.heads)} plain lines stand out in the text",
+                SINGLE.few_plain_weight,
+            )
         )
     typical = statistics.median(level.spans) if level.spans else 0.0
     if typical >= SINGLE.long_sections:
-        found.append((f"long sections (median {typical:.0f} characters)", SINGLE.long_weight))
+        found.append(
+            Piece(
+                "long_sections",
+                f"long sections (median {typical:.0f} characters)",
+                SINGLE.long_weight,
+            )
+        )
     return found
 
 
@@ -117,7 +160,8 @@ def _title_parts(title: str, heads_text: list[str]) -> Evidence:
             continue
         key = fold(head)
         if key in whole or any(p in key for p in parts):
-            return [(f"the heading {head!r} repeats a part of the title", SINGLE.title_part_weight)]
+            why = f"the heading {head!r} repeats a part of the title"
+            return [Piece("title_part", why, SINGLE.title_part_weight)]
     return []
 
 
@@ -142,9 +186,10 @@ def _introduction(level: Level, blocks: Sequence[Block], skip: set[int]) -> Evid
     lead = sum(body_chars(blocks[i]) for i in range(level.heads[0]) if i not in skip)
     typical = statistics.median(level.spans) if level.spans else 0.0
     if typical and lead >= typical:
-        return [("an introduction as long as a section", SINGLE.intro_weight)]
+        return [Piece("intro", "an introduction as long as a section", SINGLE.intro_weight)]
     if typical and lead >= SINGLE.half_intro * typical:
-        return [("an introduction half as long as a section", SINGLE.half_intro_weight)]
+        why = "an introduction half as long as a section"
+        return [Piece("half_intro", why, SINGLE.half_intro_weight)]
     return []
 
 
@@ -170,9 +215,8 @@ def _one_subject(title: str, level: Level, blocks: Sequence[Block]) -> Evidence:
     find = _finder(wanted)
     share = sum(1 for body in bodies if find(body) >= need) / len(bodies)
     if share >= SINGLE.title_terms_share:
-        return [
-            (f"the title's words recur in {share:.0%} of the sections", SINGLE.title_terms_weight)
-        ]
+        why = f"the title's words recur in {share:.0%} of the sections"
+        return [Piece("one_subject", why, SINGLE.title_terms_weight)]
     return []
 
 
@@ -208,30 +252,33 @@ def _for_a_digest(
     heads = level.heads
     linked = sum(blocks[i].link_ratio > SCORING.linked_head for i in heads) / len(heads)
     if linked >= SINGLE.linked_heads_share:
-        found.append(
-            (f"{linked:.0%} of the headlines are links to the stories", -SINGLE.linked_weight)
-        )
+        why = f"{linked:.0%} of the headlines are links to the stories"
+        found.append(Piece("linked_heads", why, -SINGLE.linked_weight))
     if level.runs > 1:
-        found.append((f"{level.runs} runs of stories in parts of their own", -SINGLE.boxed_weight))
+        why = f"{level.runs} runs of stories in parts of their own"
+        found.append(Piece("runs", why, -SINGLE.boxed_weight))
     if boxed(level, blocks, parents):
-        found.append(("each story sits in an element of its own", -SINGLE.boxed_weight))
-    if numbered(level, blocks):
         found.append(
-            ("the headlines are numbered in sequence (a listicle)", -SINGLE.numbered_weight)
+            Piece("boxed", "each story sits in an element of its own", -SINGLE.boxed_weight)
         )
+    if numbered(level, blocks):
+        why = "the headlines are numbered in sequence (a listicle)"
+        found.append(Piece("numbered", why, -SINGLE.numbered_weight))
     if on("dated-sequence") and dated_in_sequence(
         [blocks[i].text for i in heads], SINGLE.numbered_min, alone=level.name == "dt"
     ):
-        found.append(
-            ("the headlines are dated in sequence (news entries)", -SINGLE.numbered_weight)
-        )
+        why = "the headlines are dated in sequence (news entries)"
+        found.append(Piece("dated", why, -SINGLE.numbered_weight))
     line = recurring_line(level, blocks, reasons)
     if line:
-        found.append((f"every story repeats the line {line!r}", -SINGLE.recurring_weight))
+        why = f"every story repeats the line {line!r}"
+        found.append(Piece("recurring", why, -SINGLE.recurring_weight))
     if title and (_DIGEST_CUES.search(title) or COUNTED_TITLE.match(title)):
-        found.append((f"the title {title!r} names a round-up", -SINGLE.title_cue_weight))
+        why = f"the title {title!r} names a round-up"
+        found.append(Piece("title_cue", why, -SINGLE.title_cue_weight))
     if title and counts_stories(title, len(heads)):
-        found.append((f"the title counts the {len(heads)} stories", -SINGLE.title_count_weight))
+        why = f"the title counts the {len(heads)} stories"
+        found.append(Piece("title_count", why, -SINGLE.title_count_weight))
     return found
 
 
@@ -269,13 +316,11 @@ def _grouped(level: Level, levels: Sequence[Level], chars: Sequence[float]) -> E
             continue
         bare = sum(o < SCORING.body_min for o in holding) / len(holding)
         if bare >= OUTLINE.wrapper_own_share:
-            return [
-                (
-                    f"the headlines are grouped under {len(holding)} {coarser.name} category "
-                    "headings with no text of their own",
-                    -SINGLE.groups_weight,
-                )
-            ]
+            why = (
+                f"the headlines are grouped under {len(holding)} {coarser.name} category "
+                "headings with no text of their own"
+            )
+            return [Piece("category_groups", why, -SINGLE.groups_weight)]
     return []
 
 
