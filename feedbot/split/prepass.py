@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from . import boilerplate
 from .blocks import Block
 from .rules import (
+    AD_HEADING,
     AD_NOTE,
     HEADINGS,
     LINK_FURNITURE_HEADING,
@@ -78,6 +79,7 @@ def cut_reasons(blocks: Sequence[Block], sizes: Sequence[float]) -> dict[int, st
         elif block.tag in ("figure", "figcaption"):
             reasons[i] = "caption"  # describes a picture the item does not carry
     _mail_headers(blocks, reasons)
+    _ad_sections(blocks, reasons)
     _link_runs(blocks, reasons)
     _related_tail(blocks, reasons)
     _closing_lines(blocks, reasons)
@@ -125,6 +127,24 @@ def _link_runs(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
             or " | " in blocks[i].text
         ):
             reasons[i] = "links"
+
+
+def _ad_sections(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
+    """A heading over a sponsor's message ("💸 Sponsor"): it and its section, up to the next
+    heading of its level or a coarser one, are an ad."""
+    if not on("ad-sections"):
+        return
+    for i, block in enumerate(blocks):
+        if block.tag not in HEADINGS or len(block.text) > PREPASS.related_chars:
+            continue
+        if not AD_HEADING.match(block.text):
+            continue
+        j = i
+        while j < len(blocks) and (
+            j == i or not (blocks[j].tag in HEADINGS and blocks[j].tag <= block.tag)
+        ):
+            reasons.setdefault(j, "ad")
+            j += 1
 
 
 def _related_tail(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
@@ -267,10 +287,9 @@ def _link_sections(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
             j += 1
         if linked >= PREPASS.link_section_links and text < PREPASS.link_section_text:
             found.append((i, j))
-        elif text >= PREPASS.link_section_text:
-            texts[blocks[i].tag] = texts.get(blocks[i].tag, 0) + 1
     first: dict[str, int] = {}  # each heading text's first place
     if found:
+        texts = _texts_by_tag(blocks, reasons)
         for k, block in enumerate(blocks):
             if block.tag in HEADINGS:
                 first.setdefault(_toc_key(block.text), k)
@@ -286,6 +305,28 @@ def _link_sections(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
             reasons.setdefault(k, "links")
     if on("reference-lines"):
         _link_parts(blocks, reasons)
+
+
+def _texts_by_tag(blocks: Sequence[Block], reasons: dict[int, str]) -> dict[str, int]:
+    """For each heading tag, how many of its sections (up to the next heading of that level or a
+    coarser one) hold a text of their own."""
+    counts: dict[str, int] = {}
+    sections: dict[str, float] = {}  # the sections open at each level, with their text so far
+    for i, block in enumerate(blocks):
+        if block.tag in HEADINGS:
+            for tag in [t for t in sections if t >= block.tag]:
+                if sections.pop(tag) >= PREPASS.link_section_text:
+                    counts[tag] = counts.get(tag, 0) + 1
+            if i not in reasons:
+                sections[block.tag] = 0.0
+        elif i not in reasons:
+            chars = body_chars(block)
+            for tag in sections:
+                sections[tag] += chars
+    for tag, text in sections.items():
+        if text >= PREPASS.link_section_text:
+            counts[tag] = counts.get(tag, 0) + 1
+    return counts
 
 
 def _titles(blocks: Sequence[Block], start: int, end: int, reasons: dict[int, str]) -> bool:

@@ -1058,6 +1058,14 @@ LINK_FURNITURE_HEADING = re.compile(
 # the first characters (lower-cased) of every heading RELATED_HEADING finds
 RELATED_FIRST = frozenset("àalrmysldwt相延推为為猜你関あчп")
 
+# a heading over a sponsor's message ("💸 Sponsor", "Sponsored", "Anzeige", "赞助"): the heading
+# and its section are an ad (fr-twir-201: two sponsor sections among the weekly's own) [ad-sections]
+AD_HEADING = re.compile(
+    r"^\W*(?:sponsors?|sponsored|sponsorisé|sponsorship|our sponsors?|anzeige|werbung|publicité|"
+    r"publicidad|patrocinado|advertisement|реклама|广告|廣告|赞助|贊助|広告|スポンサー)\W*$",
+    re.I,
+)
+
 # a labelled link line: "More: …", "Related: …"
 LINK_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
 
@@ -1128,6 +1136,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # (zh-moyu-weekly-100)
     "one-story-sections": "zhangferry/iOSWeeklyLearning",
     "linked-titles": "PyChina/weekly",
+    "ad-sections": "slorber/this-week-in-react",
     # a flash that opens with its 【bracketed headline】 and goes on with its text, in a list of
     # one-link flashes (zh-cngold-kuaixun-20161016) [bracket-titles]
     "bracket-titles": "cngold/kuaixun.cngold.org",
