@@ -77,7 +77,10 @@ def dated_entries(blocks: Sequence[Block]) -> list[Block]:
     found = [
         i
         for i, b in enumerate(blocks)
-        if b.tag in ("li", "p", "line") and b.lead_kind is None and opening_date(b.text)
+        if b.text[:1].isalnum()
+        and b.tag in ("li", "p", "line")
+        and b.lead_kind is None
+        and opening_date(b.text)
     ]
     if not dated_in_sequence([blocks[i].text for i in found], SCORING.dated_min):
         return list(blocks)
@@ -200,7 +203,10 @@ def split_run_ins(blocks: Sequence[Block]) -> list[Block]:
         return list(blocks)
     out: list[Block] = []
     for block in blocks:
-        out.extend(_pieces(block) if _plain(block) else [block])
+        if block.tag in ("p", "line") and _plain(block):
+            out.extend(_pieces(block))
+        else:
+            out.append(block)
     return out
 
 
