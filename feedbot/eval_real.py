@@ -146,7 +146,12 @@ def split_label(directory: Path, label: dict[str, Any]) -> Split:
 
 def own_rules(label: dict[str, Any]) -> list[str]:
     """The rules that were made while looking at this page's source (its repository)."""
-    return [rule for rule, source in RULE_SOURCES.items() if source == label.get("repo")]
+    repo = label.get("repo")
+    return [
+        rule
+        for rule, source in RULE_SOURCES.items()
+        if source == repo or (isinstance(source, tuple) and repo in source)
+    ]
 
 
 def score_label(directory: Path, label: dict[str, Any], *, loso: bool = False) -> RealScore:

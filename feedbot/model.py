@@ -38,6 +38,9 @@ class Item:
     anchor: str | None = None  # an id on the page that leads to the headline, when the page has one
     published: datetime | None = None  # a date found on the page for this item
     attribution: str | None = None  # the item's own source line, when it has one
+    # where the headline links to, as the page writes it, when the headline is a link that leaves
+    # its place on the page (not "#…"): a repository's name over its description, a post's title
+    link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,9 @@ class Identified:
     norm_body: str
     signature: bytes = b""  # MinHash of norm_body (feedbot.signature); empty for an empty body
     bands: tuple[int, ...] = ()  # the signature's band keys in the feed it goes to, when known
+    # the headline's link resolved against the page, without its fragment; "" when the headline
+    # is no link or links to the page itself
+    target: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,7 @@ class StoredEntry:
     sources: tuple[str, ...] = ()
     owner: str = ""  # the source that made the entry: the only one whose edits update it
     signature: bytes = b""
+    target: str = ""  # where its headline linked to (Identified.target), "" for none
 
 
 @dataclass(frozen=True)

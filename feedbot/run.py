@@ -157,12 +157,15 @@ def split_or_fail(source: SourceConfig, page: Page) -> Split:
     return split
 
 
-def identify_split(source: SourceConfig, split: Split) -> tuple[Identified, ...]:
-    """Keys and fingerprints of a split page's items (pure, so workers do it too)."""
+def identify_split(
+    source: SourceConfig, split: Split, page_url: str | None = None
+) -> tuple[Identified, ...]:
+    """Keys and fingerprints of a split page's items (pure, so workers do it too); headline links
+    are resolved against ``page_url``, the page's final URL."""
     from .identify import identify
 
     items = [replace(i, attribution=i.attribution or split.attribution) for i in split.items]
-    return tuple(identify(items, source.volatile_patterns, feed=source.feed))
+    return tuple(identify(items, source.volatile_patterns, feed=source.feed, page_url=page_url))
 
 
 def sanitise_items(
@@ -211,7 +214,7 @@ def _fetch_and_split(
     try:
         page = fetch_page(fetcher, source, url, cached, started)
         split = split_or_fail(source, page)
-        identified = identify_split(source, split)
+        identified = identify_split(source, split, page.final_url)
         cleaned = sanitise_items(identified, page, secret_params)
         return PageResult(url, page=page, split=split, identified=identified, cleaned=cleaned)
     except NotModified:
@@ -462,7 +465,7 @@ class Runner:
         processed."""
         feed = self.config.feed(source.feed)
         if not identified:
-            identified = identify_split(source, split)
+            identified = identify_split(source, split, page.final_url)
         if len(cleaned) != len(identified):
             cleaned = sanitise_items(identified, page, self.config.secret_params)
         sanitised = {id(ident): html for ident, html in zip(identified, cleaned, strict=True)}

