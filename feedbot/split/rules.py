@@ -934,9 +934,10 @@ class Single:
     title_cue_weight: float = 1.5
     # stories that each link out: at least this share of the sections (at least this many) holds a
     # link to another site (an absolute URL), to at least as many sites as there are sections and
-    # at least this many: each story cites its own source. 18 real digests, no real single (an
-    # article links to a few sites from some of its sections: the most, 8 sites from 5 of 7
-    # sections, a tutorial; a two-section guest post links to 3 sites from both)
+    # at least this many: each story cites its own source. 20 of the 68 real digests whose level is
+    # weighed, 1 of the 31 singles (a post listing the tools one person uses, each linked; the
+    # others link to a few sites from some sections: the most, 8 sites from 5 of 7 sections, a
+    # tutorial; a two-section guest post links to 3 sites from both)
     sources_share: float = 0.75
     sources_min: int = 2
     sources_sites: int = 4
@@ -945,8 +946,9 @@ class Single:
     # not two speakers in turn: the label of a kind of record ("DEAR ABBY:" over each letter)
     recurring_label_share: float = 0.4
     recurring_label_min: int = 3
-    # a title that names an issue or a day (rules.ISSUE_TITLE): 31 real digests, no real single
-    # (with the titles a site gives; the corpus scorer titles a Markdown page by its id)
+    # a title that names an issue or a day (rules.ISSUE_TITLE): 20 of the 69 real digests whose
+    # level is weighed, none of the 31 singles (12 of 68 with the corpus scorer's titles, which
+    # name a Markdown page by its label's id; `tools/fit_split.py singles table` counts both)
     issue_title_weight: float = 2.0
     # a title that states the number of headlines (at least this number, this much off at most:
     # an introduction or a closing section): 9 real digests, no real single
