@@ -19,7 +19,8 @@ SEQS = FIXTURES / "realseqs"
 
 # what the splitter reaches on the real corpus (raise these as it gets better, never lower them)
 MACRO_F1 = 0.88
-SINGLES_WRONG = 12
+# (issue12-single: 5 of 41 wrong; main had 12 wrong before it)
+SINGLES_WRONG = 5
 ERRORS = 0
 
 

@@ -10,6 +10,8 @@ Development only (needs numpy and scikit-learn, which feedbot does not depend on
     .venv/bin/python tools/fit_split.py select       # forward selection of the ranker's features
     .venv/bin/python tools/fit_split.py weights      # fit on every page: the table for rules.RANKER
     .venv/bin/python tools/fit_split.py nested       # selection and fit together, cross-validated
+    .venv/bin/python tools/fit_split.py singles collect|table|cv   # the single-article decision
+                                                     # (tools/fit_single.py)
 
 For every page of ``tests/fixtures/realpages`` each candidate level (the viable family levels, the
 page's headline links, and today's choice after its moves on the outline) is forced as the pipeline
@@ -253,9 +255,16 @@ def per_page_ceiling() -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument(
-        "what", choices=["collect", "ceiling", "pages", "cv", "select", "weights", "nested"]
+        "what",
+        choices=["collect", "ceiling", "pages", "cv", "select", "weights", "nested", "singles"],
     )
+    parser.add_argument("rest", nargs="*")
     args = parser.parse_args()
+    if args.what == "singles":
+        from tools import fit_single
+
+        fit_single.main(args.rest)
+        return 0
     if args.what == "collect":
         collect()
     elif args.what == "ceiling":

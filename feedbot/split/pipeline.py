@@ -24,7 +24,7 @@ from .prepass import body_chars, cut_reasons
 from .ranking import PageView, fitted_choice
 from .refine import dated_entries, marker_heads, split_run_ins, stamped_posts, subject_lines
 from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE, level_chooser
-from .single import dialogue, is_single_article
+from .single import is_single_article
 from .text import units
 
 
@@ -132,11 +132,7 @@ def _single(
     if best is None:
         single, why = one_text(page.total)
         return single, Candidate("one-text", int(single), float(single), why)
-    if best.name == "label":  # labels are names: only a conversation makes them one article
-        talk = dialogue(page.blocks)
-        said = "two speakers' names in turn (an interview)" if talk else "labelled stories"
-        return talk, Candidate("single-article", int(talk), float(talk), (said,))
-    if is_lead_family(best.name):
+    if is_lead_family(best.name) and best.name != "label":
         return False, None
     single, evidence = is_single_article(
         page.title, best, page.blocks, page.reasons, page.ext.parents, levels, page.chars

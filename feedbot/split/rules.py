@@ -795,7 +795,7 @@ DIGEST_CUES = (
     r"日报|日報|联播|聯播|简报|簡報|摘要|精选|精選|盘点|盤點|合集|读者来信|讀者來信|来信|來信|直播|滚动|滾動|实时|"
     r"ニュース|まとめ|速報|brief|briefing|digest|round-?up|newsletter|weekly|daily|this week|"
     r"things to know|need to know|what happened|live|updates|morning|evening|edition|letters|"
-    r"headlines|in short|Nachrichten|Überblick|essentiel|actualités|revue)"
+    r"headlines|in short|Nachrichten|Überblick|essentiel|actualités|revue|дайджест|выпуск|новости)"
 )
 # headings that name a part of one text, not a story (introduction, background, conclusion, …)
 SECTION_CUES = (
@@ -815,6 +815,24 @@ FRAME_SECTIONS = (
     r"Einleitung|Inhalt|Zusammenfassung|Fazit|Sommaire|Résumé|En bref|Conclusion|Índice|Resumen|"
     r"Введение|Содержание|Итоги)\b"
 )
+# a title that names an issue of a periodical or a day: an issue's number ("#318", "No. 5", "第 150 期",
+# "Issue 20", "Выпуск 3") or a full date ("2024年8月1日", "2024-12-30", "April 19, 2013", "29/05/2018");
+# a year or a month alone does not count ("2021: Year in Review", "v0.9.1 (October 2015)")
+ISSUE_TITLE = re.compile(
+    r"(#\s?\d{1,4}(?!\d)|№\s?\d+|第\s*[\d一二三四五六七八九十百]+\s*[期号號回]|"
+    r"\b(issue|no\.|nr\.|vol\.|выпуск|édition|ausgabe|episode|edição|número)\s*#?\d+|"
+    r"(19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)|"
+    r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+(19|20)\d\d|"
+    r"\b\d{1,2}\.?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(19|20)\d\d|"
+    r"(?<![\d/])\d{1,2}/\d{1,2}/(19|20)\d\d)",
+    re.I,
+)
+# a release's version in a title or a heading: three numbers ("3.3.0") or a "v" and two ("v0.9")
+VERSION = re.compile(r"(?<![\w.$€£¥])(v\d+\.\d+(\.\d+)*|\d+\.\d+\.\d+(\.\d+)*)(?![\w.]*\d)", re.I)
+# a link to another site in a block's HTML (feedbot writes every attribute in double quotes)
+OUTBOUND_LINK = re.compile(r'href="https?://([^/"?#]+)')
+# a heading that is a word and a number and nothing else ("注1", "Reason #2:", "Step 3", "Teil 4")
+MARKED_PART = re.compile(r"^\s*([^\W\d_][^\d]{0,11}?)\s*[#№]?\s*(\d{1,3})\s*[:：.)）]?\s*$")
 # a question or an answer opening a paragraph (an interview)
 QA_OPENINGS = ("问：", "問：", "Q:", "Q：", "答：", "A:", "A：")
 QUESTION_OPENINGS = ("问：", "問：", "Q:", "Q：")
@@ -867,13 +885,35 @@ class Single:
     # 30-880, the real singles' sections 80-4000 (half of them over 1,000)
     long_sections: float = 1000
     long_weight: float = 1.0
+    # ... and longer still (the real digests' longest median is ~1,970, a bookmark list's link
+    # sections; singles: 6 of 41 over this)
+    longer_sections: float = 1500
+    longer_weight: float = 0.5
+    # headings that are a word and a number (rules.MARKED_PART), the same word in at least this many
+    # and this share of them: the numbered parts of one text ("注1" … "注6" of a blog post's notes);
+    # no real digest has such headings (a listicle's numbered headlines say what each item is)
+    marked_parts_min: int = 3
+    marked_parts_share: float = 0.5
+    marked_parts_weight: float = 2.0
+    # labels whose text after them is this short (a date, a telephone number, an address, a file):
+    # in this share of the labelled lines, the fields of one document, not stories under names
+    field_value_max: float = 10
+    field_share: float = 0.6
+    fields_weight: float = 2.0
+    # a title naming one release (rules.VERSION) above headings that are no versions: the notes of
+    # one release (2 real singles: VS Code 0.9.1, Ruby 3.3.0); a changelog's headings are versions
+    version_title_weight: float = 1.0
     # --- evidence for a digest (subtracted) ---
     # headlines that are links (to each story's own page): this share of them
     linked_heads_share: float = 0.5
     linked_weight: float = 3.0
-    # each story in an element of its own (a card, an <article>), at least this many
+    # each story in an element of its own (a card, an <article>), at least this many; with headlines
+    # that are no links, the elements may be an article's sections (Sphinx's div.section, HTML5
+    # <section>): every real digest in boxes links its headlines, one real single (a tutorial) is
+    # boxed with plain headings
     boxed_min: int = 3
     boxed_weight: float = 3.0
+    boxed_plain_weight: float = 1.0
     # headlines numbered in sequence (1, 2, 3 … or 21 … 1), at least this many, this share numbered
     numbered_min: int = 3
     numbered_share: float = 0.8
@@ -892,6 +932,24 @@ class Single:
     )
     # a title that names a round-up or counts its stories
     title_cue_weight: float = 1.5
+    # stories that each link out: at least this share of the sections (at least this many) holds a
+    # link to another site (an absolute URL), to at least as many sites as there are sections and
+    # at least this many: each story cites its own source. 20 of the 68 real digests whose level is
+    # weighed, 1 of the 31 singles (a post listing the tools one person uses, each linked; the
+    # others link to a few sites from some sections: the most, 8 sites from 5 of 7 sections, a
+    # tutorial; a two-section guest post links to 3 sites from both)
+    sources_share: float = 0.75
+    sources_min: int = 2
+    sources_sites: int = 4
+    sources_weight: float = 1.5
+    # one label opening at least this share of a level of labelled lines (and at least this many),
+    # not two speakers in turn: the label of a kind of record ("DEAR ABBY:" over each letter)
+    recurring_label_share: float = 0.4
+    recurring_label_min: int = 3
+    # a title that names an issue or a day (rules.ISSUE_TITLE): 20 of the 69 real digests whose
+    # level is weighed, none of the 31 singles (12 of 68 with the corpus scorer's titles, which
+    # name a Markdown page by its label's id; `tools/fit_split.py singles table` counts both)
+    issue_title_weight: float = 2.0
     # a title that states the number of headlines (at least this number, this much off at most:
     # an introduction or a closing section): 9 real digests, no real single
     title_count_min: int = 2
@@ -981,7 +1039,8 @@ COUNTED_TITLE = re.compile(r"^\s*(the\s+)?\d{1,3}\s+(best\s+)?\w", re.I)
 TITLE_NUMBER = re.compile(r"(?<![\d.,:/$€£¥#№-])(\d{1,3})(?![\d.,:/%-]\d|[\d%])")
 
 # punctuation that separates the parts of a title
-TITLE_PUNCTUATION = re.compile(r"[:：,，;；、|–—\-!！?？。.«»“”\"]+")
+# (not quotation marks: "性能“吊打”同行" is one clause)
+TITLE_PUNCTUATION = re.compile(r"[:：,，;；、|–—\-!！?？。.]+")
 
 # a tagged line: its text, then a colon and the link it is about ("[工具] 编辑器： https://…")
 TAGGED_LINE = re.compile(r"^(.+?)\s*[：:]\s*(https?://\S+.*)$", re.S)
@@ -1101,6 +1160,10 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "dated-sequence": "cooljeanius/gcc-wwwdocs",
     "dated-entries": "silverfoxy/JSCryptoMinerStudy",
     "heading-links": "silverfoxy/JSCryptoMinerStudy",
+    "marked-parts": "YaoZeyuan/mindhacks.cn-mirror",
+    "field-labels": "Halerfermatqing/mybolgfor",
+    "outline-numbers": "Halerfermatqing/mybolgfor",
+    "version-title": "microsoft/vscode-docs",
     # every post of a blog home under an <h1>: the first is not the page's title
     # (es-microsiervos-home-20180319)
     "posts-h1": "silverfoxy/JSCryptoMinerStudy",
