@@ -201,9 +201,9 @@ class Choice:
     outside: set[int] | None = None  # blocks outside the chosen stories' own elements
 
 
-def choose(levels: Sequence[Level], chars: Sequence[float]) -> Choice:
-    """The best-scoring level, moved on the outline: down from wrappers and category labels to the
-    stories they hold, up from link bullets to the sections that hold them."""
+def choose(levels: Sequence[Level], chars: Sequence[float], start: Level | None = None) -> Choice:
+    """The best-scoring level (or ``start``), moved on the outline: down from wrappers and category
+    labels to the stories they hold, up from link bullets to the sections that hold them."""
     viable = [s for s in levels if s.ok]
     choice = Choice(None)
     for s in levels:
@@ -213,20 +213,40 @@ def choose(levels: Sequence[Level], chars: Sequence[float]) -> Choice:
             )
     if not viable:
         return choice
-    best = max(viable, key=lambda s: (s.score, -len(s.name)))
-    choice.why.append(f"{best.name} scores best ({best.score:.2f})")
-    seen = {best.name}
+    if start is None:
+        best = max(viable, key=lambda s: (s.score, -len(s.name)))
+        choice.why.append(f"{best.name} scores best ({best.score:.2f})")
+    else:
+        best = start
+        choice.why.append(f"from {best.name}")
+    path = [best]
     while True:
         moved = _ascend(best, viable, chars, choice) or _descend(best, viable, chars, choice)
-        if moved is None or moved.name in seen:
+        if moved is None:
             break
-        seen.add(moved.name)
+        back = next((k for k, s in enumerate(path) if s.name == moved.name), None)
+        if back is not None:
+            best = _settle_cycle([*path[back:], moved], choice)
+            break
+        path.append(moved)
         best = moved
     for s in viable:
         if s is not best and s.name not in choice.rejected:
             choice.rejected[s.name] = f"scores {s.score:.2f}, below the chosen level"
     choice.level = best
     return choice
+
+
+def _settle_cycle(cycle: list[Level], choice: Choice) -> Level:
+    """Moves that lead back to a level already left (``cycle``: from it round to it again): a
+    descent found the coarser headlines grouping the finer ones, so the finer level holds the
+    stories (as last reached, with the sections it was moved under)."""
+    if not on("move-cycles"):
+        return cycle[-2]
+    finest = max(reversed(cycle), key=lambda s: s.rank)
+    choice.why.append(f"at {finest.name}: the moves lead round in a circle, the finer level stays")
+    choice.rejected.pop(finest.name, None)
+    return finest
 
 
 _FRAMES = re.compile(FRAME_SECTIONS, re.I)

@@ -243,6 +243,12 @@ class Lines:
     # than this many characters; a paragraph that does was written line by line (Markdown's single
     # newlines): its line breaks separate a headline line from its text
     unwrapped: int = 200
+    # a source line opening with a list marker ("\n1. [title](…)"): a Markdown list entry whose
+    # description was indented too far, so the renderer folded the next entry into the paragraph
+    # before it (a "lazy" line; en-devopsish-100, en-golangweekly-363): it is a line of its own
+    # [folded-entries]
+    folded_entry: re.Pattern[str] = re.compile(r"\n[ \t]*\d{1,2}[.)][ \t]")
+    folded_opening: re.Pattern[str] = re.compile(r"[ \t]*\d{1,2}[.)][ \t]+")  # (its marker)
 
 
 LINES = Lines()
@@ -1205,6 +1211,10 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "bracket-titles": "cngold/kuaixun.cngold.org",
     # the link-only sections of a weekly ("Deprecated", "Version Updates") were cut as "Related"
     # lists (en-lwkd-20190310, en-this-week-in-livecode-53, fr-twir-201)
+    "folded-entries": "able8/weekly",
+    # li-lead up to the page's one <h2> (link bullets in a section) and down again (one headline
+    # over 41): the moves went round and stopped at the heading (en-devopsish-100) [move-cycles]
+    "move-cycles": "able8/weekly",
     "link-sections": (
         "kubernetes-sigs/lwkd",
         "livecode/this-week-in-livecode",
