@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from .blocks import Block
 from .blocks import collapse as fold_space
 from .outline import Outline, head_text, is_lead_family, rank
-from .rules import FRAME_SECTIONS, HEADINGS, LINK_PAGES, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
+from .rules import FAMILIES, FRAME_SECTIONS, HEADINGS, LINK_PAGES, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
 from .text import dated_in_sequence, marker_of, strip_marker, units
 
 
@@ -87,8 +87,9 @@ def score_level(
         for b, h in zip(level.spans, level.head_sizes, strict=True)
     ]
     frac_body = sum(with_body) / n
-    if name == "date-lead":
-        frac_body = 1.0  # a dated news line is a story by itself, with or without more text
+    line_stories = name == "date-lead" or _numbered_run(level, blocks)
+    if line_stories:
+        frac_body = 1.0  # a dated or numbered news line is a story by itself, with or without more
     covered = sum(level.spans) + sum(len(head_text(blocks[i], is_lead_family(name))) for i in heads)
     coverage = min(1.0, covered / total) if total else 0.0
     mean_head = level.mean_head()
@@ -104,7 +105,7 @@ def score_level(
     level.reasons.append(
         f"{n} headlines, {frac_body:.0%} with a body, cover {coverage:.0%} of the text"
     )
-    score += _evidence(level, blocks, level.reasons)
+    score += _evidence(level, blocks, level.reasons, line_stories)
     distinct = len({head_text(blocks[i], is_lead_family(name)) for i in heads}) / n
     enough = frac_body >= SCORING.ok_body_share
     level.ok = enough and mean_head <= SCORING.ok_head_max and distinct >= SCORING.distinct_heads
@@ -153,7 +154,22 @@ def _measure(
         level.own.append(sum(chars[start + 1 : stop], rest))
 
 
-def _evidence(level: Level, blocks: Sequence[Block], reasons: list[str]) -> float:
+def _numbered_run(level: Level, blocks: Sequence[Block]) -> bool:
+    """Numbered lines one right after another, counting 1, 2, 3 … (or down to 1): each line is a
+    story of its own (a briefing's "1、…；" lines), not a headline waiting for its body."""
+    heads = level.heads
+    if not level.name.startswith("mark:") or len(heads) < FAMILIES.numbered_lines:
+        return False
+    if not on("numbered-stories") or any(b - a != 1 for a, b in itertools.pairwise(heads)):
+        return False
+    values = [m[1] if (m := marker_of(blocks[i].text)) else None for i in heads]
+    steps = {b - a for a, b in itertools.pairwise(values) if a is not None and b is not None}
+    return None not in values and len(steps) == 1 and steps <= {1, -1}
+
+
+def _evidence(
+    level: Level, blocks: Sequence[Block], reasons: list[str], line_stories: bool = False
+) -> float:
     """Score adjustments for numbering, long headlines, thin bodies and linked headlines."""
     score = 0.0
     name, heads = level.name, level.heads
@@ -178,7 +194,7 @@ def _evidence(level: Level, blocks: Sequence[Block], reasons: list[str]) -> floa
             SCORING.long_head_max_penalty, (mean_head - SCORING.long_head) / SCORING.long_head_scale
         )
         reasons.append(f"long headlines (mean {mean_head:.0f} units)")
-    if statistics.median(level.spans) < SCORING.thin_body_ratio * mean_head and name != "date-lead":
+    if statistics.median(level.spans) < SCORING.thin_body_ratio * mean_head and not line_stories:
         score -= SCORING.thin_body_penalty
         reasons.append("bodies barely longer than headlines")
     linked = sum(blocks[i].link_ratio > SCORING.linked_head for i in heads) / n

@@ -1215,6 +1215,9 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # li-lead up to the page's one <h2> (link bullets in a section) and down again (one headline
     # over 41): the moves went round and stopped at the heading (en-devopsish-100) [move-cycles]
     "move-cycles": "able8/weekly",
+    # the fifteen "1、…；" lines were a candidate but rejected as headlines without bodies: each
+    # line of such a run is a story by itself (zh-60s-dushijie-20230315) [numbered-stories]
+    "numbered-stories": "RavelloH/EverydayNews",
     "link-sections": (
         "kubernetes-sigs/lwkd",
         "livecode/this-week-in-livecode",
