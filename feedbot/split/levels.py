@@ -19,7 +19,17 @@ from dataclasses import dataclass, field, replace
 from .blocks import Block
 from .blocks import collapse as fold_space
 from .outline import Outline, head_text, is_lead_family, rank
-from .rules import FAMILIES, FRAME_SECTIONS, HEADINGS, LINK_PAGES, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
+from .rules import (
+    FAMILIES,
+    FRAME_SECTIONS,
+    HEADINGS,
+    LINK_PAGES,
+    LONE_HEADINGS,
+    OUTLINE,
+    PRIORS,
+    SCORING,
+    on,
+)
 from .text import dated_in_sequence, marker_of, strip_marker, units
 
 
