@@ -49,6 +49,7 @@ class Level:
     head_lines: list[float] = field(default_factory=list)  # each headline block's whole length
     sections: set[int] = field(default_factory=set)  # coarser headlines the items are grouped under
     runs: int = 1  # runs of stories in parts of their own (feature cards beside a news list)
+    named: bool = False  # each headline a name of its own in words (none repeated, none a number)
     tags: bool = (
         False  # the leads are category tags ([工具], [类库]): the whole line is the headline
     )
@@ -117,6 +118,11 @@ def score_level(
     )
     score += _evidence(level, blocks, level.reasons, line_stories)
     distinct = len({head_text(blocks[i], is_lead_family(name)) for i in heads}) / n
+    level.named = (
+        name in HEADINGS
+        and distinct == 1.0
+        and all(any(map(str.isalpha, head_text(blocks[i], False))) for i in heads)
+    )
     enough = frac_body >= SCORING.ok_body_share
     level.ok = enough and mean_head <= SCORING.ok_head_max and distinct >= SCORING.distinct_heads
     if not enough:
@@ -345,7 +351,8 @@ def _descend(
     for finer in viable:
         if finer.rank <= best.rank:
             continue
-        if finer.mean_head() < OUTLINE.finer_head_ratio * best.mean_head():
+        shorter = finer.mean_head() < OUTLINE.finer_head_ratio * best.mean_head()
+        if shorter and not _sub_sections(best, finer):
             continue  # stories' headlines are not shorter than the labels over them
         counts = nested(finer, best)
         holders = sum(c > 0 for c in counts)
@@ -353,7 +360,7 @@ def _descend(
         if inside < OUTLINE.nested_share or len(finer.heads) < holders:
             continue
         own = _own_share(best, finer, chars)
-        why = _grouping_reason(best, finer, own, holders / len(counts))
+        why = _grouping_reason(best, finer, own, holders / len(counts), shorter)
         if why:
             found.append((finer.score, finer, why))
     if not found:
@@ -521,13 +528,27 @@ def _mix(coarse: Level, finer: Level, chars: Sequence[float]) -> Level | None:
     return mixed
 
 
-def _grouping_reason(best: Level, finer: Level, own_share: float, holding: float) -> str:
-    """Why ``best``'s headlines are groupers over ``finer``'s, or '' when they are not."""
+def _sub_sections(best: Level, finer: Level) -> bool:
+    """Headings under headings, each a name of its own in words (no template repeated in every
+    story, "What happened?", "Why it matters"; no comment numbers, "#11"): the sections of a
+    wrapper, however short their names."""
+    if not on("short-wrapped") or best.name not in HEADINGS or finer.name not in HEADINGS:
+        return False
+    return finer.named
+
+
+def _grouping_reason(
+    best: Level, finer: Level, own_share: float, holding: float, shorter: bool
+) -> str:
+    """Why ``best``'s headlines are groupers over ``finer``'s, or '' when they are not. Finer
+    headlines shorter than ``best``'s are stories only under wrappers (no text of their own)."""
     if own_share < OUTLINE.wrapper_own_share and holding >= OUTLINE.holding_share:
         return (
             f"its headlines are wrappers: {own_share:.0%} of those over {finer.name} headlines "
             "have a text of their own before them"
         )
+    if shorter:
+        return ""
     if len(best.heads) <= OUTLINE.few and len(finer.heads) >= OUTLINE.few_children * len(
         best.heads
     ):

@@ -1218,6 +1218,10 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # the fifteen "1、…；" lines were a candidate but rejected as headlines without bodies: each
     # line of such a run is a story by itself (zh-60s-dushijie-20230315) [numbered-stories]
     "numbered-stories": "RavelloH/EverydayNews",
+    # "Un peu de contenu" wraps the three <h3> topics with no text of its own, but their names are
+    # shorter than it: a wrapper gives way whatever its children's length (fr-winsos-bookmarks-29)
+    # [short-wrapped]
+    "short-wrapped": "eunomie/log.winsos.net",
     "link-sections": (
         "kubernetes-sigs/lwkd",
         "livecode/this-week-in-livecode",
