@@ -237,7 +237,11 @@ def moved_view(rec: dict[str, Any], key: str = "moved") -> dict[str, Any]:
         cands.append(c)
     # the hand-set chooser's own pick is the moves from the best hand score (ties: shorter name)
     families = [k for k, c in enumerate(cands) if c["origin"] == "family"]
-    best = max(families, key=lambda k: (cands[k]["features"]["hand_score"], -len(cands[k]["name"])), default=None)
+    best = max(
+        families,
+        key=lambda k: (cands[k]["features"]["hand_score"], -len(cands[k]["name"])),
+        default=None,
+    )
     for k, c in enumerate(cands):
         c["today"] = k == best if not rec_is_links(rec) else c["origin"] == "links"
     out["cands"] = cands

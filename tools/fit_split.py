@@ -35,14 +35,14 @@ import copy
 import json
 import statistics
 import sys
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from feedbot.split import levels as levels_module
 from feedbot.eval_real import fine_headlines, load_labels, own_rules, page_input, prf
+from feedbot.split import levels as levels_module
 from feedbot.split.assemble import plan_items, plan_single
 from feedbot.split.dom import extract_html, extract_text
 from feedbot.split.levels import Choice, choose, link_list, trim_frames
@@ -147,7 +147,9 @@ def no_move(name: str) -> Iterator[None]:
         setattr(levels_module, name, saved)
 
 
-def moved_outcome(label: dict[str, Any], page: Any, levels: list[Any], start: Any) -> dict[str, Any]:
+def moved_outcome(
+    label: dict[str, Any], page: Any, levels: list[Any], start: Any
+) -> dict[str, Any]:
     """What the outline's moves make of the family ``start`` when they begin there (as today's
     chooser begins from its best score): the level's name, headlines, F1 and single decision."""
     level = today_level(page, levels, start.name)
