@@ -62,6 +62,14 @@ class Level:
         """The share of headlines with a text of their own (not only finer headlines under them)."""
         return sum(o >= SCORING.body_min for o in self.own) / len(self.own) if self.own else 0.0
 
+    def held_own_share(self) -> float:
+        """:meth:`own_share` over the headlines with anything under them (an empty section, its
+        list cut, is no section without a text of its own)."""
+        if not on("held-sections"):
+            return self.own_share()
+        held = [o for o, span in zip(self.own, self.spans, strict=True) if span > 0]
+        return sum(o >= SCORING.body_min for o in held) / len(held) if held else 0.0
+
     def keep(self, first: int, last: int) -> None:
         """Keep only headlines ``first`` to ``last`` (exclusive), with all that is measured of them."""
         for name in ("heads", "ends", "own", "spans", "head_sizes", "head_lines"):
@@ -586,7 +594,10 @@ def _ascend(
 
 def _sub_reason(best: Level, coarser: Level, chars: Sequence[float]) -> str:
     """Why ``best``'s headlines belong inside ``coarser``'s stories, or '' when they do not."""
-    if len(coarser.heads) > len(best.heads) and coarser.own_share() >= OUTLINE.section_own_share:
+    if (
+        len(coarser.heads) > len(best.heads)
+        and coarser.held_own_share() >= OUTLINE.section_own_share
+    ):
         return (
             f"its {len(best.heads)} headlines are sub-headings inside the "
             f"{len(coarser.heads)} {coarser.name} stories"

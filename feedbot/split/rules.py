@@ -1222,6 +1222,13 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # shorter than it: a wrapper gives way whatever its children's length (fr-winsos-bookmarks-29)
     # [short-wrapped]
     "short-wrapped": "eunomie/log.winsos.net",
+    # two list entries under the last of nine <h2>, four of them empty (their lists cut as links):
+    # the entries are inside sections with a text of their own, counted over the sections that
+    # hold anything (en-lwkd-20240616) [held-sections]
+    "held-sections": "kubernetes-sigs/lwkd",
+    # "Release Schedule" had no text of its own: its first line was taken for a sub-heading, the
+    # page's one bold line (en-lwkd-20240616) [lone-finer]
+    "lone-finer": "kubernetes-sigs/lwkd",
     "link-sections": (
         "kubernetes-sigs/lwkd",
         "livecode/this-week-in-livecode",
