@@ -13,7 +13,7 @@ import itertools
 import math
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field, replace
 
 from .blocks import Block
@@ -93,8 +93,10 @@ def score_level(
     outline: Outline,
     total: float,
     chars: Sequence[float],
+    cut: Container[int] = (),
 ) -> Level:
-    """How well a family's headlines hold stories: bodies, coverage, regularity, numbering."""
+    """How well a family's headlines hold stories: bodies, coverage, regularity, numbering
+    (``cut``: the blocks cut before, which no span holds)."""
     n = len(heads)
     if n < 2 and not (n == 1 and name in LONE_HEADINGS):
         # one heading can stand for a digest that has a single story today; nothing else can
@@ -103,7 +105,10 @@ def score_level(
     _measure(level, blocks, outline, chars)
     with_body = [
         b >= max(SCORING.body_min, SCORING.body_vs_head * h)
-        for b, h in zip(level.spans, level.head_sizes, strict=True)
+        or _link_section(name, start, end, blocks, cut)
+        for b, h, start, end in zip(
+            level.spans, level.head_sizes, level.heads, level.ends, strict=True
+        )
     ]
     frac_body = sum(with_body) / n
     line_stories = name == "date-lead" or _numbered_run(level, blocks)
@@ -176,6 +181,22 @@ def _measure(
         at = bisect.bisect_right(finer, start)
         stop = min(end, finer[at]) if at < len(finer) else end
         level.own.append(sum(chars[start + 1 : stop], rest))
+
+
+def _link_section(
+    name: str, start: int, end: int, blocks: Sequence[Block], cut: Container[int]
+) -> bool:
+    """A heading over a list of title links (a newsletter's "En français" or "Version Updates"):
+    the links are its body, though their text is no body text."""
+    if name not in HEADINGS or not on("link-section-bodies"):
+        return False
+    links = 0
+    for j in range(start + 1, end):
+        if j not in cut and blocks[j].link_ratio >= FAMILIES.link_line_share:
+            links += 1
+            if links >= SCORING.link_section_min:
+                return True
+    return False
 
 
 def _numbered_run(level: Level, blocks: Sequence[Block]) -> bool:
@@ -279,14 +300,22 @@ def choose(levels: Sequence[Level], chars: Sequence[float], start: Level | None 
 
 def _settle_cycle(cycle: list[Level], choice: Choice) -> Level:
     """Moves that lead back to a level already left (``cycle``: from it round to it again): a
-    descent found the coarser headlines grouping the finer ones, so the finer level holds the
-    stories (as last reached, with the sections it was moved under)."""
+    descent found the coarser headlines grouping the finer ones, an ascent the finer ones inside
+    the coarser. The finer level holds the stories when they have texts of their own (as last
+    reached, with the sections it was moved under); bare link bullets stay in the sections."""
     if not on("move-cycles"):
         return cycle[-2]
     finest = max(reversed(cycle), key=lambda s: s.rank)
-    choice.why.append(f"at {finest.name}: the moves lead round in a circle, the finer level stays")
-    choice.rejected.pop(finest.name, None)
-    return finest
+    share = finest.own_share()
+    if share >= OUTLINE.cycle_story_share:
+        why = f"the {finest.name} headlines have texts of their own ({share:.0%})"
+        chosen = finest
+    else:
+        chosen = min(reversed(cycle), key=lambda s: s.rank)
+        why = f"only {share:.0%} of the {finest.name} headlines have a text of their own"
+    choice.why.append(f"at {chosen.name}: the moves lead round in a circle; {why}")
+    choice.rejected.pop(chosen.name, None)
+    return chosen
 
 
 _FRAMES = re.compile(FRAME_SECTIONS, re.I)

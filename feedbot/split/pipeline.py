@@ -184,7 +184,7 @@ def _levels(page: _Page, options: SplitOptions) -> tuple[list[Level], bool]:
         return [score_level(name, heads, blocks, _flat(blocks), page.total, page.chars)], True
     outline = Outline(families(blocks, set(reasons), page.sizes), len(blocks))
     return [
-        score_level(name, heads, blocks, outline, page.total, page.chars)
+        score_level(name, heads, blocks, outline, page.total, page.chars, cut=reasons)
         for name, heads in outline.families.items()
     ], False
 

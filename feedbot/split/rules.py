@@ -647,6 +647,9 @@ class Scoring:
     # headlines that are mostly links over more than this share: a table of contents
     linked_heads: float = 0.5
     linked_heads_penalty: float = 0.5
+    # a heading over at least this many title links (not cut) has a body: the links
+    # (fr-twir-201: "🇫🇷 En français", "🔀 Autre" hold link lines only) [link-section-bodies]
+    link_section_min: int = 2
     # one headline alone stands for a digest with one story today (headings only), at a cost
     single_head_penalty: float = 2.0
     # a level's headlines differ: at least this share of them distinct (one label before every
@@ -731,6 +734,10 @@ class OutlineMoves:
     tags_share: float = 0.6
     # frame sections at the ends are cut only while this many stories remain
     frames_keep: int = 2
+    # moves that lead round in a circle (labels over entries, entries inside sections) settle on
+    # the entries when this share of them have a text of their own (en-devopsish-100 0.90,
+    # ru-frontend-weekly-8 0.98), else on the sections (fr-twir-201: 0.53, bare link bullets)
+    cycle_story_share: float = 0.75
     # bodies of comparable weight: within this factor of the median body (a feature of the ranker)
     comparable_factor: float = 4.0
 
@@ -1213,15 +1220,20 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # lists (en-lwkd-20190310, en-this-week-in-livecode-53, fr-twir-201)
     "folded-entries": "able8/weekly",
     # li-lead up to the page's one <h2> (link bullets in a section) and down again (one headline
-    # over 41): the moves went round and stopped at the heading (en-devopsish-100) [move-cycles]
-    "move-cycles": "able8/weekly",
+    # over 41): the moves went round and stopped at the heading (en-devopsish-100); where they
+    # settle was set on it, ru-frontend-weekly-8 and fr-twir-201 [move-cycles]
+    "move-cycles": (
+        "able8/weekly",
+        "nikolai-shabalin/frontend-weekly",
+        "slorber/this-week-in-react",
+    ),
     # the fifteen "1、…；" lines were a candidate but rejected as headlines without bodies: each
     # line of such a run is a story by itself (zh-60s-dushijie-20230315) [numbered-stories]
     "numbered-stories": "RavelloH/EverydayNews",
     # "Un peu de contenu" wraps the three <h3> topics with no text of its own, but their names are
     # shorter than it: a wrapper gives way whatever its children's length (fr-winsos-bookmarks-29)
     # [short-wrapped]
-    "short-wrapped": "eunomie/log.winsos.net",
+    "short-wrapped": ("eunomie/log.winsos.net", "livecode/this-week-in-livecode"),
     # two list entries under the last of nine <h2>, four of them empty (their lists cut as links):
     # the entries are inside sections with a text of their own, counted over the sections that
     # hold anything (en-lwkd-20240616) [held-sections]
@@ -1229,6 +1241,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # "Release Schedule" had no text of its own: its first line was taken for a sub-heading, the
     # page's one bold line (en-lwkd-20240616) [lone-finer]
     "lone-finer": "kubernetes-sigs/lwkd",
+    "link-section-bodies": "slorber/this-week-in-react",
     "link-sections": (
         "kubernetes-sigs/lwkd",
         "livecode/this-week-in-livecode",
