@@ -50,6 +50,7 @@ class Level:
     sections: set[int] = field(default_factory=set)  # coarser headlines the items are grouped under
     runs: int = 1  # runs of stories in parts of their own (feature cards beside a news list)
     named: bool = False  # each headline a name of its own in words (none repeated, none a number)
+    linked: float = 0.0  # the share of headlines that are links
     tags: bool = (
         False  # the leads are category tags ([工具], [类库]): the whole line is the headline
     )
@@ -243,6 +244,7 @@ def _evidence(
         score -= SCORING.thin_body_penalty
         reasons.append("bodies barely longer than headlines")
     linked = sum(blocks[i].link_ratio > SCORING.linked_head for i in heads) / n
+    level.linked = linked
     if linked > SCORING.linked_heads and not name.startswith(("li-", "link")):
         score -= SCORING.linked_heads_penalty
         reasons.append("headlines are mostly links (a table of contents?)")
@@ -579,7 +581,11 @@ def _grouping_reason(
 ) -> str:
     """Why ``best``'s headlines are groupers over ``finer``'s, or '' when they are not. Finer
     headlines shorter than ``best``'s are stories only under wrappers (no text of their own)."""
-    if own_share < OUTLINE.wrapper_own_share and holding >= OUTLINE.holding_share:
+    if (
+        own_share < OUTLINE.wrapper_own_share
+        and holding >= OUTLINE.holding_share
+        and not (on("linked-posts") and best.linked > SCORING.linked_heads)
+    ):
         return (
             f"its headlines are wrappers: {own_share:.0%} of those over {finer.name} headlines "
             "have a text of their own before them"

@@ -1242,6 +1242,10 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # page's one bold line (en-lwkd-20240616) [lone-finer]
     "lone-finer": "kubernetes-sigs/lwkd",
     "link-section-bodies": "slorber/this-week-in-react",
+    # a blog home's linked <h1> post titles were taken for wrappers over the bold links of each
+    # post's round-up: headlines that link to pages of their own are no wrappers
+    # (de-bildblog-home-20180319) [linked-posts]
+    "linked-posts": "silverfoxy/JSCryptoMinerStudy",
     "link-sections": (
         "kubernetes-sigs/lwkd",
         "livecode/this-week-in-livecode",
