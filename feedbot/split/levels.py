@@ -347,6 +347,29 @@ def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
     level.keep(first, last)
 
 
+def trim_closing_part(level: Level, levels: Sequence[Level], choice: Choice) -> None:
+    """The heading stories under a heading of their own after most of the others (one coarser
+    heading on the page, "Today's weather" after the news): the page's closing part, not stories."""
+    if not on("closing-part") or level.name not in HEADINGS:
+        return
+    for coarser in levels:
+        if coarser.rank >= level.rank or coarser.name not in HEADINGS or len(coarser.heads) != 1:
+            continue
+        at = bisect.bisect_left(level.heads, coarser.heads[0])
+        after = len(level.heads) - at
+        if at < OUTLINE.closing_part_min or not after:
+            continue
+        if after > OUTLINE.closing_part_share * len(level.heads):
+            continue
+        choice.why.append(
+            f"the {after} headlines under '{coarser.name}' after the others are the page's "
+            "closing part"
+        )
+        level.sections |= {coarser.heads[0], *level.heads[at:]}
+        level.keep(0, at)
+        return
+
+
 def nested(inner: Level, outer: Level) -> list[int]:
     """How many of ``inner``'s headlines fall in each of ``outer``'s spans."""
     counts = []

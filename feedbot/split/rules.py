@@ -732,6 +732,11 @@ class OutlineMoves:
     # bracketed leads are category tags when this many lines share at most this share of values
     tags_min: int = 3
     tags_share: float = 0.6
+    # the stories under the page's one coarser heading, after at least this many others and no
+    # more than this share of all, are the page's closing part (ja-hkdailynote-20251016: the
+    # weather's four <h3> under "本日の香港の天気" after ten news <h3>) [closing-part]
+    closing_part_min: int = 3
+    closing_part_share: float = 0.34
     # frame sections at the ends are cut only while this many stories remain
     frames_keep: int = 2
     # moves that lead round in a circle (labels over entries, entries inside sections) settle on
@@ -1246,6 +1251,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # post's round-up: headlines that link to pages of their own are no wrappers
     # (de-bildblog-home-20180319) [linked-posts]
     "linked-posts": "silverfoxy/JSCryptoMinerStudy",
+    "closing-part": "cantoneseslang/hongkong-daily-news-note",
     "link-sections": (
         "kubernetes-sigs/lwkd",
         "livecode/this-week-in-livecode",
