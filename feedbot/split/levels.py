@@ -430,6 +430,7 @@ def _descend(
     _score, finer, why = max(found, key=lambda t: t[0])
     choice.rejected[best.name] = why
     choice.why.append(f"down to {finer.name}: {why}")
+    finer = _beside(finer, best, viable, choice)
     mixed = _mix(best, finer, chars) if on("mixed-sections") else None
     if mixed is not None:
         choice.why.append(
@@ -439,6 +440,47 @@ def _descend(
         return mixed
     # a copy: the family itself stays as it was scored (another chooser may weigh it as it is)
     return replace(finer, sections=set(best.heads) | best.sections)
+
+
+_ROWS = ("heads", "ends", "spans", "own", "head_sizes", "head_lines")
+
+
+def _beside(finer: Level, best: Level, viable: Sequence[Level], choice: Choice) -> Level:
+    """Headed stories beside the entries the moves went down to, in the same sections (a
+    weekly's <h3> articles with their texts beside its link entries under each <h2> category):
+    the headings between the two levels with a text of their own join the stories."""
+    if not on("sibling-stories"):
+        return finer
+    between = [
+        s
+        for s in viable
+        if best.rank < s.rank < finer.rank
+        and s.name in HEADINGS
+        and s.own_share() >= OUTLINE.sibling_own_share
+    ]
+    if not between:
+        return finer
+    other = max(between, key=lambda s: s.own_share())
+    taken = set(finer.heads)
+    inside = [
+        k
+        for k, (head, own) in enumerate(zip(other.heads, other.own, strict=True))
+        if own >= SCORING.body_min and head not in taken and best.heads[0] < head
+    ]
+    if len(inside) < OUTLINE.sibling_min:
+        return finer
+    rows = sorted(
+        [tuple(getattr(other, n)[k] for n in _ROWS) for k in inside]
+        + list(zip(*(getattr(finer, n) for n in _ROWS), strict=True))
+    )
+    merged = replace(finer, reasons=[*finer.reasons, f"with {len(inside)} {other.name} stories"])
+    for n, column in zip(_ROWS, zip(*rows, strict=True), strict=True):
+        setattr(merged, n, list(column))
+    merged.clip()
+    choice.why.append(
+        f"and the {len(inside)} {other.name} headlines with a text of their own beside them"
+    )
+    return merged
 
 
 def add_records(best: Level, levels: Sequence[Level], outside: set[int], choice: Choice) -> Level:
@@ -636,9 +678,10 @@ def _ascend(
 ) -> Level | None:
     """Up to the stories when the chosen headlines sit inside them: sub-headings fewer than the
     coarser headlines around them, or link bullets inside sections with a text of their own."""
+    heads = set(best.heads)
     for coarser in sorted(viable, key=lambda s: -s.score):
-        if coarser.rank >= best.rank:
-            continue
+        if coarser.rank >= best.rank or not heads.isdisjoint(coarser.heads):
+            continue  # (a level that took some of its headlines in is no section around them)
         counts = nested(best, coarser)
         if sum(counts) < OUTLINE.nested_share * len(best.heads):
             continue

@@ -737,6 +737,12 @@ class OutlineMoves:
     # weather's four <h3> under "本日の香港の天気" after ten news <h3>) [closing-part]
     closing_part_min: int = 3
     closing_part_share: float = 0.34
+    # headed stories beside the entries the moves went down to: a heading level between the two
+    # with this share of its headlines holding a text of their own adds them, this many at least
+    # (ru-frontend-weekly-8: <h3> articles beside link entries under the <h2> categories)
+    # [sibling-stories]
+    sibling_own_share: float = 0.8
+    sibling_min: int = 2
     # frame sections at the ends are cut only while this many stories remain
     frames_keep: int = 2
     # moves that lead round in a circle (labels over entries, entries inside sections) settle on
@@ -1252,6 +1258,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # (de-bildblog-home-20180319) [linked-posts]
     "linked-posts": "silverfoxy/JSCryptoMinerStudy",
     "closing-part": "cantoneseslang/hongkong-daily-news-note",
+    "sibling-stories": "nikolai-shabalin/frontend-weekly",
     "link-sections": (
         "kubernetes-sigs/lwkd",
         "livecode/this-week-in-livecode",
