@@ -104,17 +104,9 @@ def score_level(
         return Level(name, heads, 0.0, ["fewer than 2 headlines"], False)
     level = Level(name, heads, 0.0, [], False)
     _measure(level, blocks, outline, chars)
-    with_body = [
-        b >= max(SCORING.body_min, SCORING.body_vs_head * h)
-        or _link_section(name, start, end, blocks, cut)
-        for b, h, start, end in zip(
-            level.spans, level.head_sizes, level.heads, level.ends, strict=True
-        )
-    ]
-    frac_body = sum(with_body) / n
     line_stories = name == "date-lead" or _numbered_run(level, blocks)
-    if line_stories:
-        frac_body = 1.0  # a dated or numbered news line is a story by itself, with or without more
+    # (a dated or numbered news line is a story by itself, with or without more text)
+    frac_body = 1.0 if line_stories else _body_share(level, blocks, cut)
     covered = sum(level.spans) + sum(len(head_text(blocks[i], is_lead_family(name))) for i in heads)
     coverage = min(1.0, covered / total) if total else 0.0
     mean_head = level.mean_head()
@@ -182,6 +174,18 @@ def _measure(
         at = bisect.bisect_right(finer, start)
         stop = min(end, finer[at]) if at < len(finer) else end
         level.own.append(sum(chars[start + 1 : stop], rest))
+
+
+def _body_share(level: Level, blocks: Sequence[Block], cut: Container[int]) -> float:
+    """The share of headlines with a body: enough text after them, or a list of title links."""
+    with_body = [
+        b >= max(SCORING.body_min, SCORING.body_vs_head * h)
+        or _link_section(level.name, start, end, blocks, cut)
+        for b, h, start, end in zip(
+            level.spans, level.head_sizes, level.heads, level.ends, strict=True
+        )
+    ]
+    return sum(with_body) / len(with_body)
 
 
 def _link_section(
