@@ -21,6 +21,7 @@ from .blocks import collapse as fold_space
 from .outline import Outline, head_text, is_lead_family, rank
 from .rules import (
     FAMILIES,
+    FOREWORD_SECTIONS,
     FRAME_SECTIONS,
     HEADINGS,
     LINK_PAGES,
@@ -325,6 +326,7 @@ def _settle_cycle(cycle: list[Level], choice: Choice) -> Level:
 
 
 _FRAMES = re.compile(FRAME_SECTIONS, re.I)
+_FOREWORDS = re.compile(FOREWORD_SECTIONS, re.I)
 
 
 def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
@@ -335,8 +337,8 @@ def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
     lead_family = is_lead_family(level.name)
 
     def frame(k: int) -> bool:
-        text = strip_marker(head_text(blocks[level.heads[k]], lead_family))
-        return bool(_FRAMES.match(fold_space(text)))
+        text = fold_space(strip_marker(head_text(blocks[level.heads[k]], lead_family)))
+        return bool(_FRAMES.match(text) or (on("foreword-frames") and _FOREWORDS.match(text)))
 
     first, last = 0, len(level.heads)
     while last - first > OUTLINE.frames_keep and frame(first):

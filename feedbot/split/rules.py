@@ -839,6 +839,12 @@ FRAME_SECTIONS = (
     r"Einleitung|Inhalt|Zusammenfassung|Fazit|Sommaire|Résumé|En bref|Conclusion|Índice|Resumen|"
     r"Введение|Содержание|Итоги)\b"
 )
+# ... and a foreword, in the corpus's languages (fr-winsos-bookmarks-29: "Avant-propos" before
+# the issue's sections) [foreword-frames]
+FOREWORD_SECTIONS = (
+    r"^(foreword|preface|avant-propos|préface|préambule|vorwort|prólogo|prefacio|preámbulo|"
+    r"предисловие|序言|序|まえがき)\b"
+)
 # a title that names an issue of a periodical or a day: an issue's number ("#318", "No. 5", "第 150 期",
 # "Issue 20", "Выпуск 3") or a full date ("2024年8月1日", "2024-12-30", "April 19, 2013", "29/05/2018");
 # a year or a month alone does not count ("2021: Year in Review", "v0.9.1 (October 2015)")
@@ -1259,6 +1265,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "linked-posts": "silverfoxy/JSCryptoMinerStudy",
     "closing-part": "cantoneseslang/hongkong-daily-news-note",
     "sibling-stories": "nikolai-shabalin/frontend-weekly",
+    "foreword-frames": "eunomie/log.winsos.net",
     "link-sections": (
         "kubernetes-sigs/lwkd",
         "livecode/this-week-in-livecode",
