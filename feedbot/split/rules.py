@@ -903,14 +903,27 @@ class Single:
     # a title naming one release (rules.VERSION) above headings that are no versions: the notes of
     # one release (2 real singles: VS Code 0.9.1, Ruby 3.3.0); a changelog's headings are versions
     version_title_weight: float = 1.0
+    # one section holds at least this share of the level's text, on a level of at least this many
+    # headlines: one text, its other "headlines" stray lines around it (a date line, the site's
+    # name, a sidebar's titles). Real pages with 4 or more headlines: 2 singles (0.74, 0.90), 3
+    # digests, all on link lists (1.0: the last link's section runs to the page's end; -3.0 and
+    # less against); with 3 headlines, one long story beside two short ones is a digest's too (a
+    # newsletter's bold lines, a live blog's: fr-twir-201, en-anildash-apple-event-liveblog)
+    dominant_share: float = 0.7
+    dominant_min: int = 4
+    dominant_weight: float = 1.0
     # --- evidence for a digest (subtracted) ---
     # headlines that are links (to each story's own page): this share of them
     linked_heads_share: float = 0.5
     linked_weight: float = 3.0
+    # (a headline is a link when its link leaves the page: an anchor named or pointing in the page,
+    # "<h2><a name="syntax">", "¶", is the heading's own mark; 2 real singles, Apache's manual and
+    # a digest of self-anchored headings, en-twin-2022-08-15, have only such links)
     # each story in an element of its own (a card, an <article>), at least this many; with headlines
-    # that are no links, the elements may be an article's sections (Sphinx's div.section, HTML5
-    # <section>): every real digest in boxes links its headlines, one real single (a tutorial) is
-    # boxed with plain headings
+    # that are no links, the elements are an article's sections (Sphinx's div.section, HTML5
+    # <section>): every real digest in boxes links its headlines off the page (9 pages of 6
+    # sources), the 2 real singles boxed (a Sphinx tutorial, the Apache manual) have plain headings,
+    # so boxes around plain headings count for one article
     boxed_min: int = 3
     boxed_weight: float = 3.0
     boxed_plain_weight: float = 1.0
@@ -1164,6 +1177,14 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "field-labels": "Halerfermatqing/mybolgfor",
     "outline-numbers": "Halerfermatqing/mybolgfor",
     "version-title": "microsoft/vscode-docs",
+    # headings marked by their own anchors (<a name>, "¶") were taken for headline links, and the
+    # sections of a manual and a tutorial in boxes of their own for a digest's cards
+    # (single-de-apache-httpd-konfigurationsdateien, single-en-webstruct-tutorial)
+    "anchor-heads": "advancedlogic/GoOse",
+    "plain-boxes": ("advancedlogic/GoOse", "pypi:html-text"),
+    # one section holding the article, among a date line and the sidebar's titles
+    # (single-lv-lsm-norvegija)
+    "dominant-section": "pypi:newspaper4k",
     # every post of a blog home under an <h1>: the first is not the page's title
     # (es-microsiervos-home-20180319)
     "posts-h1": "silverfoxy/JSCryptoMinerStudy",
