@@ -4,8 +4,10 @@ Owns: the evidence, each piece a weight (positive: one article; negative: a dige
 For one article: an interview's questions and answers, short section-like headings, an introduction as
 long as a section, headings that are questions or name parts of a text, the title's subject running
 through the sections, long sections, headings that are a word and a number ("注1", "Reason #2"),
-labelled lines holding short values (a notice's fields), a title naming one release. For a digest:
-headlines that are links, stories each in a box of its own, numbered headlines (not the numbered
+labelled lines holding short values (a notice's fields), a title naming one release, sections each in
+a box of their own under plain headings (a manual's), one section holding most of the text (the other
+headlines stray lines around it). For a digest: headlines that link off the page (a heading's own
+anchor is no link), stories each in a box of their own under such headlines, numbered headlines (not the numbered
 topic labels of one document's outline), a line or a label every story repeats (a "Buy now", a
 "DEAR ABBY:"), a title that names a round-up, an issue or a day, or counts the stories, stories that
 each link out to sites of their own, category headings over the headlines. Every weight and
