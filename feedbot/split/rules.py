@@ -1044,6 +1044,11 @@ DATE_IN_TEXT = re.compile(
 # footnote references after a headline: "[3]", "[1] [2]", "[[4]]"
 FOOTNOTE_REFERENCES = re.compile(r"(\s*\[\s*\[?\s*\d{1,3}\s*\]?\s*\])+\s*")
 
+# a heading's own permalink, the link a documentation generator closes it with (Sphinx and
+# Python-Markdown's toc "¶", themes' "#", "§", "🔗"): the mark, pointing into the page, is no part of
+# the heading's text ("Tutorial¶" was the headline of a Sphinx tutorial, single-en-webstruct-tutorial)
+PERMALINK_MARKS = frozenset(["¶", "#", "§", "🔗"])
+
 # a title that counts its stories: "10 things …", "12 Twitter-Nutzer …", "The 10 best …"
 COUNTED_TITLE = re.compile(r"^\s*(the\s+)?\d{1,3}\s+(best\s+)?\w", re.I)
 
@@ -1182,6 +1187,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # (single-de-apache-httpd-konfigurationsdateien, single-en-webstruct-tutorial)
     "anchor-heads": "advancedlogic/GoOse",
     "plain-boxes": ("advancedlogic/GoOse", "pypi:html-text"),
+    "permalinks": "pypi:html-text",
     # one section holding the article, among a date line and the sidebar's titles
     # (single-lv-lsm-norvegija)
     "dominant-section": "pypi:newspaper4k",
