@@ -224,16 +224,33 @@ def _post_titles(h1s: list[Element]) -> bool:
 
 
 def _named_heading(root: Element, names: str) -> str:
-    """The longest of the page's first headings (h1-h3) whose text the document title holds."""
-    folded = fold(names)
+    """The longest of the page's first headings (h1-h3) that the document title names."""
+    folded = [fold(name) for name in names.splitlines() if name]
     best = ""
     for count, heading in enumerate(root.iter("h1", "h2", "h3")):
         if count >= TITLES.headings:
             break
         text = heading_text(heading)
-        if len(text) >= TITLES.min_chars and len(text) > len(best) and fold(text) in folded:
-            best = text
+        if len(text) >= TITLES.min_chars and len(text) > len(best):
+            key = fold(text)
+            if key and any(_names(name, key) for name in folded):
+                best = text
     return best
+
+
+def _names(title: str, heading: str) -> bool:
+    """Whether a document title names the heading: as its headline part ("Headline - Site", "Site |
+    Headline") or as most of it, not as one word in the middle (the "React" section of "This Week
+    In React #201: …")."""
+    if heading not in title:
+        return False
+    if not on("title-part"):
+        return True
+    return (
+        title.startswith(heading)
+        or title.endswith(heading)
+        or len(heading) >= TITLES.named_share * len(title)
+    )
 
 
 def _parse_date(value: str) -> datetime | None:

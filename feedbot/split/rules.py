@@ -333,6 +333,10 @@ class Titles:
     headings: int = 50
     # ... and at least this long (not a one-word site name)
     min_chars: int = 8
+    # ... and the title's headline part (it opens or closes the title) or this share of it at least,
+    # not a word inside it: "⚛️ React", a newsletter's section, inside "This Week In React #201: …"
+    # was taken for its title, which hid the number (fr-twir-201) [title-part]
+    named_share: float = 0.5
     # this many <h1>, each a link, are a blog home's post titles: the first is no page title
     # (es-microsiervos-home-20180319: four posts in full, each under <h1><a>) [posts-h1]
     post_h1s: int = 2
@@ -1188,6 +1192,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "anchor-heads": "advancedlogic/GoOse",
     "plain-boxes": ("advancedlogic/GoOse", "pypi:html-text"),
     "permalinks": "pypi:html-text",
+    "title-part": "slorber/this-week-in-react",
     # one section holding the article, among a date line and the sidebar's titles
     # (single-lv-lsm-norvegija)
     "dominant-section": "pypi:newspaper4k",
