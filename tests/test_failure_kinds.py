@@ -38,6 +38,7 @@ def _headlines(page_id: str) -> list[str]:
         ("en-zdnet-best-gadgets-2019", 11),  # product <h3>s, "See it now:" in each
         ("zhtw-techbridge-home-20191206", 10),  # a Hexo blog home page of post teasers
         ("zhtw-lazyjerry-weekly-20251122", 13),  # a weekly with ## parts and ### categories
+        ("zh-60s-dushijie-20230315", 15),  # a plain-text briefing of numbered one-line stories
     ],
 )
 def test_1_the_single_article_test_does_not_swallow_digests(page_id: str, stories: int) -> None:

@@ -653,6 +653,13 @@ class Scoring:
     # a level needs this share of headlines with a body, and headlines no longer than this
     ok_body_share: float = 0.5
     ok_head_max: float = 80
+    # ... except numbered lines in sequence (at least this many, each this long at least: a
+    # sentence, where the numbered outlines of real singles' notices run 4-7 units) that hold this
+    # share of the page's text: one-line stories, each its own body (a morning briefing's "1、…；"
+    # … "15、…；" was kept as one article, zh-60s-dushijie-20230315) [whole-lines]
+    whole_lines_min: int = 5
+    whole_line_units: float = 20
+    whole_lines_cover: float = 0.8
     # a family's prior (families not listed: numbered lines 0.3, the rest 0.1)
     marked_prior: float = 0.3
     other_prior: float = 0.1
@@ -907,13 +914,14 @@ class Single:
     # a title naming one release (rules.VERSION) above headings that are no versions: the notes of
     # one release (2 real singles: VS Code 0.9.1, Ruby 3.3.0); a changelog's headings are versions
     version_title_weight: float = 1.0
-    # one section holds at least this share of the level's text, on a level of at least this many
-    # headlines: one text, its other "headlines" stray lines around it (a date line, the site's
-    # name, a sidebar's titles). Real pages with 4 or more headlines: 2 singles (0.74, 0.90), 3
-    # digests, all on link lists (1.0: the last link's section runs to the page's end; -3.0 and
-    # less against); with 3 headlines, one long story beside two short ones is a digest's too (a
-    # newsletter's bold lines, a live blog's: fr-twir-201, en-anildash-apple-event-liveblog)
-    dominant_share: float = 0.7
+    # one section, headline and body, holds at least this share of the level's text, on a level of
+    # at least this many headlines: one text, its other "headlines" stray lines around it (a date
+    # line, the site's name, a sidebar's titles). Real pages with 4 or more headlines: 3 singles
+    # (0.61-0.82), no digest over 0.56 (a weekly's four sections; a list of headlines with little
+    # or no body, a link list or one-line stories, stays under 0.2 as their headlines count); with 3
+    # headlines, one long story beside two short ones is a digest's too (a newsletter's bold lines,
+    # a live blog's: fr-twir-201, en-anildash-apple-event-liveblog, 0.72-0.77)
+    dominant_share: float = 0.6
     dominant_min: int = 4
     dominant_weight: float = 1.0
     # --- evidence for a digest (subtracted) ---
@@ -1193,6 +1201,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "plain-boxes": ("advancedlogic/GoOse", "pypi:html-text"),
     "permalinks": "pypi:html-text",
     "title-part": "slorber/this-week-in-react",
+    "whole-lines": "RavelloH/EverydayNews",
     # one section holding the article, among a date line and the sidebar's titles
     # (single-lv-lsm-norvegija)
     "dominant-section": "pypi:newspaper4k",

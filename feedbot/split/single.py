@@ -150,17 +150,19 @@ def _for_one_article(
             )
         )
     found += _long_sections(level)
-    found += _dominant(level)
+    found += _dominant(level, blocks)
     return found
 
 
-def _dominant(level: Level) -> Evidence:
-    """One section holds most of the text: the page is that one text, its other headlines stray
-    lines around it (a date line, the site's name, a sidebar's titles)."""
+def _dominant(level: Level, blocks: Sequence[Block]) -> Evidence:
+    """One section, its headline and body, holds most of the text: the page is that one text, its
+    other headlines stray lines around it (a date line, the site's name, a sidebar's titles); a
+    list of headlines with little or no body is no such page."""
     if not on("dominant-section") or len(level.heads) < SINGLE.dominant_min or not level.spans:
         return []
-    total = sum(level.spans)
-    share = max(level.spans) / total if total else 0.0
+    sizes = [len(blocks[i].text) + span for i, span in zip(level.heads, level.spans, strict=True)]
+    total = sum(sizes)
+    share = max(sizes) / total if total else 0.0
     if share < SINGLE.dominant_share:
         return []
     why = f"one section holds {share:.0%} of the text (one text, stray lines around it)"
