@@ -89,7 +89,8 @@ def score_level(
     frac_body = sum(with_body) / n
     covered = sum(level.spans) + sum(len(head_text(blocks[i], is_lead_family(name))) for i in heads)
     coverage = min(1.0, covered / total) if total else 0.0
-    if name == "date-lead" or _whole_lines(level, blocks, coverage):
+    whole = _whole_lines(level, blocks, coverage)
+    if name == "date-lead" or whole:
         frac_body = 1.0  # a dated or numbered news line is a story by itself, body or not
     mean_head = level.mean_head()
     cv = _deviation(level.head_sizes, mean_head) / mean_head if mean_head else 1.0
@@ -104,6 +105,8 @@ def score_level(
     level.reasons.append(
         f"{n} headlines, {frac_body:.0%} with a body, cover {coverage:.0%} of the text"
     )
+    if whole:
+        level.reasons.append("numbered one-line stories holding the text: each line its own body")
     score += _evidence(level, blocks, level.reasons)
     distinct = len({head_text(blocks[i], is_lead_family(name)) for i in heads}) / n
     enough = frac_body >= SCORING.ok_body_share
