@@ -105,11 +105,12 @@ def score_level(
         return Level(name, heads, 0.0, ["fewer than 2 headlines"], False)
     level = Level(name, heads, 0.0, [], False)
     _measure(level, blocks, outline, chars)
-    line_stories = name == "date-lead" or _numbered_run(level, blocks)
-    # (a dated or numbered news line is a story by itself, with or without more text)
-    frac_body = 1.0 if line_stories else _body_share(level, blocks, cut)
+    frac_body = _body_share(level, blocks, cut)
     covered = sum(level.spans) + sum(len(head_text(blocks[i], is_lead_family(name))) for i in heads)
     coverage = min(1.0, covered / total) if total else 0.0
+    whole = _whole_lines(level, blocks, coverage)
+    if name == "date-lead" or whole:
+        frac_body = 1.0  # a dated or numbered news line is a story by itself, body or not
     mean_head = level.mean_head()
     cv = _deviation(level.head_sizes, mean_head) / mean_head if mean_head else 1.0
     score = (
@@ -123,7 +124,9 @@ def score_level(
     level.reasons.append(
         f"{n} headlines, {frac_body:.0%} with a body, cover {coverage:.0%} of the text"
     )
-    score += _evidence(level, blocks, level.reasons, line_stories)
+    if whole:
+        level.reasons.append("numbered one-line stories holding the text: each line its own body")
+    score += _evidence(level, blocks, level.reasons, name == "date-lead" or whole)
     distinct = len({head_text(blocks[i], is_lead_family(name)) for i in heads}) / n
     level.named = (
         name in HEADINGS
@@ -205,17 +208,18 @@ def _link_section(
     return False
 
 
-def _numbered_run(level: Level, blocks: Sequence[Block]) -> bool:
-    """Numbered lines one right after another, counting 1, 2, 3 … (or down to 1): each line is a
-    story of its own (a briefing's "1、…；" lines), not a headline waiting for its body."""
-    heads = level.heads
-    if not level.name.startswith("mark:") or len(heads) < FAMILIES.numbered_lines:
+def _whole_lines(level: Level, blocks: Sequence[Block], coverage: float) -> bool:
+    """Numbered lines in sequence, each a sentence long, that hold the page's text between them: a
+    briefing of one-line stories ("1、…；" … "15、…；"), each line a story by itself."""
+    if not on("whole-lines") or not level.name.startswith("mark:") or level.name == "mark:bullet":
         return False
-    if not on("numbered-stories") or any(b - a != 1 for a, b in itertools.pairwise(heads)):
+    n = len(level.heads)
+    if n < SCORING.whole_lines_min or coverage < SCORING.whole_lines_cover:
         return False
-    values = [m[1] if (m := marker_of(blocks[i].text)) else None for i in heads]
-    steps = {b - a for a, b in itertools.pairwise(values) if a is not None and b is not None}
-    return None not in values and len(steps) == 1 and steps <= {1, -1}
+    if level.mean_head() < SCORING.whole_line_units:
+        return False
+    values = [m[1] for m in (marker_of(blocks[i].text) for i in level.heads) if m]
+    return len(values) == n and all(b - a == 1 for a, b in itertools.pairwise(values))
 
 
 def _evidence(
