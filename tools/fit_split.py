@@ -6,7 +6,9 @@ Development only (needs numpy and scikit-learn, which feedbot does not depend on
     .venv/bin/python tools/fit_split.py collect      # candidates, features and outcomes per page
     .venv/bin/python tools/fit_split.py ceiling      # the oracle ceiling over today's candidates
     .venv/bin/python tools/fit_split.py pages        # ... page by page, every rule on and LOSO
-    .venv/bin/python tools/fit_split.py cv           # the comparison table (in-sample, CV, arrival)
+    .venv/bin/python tools/fit_split.py cv           # the comparison table (in-sample, CV, arrival;
+                                                     # also rows where the ranker picks where the
+                                                     # outline's moves start: the 'moved' views)
     .venv/bin/python tools/fit_split.py select       # forward selection of the ranker's features
     .venv/bin/python tools/fit_split.py weights      # fit on every page: the table for rules.RANKER
     .venv/bin/python tools/fit_split.py nested       # selection and fit together, cross-validated
