@@ -50,6 +50,7 @@ from .model import (
     Split,
     Validators,
 )
+from .pool import PagePool, wanted
 from .publish import Publisher
 from .redact import SECRET_PARAMS, public_url
 from .render import feed_filename, item_link
@@ -200,6 +201,25 @@ def fetch_page(
     )
 
 
+def process_page(
+    source: SourceConfig, page: Page, secret_params: Sequence[str] = SECRET_PARAMS
+) -> tuple[Split, tuple[Identified, ...], tuple[str, ...]]:
+    """The pure work on a fetched page: split (an ExtractError when it yields nothing), identify,
+    sanitise. In a worker process when the run has a :class:`~feedbot.pool.PagePool`."""
+    split = split_or_fail(source, page)
+    identified = identify_split(source, split)
+    return split, identified, sanitise_items(identified, page, secret_params)
+
+
+def prepare_workers() -> None:
+    """What :func:`process_page` needs, loaded in the parent before worker processes are forked
+    (they share it): the splitter, the identifier with its OpenCC converter, the sanitiser."""
+    from . import identify, sanitize, split
+
+    del sanitize, split
+    identify.prepare()
+
+
 def _fetch_and_split(
     fetcher: Fetcher,
     source: SourceConfig,
@@ -207,12 +227,14 @@ def _fetch_and_split(
     cached: Validators | None,
     started: float | None = None,
     secret_params: Sequence[str] = SECRET_PARAMS,
+    pages: PagePool | None = None,
 ) -> PageResult:
     try:
         page = fetch_page(fetcher, source, url, cached, started)
-        split = split_or_fail(source, page)
-        identified = identify_split(source, split)
-        cleaned = sanitise_items(identified, page, secret_params)
+        if pages is None:
+            split, identified, cleaned = process_page(source, page, secret_params)
+        else:
+            split, identified, cleaned = pages.run(process_page, source, page, secret_params)
         return PageResult(url, page=page, split=split, identified=identified, cleaned=cleaned)
     except NotModified:
         return PageResult(url, not_modified=True)
@@ -220,14 +242,15 @@ def _fetch_and_split(
         return PageResult(url, error=exc)
 
 
-def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
+def collect(fetcher: Fetcher, plan: Plan, pages: PagePool | None = None) -> Fetched:
     """Fetch, decode and split one source (for an index source: the index and the pages it leads
-    to). Touches the network only, never the store, so it may run in a worker thread."""
+    to). Touches the network only, never the store, so it may run in a worker thread; the pure
+    work on each page is done in ``pages``' worker processes when there are any."""
     started = time.monotonic()
     source = plan.source
     if source.kind is not SourceKind.INDEX:
         result = _fetch_and_split(
-            fetcher, source, source.url, plan.validators, None, plan.secret_params
+            fetcher, source, source.url, plan.validators, None, plan.secret_params, pages
         )
         return Fetched(source, pages=(result,), seconds=time.monotonic() - started)
     index: Page | None = None
@@ -257,13 +280,13 @@ def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
         recheck=timedelta(seconds=source.recheck),
         now=plan.now,
     )
-    pages = tuple(
+    results = tuple(
         _fetch_and_split(
-            fetcher, source, url, plan.page_validators.get(url), begun, plan.secret_params
+            fetcher, source, url, plan.page_validators.get(url), begun, plan.secret_params, pages
         )
         for url in chosen
     )
-    return Fetched(source, pages=pages, index=index, seconds=time.monotonic() - started)
+    return Fetched(source, pages=results, index=index, seconds=time.monotonic() - started)
 
 
 @dataclass
@@ -633,6 +656,8 @@ def _run(
         publisher = Publisher(config, store)
         workers = max(1, min(config.concurrency, len(sources)))
         pool = ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch")
+        # the pure work on each page in worker processes, started when the first page needs it
+        pages = PagePool(wanted(config.processes, len(sources)), prepare=prepare_workers)
         abandoned = False
         try:
             # A feed is rendered as soon as its last source is stored, while the workers go
@@ -653,7 +678,7 @@ def _run(
             for i in range(len(sources)):  # stored in config order, whoever was first
                 while submitted < min(i + window, len(sources)):
                     plan = runner.plan(sources[submitted])
-                    futures[submitted] = pool.submit(_timed, fetcher, plan, begun, submitted)
+                    futures[submitted] = pool.submit(_timed, fetcher, plan, begun, submitted, pages)
                     submitted += 1
                 fetched = _wait(futures.pop(i), begun, i, sources[i], config)
                 abandoned = abandoned or (fetched.error is not None and fetched.seconds < 0)
@@ -667,6 +692,7 @@ def _run(
             # On an error or Ctrl-C, sources not started yet are dropped, not fetched; a worker
             # given up on is not waited for (it ends at its own fetch deadline).
             pool.shutdown(wait=not abandoned, cancel_futures=True)
+            pages.close(wait=not abandoned)
         prune_feeds(config, store, feeds, newest_seen, now())
     finally:
         if own_fetcher:
@@ -674,10 +700,12 @@ def _run(
     return results
 
 
-def _timed(fetcher: Fetcher, plan: Plan, begun: dict[int, float], index: int) -> Fetched:
+def _timed(
+    fetcher: Fetcher, plan: Plan, begun: dict[int, float], index: int, pages: PagePool
+) -> Fetched:
     """:func:`collect` in a worker, noting when it began (for the wait in the main thread)."""
     begun[index] = time.monotonic()
-    return collect(fetcher, plan)
+    return collect(fetcher, plan, pages)
 
 
 def _wait(
