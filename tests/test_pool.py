@@ -1,0 +1,217 @@
+"""Worker processes for the pure work on pages (feedbot.pool): the same feeds as the threads give,
+no process for a run of little work, the children gone when their parent is killed, and a pool
+that breaks leaves the work to the threads instead of failing the run."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import feedbot.run as run
+from feedbot import pool
+from feedbot.config import load_config
+from feedbot.errors import ErrorKind
+from feedbot.pool import PagePool
+from feedbot.run import run_once
+
+from .helpers import FIXTURES, Clock, write_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+PAGE = (FIXTURES / "ukraine-digest-2022-03-06.html").read_bytes()
+NEXT = (FIXTURES / "ukraine-digest-2022-03-07.html").read_bytes()
+PIDS: Path | None = None  # where spy_process_page notes the pid it ran in (set before the run)
+PROCESS_PAGE = run.process_page
+
+
+def spy_process_page(*args: Any) -> Any:
+    """run.process_page, noting which process ran it (module level: it is sent to children, which
+    are forked after the test set PIDS)."""
+    if PIDS is not None:
+        with PIDS.open("a") as out:
+            out.write(f"{os.getpid()}\n")
+    return PROCESS_PAGE(*args)
+
+
+def _sources(directory: Path, count: int) -> list[dict[str, Any]]:
+    """``count`` local pages, two feeds sharing stories (so decisions cross sources)."""
+    sources = []
+    for i in range(count):
+        page = (PAGE if i % 2 else NEXT).replace("烏克蘭".encode(), f"烏克蘭{i % 3}".encode())
+        (directory / f"p{i}.html").write_bytes(page)
+        sources.append({"name": f"s{i}", "url": f"p{i}.html", "feed": f"f{i % 2}"})
+    return sources
+
+
+def _feeds(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((directory / "feeds").iterdir())}
+
+
+@pytest.fixture
+def spy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    global PIDS
+    PIDS = tmp_path / "pids.txt"
+    PIDS.write_text("")
+    monkeypatch.setattr(run, "process_page", spy_process_page)
+    yield PIDS
+    PIDS = None
+
+
+def test_pages_split_in_worker_processes_give_the_feeds_the_threads_give(
+    tmp_path: Path, spy: Path
+) -> None:
+    """Eight sources into two feeds, twice (day 2 edits and adds stories): with two worker
+    processes and with none the feeds are byte-identical, and the processes did split the pages."""
+    outputs = []
+    for processes in (0, 2):
+        directory = tmp_path / "run"  # the same paths both times: links name the pages' files
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir()
+        sources = _sources(directory, 8)
+        config = load_config(write_config(directory, sources, processes=processes))
+        clock = Clock()
+        spy.write_text("")
+        first = run_once(config, now=clock)
+        for i in range(8):  # day 2: the other page under each source
+            page = (NEXT if i % 2 else PAGE).replace("烏克蘭".encode(), f"烏克蘭{i % 3}".encode())
+            (directory / f"p{i}.html").write_bytes(page)
+        clock.now = clock.now.replace(day=7)
+        second = run_once(config, now=clock)
+        assert all(r.ok for r in first + second), [r.error for r in first + second]
+        pids = {int(line) for line in spy.read_text().split()}
+        if processes:
+            assert os.getpid() not in pids and 2 <= len(pids) <= 4, pids  # each run its own
+        else:
+            assert pids == {os.getpid()}
+        outputs.append(
+            (_feeds(directory), [(r.new, r.updated, r.unchanged) for r in first + second])
+        )
+    assert outputs[0] == outputs[1]
+    assert sum(n for n, _, _ in outputs[0][1]) > 0 and any(u for _, u, _ in outputs[0][1])
+
+
+def test_a_run_of_few_sources_starts_no_process(tmp_path: Path, spy: Path) -> None:
+    """One source (a daemon's run, a small config): the page is split in the run's own threads."""
+    config = load_config(write_config(tmp_path, _sources(tmp_path, 1)))
+    assert config.processes is None  # one per core by default
+    (result,) = run_once(config, now=Clock())
+    assert result.ok and result.new == 5
+    assert {int(line) for line in spy.read_text().split()} == {os.getpid()}
+    assert pool.wanted(None, pool.MIN_SOURCES - 1) == 0
+    assert pool.wanted(0, 100) == 0
+    assert pool.wanted(3, 100) == 3
+
+
+def test_a_page_that_yields_nothing_fails_alone_in_a_worker_process(tmp_path: Path) -> None:
+    """The splitter's error comes back from the child whole: its kind, the page, the message."""
+    sources = _sources(tmp_path, 5)
+    (tmp_path / "p2.html").write_bytes(b"<html><body><p>nothing to split here</p></body></html>")
+    results = {}
+    for processes in (0, 2):
+        config = load_config(write_config(tmp_path, sources, processes=processes))
+        results[processes] = run_once(config, now=Clock())
+        for path in (tmp_path / "state").iterdir():
+            path.unlink()
+    assert [r.ok for r in results[2]] == [True, True, False, True, True]
+    failed = results[2][2]
+    assert failed.error_kind is ErrorKind.NO_ITEMS
+    assert "p2.html" in (failed.error or "") and "no headline structure" in (failed.error or "")
+    assert failed.error == results[0][2].error
+
+
+def _pid(_: int) -> int:
+    return os.getpid()
+
+
+def _die_unless(parent: int) -> str:
+    """Kills the process it runs in, unless that is ``parent`` (then it says so)."""
+    if os.getpid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return "in the thread"
+
+
+def test_a_pool_that_breaks_leaves_the_work_to_the_thread(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    pages = PagePool(1)
+    try:
+        assert pages.run(_pid, 0) != os.getpid()
+        with caplog.at_level(logging.WARNING, logger="feedbot"):
+            assert pages.run(_die_unless, os.getpid()) == "in the thread"
+        assert "a worker process died" in caplog.text
+        assert pages.run(_pid, 0) == os.getpid()  # broken: no new processes
+    finally:
+        pages.close()
+
+
+def test_no_process_without_workers_or_after_close() -> None:
+    pages = PagePool(0)
+    assert pages.run(_pid, 0) == os.getpid() and not pages.started
+    pages = PagePool(2)
+    assert pages.run(_pid, 0) != os.getpid() and pages.started
+    pages.close()
+    assert pages.run(_pid, 0) == os.getpid()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status  # a zombie waiting for init has ended
+
+
+CHILD = """
+import os, sys, time
+sys.path.insert(0, {root!r})
+from feedbot.pool import PagePool
+from tests.test_pool import _pid
+pages = PagePool(2)
+seen = set()
+for _ in range(50):
+    seen.add(pages.run(_pid, 0))
+print(" ".join(map(str, sorted(seen))), flush=True)
+time.sleep(60)
+"""
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to see the children")
+def test_the_children_leave_when_their_parent_is_killed() -> None:
+    """SIGKILL gives the parent no chance to shut its pool down: the children notice and leave
+    (a child blocked on the pool's queue would otherwise wait for ever)."""
+    parent = subprocess.Popen(
+        [sys.executable, "-c", CHILD.format(root=str(ROOT))],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        children = [int(pid) for pid in parent.stdout.readline().split()]
+        assert children and parent.pid not in children
+        assert all(_alive(pid) for pid in children)
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10 * pool.ORPHAN_CHECK + 5
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in children if _alive(pid)]
+
+
+def test_processes_must_not_be_negative(tmp_path: Path) -> None:
+    from feedbot.errors import ConfigError
+
+    path = write_config(tmp_path, _sources(tmp_path, 1), processes=-1)
+    with pytest.raises(ConfigError, match=r"processes.*must be 0"):
+        load_config(path)
+    assert load_config(write_config(tmp_path, _sources(tmp_path, 1), processes=0)).processes == 0
