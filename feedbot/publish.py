@@ -43,6 +43,7 @@ class Publisher:
         self.store = store
         self.sink: FeedSink = sink if sink is not None else FileSink(config.feeds_dir)
         self.ping = ping  # None: websub.publish
+        self._unsettled: list[str] = []  # written with defer=True, still marked pending
 
     def needs_publishing(self, feed: str, *, changed: bool = False) -> bool:
         """Whether ``feed`` must be written: ``changed`` (its entries changed in this run), pending
@@ -53,15 +54,31 @@ class Publisher:
             not self.sink.exists(feed_filename(feed, fmt)) for fmt in self.config.feed(feed).formats
         )
 
-    def publish_if_needed(self, feed: str, *, changed: bool = False) -> list[str] | None:
+    def publish_if_needed(
+        self, feed: str, *, changed: bool = False, defer: bool = False
+    ) -> list[str] | None:
         """Write ``feed`` when :meth:`needs_publishing`; the documents written (None: not needed).
-        Raises RenderError when a document cannot be rendered or written (the feed stays pending,
-        for the next run), StoreError when the pending mark cannot be cleared."""
+        Its pending mark is cleared once the documents are durable: at once, or with ``defer`` at
+        the next :meth:`settle` (one directory fsync and one transaction for many feeds). Raises
+        RenderError when a document cannot be rendered or written (the feed stays pending, for
+        the next run), StoreError when the pending mark cannot be cleared."""
         if not self.needs_publishing(feed, changed=changed):
             return None
         written = self.publish(feed)
-        self.store.feed_written(feed)
+        self._unsettled.append(feed)
+        if not defer:
+            self.settle()
         return written
+
+    def settle(self) -> None:
+        """Make the documents written so far durable, then clear the pending marks of their feeds
+        (in that order: see :mod:`feedbot.write`). Raises RenderError when the documents cannot be
+        synced (the feeds stay pending), StoreError when the marks cannot be cleared."""
+        if not self._unsettled:
+            return
+        feeds, self._unsettled = self._unsettled, []
+        self.sink.sync()
+        self.store.feeds_written(feeds)
 
     def publish(self, name: str) -> list[str]:
         """Render one feed in each of its formats and its full archive pages; write the documents
@@ -150,5 +167,6 @@ class Publisher:
                     filename, render_atom(meta, self._public(rows)[::-1])
                 ):
                     written.append(filename)
+                    self.sink.sync()  # recorded as written for good only once it is durable
             self.store.archive_page_written(name, page, end)
             last = end

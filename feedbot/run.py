@@ -13,6 +13,7 @@ the thread that opened it, and the result does not depend on which source answer
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import time
@@ -45,6 +46,7 @@ from .model import (
     PageFormat,
     Prepared,
     RenderMode,
+    RunRecord,
     RunResult,
     SourceKind,
     Split,
@@ -315,8 +317,9 @@ class Runner:
         return Plan(source, now, validators, known, page_validators, secret)
 
     def finish(self, fetched: Fetched) -> RunResult:
-        """Identify, decide and store what a worker brought back; record and log the run (main
-        thread). Never raises for a source's fault."""
+        """Identify, decide and store what a worker brought back; log the run (main thread).
+        Never raises for a source's fault. The run is recorded once its feed is published
+        (:func:`record`)."""
         source = fetched.source
         started = time.monotonic()
         try:
@@ -336,26 +339,6 @@ class Runner:
         if result.error:
             # credentials in a URL never reach the log, the state or the CLI's output
             result = replace(result, error=self.config.scrub(result.error))
-        try:
-            self.store.record_run(
-                source.name,
-                now=self.now(),
-                ok=result.ok,
-                result="not modified" if result.not_modified else ("ok" if result.ok else "error"),
-                error=result.error,
-                error_kind=result.error_kind,
-                new=result.new,
-                updated=result.updated,
-                page_items=None
-                if result.not_modified
-                else result.new + result.updated + result.unchanged,
-            )
-        except StoreError as exc:
-            if exc.kind is not ErrorKind.STORE:
-                raise
-            log.warning("source %s: cannot record the run: %s", source.name, exc)
-        except Exception as exc:  # recording the run must never hide the run's own result
-            log.warning("source %s: cannot record the run: %s", source.name, exc)
         level = logging.ERROR if not result.ok else logging.INFO
         values = {
             "source": source.name,
@@ -542,7 +525,7 @@ def _publish(
     sources into errors (in place)."""
     changed = any(results[i].new or results[i].updated for i in mine)
     try:
-        written = publisher.publish_if_needed(feed, changed=changed)
+        written = publisher.publish_if_needed(feed, changed=changed, defer=True)
     except StoreError:
         raise  # the documents are written but the state cannot record it: that ends the run
     except FeedbotError as exc:  # a document could not be rendered or written
@@ -556,6 +539,74 @@ def _publish(
         log.info(
             "feed=%s written=%s", feed, ",".join(written), extra={"feed": feed, "written": written}
         )
+
+
+# Feeds published and runs recorded are settled together every this many sources: one fsync of
+# the feeds directory and two transactions for all of them (a directory fsync per feed file and a
+# commit per source's run record were a fifth of a run of 200 sources; bench/README.md, issue 17).
+# A run killed before its sources are settled loses only their run records (and its feeds stay
+# pending, so the next run makes sure of them).
+SETTLE_EVERY = 32
+
+
+def _settle(
+    publisher: Publisher,
+    store: Store,
+    ready: list[int],
+    results: list[RunResult],
+    finished: Sequence[datetime],
+) -> None:
+    """Make the feeds published so far durable and clear their pending marks, then record the
+    runs of their sources (``ready``, emptied); a feed that cannot be made durable turns the
+    results of the sources waiting into errors (in place)."""
+    if not ready:
+        return
+    try:
+        publisher.settle()
+    except StoreError:
+        raise  # the documents are written but the state cannot record it: that ends the run
+    except FeedbotError as exc:
+        log.error("feeds: %s", exc)
+        for i in ready:
+            results[i] = RunResult(
+                results[i].source, ok=False, error=str(exc), error_kind=ErrorKind.RENDER
+            )
+    indexes = list(ready)
+    ready.clear()
+    record(store, [run_record(results[i], finished[i]) for i in indexes])
+
+
+def run_record(result: RunResult, now: datetime) -> RunRecord:
+    """What the store records of a source's run (after its feed was published: a feed that could
+    not be written makes the run an error)."""
+    return RunRecord(
+        result.source,
+        now=now,
+        ok=result.ok,
+        result="not modified" if result.not_modified else ("ok" if result.ok else "error"),
+        error=result.error,
+        error_kind=result.error_kind,
+        new=result.new,
+        updated=result.updated,
+        page_items=None if result.not_modified else result.new + result.updated + result.unchanged,
+    )
+
+
+def record(store: Store, records: Sequence[RunRecord]) -> None:
+    """Record the runs; a failure to (a full disk) is logged and never hides the runs' results."""
+    try:
+        store.record_runs(records)
+    except StoreError as exc:
+        if exc.kind is not ErrorKind.STORE:
+            raise
+        log.warning("cannot record the runs of %s: %s", _names(records), exc)
+    except Exception as exc:  # recording the run must never hide the run's own result
+        log.warning("cannot record the runs of %s: %s", _names(records), exc)
+
+
+def _names(records: Sequence[RunRecord]) -> str:
+    names = [r.source for r in records]
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -674,20 +725,35 @@ def _run(
             window = max(8 * workers, 32)
             futures: dict[int, Future[Fetched]] = {}
             begun: dict[int, float] = {}  # source index -> when a worker took it (monotonic)
+            finished: list[datetime] = []  # source index -> when it was stored
+            ready: list[int] = []  # sources whose feed is published, their runs not yet recorded
             submitted = 0
-            for i in range(len(sources)):  # stored in config order, whoever was first
-                while submitted < min(i + window, len(sources)):
-                    plan = runner.plan(sources[submitted])
-                    futures[submitted] = pool.submit(_timed, fetcher, plan, begun, submitted, pages)
-                    submitted += 1
-                fetched = _wait(futures.pop(i), begun, i, sources[i], config)
-                abandoned = abandoned or (fetched.error is not None and fetched.seconds < 0)
-                result = runner.finish(fetched)
-                results.append(result)
-                if progress:
-                    progress(result)
-                for feed in complete.get(i, ()):
-                    _publish(publisher, feed, members[feed], results)
+            try:
+                for i in range(len(sources)):  # stored in config order, whoever was first
+                    while submitted < min(i + window, len(sources)):
+                        plan = runner.plan(sources[submitted])
+                        futures[submitted] = pool.submit(
+                            _timed, fetcher, plan, begun, submitted, pages
+                        )
+                        submitted += 1
+                    fetched = _wait(futures.pop(i), begun, i, sources[i], config)
+                    abandoned = abandoned or (fetched.error is not None and fetched.seconds < 0)
+                    result = runner.finish(fetched)
+                    results.append(result)
+                    finished.append(now())
+                    if progress:
+                        progress(result)
+                    for feed in complete.get(i, ()):
+                        _publish(publisher, feed, members[feed], results)
+                        ready += members[feed]
+                    if len(ready) >= SETTLE_EVERY:
+                        _settle(publisher, store, ready, results, finished)
+            except BaseException:
+                # what was published is still settled and recorded, as far as the state allows
+                with contextlib.suppress(Exception):
+                    _settle(publisher, store, ready, results, finished)
+                raise
+            _settle(publisher, store, ready, results, finished)
         finally:
             # On an error or Ctrl-C, sources not started yet are dropped, not fetched; a worker
             # given up on is not waited for (it ends at its own fetch deadline).

@@ -5,6 +5,17 @@ Owns: the feeds directory, and every atomic file write of feedbot (:func:`write_
 and the daemon's ``daemon.json``). A reader never sees a half-written file; an unchanged feed keeps
 its bytes and its modification time, so HTTP validators and readers' caches stay valid.
 
+Feed files and durability: each new version is written to its temporary file and fsynced before it
+is renamed over the old one, so whatever survives a crash or a power cut is a whole version, old or
+new. The rename itself is made durable by an fsync of the directory, which :class:`FileSink` does
+once for all the documents written since the last :meth:`FileSink.sync` instead of once per file
+(two fsyncs per document were most of the time a run spent writing 200 feeds). That is safe
+because of who calls ``sync``: :mod:`feedbot.publish` clears a feed's pending mark in the store
+only after it, so a rename a power cut took back leaves the feed pending (or its document missing),
+and the next run writes it again; and an archive page is recorded as written only after it too.
+A process that is killed loses nothing either way: a rename is visible to every other process the
+moment it returns, the fsync matters only to what the disk keeps when the machine stops.
+
 The seam: :class:`FeedSink` is what publishing writes through and what the server reads from — a
 document by name (``ukraine.atom``), its bytes and when it last changed. :class:`FileSink` keeps
 them as files in ``feeds_dir``; another home for them (a database) is another class with the same
@@ -45,6 +56,10 @@ class FeedSink(Protocol):
 
     def exists(self, name: str) -> bool: ...
 
+    def sync(self) -> None:
+        """Make every document written so far durable (raises RenderError when it cannot)."""
+        ...
+
     def version(self, name: str) -> Hashable | None:
         """A cheap stamp of the current version (None when absent), to tell whether a copy read
         before is still current without reading the bytes again."""
@@ -56,16 +71,29 @@ class FeedSink(Protocol):
 
 
 class FileSink:
-    """Feed documents as files in one directory."""
+    """Feed documents as files in one directory. A document written is whole at once (file fsync,
+    then rename); the directory is fsynced by :meth:`sync`, once for every write before it."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self._unsynced = False
 
     def path(self, name: str) -> Path:
         return self.directory / name
 
     def write_if_changed(self, name: str, data: bytes) -> bool:
-        return write_if_changed(self.directory / name, data)
+        written = write_if_changed(self.directory / name, data, sync_directory=False)
+        self._unsynced = self._unsynced or written
+        return written
+
+    def sync(self) -> None:
+        if not self._unsynced:
+            return
+        try:
+            fsync_directory(self.directory)
+        except OSError as exc:
+            raise RenderError(f"{self.directory}: cannot sync: {exc.strerror or exc}") from None
+        self._unsynced = False
 
     def exists(self, name: str) -> bool:
         return (self.directory / name).is_file()
@@ -96,9 +124,10 @@ def temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp")
 
 
-def write_if_changed(path: Path, data: bytes) -> bool:
+def write_if_changed(path: Path, data: bytes, *, sync_directory: bool = True) -> bool:
     """Write ``data`` to ``path`` atomically unless the file already holds exactly these bytes.
-    Returns True when the file was written."""
+    Returns True when the file was written. ``sync_directory=False``: the caller fsyncs the
+    directory later (see the module's docstring)."""
     tmp = temp_path(path)
     previous: int | None = None  # the current version's modification time, whole seconds
     try:
@@ -113,7 +142,7 @@ def write_if_changed(path: Path, data: bytes) -> bool:
         raise RenderError(f"{path}: cannot read: {exc.strerror}") from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, data, later_than=previous, temp=tmp)
+        write_atomic(path, data, later_than=previous, temp=tmp, sync_directory=sync_directory)
     except OSError as exc:
         raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from None
     return True
@@ -126,11 +155,12 @@ def write_atomic(
     mode: int = 0o644,
     later_than: int | None = None,
     temp: Path | None = None,
+    sync_directory: bool = True,
 ) -> None:
     """Replace ``path`` with ``data`` so that a reader sees the old bytes or the new, never part:
     a temporary file beside it (``temp``, else a new unique name), fsynced, renamed over it, the
-    directory fsynced. ``later_than``: see :func:`_later_than`. Raises OSError; the temporary file
-    never stays behind."""
+    directory fsynced (unless ``sync_directory`` is False: the caller does it later). ``later_than``:
+    see :func:`_later_than`. Raises OSError; the temporary file never stays behind."""
     fd = -1
     tmp = ""
     try:
@@ -148,17 +178,23 @@ def write_atomic(
         _later_than(tmp, later_than)
         os.replace(tmp, path)
         tmp = ""
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        if sync_directory:
+            fsync_directory(path.parent)
     finally:
         if fd >= 0:
             os.close(fd)
         if tmp:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+def fsync_directory(directory: Path) -> None:
+    """fsync a directory: the renames done in it survive a power cut."""
+    dir_fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
 
 
 def _later_than(tmp: str, previous: int | None) -> None:
