@@ -112,4 +112,3 @@ def test_html_split_never_raises_and_gives_valid_items(page: str) -> None:
 def test_arbitrary_text_as_html_never_raises(page: str) -> None:
     split_page(page, "text/html")
     split_page(page, "text/plain")
-
