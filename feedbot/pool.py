@@ -22,14 +22,18 @@ queue would otherwise wait for ever (its siblings hold the queue open).
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import signal
 import threading
 from collections.abc import Callable
-from concurrent.futures import CancelledError, Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from concurrent.futures import CancelledError, Future
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
+
+# multiprocessing and the process pool are imported when a run first starts its pool: a run of
+# few sources, or one where nothing changed, never needs them.
 
 log = logging.getLogger("feedbot")
 T = TypeVar("T")
@@ -108,6 +112,8 @@ class PagePool:
         future = self._submit(fn, *args)
         if future is None:
             return fn(*args)
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             return future.result()
         except BrokenProcessPool:
@@ -117,6 +123,9 @@ class PagePool:
         return fn(*args)
 
     def _submit(self, fn: Callable[..., T], *args: Any) -> Future[T] | None:
+        from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
+
         with self._lock:
             if self._broken or self._closed:
                 return None
@@ -173,5 +182,7 @@ class PagePool:
 
 
 def _context() -> Any:
+    import multiprocessing
+
     methods = multiprocessing.get_all_start_methods()
     return multiprocessing.get_context(START_METHOD if START_METHOD in methods else None)

@@ -17,7 +17,6 @@ from dataclasses import replace
 
 from . import websub
 from .config import Config
-from .decide import marks_updates
 from .model import EntryRow
 from .render import RENDERERS, FeedMeta, archive_filename, feed_filename, render_atom
 from .store import Store
@@ -83,6 +82,8 @@ class Publisher:
     def publish(self, name: str) -> list[str]:
         """Render one feed in each of its formats and its full archive pages; write the documents
         whose bytes changed, and ping the feed's hub when any did. Returns the names written."""
+        from .decide import marks_updates  # imported when a feed is written, not at start-up
+
         feed = self.config.feed(name)
         entries = self._public(self.store.feed_entries(name, feed.entries))
         if not entries:
@@ -142,6 +143,8 @@ class Publisher:
         page written ends (the store remembers it), not from the first entry. Returns the number of
         full pages, the entries after the last of them (fewer than ``entries``) and the names of
         the pages written now."""
+        from .decide import marks_updates
+
         feed = self.config.feed(name)
         written: list[str] = []
         page, last = self.store.archive_pages(name)

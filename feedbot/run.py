@@ -26,8 +26,6 @@ from typing import TYPE_CHECKING
 
 from .clock import utcnow
 from .config import Config, SourceConfig
-from .decide import DEFAULT as DEFAULT_THRESHOLDS
-from .decide import decide
 from .errors import (
     ErrorKind,
     ExtractError,
@@ -64,9 +62,10 @@ if TYPE_CHECKING:
     from .split import SplitOptions
 
 log = logging.getLogger("feedbot")
-# Start-up: a run where nothing changed (every page 304) splits, identifies, sanitises and renders
-# nothing, so the modules that do (lxml, BeautifulSoup, OpenCC, nh3, feedgen) are imported where
-# they are first needed, not when feedbot starts.
+# Start-up: a run where nothing changed (every page 304) splits, identifies, decides, sanitises and
+# renders nothing, so the modules that do (lxml, BeautifulSoup, OpenCC, nh3, feedgen, decide and
+# identify with their patterns, multiprocessing) are imported where they are first needed, not
+# when feedbot starts.
 
 
 def split_options(source: SourceConfig, page: Page | None = None) -> SplitOptions:
@@ -466,6 +465,9 @@ class Runner:
         first unless a worker did: ``cleaned`` is each identified item's sanitised HTML).
         ``linked_as`` is the URL an index source linked the page by: the page is then remembered as
         processed."""
+        from .decide import DEFAULT as DEFAULT_THRESHOLDS
+        from .decide import decide
+
         feed = self.config.feed(source.feed)
         if not identified:
             identified = identify_split(source, split)
