@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from . import websub
 from .config import Config
+from .errors import RenderError
 from .model import EntryRow
 from .render import RENDERERS, FeedMeta, archive_filename, feed_filename, render_atom
 from .store import Store
@@ -42,7 +43,9 @@ class Publisher:
         self.store = store
         self.sink: FeedSink = sink if sink is not None else FileSink(config.feeds_dir)
         self.ping = ping  # None: websub.publish
-        self._unsettled: list[str] = []  # written with defer=True, still marked pending
+        self._unsettled: list[str] = []  # feeds written, not yet durable and still pending
+        self._documents: dict[str, str] = {}  # document -> feed, of the unsettled feeds
+        self._pings: list[tuple[str, list[str]]] = []  # (hub, URLs) to tell once durable
 
     def needs_publishing(self, feed: str, *, changed: bool = False) -> bool:
         """Whether ``feed`` must be written: ``changed`` (its entries changed in this run), pending
@@ -65,23 +68,43 @@ class Publisher:
             return None
         written = self.publish(feed)
         self._unsettled.append(feed)
+        self._documents.update((document, feed) for document in written)
         if not defer:
             self.settle()
         return written
 
     def settle(self) -> None:
         """Make the documents written so far durable, then clear the pending marks of their feeds
-        (in that order: see :mod:`feedbot.write`). Raises RenderError when the documents cannot be
-        synced (the feeds stay pending), StoreError when the marks cannot be cleared."""
+        (in that order: see :mod:`feedbot.write`) and tell their hubs. Raises RenderError naming
+        the feeds whose documents could not be written (they stay pending; the others are
+        settled), StoreError when the marks cannot be cleared."""
         if not self._unsettled:
             return
         feeds, self._unsettled = self._unsettled, []
-        self.sink.sync()
+        documents, self._documents = self._documents, {}
+        pings, self._pings = self._pings, []
+        try:
+            self.sink.sync()
+        except RenderError as exc:
+            failed = (
+                {documents.get(name, "") for name in exc.documents}
+                if exc.documents
+                else set(feeds)  # the folder could not be synced: nothing is durable
+            )
+            self.store.feeds_written([feed for feed in feeds if feed not in failed])
+            raise RenderError(
+                str(exc), documents=exc.documents, feeds=tuple(sorted(failed))
+            ) from None
         self.store.feeds_written(feeds)
+        for hub, urls in pings:
+            (self.ping or websub.publish)(
+                hub, urls, user_agent=self.config.user_agent, timeout=self.config.connect_timeout
+            )
 
     def publish(self, name: str) -> list[str]:
         """Render one feed in each of its formats and its full archive pages; write the documents
-        whose bytes changed, and ping the feed's hub when any did. Returns the names written."""
+        whose bytes changed (the feed's hub is told when any did, at :meth:`settle`). Returns the
+        names written."""
         from .decide import marks_updates  # imported when a feed is written, not at start-up
 
         feed = self.config.feed(name)
@@ -117,11 +140,9 @@ class Publisher:
             if self.sink.write_if_changed(filename, RENDERERS[fmt](meta, entries)):
                 written.append(filename)
         if written and feed.websub_hub and self.config.base_url:
-            (self.ping or websub.publish)(
-                feed.websub_hub,
-                [self._url(f) for f in written if ".archive-" not in f],
-                user_agent=self.config.user_agent,
-                timeout=self.config.connect_timeout,
+            # the hub is told at :meth:`settle`, once the documents are durable: it fetches them
+            self._pings.append(
+                (feed.websub_hub, [self._url(f) for f in written if ".archive-" not in f])
             )
         return written
 

@@ -32,6 +32,7 @@ from .errors import (
     FeedbotError,
     FetchError,
     NotModified,
+    RenderError,
     SourceError,
     StoreError,
 )
@@ -50,7 +51,7 @@ from .model import (
     Split,
     Validators,
 )
-from .pool import PagePool, wanted
+from .pool import MIN_SOURCES, PagePool, wanted
 from .publish import Publisher
 from .redact import SECRET_PARAMS, public_url
 from .render import feed_filename, item_link
@@ -549,6 +550,9 @@ def _publish(
 # A run killed before its sources are settled loses only their run records (and its feeds stay
 # pending, so the next run makes sure of them).
 SETTLE_EVERY = 32
+# Threads that write feed files in a run of many sources (see FileSink): each write ends with an
+# fsync of its file, 2-3 ms on the bench machine's disk, and fsyncs of different files overlap.
+WRITERS = 4
 
 
 def _settle(
@@ -559,20 +563,26 @@ def _settle(
     finished: Sequence[datetime],
 ) -> None:
     """Make the feeds published so far durable and clear their pending marks, then record the
-    runs of their sources (``ready``, emptied); a feed that cannot be made durable turns the
-    results of the sources waiting into errors (in place)."""
+    runs of their sources (``ready``, emptied); a feed that cannot be written or made durable
+    turns the results of its sources into errors (in place)."""
     if not ready:
         return
+    config = publisher.config
+
+    def feeds_of(feeds: Sequence[str]) -> set[str]:
+        return {s.name for s in config.sources if s.feed in feeds}
+
     try:
         publisher.settle()
     except StoreError:
         raise  # the documents are written but the state cannot record it: that ends the run
-    except FeedbotError as exc:
-        log.error("feeds: %s", exc)
+    except RenderError as exc:
+        log.error("feeds %s: %s", ", ".join(exc.feeds) or "?", exc)
         for i in ready:
-            results[i] = RunResult(
-                results[i].source, ok=False, error=str(exc), error_kind=ErrorKind.RENDER
-            )
+            if not exc.feeds or results[i].source in feeds_of(exc.feeds):
+                results[i] = RunResult(
+                    results[i].source, ok=False, error=str(exc), error_kind=ErrorKind.RENDER
+                )
     indexes = list(ready)
     ready.clear()
     record(store, [run_record(results[i], finished[i]) for i in indexes])
@@ -706,7 +716,10 @@ def _run(
     }
     try:
         runner = Runner(config, store, fetcher, now)
-        publisher = Publisher(config, store)
+        # a run of many feeds writes their files in the background (FileSink: the fsyncs
+        # overlap, and the main thread renders the next feed meanwhile)
+        sink = FileSink(config.feeds_dir, writers=WRITERS if len(sources) >= MIN_SOURCES else 0)
+        publisher = Publisher(config, store, sink)
         workers = max(1, min(config.concurrency, len(sources)))
         pool = ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch")
         # the pure work on each page in worker processes, started when the first page needs it
@@ -761,6 +774,7 @@ def _run(
             # given up on is not waited for (it ends at its own fetch deadline).
             pool.shutdown(wait=not abandoned, cancel_futures=True)
             pages.close(wait=not abandoned)
+            sink.close()
         prune_feeds(config, store, feeds, newest_seen, now())
     finally:
         if own_fetcher:

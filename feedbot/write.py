@@ -28,6 +28,7 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Hashable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -72,28 +73,64 @@ class FeedSink(Protocol):
 
 class FileSink:
     """Feed documents as files in one directory. A document written is whole at once (file fsync,
-    then rename); the directory is fsynced by :meth:`sync`, once for every write before it."""
+    then rename); the directory is fsynced by :meth:`sync`, once for every write before it.
 
-    def __init__(self, directory: Path) -> None:
+    ``writers`` > 0: new versions are written by that many threads in the background (a run of
+    many feeds: the fsync of each file no longer holds the thread that renders the next one, and
+    the writes' fsyncs overlap); whether a document changed is still decided at once, and
+    :meth:`sync` waits for the writes and raises for those that failed. :meth:`close` ends the
+    threads."""
+
+    def __init__(self, directory: Path, *, writers: int = 0) -> None:
         self.directory = directory
+        self.writers = writers
         self._unsynced = False
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[tuple[str, Future[None]]] = []
 
     def path(self, name: str) -> Path:
         return self.directory / name
 
     def write_if_changed(self, name: str, data: bytes) -> bool:
-        written = write_if_changed(self.directory / name, data, sync_directory=False)
-        self._unsynced = self._unsynced or written
-        return written
+        path = self.directory / name
+        if self.writers <= 0:
+            written = write_if_changed(path, data, sync_directory=False)
+            self._unsynced = self._unsynced or written
+            return written
+        changed, previous = _compare(path, data)
+        if not changed:
+            return False
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.writers, thread_name_prefix="feedbot-write")
+        self._pending.append((name, self._pool.submit(_write_version, path, data, previous)))
+        return True
 
     def sync(self) -> None:
-        if not self._unsynced:
-            return
-        try:
-            fsync_directory(self.directory)
-        except OSError as exc:
-            raise RenderError(f"{self.directory}: cannot sync: {exc.strerror or exc}") from None
-        self._unsynced = False
+        pending, self._pending = self._pending, []
+        failed: list[tuple[str, BaseException]] = []
+        for name, future in pending:
+            try:
+                future.result()
+                self._unsynced = True
+            except RenderError as exc:
+                failed.append((name, exc))
+        if self._unsynced:
+            try:
+                fsync_directory(self.directory)
+            except OSError as exc:
+                raise RenderError(f"{self.directory}: cannot sync: {exc.strerror or exc}") from None
+            self._unsynced = False
+        if failed:
+            raise RenderError(
+                "; ".join(str(exc) for _, exc in failed), documents=tuple(n for n, _ in failed)
+            )
+
+    def close(self) -> None:
+        """Wait for the writes under way and end the writer threads (:meth:`sync` first to know
+        how they went)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
 
     def exists(self, name: str) -> bool:
         return (self.directory / name).is_file()
@@ -128,24 +165,37 @@ def write_if_changed(path: Path, data: bytes, *, sync_directory: bool = True) ->
     """Write ``data`` to ``path`` atomically unless the file already holds exactly these bytes.
     Returns True when the file was written. ``sync_directory=False``: the caller fsyncs the
     directory later (see the module's docstring)."""
-    tmp = temp_path(path)
-    previous: int | None = None  # the current version's modification time, whole seconds
+    changed, previous = _compare(path, data)
+    if changed:
+        _write_version(path, data, previous, sync_directory=sync_directory)
+    return changed
+
+
+def _compare(path: Path, data: bytes) -> tuple[bool, int | None]:
+    """Whether ``path`` must be written to hold ``data``, and the modification time (whole
+    seconds) of the version it replaces. An unchanged file's leftover temporary file goes."""
     try:
         if path.read_bytes() == data:
             with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()  # a version a killed run did not get to rename
-            return False
-        previous = int(path.stat().st_mtime)
+                temp_path(path).unlink()  # a version a killed run did not get to rename
+            return False, None
+        return True, int(path.stat().st_mtime)
     except FileNotFoundError:
-        pass
+        return True, None
     except OSError as exc:
         raise RenderError(f"{path}: cannot read: {exc.strerror}") from None
+
+
+def _write_version(
+    path: Path, data: bytes, previous: int | None, *, sync_directory: bool = False
+) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, data, later_than=previous, temp=tmp, sync_directory=sync_directory)
+        write_atomic(
+            path, data, later_than=previous, temp=temp_path(path), sync_directory=sync_directory
+        )
     except OSError as exc:
         raise RenderError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    return True
 
 
 def write_atomic(

@@ -198,3 +198,26 @@ def test_a_feed_that_cannot_be_written_records_its_sources_runs_as_errors(tmp_pa
         run = store.source_runs()["ukraine"]
         assert store.is_pending("ukraine")
     assert run.result == "error" and run.error_kind == "render" and run.failures == 1
+
+
+def test_a_feed_file_that_cannot_be_written_fails_its_own_sources_only(tmp_path: Path) -> None:
+    """In a run of many feeds their files are written in the background: the one that cannot be
+    written (here a folder stands where its temporary file goes) makes its sources' runs errors
+    and stays pending; every other feed is written, settled and recorded as usual."""
+    config = _many(tmp_path, 10)
+    config.feeds_dir.mkdir()
+    (config.feeds_dir / ".f3.atom.tmp").mkdir()
+    results = run_once(config, now=Clock())
+    failed = [r.source for r in results if not r.ok]
+    assert failed == ["s6", "s7"]  # the sources of f3
+    assert all(r.error_kind == "render" and "f3.atom" in (r.error or "") for r in results[6:8])
+    with Store(config.db_path) as store:
+        assert [f"f{i}" for i in range(5) if store.is_pending(f"f{i}")] == ["f3"]
+        runs = store.source_runs()
+    assert [name for name, run in sorted(runs.items()) if run.result == "error"] == ["s6", "s7"]
+    assert sorted(p.name for p in config.feeds_dir.glob("*.atom")) == [
+        f"f{i}.atom" for i in (0, 1, 2, 4)
+    ]
+    (config.feeds_dir / ".f3.atom.tmp").rmdir()
+    assert all(r.ok for r in run_once(config, now=Clock()))  # nothing changed: f3 caught up
+    assert (config.feeds_dir / "f3.atom").is_file()
