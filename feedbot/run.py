@@ -685,6 +685,8 @@ def run_once(
     try:
         check_state(config)
         with Store(config.db_path) as store:
+            if len([s for s in config.sources if not names or s.name in names]) >= MIN_SOURCES:
+                store.checkpoint_in_background()
             clear_state_error(config.state_dir)
             return _run(config, store, names=names, fetcher=fetcher, now=now, progress=progress)
     except StoreError as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -246,6 +247,7 @@ class Store:
         database: callers that can tell an emptied state from a new one (feeds written from it
         exist) check first — :func:`feedbot.run.check_state`."""
         self.path = path
+        self._checkpointer: _Checkpointer | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
@@ -272,7 +274,19 @@ class Store:
             self.db.close()
             raise _store_error(path, "", exc) from None
 
+    def checkpoint_in_background(self) -> None:
+        """From now on the write-ahead log is copied into the database by a thread of its own
+        (:class:`_Checkpointer`) instead of by the commit that fills it: for a run that writes
+        many pages, whose commits would otherwise stop for a checkpoint (and its fsyncs) every
+        4 MB of log. Ends with :meth:`close`."""
+        if self._checkpointer is None:
+            self._checkpointer = _Checkpointer(self.path)
+            self.db.execute("PRAGMA wal_autocheckpoint = 0")
+
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.stop()
+            self._checkpointer = None
         self.db.close()
 
     def __enter__(self) -> Store:
@@ -303,6 +317,8 @@ class Store:
             except sqlite3.Error as exc:
                 self._rollback()
                 raise _store_error(self.path, "cannot commit: ", exc) from None
+            if self._checkpointer is not None:
+                self._checkpointer.nudge()
 
     def _rollback(self) -> None:
         # SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
@@ -723,6 +739,49 @@ class Store:
             raise _store_error(self.path, "cannot read the run records: ", exc) from None
 
 
+class _Checkpointer:
+    """A thread with its own connection that copies the write-ahead log into the database
+    (``PRAGMA wal_checkpoint(PASSIVE)``: it never holds up the writer) once the writer has
+    committed, at most every :data:`CHECKPOINT_PAUSE` seconds. A checkpoint that fails (a full
+    disk) is left for the next one, or for the last connection's close, which checkpoints what
+    is left as SQLite always does; the log keeps every commit meanwhile."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._wake = threading.Event()
+        self._stopping = False
+        self._thread = threading.Thread(target=self._run, name="feedbot-checkpoint", daemon=True)
+        self._thread.start()
+
+    def nudge(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        try:
+            db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except sqlite3.Error:
+            return
+        try:
+            while True:
+                self._wake.wait()
+                if self._stopping:
+                    return
+                self._wake.clear()
+                with suppress(sqlite3.Error):
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                time.sleep(CHECKPOINT_PAUSE)
+        finally:
+            db.close()
+
+
+# Seconds between two background checkpoints: a checkpoint costs two fsyncs (the log, then the
+# database), so the log is copied in a few large steps rather than after every page.
+CHECKPOINT_PAUSE = 0.25
 STATE_ERROR_FILE = "state-error.json"
 
 
