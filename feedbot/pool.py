@@ -45,12 +45,13 @@ T = TypeVar("T")
 MIN_SOURCES = 4
 # How often a child checks that its parent is still there (seconds).
 ORPHAN_CHECK = 0.5
-# "fork": the children start in about 2 ms each and share the parent's imported modules.
-# "forkserver" (a clean server process forks them; nothing of the parent's threads comes along)
-# costs a second interpreter's start and imports (~0.2 s, on the critical path of the first page):
-# measured on the 200-page bench (bench/README.md, issue 17) it was slower. A child only ever runs
-# pure code that takes no lock of the parent's (no logging, no store, no network), which is what
-# makes fork safe here; platforms without fork get their default.
+# "fork": the children start in a few milliseconds and share the parent's memory. A run forks
+# them before it starts its own threads (PagePool.start), so no lock another thread holds — an
+# import under way, a logging handler — is copied into them held; they then run only pure code
+# and import the splitter themselves, each on its first page, beside the parent's fetching.
+# "forkserver" (a clean server process forks them) costs a second interpreter's start and its
+# imports first; measured on the 200-page bench it was slower (bench/README.md, issue 17).
+# Platforms without fork get their default.
 START_METHOD = "fork"
 
 
@@ -93,14 +94,12 @@ def _child_start(expected: int | None) -> None:
 
 
 class PagePool:
-    """At most ``workers`` child processes, started on the first :meth:`run` (``prepare`` is
-    called first, in the parent: it imports what the children will need); with ``workers`` = 0,
-    or once the pool is broken (a child was killed), :meth:`run` works in the calling thread.
-    Thread-safe: any worker thread may call :meth:`run`."""
+    """At most ``workers`` child processes, forked by :meth:`start` (or the first :meth:`run`);
+    with ``workers`` = 0, or once the pool is broken (a child was killed), :meth:`run` works in
+    the calling thread. Thread-safe: any worker thread may call :meth:`run`."""
 
-    def __init__(self, workers: int, prepare: Callable[[], object] = lambda: None) -> None:
+    def __init__(self, workers: int) -> None:
         self.workers = workers
-        self._prepare = prepare
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._broken = workers <= 0
@@ -122,6 +121,12 @@ class PagePool:
             pass  # the pool was closed under us (the run is ending): do it here
         return fn(*args)
 
+    def start(self) -> None:
+        """Fork the workers now, from the calling thread (a run does it before it starts its
+        threads: see :data:`START_METHOD`). They import what they need with their first page."""
+        if self._submit(os.getpid) is None:
+            return
+
     def _submit(self, fn: Callable[..., T], *args: Any) -> Future[T] | None:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
@@ -131,9 +136,6 @@ class PagePool:
                 return None
             try:
                 if self._executor is None:
-                    # what the children need is imported here, before they are forked: they
-                    # share it, and no lock of an import under way elsewhere comes along
-                    self._prepare()
                     context = _context()
                     expected = os.getpid() if context.get_start_method() == "fork" else None
                     self._executor = ProcessPoolExecutor(

@@ -781,7 +781,7 @@ class _Checkpointer:
 
 # Seconds between two background checkpoints: a checkpoint costs two fsyncs (the log, then the
 # database), so the log is copied in a few large steps rather than after every page.
-CHECKPOINT_PAUSE = 0.25
+CHECKPOINT_PAUSE = 1.0
 STATE_ERROR_FILE = "state-error.json"
 
 

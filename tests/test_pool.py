@@ -215,3 +215,43 @@ def test_processes_must_not_be_negative(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"processes.*must be 0"):
         load_config(path)
     assert load_config(write_config(tmp_path, _sources(tmp_path, 1), processes=0)).processes == 0
+
+
+LOCKED_CHILD = """
+import sys, time
+sys.path.insert(0, {root!r})
+from pathlib import Path
+from feedbot.lock import RunLock
+from feedbot.pool import PagePool
+from tests.test_pool import _pid
+lock = RunLock(Path({state!r}), 1)
+lock.acquire()
+pages = PagePool(2)
+pages.start()
+print(" ".join(str(pages.run(_pid, 0)) for _ in range(10)), flush=True)
+time.sleep(60)
+"""
+
+
+def test_the_run_lock_goes_with_the_run_not_with_its_worker_processes(tmp_path: Path) -> None:
+    """The workers are forked while the run holds the state's lock: they do not keep it, so a
+    run killed with SIGKILL frees the lock at once for the next one (cron), not when its
+    orphaned workers notice and leave."""
+    from feedbot.errors import LockError
+    from feedbot.lock import RunLock
+
+    script = LOCKED_CHILD.format(root=str(ROOT), state=str(tmp_path))
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert parent.stdout is not None
+        children = {int(pid) for pid in parent.stdout.readline().split()}
+        assert children and all(_alive(pid) for pid in children)
+        with pytest.raises(LockError):
+            RunLock(tmp_path, 0).acquire()  # the run holds it
+    finally:
+        parent.kill()
+        parent.wait()
+    assert any(_alive(pid) for pid in children)  # they have not noticed yet...
+    lock = RunLock(tmp_path, 0)
+    lock.acquire()  # ...and the lock is free all the same
+    lock.release()
