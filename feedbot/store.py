@@ -749,7 +749,7 @@ class _Checkpointer:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._wake = threading.Event()
-        self._stopping = False
+        self._halt = threading.Event()
         self._thread = threading.Thread(target=self._run, name="feedbot-checkpoint", daemon=True)
         self._thread.start()
 
@@ -757,7 +757,7 @@ class _Checkpointer:
         self._wake.set()
 
     def stop(self) -> None:
-        self._stopping = True
+        self._halt.set()
         self._wake.set()
         self._thread.join()
 
@@ -769,19 +769,20 @@ class _Checkpointer:
         try:
             while True:
                 self._wake.wait()
-                if self._stopping:
+                if self._halt.is_set():
                     return
                 self._wake.clear()
                 with suppress(sqlite3.Error):
                     db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                time.sleep(CHECKPOINT_PAUSE)
+                if self._halt.wait(CHECKPOINT_PAUSE):  # the pause ends with stop()
+                    return
         finally:
             db.close()
 
 
 # Seconds between two background checkpoints: a checkpoint costs two fsyncs (the log, then the
 # database), so the log is copied in a few large steps rather than after every page.
-CHECKPOINT_PAUSE = 1.0
+CHECKPOINT_PAUSE = 0.25
 STATE_ERROR_FILE = "state-error.json"
 
 
