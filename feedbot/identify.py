@@ -79,6 +79,11 @@ def _cc() -> Any:
     return _converter
 
 
+def prepare() -> None:
+    """Load OpenCC and its dictionaries now (worker processes forked after this share them)."""
+    _cc()
+
+
 def fold(text: str) -> str:
     """Display-independent form: NFKC, no invisible controls, Simplified script, case folded,
     white space collapsed. Punctuation is kept (see :func:`squash`)."""

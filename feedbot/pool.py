@@ -45,13 +45,15 @@ T = TypeVar("T")
 MIN_SOURCES = 4
 # How often a child checks that its parent is still there (seconds).
 ORPHAN_CHECK = 0.5
-# "fork": the children start in a few milliseconds and share the parent's memory. A run forks
-# them before it starts its own threads (PagePool.start), so no lock another thread holds — an
-# import under way, a logging handler — is copied into them held; they then run only pure code
-# and import the splitter themselves, each on its first page, beside the parent's fetching.
-# "forkserver" (a clean server process forks them) costs a second interpreter's start and its
-# imports first; measured on the 200-page bench it was slower (bench/README.md, issue 17).
-# Platforms without fork get their default.
+# "fork": the children start in a few milliseconds and share the parent's memory. They are forked
+# when the first page needs one (a run where nothing changed forks none), after the parent imported
+# everything they run (PagePool's ``prepare``), so a child imports nothing: no import lock that
+# another thread of the parent held at the fork can stop it. A child runs only pure code — no
+# logging, no store, no network, no lock of the parent's — and the run lock is closed in it
+# (feedbot.lock). "forkserver" (a clean server process forks them) costs a second interpreter's
+# start and its imports first, and each child imports the splitter again: measured on the 200-page
+# bench it was no faster and took more CPU (bench/README.md, issue 17). Platforms without fork get
+# their default.
 START_METHOD = "fork"
 
 
@@ -94,12 +96,14 @@ def _child_start(expected: int | None) -> None:
 
 
 class PagePool:
-    """At most ``workers`` child processes, forked by :meth:`start` (or the first :meth:`run`);
-    with ``workers`` = 0, or once the pool is broken (a child was killed), :meth:`run` works in
-    the calling thread. Thread-safe: any worker thread may call :meth:`run`."""
+    """At most ``workers`` child processes, forked on the first :meth:`run` (``prepare`` is
+    called first, in the parent: it imports what the children will need); with ``workers`` = 0,
+    or once the pool is broken (a child was killed), :meth:`run` works in the calling thread.
+    Thread-safe: any worker thread may call :meth:`run`."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(self, workers: int, prepare: Callable[[], object] = lambda: None) -> None:
         self.workers = workers
+        self._prepare = prepare
         self._executor: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
         self._broken = workers <= 0
@@ -121,12 +125,6 @@ class PagePool:
             pass  # the pool was closed under us (the run is ending): do it here
         return fn(*args)
 
-    def start(self) -> None:
-        """Fork the workers now, from the calling thread (a run does it before it starts its
-        threads: see :data:`START_METHOD`). They import what they need with their first page."""
-        if self._submit(os.getpid) is None:
-            return
-
     def _submit(self, fn: Callable[..., T], *args: Any) -> Future[T] | None:
         from concurrent.futures import ProcessPoolExecutor
         from concurrent.futures.process import BrokenProcessPool
@@ -136,6 +134,9 @@ class PagePool:
                 return None
             try:
                 if self._executor is None:
+                    # what the children need is imported here, before they are forked: they
+                    # share it and import nothing themselves (see START_METHOD)
+                    self._prepare()
                     context = _context()
                     expected = os.getpid() if context.get_start_method() == "fork" else None
                     self._executor = ProcessPoolExecutor(

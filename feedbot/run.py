@@ -213,6 +213,16 @@ def process_page(
     return split, identified, sanitise_items(identified, page, secret_params)
 
 
+def prepare_workers() -> None:
+    """What :func:`process_page` needs, loaded in the parent before worker processes are forked
+    (they share it and import nothing): the splitter, the identifier with its OpenCC converter,
+    the sanitiser."""
+    from . import identify, sanitize, split
+
+    del sanitize, split
+    identify.prepare()
+
+
 def _fetch_and_split(
     fetcher: Fetcher,
     source: SourceConfig,
@@ -713,9 +723,8 @@ def _run(
         # overlap, and the main thread renders the next feed meanwhile)
         sink = FileSink(config.feeds_dir, writers=WRITERS if len(sources) >= MIN_SOURCES else 0)
         publisher = Publisher(config, store, sink)
-        # the pure work on each page in worker processes, forked before the threads start
-        pages = PagePool(wanted(config.processes, len(sources)))
-        pages.start()
+        # the pure work on each page in worker processes, forked when the first page needs it
+        pages = PagePool(wanted(config.processes, len(sources)), prepare=prepare_workers)
         workers = max(1, min(config.concurrency, len(sources)))
         pool = ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch")
         abandoned = False

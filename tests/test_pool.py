@@ -227,7 +227,6 @@ from tests.test_pool import _pid
 lock = RunLock(Path({state!r}), 1)
 lock.acquire()
 pages = PagePool(2)
-pages.start()
 print(" ".join(str(pages.run(_pid, 0)) for _ in range(10)), flush=True)
 time.sleep(60)
 """
