@@ -62,8 +62,8 @@ def log_settings(args: argparse.Namespace) -> LogSettings:
         level = logging.CRITICAL
     elif args.command == "serve" and verbose == 0:
         level = logging.INFO  # a server's access log and its "serving on" line are its output
-    elif args.command == "daemon":
-        # a daemon logs one line per run by default (-q: only problems); -v adds debug detail
+    elif args.command in ("daemon", "worker"):
+        # a daemon (or a worker) logs one line per run by default (-q: only problems); -v adds debug detail
         level = logging.WARNING if args.quiet else logging.INFO if verbose == 0 else logging.DEBUG
     libraries: list[tuple[str, int]] = []
     if args.command == "daemon":
@@ -229,6 +229,38 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="with --preview on a loopback address: the preview page may write the config file",
     )
+    p_migrate = sub.add_parser(
+        "migrate-state",
+        help="copy the SQLite state (and the feeds written) into an empty PostgreSQL database",
+    )
+    common(p_migrate)
+    p_migrate.add_argument(
+        "--to", required=True, metavar="URL", help="the PostgreSQL database: postgresql://…"
+    )
+
+    p_worker = sub.add_parser(
+        "worker",
+        help="with a PostgreSQL state: run sources on their schedules, sharing them with the "
+        "workers on the other nodes (procrastinate)",
+    )
+    common(p_worker)
+    p_worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="sources this worker runs at the same time (default: [feedbot] concurrency)",
+    )
+    p_worker.add_argument(
+        "--shutdown-timeout",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how long runs in flight may finish on SIGTERM (default 10); the rest are abandoned "
+        "and picked up by the other workers",
+    )
+    p_worker.add_argument(
+        "-q", "--quiet", action="store_true", help="log only warnings and errors, not every run"
+    )
     return parser
 
 
@@ -253,6 +285,10 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             return cmd_history(args)
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "migrate-state":
+            return cmd_migrate_state(args)
+        if args.command == "worker":
+            return cmd_worker(args)
     except ConfigError as exc:
         for problem in exc.problems:  # every problem of the file, one line each
             print(f"feedbot: config error: {problem}", file=sys.stderr)
@@ -595,7 +631,14 @@ def cmd_status(args: argparse.Namespace, now: Callable[[], datetime] = utcnow) -
     counts: dict[str, int] = {}
     state_error = read_state_error(config.state_dir)
     problem = state_error.message if state_error else None
-    if config.db_path.exists() and config.db_path.stat().st_size == 0:
+    if config.shared_state:
+        try:
+            with Store(config.store_location) as store:
+                runs = store.source_runs()
+                counts = {f.name: store.count_entries(f.name) for f in config.feeds}
+        except StoreError as exc:
+            problem = str(exc)
+    elif config.db_path.exists() and config.db_path.stat().st_size == 0:
         problem = problem or f"{config.db_path}: the state database is empty (0 bytes)"
     elif config.db_path.exists() and state_error is None:
         try:
@@ -673,7 +716,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.feed not in feeds:  # before the state is opened (or created)
         raise NotFound(f"no feed named {args.feed!r} (the config has {', '.join(feeds)})")
     check_state(config)  # an emptied state is not opened (opening would make it a new one)
-    with Store(config.db_path) as store:
+    with Store(config.store_location) as store:
         print(format_history(store, args.feed, args.entry, feeds=feeds))
     return 0
 
@@ -695,6 +738,76 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return 2
     serve(config, args.host, args.port, preview=args.preview, allow_edit=args.allow_edit)
     return 0
+
+
+def cmd_migrate_state(args: argparse.Namespace) -> int:
+    from .store import copy_state, display_location, is_postgres
+
+    config = load_config(_config_path(args.config))
+    if not is_postgres(args.to):
+        print("feedbot: --to must be a postgresql:// URL", file=sys.stderr)
+        return 2
+    if not config.db_path.exists():
+        print(f"feedbot: {config.db_path}: no SQLite state to copy", file=sys.stderr)
+        return 2
+    # no run may change the SQLite state while it is copied (a daemon holding it: exit at once)
+    with RunLock(config.state_dir, config.lock_timeout):
+        documents = _feed_documents(config)
+        with Store(config.db_path) as source, Store(args.to) as target:
+            copied = copy_state(source, target, documents=documents)
+    for table in copied:
+        print(f"{table.table:<16} {table.rows:>9} rows")
+    print(f"{'feed documents':<16} {len(documents):>9} files")
+    print(
+        f"copied {config.db_path} into {display_location(args.to)}; to use it, set "
+        '`state = "postgresql://…"` in [feedbot] and run `feedbot worker` on each node'
+    )
+    return 0
+
+
+def _feed_documents(config: Config) -> list[tuple[str, bytes, int]]:
+    """The feed files written so far (each configured feed in each format, and its archive pages),
+    with their modification times in whole seconds, as Last-Modified gives them."""
+    from .render import EXTENSIONS
+
+    documents = []
+    for feed in config.feeds:
+        names = [f"{feed.name}.{EXTENSIONS[fmt]}" for fmt in feed.formats]
+        if config.feeds_dir.is_dir():
+            names += sorted(
+                p.name
+                for p in config.feeds_dir.glob(f"{feed.name}.archive-*.atom")
+                if p.name.removeprefix(f"{feed.name}.archive-").removesuffix(".atom").isdigit()
+            )
+        for name in names:
+            path = config.feeds_dir / name
+            try:
+                documents.append((name, path.read_bytes(), int(path.stat().st_mtime)))
+            except FileNotFoundError:
+                continue
+    return documents
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .worker import run_worker
+
+    config_path = _config_path(args.config)
+    config = load_config(config_path)
+    if args.concurrency is not None and args.concurrency < 1:
+        print("feedbot: --concurrency must be at least 1", file=sys.stderr)
+        return 2
+    status = run_worker(
+        config,
+        concurrency=args.concurrency or config.concurrency,
+        shutdown_timeout=args.shutdown_timeout,
+    )
+    # Runs still in flight after the shutdown timeout (or stuck on a lost database) cannot be
+    # interrupted: end the process, as the daemon does. Their transactions roll back, the last
+    # complete state stays, and the other workers take their sources.
+    for handler in logging.getLogger("feedbot").handlers:
+        handler.flush()
+    sys.stderr.flush()
+    os._exit(status)
 
 
 if __name__ == "__main__":

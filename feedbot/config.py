@@ -111,6 +111,7 @@ class Config:
     allow_networks: tuple[IPNetwork, ...] = ()  # internal networks that pages may lead to
     secret_params: tuple[str, ...] = redact.SECRET_PARAMS  # query parameters never shown
     serve: ServeConfig = ServeConfig()
+    state: str | None = None  # a postgresql:// URL: the shared state (default: SQLite in state_dir)
     browser: str = DEFAULT_BROWSER  # the Chromium that render = "browser" drives
     render_timeout: float = 30.0  # seconds a page may take in the browser: load, scripts, settling
 
@@ -157,6 +158,16 @@ class Config:
     @property
     def db_path(self) -> Path:
         return self.state_dir / "feedbot.sqlite3"
+
+    @property
+    def store_location(self) -> Path | str:
+        """Where the state lives: the ``state`` URL (PostgreSQL), else the SQLite file."""
+        return self.state if self.state is not None else self.db_path
+
+    @property
+    def shared_state(self) -> bool:
+        """Whether the state is PostgreSQL, shared by every node (feeds then live there too)."""
+        return self.state is not None
 
     def warnings(self) -> list[str]:
         """What is valid but probably not meant (a run logs each once)."""
@@ -608,6 +619,7 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
     render_timeout = _seconds(settings, "render_timeout", default["render_timeout"])
     if render_timeout <= 0:
         settings.fail("render_timeout", "must be greater than zero")
+    state = _state_url(settings)
     settings.check_unknown()
 
     raw_sources = top.get("sources", list, [])
@@ -648,7 +660,29 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
         serve=serve,
         browser=browser,
         render_timeout=render_timeout,
+        state=state,
     )
+
+
+def _state_url(settings: _Table) -> str | None:
+    """``state``: a PostgreSQL URL (``postgresql://user:password@host:port/database``); absent means
+    the SQLite file in ``state_dir``. The password may also come from ``PGPASSWORD`` or
+    ``~/.pgpass``, as libpq reads them, to keep it out of the file."""
+    value = settings.text("state")
+    if value is None:
+        return None
+    value = value.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("postgresql", "postgres"):
+        settings.fail(
+            "state",
+            "must be a postgresql:// URL (leave it out for the SQLite file in state_dir)",
+        )
+        return None
+    if not parts.path.strip("/") and "dbname=" not in parts.query:
+        settings.fail("state", "names no database (postgresql://host/DATABASE)")
+        return None
+    return value
 
 
 PREVIEW_TOKEN_MIN = 16  # characters: a token short enough to guess is no lock

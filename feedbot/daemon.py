@@ -246,7 +246,7 @@ class Daemon:
         Opening the store here also creates or migrates it before any run, and a state database
         that cannot be used stops the daemon at once instead of failing every run."""
         check_state(self.config)  # an emptied state beside written feeds is refused
-        with Store(self.config.db_path) as store:
+        with Store(self.config.store_location) as store:
             runs = store.source_runs()
         for source in self.config.sources:
             run = runs.get(source.name)

@@ -9,9 +9,12 @@ its fingerprint, or a band of its signature (``Store.candidates``) — not the w
 Rules (see docs/DESIGN.md, "Identity and change tracking — the heart of it"):
 - same headline key and same fingerprint: unchanged;
 - same key and a similar body: updated (an edit); same key and an unrelated body: new (a recurring
-  section heading such as "Markets" reused for another story);
+  section heading such as "Markets" reused for another story), unless the headline is a link off
+  the page to the same target as the entry's: then the same story, its text rewritten (a
+  repository's name over a new description on a trending page);
 - another key and a near-identical body: the same story (reworded headline, other Chinese script,
-  another source) — updated when its own source changed the headline, unchanged otherwise;
+  another source) — updated when its own source changed the headline, unchanged otherwise; not
+  when the body is empty (no evidence), nor when the headlines of one source link to two places;
 - anything else: new. One stored entry matches at most one item of a page.
 - Only the source that made an entry (its owner) updates it. Another source's version of the
   story is the same story only when near-identical, and leaves the entry as it is: two sources
@@ -150,17 +153,22 @@ def decide(
         if result[i] is not None:
             continue
         best: tuple[float, StoredEntry] | None = None
+        linked = False
         for entry in by_key.get(item.key, ()):
             if entry.rowid in used or not _owns(entry, source):
                 continue
             same, score = same_story(item.key, item_sh(i), entry.key, sh(entry), thresholds)
-            if same and (best is None or score > best[0]):
+            # the same headline linking to the same place off the page: the same story
+            rewritten = not same and bool(item.target) and entry.target == item.target
+            if (same or rewritten) and (best is None or score > best[0]):
                 best = (score, entry)
+                linked = rewritten
         if best is not None:
             used.add(best[1].rowid)
-            result[i] = change(
-                Outcome.UPDATED, item, best[1], "same headline, body edited", best[0]
+            why = (
+                "same headline and link, body rewritten" if linked else "same headline, body edited"
             )
+            result[i] = change(Outcome.UPDATED, item, best[1], why, best[0])
             continue
         for entry in by_key.get(item.key, ()):
             if entry.rowid in used or _owns(entry, source):
@@ -189,6 +197,15 @@ def decide(
                 continue
             if entry.key == item.key:
                 continue  # same key was judged in step 2: an unrelated body is a new story
+            if not item.norm_body or (
+                item.target
+                and entry.target
+                and entry.target != item.target
+                and _owns(entry, source)
+            ):
+                # an empty body is no evidence of a story; and another headline linking elsewhere
+                # on the same source is another story, however alike the texts
+                continue
             if entry.fingerprint == item.fingerprint:
                 score, same = 1.0, True
             elif (

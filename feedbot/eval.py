@@ -205,12 +205,22 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="real corpus: score each page with the rules made on its own source switched off",
     )
+    parser.add_argument(
+        "--fitted",
+        action="store_true",
+        help="real corpus: choose the item level with the fitted ranker (rules.RANKER)",
+    )
     args = parser.parse_args(argv)
     if eval_seqs.is_seq_corpus(args.directory):
         return eval_seqs.report(args.directory, only=args.only, verbose=args.verbose)
     if eval_real.is_real_corpus(args.directory):
         return eval_real.report(
-            args.directory, only=args.only, verbose=args.verbose, as_json=args.json, loso=args.loso
+            args.directory,
+            only=args.only,
+            verbose=args.verbose,
+            as_json=args.json,
+            loso=args.loso,
+            fitted=args.fitted,
         )
     scores = [score_case(page, expected) for page, expected in load_cases(args.directory)]
     total = totals(scores)

@@ -25,7 +25,7 @@ import markdown
 from .encoding import decode
 from .model import Split
 from .split import SplitOptions, split_page
-from .split.rules import RULE_SOURCES, switched_off
+from .split.rules import RULE_SOURCES, level_chooser, switched_off, using_chooser
 
 FRONT_MATTER = re.compile(r"\A---\n.*?\n---\n", re.S)
 PELICAN = re.compile(
@@ -146,7 +146,12 @@ def split_label(directory: Path, label: dict[str, Any]) -> Split:
 
 def own_rules(label: dict[str, Any]) -> list[str]:
     """The rules that were made while looking at this page's source (its repository)."""
-    return [rule for rule, source in RULE_SOURCES.items() if source == label.get("repo")]
+    repo = label.get("repo")
+    return [
+        rule
+        for rule, source in RULE_SOURCES.items()
+        if source == repo or (isinstance(source, tuple) and repo in source)
+    ]
 
 
 def score_label(directory: Path, label: dict[str, Any], *, loso: bool = False) -> RealScore:
@@ -203,8 +208,12 @@ def report(
     verbose: bool = False,
     as_json: bool = False,
     loso: bool = False,
+    fitted: bool = False,
 ) -> int:
-    scores = [score_label(directory, label, loso=loso) for label in load_labels(directory, only)]
+    with using_chooser("fitted" if fitted else level_chooser()):
+        scores = [
+            score_label(directory, label, loso=loso) for label in load_labels(directory, only)
+        ]
     total = real_totals(scores)
     if as_json:
         data = {"pages": [asdict(s) for s in scores], "total": asdict(total)}
@@ -215,6 +224,8 @@ def report(
             print(s.id, "->", [x[:40] for x in s.predicted])
     for s in scores:
         print(f"{s.id:40s} {s.line()}")
+    if fitted:
+        print("(levels chosen by the fitted ranker, rules.RANKER)")
     if loso:
         print(
             "(leave-one-source-out: each page scored with the rules made on its source switched off)"

@@ -5,7 +5,8 @@ Owns: every network and local-file read of a page. Must not: parse HTML (beyond 
 touch the state or decide anything about items. Cache validators come in and go out as values.
 Thread-safe: the worker threads of a run share one Fetcher (requests' connection pool is). Reads no
 clock itself: the run's ``now`` is handed in (like ``sleep`` and ``monotonic``, for the tests).
-HTTP proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as requests reads them.
+HTTP proxies come from the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY), as requests reads them
+— once per host and fetcher (:class:`EnvironmentOnce`), not on every request.
 
 Every URL — the source's own, an index's links, each redirect, robots.txt — passes the fetch policy
 (:mod:`feedbot.netpolicy`) before it is asked for, and every connection is checked again on its
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 from urllib.parse import unquote, urljoin, urlsplit
 
 import brotli
@@ -40,11 +41,17 @@ from .encoding import decode
 from .errors import ErrorKind, ExtractError, FetchError, NotModified
 from .markup import MarkdownError, Reading, page_format
 from .model import Page, PageFormat, Validators
-from .polite import ROBOTS_MAX_BYTES, HostGate, RobotsCache, RobotsFile, SlotTimeout
+from .polite import ROBOTS_MAX_BYTES, Gate, HostGate, RobotsCache, RobotsFile, SlotTimeout
 from .sandbox import markdown_page
 
 if TYPE_CHECKING:
+    from requests.sessions import _Settings
+
     from .browser import Browser
+
+# hosts whose keep-alive connections are kept at once (past that the least recently used host's
+# are closed): a worker of a cluster may fetch from a thousand hosts a second
+HOST_POOLS = 1024
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 ACCEPT_ENCODING = "gzip, deflate, br"  # every coding in DECODERS (x-gzip is gzip's old name)
@@ -115,6 +122,35 @@ def retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+class EnvironmentOnce(requests.Session):
+    """A session that reads the environment's settings for a host (proxies and NO_PROXY, the CA
+    bundle variables) once, the first time it asks that host, instead of on every request: requests
+    walks every environment variable per request for them, a good part of a short fetch's CPU.
+    The answer is requests' own (``merge_environment_settings``), kept per scheme and host."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._per_host: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def merge_environment_settings(
+        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
+    ) -> _Settings:
+        if proxies or verify is not None or cert is not None or not self.trust_env:
+            return super().merge_environment_settings(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc)
+        known = self._per_host.get(key)
+        if known is None:
+            known = dict(super().merge_environment_settings(url, {}, None, None, None))
+            self._per_host[key] = known
+        settings = {
+            **known,
+            "proxies": dict(known["proxies"]),
+            "stream": self.stream if stream is None else stream,  # as merge_setting does
+        }
+        return cast("_Settings", settings)
+
+
 class Fetcher:
     """One requests session shared by every source of a run. A ``session`` handed in must mount
     :class:`feedbot.transport.GuardedAdapter` (as :func:`feedbot.transport.guarded_session` does),
@@ -128,16 +164,21 @@ class Fetcher:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         now: Callable[[], datetime] = utcnow,
+        gate: Gate | None = None,
     ) -> None:
         """``now`` is the run's clock (a page's fetch time, Retry-After dates); ``sleep`` and
-        ``monotonic`` time the waits between tries and the per-host spacing."""
+        ``monotonic`` time the waits between tries and the per-host spacing. ``gate`` replaces the
+        in-process per-host gate (the workers of a cluster share one kept in the state, so
+        ``host_concurrency`` and ``host_interval`` hold for the whole cluster)."""
         self.settings = settings
         self.now = now
         if session is None:
             # Keep-alive connections for many hosts at once, and as many per host as we allow;
             # every one of them checked against the fetch policy when it connects.
             session = transport.guarded_session(
-                pool_connections=256, pool_maxsize=max(10, settings.host_concurrency)
+                pool_connections=HOST_POOLS,
+                pool_maxsize=max(10, settings.host_concurrency),
+                session=EnvironmentOnce(),
             )
         self.session = session
         self.session.headers["User-Agent"] = settings.user_agent
@@ -148,7 +189,7 @@ class Fetcher:
         self.session.max_redirects = settings.max_redirects
         self._sleep = sleep
         self._monotonic = monotonic
-        self.gate = HostGate(
+        self.gate: Gate = gate or HostGate(
             concurrency=settings.host_concurrency,
             interval=settings.host_interval,
             sleep=sleep,

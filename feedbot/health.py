@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .config import Config
-from .model import SourceRun
+from .model import SourceRun, WorkerRow
 
+WORKER_SILENT_AFTER = 15  # seconds without a heartbeat after which a worker is reported dead
 STALE_PERIODS = 3  # a source not refreshed successfully for this many (longest) periods is stale
 
 
@@ -82,3 +83,33 @@ def health(config: Config, runs: dict[str, SourceRun], now: datetime) -> list[So
             )
         )
     return result
+
+
+@dataclass(frozen=True)
+class WorkerHealth:
+    """One ``feedbot worker`` (a node's process) as ``/healthz`` reports it."""
+
+    row: WorkerRow
+    alive: bool
+
+    def as_json(self, now: datetime) -> dict[str, object]:
+        w = self.row
+        return {
+            "node": w.node,
+            "host": w.host,
+            "pid": w.pid,
+            "started": w.started.isoformat(),
+            "heartbeat": w.heartbeat.isoformat(),
+            "seconds_since_heartbeat": round((now - w.heartbeat).total_seconds(), 1),
+            "alive": self.alive,
+            "concurrency": w.concurrency,
+            "running": list(w.running),
+            "runs": w.runs,
+        }
+
+
+def worker_health(workers: list[WorkerRow], now: datetime) -> list[WorkerHealth]:
+    """Each worker, alive when its heartbeat is at most :data:`WORKER_SILENT_AFTER` seconds old."""
+    return [
+        WorkerHealth(w, (now - w.heartbeat).total_seconds() <= WORKER_SILENT_AFTER) for w in workers
+    ]

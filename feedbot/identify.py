@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 from .model import Identified, Item
 from .signature import band_keys, signature_of_tokens
@@ -153,11 +154,28 @@ def tokens(text: str) -> list[str]:
     return out
 
 
+def link_target(link: str | None, page_url: str | None) -> str:
+    """Where a headline's link goes, resolved against the page and without its fragment: "" when
+    there is no link, or it leads back to the page itself (another place on it is no other story)."""
+    if not link:
+        return ""
+    base = (page_url or "").split("#", 1)[0]
+    target = urljoin(base, link.strip()).split("#", 1)[0] if base else link.strip().split("#", 1)[0]
+    if not target or target == base or urlsplit(target).scheme not in ("http", "https", ""):
+        return ""
+    return target
+
+
 def identify(
-    items: Iterable[Item], volatile: Sequence[str] = (), *, feed: str | None = None
+    items: Iterable[Item],
+    volatile: Sequence[str] = (),
+    *,
+    feed: str | None = None,
+    page_url: str | None = None,
 ) -> list[Identified]:
     """Each item with its key, fingerprint and signature; with ``feed``, also the signature's band
-    keys in that feed (workers compute them, so the thread that stores does not)."""
+    keys in that feed (workers compute them, so the thread that stores does not); with
+    ``page_url``, headline links are resolved against it."""
     out = []
     for item in items:
         toks = tokens(remove_volatile(fold(item.body_text), volatile))
@@ -172,6 +190,7 @@ def identify(
                 norm_body=norm_body,
                 signature=sig,
                 bands=tuple(band_keys(feed, sig)) if feed is not None else (),
+                target=link_target(item.link, page_url),
             )
         )
     return out

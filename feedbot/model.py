@@ -38,6 +38,9 @@ class Item:
     anchor: str | None = None  # an id on the page that leads to the headline, when the page has one
     published: datetime | None = None  # a date found on the page for this item
     attribution: str | None = None  # the item's own source line, when it has one
+    # where the headline links to, as the page writes it, when the headline is a link that leaves
+    # its place on the page (not "#…"): a repository's name over its description, a post's title
+    link: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,9 @@ class Identified:
     norm_body: str
     signature: bytes = b""  # MinHash of norm_body (feedbot.signature); empty for an empty body
     bands: tuple[int, ...] = ()  # the signature's band keys in the feed it goes to, when known
+    # the headline's link resolved against the page, without its fragment; "" when the headline
+    # is no link or links to the page itself
+    target: str = ""
 
 
 @dataclass(frozen=True)
@@ -166,6 +172,7 @@ class StoredEntry:
     sources: tuple[str, ...] = ()
     owner: str = ""  # the source that made the entry: the only one whose edits update it
     signature: bytes = b""
+    target: str = ""  # where its headline linked to (Identified.target), "" for none
 
 
 @dataclass(frozen=True)
@@ -288,3 +295,27 @@ class RunResult:
     not_modified: bool = False
     error: str | None = None
     error_kind: str | None = None  # an ErrorKind's value (feedbot.errors), when not ok
+
+
+@dataclass(frozen=True)
+class WorkerRow:
+    """One ``feedbot worker`` process as it last reported itself in the shared state (``/healthz``)."""
+
+    node: str  # host:pid
+    host: str
+    pid: int
+    started: datetime
+    heartbeat: datetime
+    concurrency: int
+    running: tuple[str, ...] = ()  # sources it is running now
+    runs: int = 0  # runs it finished since it started
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A rendered feed document kept in the shared state (PostgreSQL)."""
+
+    name: str
+    body: bytes
+    sha256: str
+    modified: int  # seconds since the epoch (Last-Modified)

@@ -14,8 +14,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from protego import Protego
@@ -31,6 +32,17 @@ def host_key(url: str) -> str:
     scheme = parts.scheme.lower()
     port = parts.port or (443 if scheme == "https" else 80)
     return f"{scheme}://{(parts.hostname or '').lower()}:{port}"
+
+
+class Gate(Protocol):
+    """What the fetcher asks before each request: a slot for the URL's host, held while the
+    request runs (:class:`HostGate` in one process; the workers of a cluster share one in the
+    state, :class:`feedbot.store.SharedHostGate`)."""
+
+    def slot(self, url: str, *, timeout: float | None = None) -> AbstractContextManager[None]:
+        """Hold one of the host's slots for the block; with a ``timeout`` (seconds), raise
+        :class:`SlotTimeout` instead of waiting longer for one."""
+        ...
 
 
 class HostGate:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import replace
+from datetime import datetime
 
 from . import websub
 from .config import Config
@@ -21,11 +23,22 @@ from .errors import RenderError
 from .model import EntryRow
 from .render import RENDERERS, FeedMeta, archive_filename, feed_filename, render_atom
 from .store import Store
-from .write import FeedSink, FileSink
+from .write import FeedSink, FileSink, StateSink
 
 log = logging.getLogger("feedbot")
 
 Ping = Callable[..., bool]  # websub.publish's signature: (hub, topics, *, user_agent, timeout)
+
+
+def sink_for(
+    config: Config, store: Store, now: Callable[[], datetime], *, writers: int = 0
+) -> FeedSink:
+    """Where a run publishes: into the shared state when it is PostgreSQL (every node serves the
+    same bytes, stamped by the run's clock ``now``), else the files in ``feeds_dir`` (written by
+    ``writers`` background threads: see :class:`feedbot.write.FileSink`)."""
+    if store.postgres:
+        return StateSink(lambda: nullcontext(store), now)
+    return FileSink(config.feeds_dir, writers=writers)
 
 
 class Publisher:

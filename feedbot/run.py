@@ -52,12 +52,12 @@ from .model import (
     Validators,
 )
 from .pool import MIN_SOURCES, PagePool, wanted
-from .publish import Publisher
+from .publish import Publisher, sink_for
 from .redact import SECRET_PARAMS, public_url
 from .render import feed_filename, item_link
 from .sanitize import clean_html
 from .store import Store, clear_state_error, record_state_error
-from .write import FileSink
+from .write import FeedSink, FileSink
 
 if TYPE_CHECKING:
     from .split import SplitOptions
@@ -160,12 +160,15 @@ def split_or_fail(source: SourceConfig, page: Page) -> Split:
     return split
 
 
-def identify_split(source: SourceConfig, split: Split) -> tuple[Identified, ...]:
-    """Keys and fingerprints of a split page's items (pure, so workers do it too)."""
+def identify_split(
+    source: SourceConfig, split: Split, page_url: str | None = None
+) -> tuple[Identified, ...]:
+    """Keys and fingerprints of a split page's items (pure, so workers do it too); headline links
+    are resolved against ``page_url``, the page's final URL."""
     from .identify import identify
 
     items = [replace(i, attribution=i.attribution or split.attribution) for i in split.items]
-    return tuple(identify(items, source.volatile_patterns, feed=source.feed))
+    return tuple(identify(items, source.volatile_patterns, feed=source.feed, page_url=page_url))
 
 
 def sanitise_items(
@@ -209,7 +212,7 @@ def process_page(
     """The pure work on a fetched page: split (an ExtractError when it yields nothing), identify,
     sanitise. In a worker process when the run has a :class:`~feedbot.pool.PagePool`."""
     split = split_or_fail(source, page)
-    identified = identify_split(source, split)
+    identified = identify_split(source, split, page.final_url)
     return split, identified, sanitise_items(identified, page, secret_params)
 
 
@@ -472,7 +475,7 @@ class Runner:
 
         feed = self.config.feed(source.feed)
         if not identified:
-            identified = identify_split(source, split)
+            identified = identify_split(source, split, page.final_url)
         if len(cleaned) != len(identified):
             cleaned = sanitise_items(identified, page, self.config.secret_params)
         sanitised = {id(ident): html for ident, html in zip(identified, cleaned, strict=True)}
@@ -648,6 +651,8 @@ def check_state(config: Config) -> None:
     would be taken as a new state, every story would get a new id and readers would see them all
     again. Raises StoreError (:attr:`ErrorKind.STATE_EMPTY`) saying how to start afresh on
     purpose. A missing database is a first run (or a fresh start): nothing to refuse."""
+    if config.state is not None:
+        return  # a PostgreSQL state: no file to find emptied
     path = config.db_path
     try:
         if path.stat().st_size:
@@ -679,17 +684,28 @@ def run_once(
     fetcher: Fetcher | None = None,
     now: Callable[[], datetime] = utcnow,
     progress: Callable[[RunResult], None] | None = None,
+    store: Store | None = None,
+    sink: FeedSink | None = None,
 ) -> list[RunResult]:
     """Process the selected sources (all by default) and write their feeds. Returns one result per
     source; a failing source never stops the others and never rewrites its feed. A damaged or
-    emptied state raises StoreError, recorded beside the state for ``status`` and ``/healthz``."""
+    emptied state raises StoreError, recorded beside the state for ``status`` and ``/healthz``.
+    ``store`` is an open store to use (a worker's pooled connection) instead of opening the
+    configured one; ``sink`` where the feed documents go instead of
+    :func:`feedbot.publish.sink_for`'s choice."""
+    if store is not None:
+        return _run(
+            config, store, names=names, fetcher=fetcher, now=now, progress=progress, sink=sink
+        )
     try:
         check_state(config)
-        with Store(config.db_path) as store:
+        with Store(config.store_location) as opened:
             if len([s for s in config.sources if not names or s.name in names]) >= MIN_SOURCES:
-                store.checkpoint_in_background()
+                opened.checkpoint_in_background()
             clear_state_error(config.state_dir)
-            return _run(config, store, names=names, fetcher=fetcher, now=now, progress=progress)
+            return _run(
+                config, opened, names=names, fetcher=fetcher, now=now, progress=progress, sink=sink
+            )
     except StoreError as exc:
         if exc.kind is not ErrorKind.STORE:
             record_state_error(config.state_dir, exc, now=now())
@@ -704,6 +720,7 @@ def _run(
     fetcher: Fetcher | None,
     now: Callable[[], datetime],
     progress: Callable[[RunResult], None] | None,
+    sink: FeedSink | None = None,
 ) -> list[RunResult]:
     sources = [s for s in config.sources if not names or s.name in names]
     own_fetcher = fetcher is None
@@ -719,10 +736,29 @@ def _run(
     }
     try:
         runner = Runner(config, store, fetcher, now)
-        # a run of many feeds writes their files in the background (FileSink: the fsyncs
-        # overlap, and the main thread renders the next feed meanwhile)
-        sink = FileSink(config.feeds_dir, writers=WRITERS if len(sources) >= MIN_SOURCES else 0)
+        own_sink = sink is None
+        if sink is None:
+            # a run of many feeds writes its files in the background (FileSink: the fsyncs
+            # overlap, and the main thread renders the next feed meanwhile)
+            sink = sink_for(
+                config, store, now, writers=WRITERS if len(sources) >= MIN_SOURCES else 0
+            )
         publisher = Publisher(config, store, sink)
+        if len(sources) == 1:
+            # one source (a scheduled run): no thread to hand it to, the same steps in order
+            try:
+                result = runner.finish(collect(fetcher, runner.plan(sources[0])))
+                results.append(result)
+                if progress:
+                    progress(result)
+                finished_at = now()
+                _publish(publisher, sources[0].feed, [0], results)
+                _settle(publisher, store, [0], results, [finished_at])
+            finally:
+                if own_sink:
+                    sink.close()
+            prune_feeds(config, store, feeds, newest_seen, now())
+            return results
         # the pure work on each page in worker processes, forked when the first page needs it
         pages = PagePool(wanted(config.processes, len(sources)), prepare=prepare_workers)
         workers = max(1, min(config.concurrency, len(sources)))
@@ -777,7 +813,8 @@ def _run(
             # given up on is not waited for (it ends at its own fetch deadline).
             pool.shutdown(wait=not abandoned, cancel_futures=True)
             pages.close(wait=not abandoned)
-            sink.close()
+            if own_sink:
+                sink.close()
         prune_feeds(config, store, feeds, newest_seen, now())
     finally:
         if own_fetcher:

@@ -11,6 +11,10 @@ autodiscovery; ``/opml``; ``/healthz``; 404 for everything else; an access log.
 Paths are never joined from the request: a request names a feed file only by matching one of the
 configured ``NAME.EXT`` routes exactly, so ``../``, encoded dots or slashes and absolute paths can only
 ever reach a 404. Must not: write anything (the store is opened read-only, for ``/healthz``).
+
+With a PostgreSQL ``state`` the documents come from the shared state (:class:`feedbot.write.StateSink`
+on a small pool of connections), so every node serves the same bytes with the same validators, and
+``/healthz`` also lists every node's workers (503 when none is alive).
 """
 
 from __future__ import annotations
@@ -36,12 +40,12 @@ import lxml.etree as etree
 from .clock import epoch_seconds, utcnow
 from .config import Config, FeedConfig
 from .errors import StoreError
-from .health import feed_max_age, health
+from .health import WorkerHealth, feed_max_age, health, worker_health
 from .previewapp import PreviewOptions, loopback_host
 from .render import CONTENT_TYPES, feed_filename
 from .sanitize import xml_safe
-from .store import StateError, read_source_runs, read_state_error
-from .write import FeedSink, FileSink
+from .store import StateError, StorePool, display_location, read_source_runs, read_state_error
+from .write import FeedSink, FileSink, StateSink
 
 log = logging.getLogger("feedbot.serve")
 
@@ -62,6 +66,7 @@ FD_RESERVE = 64  # file descriptors kept for the state, the feeds and the log be
 _ARCHIVE = re.compile(r"^/([A-Za-z0-9][A-Za-z0-9._-]{0,63})\.archive-([1-9][0-9]{0,8})\.atom$")
 ARCHIVE_MAX_AGE = 365 * 86400  # archive pages never change once written
 access_log = logging.getLogger("feedbot.access")
+SHARED_CONNECTIONS = 8  # PostgreSQL connections of one server (waitress runs 4 threads by default)
 
 FORMAT_NAMES = {"atom": "Atom", "rss": "RSS", "json": "JSON Feed"}
 # A Host header good enough to build OPML's URLs from (RFC 3986 reg-name of DNS labels, or an IPv6
@@ -184,7 +189,19 @@ class FeedApp:
 
         self.config = config
         self.now = now
-        self.sink: FeedSink = sink if sink is not None else FileSink(config.feeds_dir)
+        # PostgreSQL: the feeds (and /healthz) come from the shared state, on pooled connections
+        self._shared = (
+            StorePool(config.state, size=SHARED_CONNECTIONS, name="feedbot-serve")
+            if config.state is not None
+            else None
+        )
+        if sink is None:
+            sink = (
+                StateSink(self._shared.store, now)
+                if self._shared is not None
+                else FileSink(config.feeds_dir)
+            )
+        self.sink: FeedSink = sink
         self.routes: dict[str, Route] = {}
         for feed in config.feeds:
             max_age = feed_max_age(config, feed.name)
@@ -209,8 +226,11 @@ class FeedApp:
         )
 
     def close(self) -> None:
-        """Let go of what the preview started (its fetcher and headless browser)."""
+        """Let go of what the preview started (its fetcher and headless browser), and of the
+        connections to the shared state."""
         self.pages.close()
+        if self._shared is not None:
+            self._shared.close()
 
     # --- WSGI ------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -412,10 +432,16 @@ class FeedApp:
             ("Content-Type", "application/json; charset=utf-8"),
             ("Cache-Control", "no-store"),
         ]
+        workers: list[WorkerHealth] | None = None
         # what failed, in one word: a message would show the database's path
         state = read_state_error(self.config.state_dir)
         try:
-            runs = read_source_runs(self.config.db_path)
+            if self._shared is not None:
+                with self._shared.store() as store:
+                    runs = store.source_runs()
+                    workers = worker_health(store.workers(), now)
+            else:
+                runs = read_source_runs(self.config.db_path)
         except StoreError as exc:
             state = state or StateError(str(exc.kind), "", now)
             runs = {}
@@ -429,13 +455,18 @@ class FeedApp:
             return _Response(503, _json(failed), headers)
         sources = health(self.config, runs, now)
         stale = [s.source for s in sources if s.stale]
-        body: dict[str, object] = {
-            "status": "stale" if stale else "ok",
-            "checked": now.isoformat(),
-            "stale": stale,
-            "sources": [s.as_json(now) for s in sources],
-        }
-        return _Response(503 if stale else 200, _json(body), headers)
+        status = "stale" if stale else "ok"
+        body: dict[str, object] = {"status": status, "checked": now.isoformat(), "stale": stale}
+        if workers is not None:
+            # with a shared state, the cluster is healthy only while some worker is alive
+            alive = [w for w in workers if w.alive]
+            if not alive and status == "ok":
+                status = "no worker"
+            body["status"] = status
+            body["workers_alive"] = len(alive)
+            body["workers"] = [w.as_json(now) for w in workers]
+        body["sources"] = [s.as_json(now) for s in sources]
+        return _Response(200 if status == "ok" else 503, _json(body), headers)
 
     # --- access log --------------------------------------------------------------------------
     def _log(self, environ: dict[str, Any], status: int, size: int) -> None:
@@ -558,6 +589,12 @@ def _evict(server: Any, limit: int) -> None:
     waiting.sort(key=lambda pair: pair[0])
     for _, channel in waiting[: max(1, limit // EVICT_SHARE)]:
         channel.will_close = True
+
+
+def _feeds_from(config: Config) -> str:
+    if config.state is not None:
+        return f"the shared state {display_location(config.state)}"
+    return str(config.feeds_dir)
 
 
 class FeedServer:
@@ -684,7 +721,7 @@ def serve(
     server = FeedServer(
         config, host, port, preview=preview, allow_edit=allow_edit, named_urls=named_urls
     )
-    log.info("serving %d feeds from %s on %s", len(config.feeds), config.feeds_dir, server.url)
+    log.info("serving %d feeds from %s on %s", len(config.feeds), _feeds_from(config), server.url)
     if preview:
         log.info("preview page on %spreview", server.url)
     if ready is not None:
@@ -714,7 +751,10 @@ class ServeService:
         self.thread = threading.Thread(target=self.server.run, name="feedbot-serve", daemon=True)
         self.thread.start()
         log.info(
-            "serving %d feeds from %s on %s", len(config.feeds), config.feeds_dir, self.server.url
+            "serving %d feeds from %s on %s",
+            len(config.feeds),
+            _feeds_from(config),
+            self.server.url,
         )
 
     def reload(self, config: Config) -> None:

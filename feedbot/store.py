@@ -1,4 +1,5 @@
-"""The state: SQLite, one file. Every SQL statement of feedbot lives in this module.
+"""The state: SQLite, one file (the embedded default), or PostgreSQL (``state = "postgresql://…"``,
+shared by several machines). Every SQL statement of feedbot lives in this module.
 
 Owns: the schema and its migrations, entries and their revisions, where each entry appeared, per-URL
 cache validators, per-source run records. One transaction per page. Must not: fetch, split, decide
@@ -7,15 +8,24 @@ answers queries with the values of :mod:`feedbot.model`.
 
 How the SQL is kept: each table's columns are listed once and each kind of row becomes its value in
 one function (the "tables" section at the end); statements are module constants built from those
-lists, run only through ``Store._one`` / ``_all`` / ``_scalar`` / ``_run`` / ``_insert``. The SQL is
+lists, run only through ``Store._one`` / ``_all`` / ``_scalar`` / ``_run`` / ``_insert`` / ``_statement``. The SQL is
 standard where SQLite allows it; what is SQLite's own is named there, so that another backend is a
 matter of those few places. Thread: one connection, used by the thread that opened it.
+
+Both backends run the same statements and the same migrations (:data:`MIGRATIONS`), written in
+SQLite's dialect: :class:`Database` is the connection the helpers run them on, and its
+:class:`PostgresDialect` the thin layer that adapts them (placeholders, the list aggregates, 64-bit
+integers, identity columns, byte-wise text, and a ``rowid`` column for the tables SQLite gives one
+implicitly), so ids, orderings and timestamps (ISO 8601 text in both) are the same. A migration is
+written in that subset: types INTEGER / TEXT / BLOB / REAL, no PRAGMA.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import sqlite3
 import threading
 import time
@@ -24,7 +34,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
 from . import signature as sig
 from .clock import format_iso, parse_iso
@@ -40,16 +52,20 @@ from .model import (
     RunRecord,
     SourceRun,
     StoredEntry,
+    StoredFile,
     Validators,
+    WorkerRow,
     Write,
 )
 from .write import write_atomic
+
+T = TypeVar("T")
 
 ID_NAMESPACE = uuid.UUID("6f1c5c1e-3d2a-4b8e-9a57-0f6e2f1b7a11")
 
 # A migration is (name, SQL) or (name, SQL, step): a step is Python run after the SQL in the same
 # transaction, for data the SQL cannot compute (signatures).
-Migration = tuple[str, str] | tuple[str, str, Callable[[sqlite3.Connection], None]]
+Migration = tuple[str, str] | tuple[str, str, Callable[["Database"], None]]
 
 MIGRATIONS: list[Migration] = [
     (
@@ -236,50 +252,345 @@ MIGRATIONS: list[Migration] = [
         """,
         lambda db: _reindex(db, retokenise=True),
     ),
+    (
+        "feeds and workers in the shared state",
+        # With a PostgreSQL state every node serves the feeds: the rendered documents live here
+        # (sha256 of the bytes for the ETag, modified = Last-Modified in seconds since the epoch),
+        # and each `feedbot worker` keeps its row up to date for /healthz; host_gates holds each
+        # host's next allowed request start for the whole cluster. A SQLite state keeps writing
+        # files in feeds_dir and leaves these tables empty.
+        """
+        CREATE TABLE feed_files (
+            name TEXT PRIMARY KEY,
+            body BLOB NOT NULL,
+            sha256 TEXT NOT NULL,
+            modified INTEGER NOT NULL
+        );
+        CREATE TABLE workers (
+            node TEXT PRIMARY KEY,
+            host TEXT NOT NULL,
+            pid INTEGER NOT NULL,
+            started TEXT NOT NULL,
+            heartbeat TEXT NOT NULL,
+            concurrency INTEGER NOT NULL,
+            running TEXT NOT NULL DEFAULT '',
+            runs INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE host_gates (
+            host TEXT PRIMARY KEY,
+            next_start REAL NOT NULL
+        );
+        """,
+    ),
+    (
+        "headline link targets",
+        # Issue 12: where an entry's headline linked to (Identified.target), so that an item under
+        # the same headline and the same link is the same story even when its text was rewritten
+        # (a repository's description on a trending page); entries stored before have none
+        """
+        ALTER TABLE entries ADD COLUMN target TEXT NOT NULL DEFAULT '';
+        """,
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATION_BATCH = 2_000  # entries read and rewritten at a time by a migration step
 
 
+# --- backends -----------------------------------------------------------------------------------
+POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+_PG_MIGRATION_LOCK = 0x66656564  # "feed": the advisory lock that serialises migrations
+
+
+def is_postgres(location: str | Path) -> bool:
+    """Whether a state location is a PostgreSQL URL (else it is a SQLite file)."""
+    return isinstance(location, str) and location.startswith(POSTGRES_SCHEMES)
+
+
+def display_location(location: str | Path) -> str:
+    """A state location for messages: a PostgreSQL URL without its password."""
+    if not is_postgres(location):
+        return str(location)
+    return re.sub(r"//([^:/@]*):[^@/]*@", r"//\1:***@", str(location))
+
+
+class Row(Protocol):
+    """A result row, read by column name or position (``sqlite3.Row``; :class:`_PgRow`)."""
+
+    def __getitem__(self, key: int | str, /) -> Any: ...
+
+    def keys(self) -> list[str]: ...
+
+
+class Cursor(Protocol):
+    """The part of a DB-API cursor the store uses."""
+
+    rowcount: int
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+
+class Dialect:
+    """SQLite's SQL as written in this module, as the backend needs it: the identity for SQLite."""
+
+    name = "sqlite"
+
+    def statement(self, sql: str) -> str:
+        return sql
+
+    def ddl(self, sql: str) -> str | None:
+        """A migration statement for this backend (None: nothing to do here)."""
+        return sql
+
+    def returning_id(self, sql: str) -> str:
+        """An INSERT that hands back the new row's ``id`` (SQLite: ``lastrowid``)."""
+        return sql
+
+    def in_list(
+        self, template: str, name: str, values: Sequence[object]
+    ) -> tuple[str, list[object]]:
+        """``template``'s ``IN ({name})`` for ``values``, and the parameters it takes: SQLite's
+        ``IN (?, ?, …)``, one parameter each."""
+        return template.format(**{name: _placeholders(values)}), list(values)
+
+
+class PostgresDialect(Dialect):
+    """SQLite's SQL for PostgreSQL: ``?`` placeholders become ``%s``; the list aggregates of
+    :func:`_distinct_list` and :func:`_lines` become ``string_agg`` (pages in the order SQLite's
+    primary-key index gives them); in migrations, ``INTEGER`` is 64-bit as in SQLite, ``INTEGER
+    PRIMARY KEY`` an identity column that also takes the ids given (``migrate-state`` keeps them),
+    ``TEXT`` compares byte by byte (``COLLATE "C"``, SQLite's BINARY), and a table without an
+    integer key gets the ``rowid`` SQLite gives it."""
+
+    name = "postgresql"
+
+    @staticmethod
+    @lru_cache(maxsize=512)
+    def _statement(sql: str) -> str:
+        sql = sql.replace("%", "%%").replace("?", "%s")
+        sql = re.sub(r"group_concat\(DISTINCT ([\w.]+)\)", r"string_agg(DISTINCT \1, ',')", sql)
+        return re.sub(
+            r"group_concat\(([\w.]+), char\((\d+)\)\)",
+            r'string_agg(\1, chr(\2) ORDER BY \1 COLLATE "C")',
+            sql,
+        )
+
+    def statement(self, sql: str) -> str:
+        return self._statement(sql)
+
+    def returning_id(self, sql: str) -> str:
+        return sql + " RETURNING id"
+
+    def in_list(
+        self, template: str, name: str, values: Sequence[object]
+    ) -> tuple[str, list[object]]:
+        """``= ANY(?)`` with one array parameter: the same statement text whatever the number of
+        values, so psycopg prepares it once (an IN list of a new length is a new statement). The
+        store's IN lists are all of ids and band keys: the array is BIGINT[], so the index on the
+        column serves it."""
+        return template.replace(f"IN ({{{name}}})", "= ANY(CAST(? AS BIGINT[]))"), [list(values)]
+
+    def ddl(self, sql: str) -> str | None:
+        text = sql.strip()
+        if text.upper().startswith("PRAGMA"):
+            return None
+        if re.match(r"(?is)^(CREATE TABLE|ALTER TABLE)", text):
+            # a table SQLite keeps without a rowid has none here either
+            keyed = re.search(r"(?i)\bINTEGER PRIMARY KEY\b|\bWITHOUT ROWID\b", text) is not None
+            text = re.sub(r"(?i)\)\s*WITHOUT ROWID\s*$", ")", text)
+            text = re.sub(
+                r"(?i)\bINTEGER PRIMARY KEY\b",
+                "BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+                text,
+            )
+            text = re.sub(r"(?i)\bINTEGER\b", "BIGINT", text)
+            text = re.sub(r"(?i)\bREAL\b", "DOUBLE PRECISION", text)
+            text = re.sub(r"(?i)\bBLOB\b", "BYTEA", text)
+            text = re.sub(r"(?i)\bTEXT\b", 'TEXT COLLATE "C"', text)
+            if text.upper().startswith("CREATE TABLE") and not keyed:
+                text = re.sub(
+                    r"\(",
+                    "(\n    rowid BIGINT GENERATED BY DEFAULT AS IDENTITY NOT NULL,",
+                    text,
+                    count=1,
+                )
+        return self.statement(text)
+
+
+class _PgRow(dict[str, Any]):
+    """A PostgreSQL row readable as ``sqlite3.Row`` is: by column name or by position."""
+
+    __slots__ = ("_values",)
+
+    def __init__(self, names: Sequence[str], values: Sequence[Any]) -> None:
+        super().__init__(zip(names, values, strict=True))
+        self._values = values
+
+    def __getitem__(self, key: int | str) -> Any:
+        if isinstance(key, int):
+            return self._values[key]
+        return dict.__getitem__(self, key)
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return list(dict.keys(self))
+
+
+def _pg_rows(cursor: Any) -> Callable[[Sequence[Any]], _PgRow]:
+    """psycopg's row factory for :class:`_PgRow`."""
+    names = [column.name for column in cursor.description or ()]
+
+    def make(values: Sequence[Any]) -> _PgRow:
+        return _PgRow(names, values)
+
+    return make
+
+
+class Database:
+    """One connection to the state, whichever the backend: the statements as written in this
+    module (SQLite's dialect, ``?`` placeholders) go in, rows readable by name or position come
+    out. Every statement of the store runs through :meth:`execute` or :meth:`insert`."""
+
+    def __init__(self, location: str | Path, raw: Any) -> None:
+        self.location = location
+        self.display = display_location(location)
+        self.postgres = is_postgres(location)
+        self.dialect: Dialect = PostgresDialect() if self.postgres else Dialect()
+        self.raw: Any = raw
+        if self.postgres:
+            import psycopg
+
+            self.errors: tuple[type[BaseException], ...] = (psycopg.Error,)
+        else:
+            self.errors = (sqlite3.Error,)
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        cursor: Cursor = self.raw.execute(self.dialect.statement(sql), params)
+        return cursor
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if self.postgres:
+            with self.raw.cursor() as cursor:
+                cursor.executemany(self.dialect.statement(sql), rows)
+        else:
+            self.raw.executemany(sql, rows)
+
+    def insert(self, sql: str, params: Sequence[Any]) -> int:
+        """An INSERT into a table with an ``id`` key; the new row's id."""
+        cursor = self.raw.execute(self.dialect.statement(self.dialect.returning_id(sql)), params)
+        if self.postgres:
+            return int(cursor.fetchone()[0])
+        return int(cursor.lastrowid or 0)
+
+    @property
+    def in_transaction(self) -> bool:
+        if self.postgres:
+            from psycopg.pq import TransactionStatus
+
+            return bool(self.raw.info.transaction_status != TransactionStatus.IDLE)
+        return bool(self.raw.in_transaction)
+
+    def begin(self) -> None:
+        self.raw.execute("BEGIN" if self.postgres else "BEGIN IMMEDIATE")
+
+    def commit(self) -> None:
+        self.raw.execute("COMMIT")
+
+    def rollback(self) -> None:
+        # SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
+        if self.in_transaction:
+            with suppress(*self.errors):
+                self.raw.execute("ROLLBACK")
+
+    def close(self) -> None:
+        with suppress(*self.errors):
+            self.raw.close()
+
+
+def _pg_connect(url: str) -> Any:
+    import psycopg
+
+    try:
+        return psycopg.connect(url, autocommit=True, row_factory=_pg_rows, connect_timeout=30)
+    except psycopg.Error as exc:
+        raise StoreError(
+            f"{display_location(url)}: cannot connect to the state database: {_pg_message(exc)}"
+        ) from None
+
+
+def _pg_message(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
 class Store:
-    def __init__(self, path: Path) -> None:
-        """Open (or create) the state at ``path``. SQLite takes a file of 0 bytes for a new
-        database: callers that can tell an emptied state from a new one (feeds written from it
-        exist) check first — :func:`feedbot.run.check_state`."""
-        self.path = path
+    def __init__(
+        self, location: str | Path, *, connection: Any = None, migrate: bool = True
+    ) -> None:
+        """Open the state: a SQLite file (a path) or a PostgreSQL database (a ``postgresql://``
+        URL). SQLite takes a file of 0 bytes for a new database: callers that can tell an emptied
+        state from a new one (feeds written from it exist) check first —
+        :func:`feedbot.run.check_state`. ``connection`` is an open PostgreSQL connection to use (from a pool: see
+        :class:`StorePool`) instead of a new one; it is not closed by :meth:`close` then.
+        ``migrate=False`` (a pooled store, after the process migrated at start) skips the schema
+        check."""
+        self.location = location
+        self._owns_connection = connection is None
         self._checkpointer: _Checkpointer | None = None
+        if is_postgres(location):
+            self.path: Path | None = None
+            self.name = display_location(location)
+            raw = connection if connection is not None else _pg_connect(str(location))
+            self.db = Database(location, raw)
+            try:
+                if migrate:
+                    self._migrate()
+            except StoreError:
+                if self._owns_connection:
+                    self.db.close()
+                raise
+            return
+        path = Path(location)
+        self.path = path
+        self.name = str(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=30, isolation_level=None)
+            raw = sqlite3.connect(path, timeout=30, isolation_level=None)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(
                 f"{path}: cannot open the state database: {_problem(path, exc)}"
             ) from None
         try:
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA foreign_keys = ON")
-            self.db.execute("PRAGMA busy_timeout = 30000")
-            _set_wal(self.db)
+            raw.row_factory = sqlite3.Row
+            raw.execute("PRAGMA foreign_keys = ON")
+            raw.execute("PRAGMA busy_timeout = 30000")
+            _set_wal(raw)
             # In WAL mode NORMAL syncs the log at checkpoints, not at every commit: a process killed
             # at any moment (the kill test) or a failing disk (the storage-fault suite) still
             # leaves the last committed state; a power cut may lose the last commits, never the
             # database's consistency. FULL made every source's run record an fsync (1.4-1.9 ms, a
             # fifth of an unchanged run).
-            self.db.execute("PRAGMA synchronous = NORMAL")
+            raw.execute("PRAGMA synchronous = NORMAL")
+            self.db = Database(path, raw)
             self._migrate()
         except StoreError:
-            self.db.close()
+            raw.close()
             raise
         except sqlite3.DatabaseError as exc:
-            self.db.close()
+            raw.close()
             raise _store_error(path, "", exc) from None
 
+    @property
+    def postgres(self) -> bool:
+        return self.db.postgres
+
     def checkpoint_in_background(self) -> None:
-        """From now on the write-ahead log is copied into the database by a thread of its own
-        (:class:`_Checkpointer`) instead of by the commit that fills it: for a run that writes
+        """SQLite: from now on the write-ahead log is copied into the database by a thread of its
+        own (:class:`_Checkpointer`) instead of by the commit that fills it: for a run that writes
         many pages, whose commits would otherwise stop for a checkpoint (and its fsyncs) every
-        4 MB of log. Ends with :meth:`close`."""
-        if self._checkpointer is None:
+        4 MB of log. Ends with :meth:`close`. PostgreSQL checkpoints by itself: nothing to do."""
+        if self._checkpointer is None and self.path is not None:
             self._checkpointer = _Checkpointer(self.path)
             self.db.execute("PRAGMA wal_autocheckpoint = 0")
 
@@ -287,7 +598,10 @@ class Store:
         if self._checkpointer is not None:
             self._checkpointer.stop()
             self._checkpointer = None
-        self.db.close()
+        if self._owns_connection:
+            self.db.close()
+        else:
+            self.db.rollback()  # hand the pooled connection back idle
 
     def __enter__(self) -> Store:
         return self
@@ -295,64 +609,123 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _problem(self, exc: BaseException) -> str:
+        if self.path is None:
+            return _pg_message(exc)
+        return _problem(self.path, exc)
+
+    def _error(self, what: str, exc: BaseException) -> StoreError:
+        """The StoreError for a database error: SQLite's says when the file is damaged."""
+        if self.path is None:
+            return StoreError(f"{self.name}: {what}{_pg_message(exc)}")
+        return _store_error(self.path, what, exc)
+
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One transaction; a database error (a full disk, a read-only file) becomes a StoreError
-        naming the database, after the transaction is rolled back."""
+    def transaction(self) -> Iterator[Database]:
+        """One transaction; a database error (a full disk, a read-only file, a lost connection)
+        becomes a StoreError naming the database, after the transaction is rolled back."""
+        errors = self.db.errors
         try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise _store_error(self.path, "cannot write: ", exc) from None
+            self.db.begin()
+        except errors as exc:
+            raise self._error("cannot write: ", exc) from None
         try:
             yield self.db
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise _store_error(self.path, "cannot write: ", exc) from None
+        except errors as exc:
+            self.db.rollback()
+            raise self._error("cannot write: ", exc) from None
         except BaseException:
-            self._rollback()
+            self.db.rollback()
             raise
         else:
             try:
-                self.db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
-                raise _store_error(self.path, "cannot commit: ", exc) from None
+                self.db.commit()
+            except errors as exc:
+                self.db.rollback()
+                raise self._error("cannot commit: ", exc) from None
             if self._checkpointer is not None:
                 self._checkpointer.nudge()
 
-    def _rollback(self) -> None:
-        # SQLite may already have rolled back by itself (SQLITE_FULL, SQLITE_IOERR)
-        if self.db.in_transaction:
-            with suppress(sqlite3.Error):
-                self.db.execute("ROLLBACK")
+    def has_table(self, name: str) -> bool:
+        if self.postgres:
+            return _pg_has_table(self.db, name)
+        return self._one(_SQLITE_HAS_TABLE, (name,)) is not None
+
+    def with_migration_lock(self, action: Callable[[], T]) -> T:
+        """Run ``action`` while holding the lock migrations take (PostgreSQL: so that workers
+        starting together create procrastinate's schema once); SQLite: just run it."""
+        if not self.postgres:
+            return action()
+        try:
+            self.db.begin()
+            self.db.execute("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))
+            result = action()
+            self.db.commit()
+            return result
+        except self.db.errors as exc:
+            self.db.rollback()
+            raise StoreError(f"{self.name}: {self._problem(exc)}") from None
+        except BaseException:
+            self.db.rollback()
+            raise
+
+    def schema_version(self) -> int:
+        """The number of migrations applied (SQLite: ``user_version``; PostgreSQL: a table)."""
+        if not self.postgres:
+            return self._scalar("PRAGMA user_version")
+        self.db.execute("CREATE TABLE IF NOT EXISTS feedbot_schema (version INTEGER NOT NULL)")
+        return self._scalar("SELECT max(version) FROM feedbot_schema")
+
+    def _set_version(self, version: int) -> None:
+        if self.postgres:
+            self.db.execute("DELETE FROM feedbot_schema")
+            self.db.execute("INSERT INTO feedbot_schema (version) VALUES (?)", (version,))
+        else:
+            self.db.execute(f"PRAGMA user_version = {version}")
 
     def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        try:
+            if self.postgres:
+                # several workers starting at once: one migrates, the others wait and find it done
+                self.db.begin()
+                self.db.execute("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))
+            version = self.schema_version()
+            if self.postgres:
+                self.db.commit()
+        except self.db.errors as exc:
+            self.db.rollback()
+            raise StoreError(
+                f"{self.name}: cannot read the schema version: {self._problem(exc)}"
+            ) from None
         if version > SCHEMA_VERSION:
             raise StoreError(
-                f"{self.path}: the state was written by a newer feedbot (schema version {version}, "
-                f"this feedbot knows up to {SCHEMA_VERSION}); upgrade feedbot or use another state_dir"
+                f"{self.name}: the state was written by a newer feedbot (schema version {version}, "
+                f"this feedbot knows up to {SCHEMA_VERSION}); upgrade feedbot or use another state"
             )
         for number in range(version, SCHEMA_VERSION):
             name, sql, *step = MIGRATIONS[number]
             try:
-                self.db.execute("BEGIN IMMEDIATE")
-                if self.db.execute("PRAGMA user_version").fetchone()[0] > number:
-                    self.db.execute("COMMIT")  # another connection applied it meanwhile
+                self.db.begin()
+                if self.postgres:
+                    self.db.execute("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))
+                if self.schema_version() > number:
+                    self.db.commit()  # another connection applied it meanwhile
                     continue
                 for statement in sql.split(";"):
                     if statement.strip():
-                        self.db.execute(statement)
+                        translated = self.db.dialect.ddl(statement)
+                        if translated is not None:
+                            self.db.raw.execute(translated)
                 for run in step:
                     run(self.db)
-                self.db.execute(f"PRAGMA user_version = {number + 1}")
-                self.db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._rollback()
+                self._set_version(number + 1)
+                self.db.commit()
+            except self.db.errors as exc:
+                self.db.rollback()
                 if _is_corrupt(exc):
-                    raise _store_error(self.path, "", exc) from None
+                    raise self._error("", exc) from None
                 raise StoreError(
-                    f"{self.path}: migration {number + 1} ({name}) failed: {exc}"
+                    f"{self.name}: migration {number + 1} ({name}) failed: {exc}"
                 ) from None
         self._check_signatures()
 
@@ -363,42 +736,52 @@ class Store:
         if row is not None and row["value"] == sig.ALGORITHM:
             return
         try:
-            self.db.execute("BEGIN IMMEDIATE")
+            self.db.begin()
+            if self.postgres:
+                self.db.execute("SELECT pg_advisory_xact_lock(?)", (_PG_MIGRATION_LOCK,))
             row = self._one(_SELECT_SETTING, ("signature",))
             if row is None or row["value"] != sig.ALGORITHM:
                 _reindex(self.db, retokenise=False)
-            self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            self._rollback()
-            raise StoreError(f"{self.path}: cannot rebuild the similarity index: {exc}") from None
+            self.db.commit()
+        except self.db.errors as exc:
+            self.db.rollback()
+            raise StoreError(f"{self.name}: cannot rebuild the similarity index: {exc}") from None
 
     # --- running statements: every statement goes through these ------------------------------
-    def _one(self, sql: str, params: Sequence[object] = ()) -> sqlite3.Row | None:
+    def _one(self, sql: str, params: Sequence[object] = ()) -> Row | None:
         try:
-            row: sqlite3.Row | None = self.db.execute(sql, params).fetchone()
-        except sqlite3.Error as exc:
-            raise _store_error(self.path, "cannot read: ", exc) from None
+            row: Row | None = self.db.execute(sql, params).fetchone()
+        except self.db.errors as exc:
+            raise self._error("cannot read: ", exc) from None
         return row
 
-    def _all(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+    def _all(self, sql: str, params: Sequence[object] = ()) -> list[Row]:
         try:
             return self.db.execute(sql, params).fetchall()
-        except sqlite3.Error as exc:
-            raise _store_error(self.path, "cannot read: ", exc) from None
+        except self.db.errors as exc:
+            raise self._error("cannot read: ", exc) from None
 
     def _scalar(self, sql: str, params: Sequence[object] = ()) -> int:  # through _one
         row = self._one(sql, params)
         return int(row[0]) if row is not None and row[0] is not None else 0
 
+    def _statement(self, sql: str, params: Sequence[object] = ()) -> int:
+        """One statement as its own transaction (no BEGIN / COMMIT round trips); the number of
+        rows it changed. A database error becomes a StoreError naming the database."""
+        try:
+            return int(self.db.execute(sql, params).rowcount)
+        except self.db.errors as exc:
+            raise self._error("cannot write: ", exc) from None
+
     @staticmethod
-    def _run(db: sqlite3.Connection, sql: str, params: Sequence[object] = ()) -> int:
+    def _run(db: Database, sql: str, params: Sequence[object] = ()) -> int:
         """A statement inside a transaction; the number of rows it changed."""
         return int(db.execute(sql, params).rowcount)
 
     @staticmethod
-    def _insert(db: sqlite3.Connection, sql: str, params: Sequence[object]) -> int:
+    def _insert(db: Database, sql: str, params: Sequence[object]) -> int:
         """An INSERT into a table with an ``id`` key; the new row's id."""
-        return int(db.execute(sql, params).lastrowid or 0)
+        return db.insert(sql, params)
 
     # --- HTTP cache: validators belong to a source and to what it makes of a page ---------------
     def validators(self, source: str, url: str, options: str) -> Validators | None:
@@ -422,7 +805,7 @@ class Store:
 
     @classmethod
     def _save_validators(
-        cls, db: sqlite3.Connection, key: tuple[str, str, str], value: Validators, stamp: str
+        cls, db: Database, key: tuple[str, str, str], value: Validators, stamp: str
     ) -> None:
         cls._run(
             db,
@@ -441,7 +824,7 @@ class Store:
 
     @classmethod
     def _remember_index_page(
-        cls, db: sqlite3.Connection, source: str, index_url: str, url: str, stamp: str
+        cls, db: Database, source: str, index_url: str, url: str, stamp: str
     ) -> None:
         cls._run(db, _UPSERT_INDEX_PAGE, (source, url, index_url, stamp, stamp))
 
@@ -463,7 +846,7 @@ class Store:
         ``same_key`` newest under each item's headline key, the ``same_fingerprint`` newest with
         each item's fingerprint, and every entry sharing a band of an item's
         signature. Each entry once, oldest first."""
-        found: dict[int, sqlite3.Row] = {}
+        found: dict[int, Row] = {}
         for key in dict.fromkeys(item.key for item in items):
             for row in self._all(_SELECT_BY_KEY, (feed, key, same_key)):
                 found[row["id"]] = row
@@ -472,15 +855,13 @@ class Store:
                 found[row["id"]] = row
         bands = list(dict.fromkeys(key for item in items for key in _bands(feed, item)))
         ids: list[int] = []
+        in_list = self.db.dialect.in_list
         for chunk in _chunks(bands, _MAX_PARAMETERS):
-            ids += [
-                row[0]
-                for row in self._all(_SELECT_BANDED.format(keys=_placeholders(chunk)), chunk)
-                if row[0] not in found
-            ]
+            query, params = in_list(_SELECT_BANDED, "keys", chunk)
+            ids += [row[0] for row in self._all(query, params) if row[0] not in found]
         for chunk in _chunks(list(dict.fromkeys(ids)), _MAX_PARAMETERS - 1):
-            query = _SELECT_STORED_BY_ID.format(ids=_placeholders(chunk))
-            for row in self._all(query, (feed, *chunk)):
+            query, params = in_list(_SELECT_STORED_BY_ID, "ids", chunk)
+            for row in self._all(query, (feed, *params)):
                 found[row["id"]] = row
         return [_stored_entry(found[rowid]) for rowid in sorted(found)]
 
@@ -564,7 +945,7 @@ class Store:
 
     def _insert_entry(
         self,
-        db: sqlite3.Connection,
+        db: Database,
         feed: str,
         source: str,
         page_url: str,
@@ -658,7 +1039,8 @@ class Store:
             for row in doomed:
                 _replace_bands(db, feed, row["id"], row["signature"], None)
             for chunk in _chunks([row["id"] for row in doomed], _MAX_PARAMETERS):
-                self._run(db, _DELETE_ENTRIES.format(ids=_placeholders(chunk)), chunk)
+                query, params = self.db.dialect.in_list(_DELETE_ENTRIES, "ids", chunk)
+                self._run(db, query, params)
             if doomed:
                 self._run(db, "DELETE FROM source_items")
                 self._run(db, _COUNT_SOURCE_ITEMS)
@@ -701,7 +1083,7 @@ class Store:
             for record in records:
                 self._record_run(db, record)
 
-    def _record_run(self, db: sqlite3.Connection, record: RunRecord) -> None:
+    def _record_run(self, db: Database, record: RunRecord) -> None:
         source = record.source
         stamp = format_iso(record.now)
         items = self._scalar("SELECT items FROM source_items WHERE source = ?", (source,))
@@ -735,8 +1117,92 @@ class Store:
     def source_runs(self) -> dict[str, SourceRun]:
         try:
             return _source_runs(self.db)
-        except sqlite3.Error as exc:
-            raise _store_error(self.path, "cannot read the run records: ", exc) from None
+        except self.db.errors as exc:
+            raise self._error("cannot read the run records: ", exc) from None
+
+    def source_run(self, source: str) -> SourceRun | None:
+        """One source's run record (the shared backoff state of a worker's run)."""
+        row = self._one(_SELECT_SOURCE_RUN, (source,))
+        return _source_run(row) if row is not None else None
+
+    # --- feed documents (PostgreSQL: served by every node) ---------------------------------
+    def feed_file_stamp(self, name: str) -> tuple[str, int] | None:
+        """A stored feed document's (sha256, modified), without its bytes."""
+        row = self._one(_SELECT_FEED_FILE_STAMP, (name,))
+        return (str(row["sha256"]), int(row["modified"])) if row is not None else None
+
+    def feed_file(self, name: str) -> StoredFile | None:
+        row = self._one(_SELECT_FEED_FILE, (name,))
+        return _stored_file(row) if row is not None else None
+
+    def save_feed_file(self, name: str, data: bytes, *, now: datetime) -> bool:
+        """Keep a rendered feed document unless it holds these bytes already. A new version's
+        ``modified`` is at least a second after the one it replaces, so Last-Modified moves with
+        every change (HTTP dates count whole seconds). Returns True when written."""
+        digest = hashlib.sha256(data).hexdigest()
+        with self.transaction() as db:
+            row = self._one(_SELECT_FEED_FILE_STAMP, (name,))
+            if row is not None and row["sha256"] == digest:
+                return False
+            modified = int(now.timestamp())
+            if row is not None:
+                modified = max(modified, int(row["modified"]) + 1)
+            self._run(db, _UPSERT_FEED_FILE, (name, data, digest, modified))
+        return True
+
+    def feed_file_names(self) -> set[str]:
+        return {row["name"] for row in self._all("SELECT name FROM feed_files")}
+
+    # --- workers (feedbot worker on each node) ---------------------------------------------
+    def register_worker(self, worker: WorkerRow) -> None:
+        with self.transaction() as db:
+            self._run(
+                db,
+                _UPSERT_WORKER,
+                (
+                    worker.node,
+                    worker.host,
+                    worker.pid,
+                    format_iso(worker.started),
+                    format_iso(worker.heartbeat),
+                    worker.concurrency,
+                    ",".join(worker.running),
+                    worker.runs,
+                ),
+            )
+
+    def worker_heartbeat(
+        self, node: str, *, now: datetime, running: Sequence[str], runs: int
+    ) -> None:
+        with self.transaction() as db:
+            self._run(db, _WORKER_HEARTBEAT, (format_iso(now), ",".join(running), runs, node))
+
+    def remove_worker(self, node: str) -> None:
+        with self.transaction() as db:
+            self._run(db, "DELETE FROM workers WHERE node = ?", (node,))
+
+    def forget_workers(self, *, silent_since: datetime) -> int:
+        """Remove the workers whose last heartbeat is older than ``silent_since``."""
+        with self.transaction() as db:
+            return self._run(
+                db, "DELETE FROM workers WHERE heartbeat < ?", (format_iso(silent_since),)
+            )
+
+    def refresh_statistics(self) -> list[str]:
+        """PostgreSQL: ANALYZE the tables that changed by a tenth (and a thousand rows) since
+        their statistics were taken, now rather than at autovacuum's next round (a minute or
+        more). A table that grew from nothing without statistics is planned as if every row
+        matched: the band lookups of the similarity index (``band_key = ANY(…)``) ran as full
+        scans, 30 ms instead of under one. Returns the tables analysed (SQLite: none)."""
+        if not self.postgres:
+            return []
+        stale = [str(row[0]) for row in self._all(_PG_STALE_STATISTICS)]
+        for table in stale:
+            self._statement(f"ANALYZE {table}")
+        return stale
+
+    def workers(self) -> list[WorkerRow]:
+        return [_worker_row(row) for row in self._all(_SELECT_WORKERS)]
 
 
 class _Checkpointer:
@@ -817,33 +1283,52 @@ def read_state_error(state_dir: Path) -> StateError | None:
         return None
 
 
-def read_source_runs(path: Path) -> dict[str, SourceRun]:
+def read_source_runs(location: Path | str) -> dict[str, SourceRun]:
     """The run records, read without writing anything (no migration, no journal change): for
     ``/healthz`` while runs go on. An absent database means no source has run yet."""
+    if is_postgres(location):
+        shared = Database(location, _pg_connect(str(location)))
+        try:
+            if not _pg_has_table(shared, "source_runs"):
+                return {}
+            return _source_runs(shared)
+        except shared.errors as exc:
+            raise StoreError(
+                f"{shared.display}: cannot read the run records: {_pg_message(exc)}"
+            ) from None
+        finally:
+            shared.close()
+    path = Path(location)
     if not path.exists():
         return {}
     try:
-        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        raw = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
     except sqlite3.Error as exc:
         raise _store_error(path, "cannot open the state database: ", exc) from None
     try:
-        db.row_factory = sqlite3.Row
-        return _source_runs(db)
+        raw.row_factory = sqlite3.Row
+        return _source_runs(Database(path, raw))
     except sqlite3.Error as exc:
         raise _store_error(path, "cannot read the run records: ", exc) from None
     finally:
-        db.close()
+        raw.close()
 
 
-def _source_runs(db: sqlite3.Connection) -> dict[str, SourceRun]:
+def _source_runs(db: Database) -> dict[str, SourceRun]:
     rows = db.execute(_SELECT_SOURCE_RUNS).fetchall()
     return {row["source"]: _source_run(row) for row in rows}
+
+
+def _pg_has_table(db: Database, table: str) -> bool:
+    row = db.execute("SELECT to_regclass(?) IS NOT NULL", (table,)).fetchone()
+    return bool(row[0])
 
 
 # --- tables: each one's columns, and its rows as values, once ------------------------------------
 # SQL here is standard where SQLite allows it (upserts with ON CONFLICT, which PostgreSQL also
 # speaks). What is SQLite's own is named: the migrations' DDL, the PRAGMAs, ``rowid``, ``?``
-# parameters, ``lastrowid`` (in Store._insert) and the list aggregates below.
+# parameters, ``lastrowid`` (in Database.insert) and the list aggregates below; PostgresDialect
+# adapts each of them for PostgreSQL.
 
 
 def _columns(names: Sequence[str], prefix: str = "") -> str:
@@ -893,7 +1378,7 @@ _UPSERT_VALIDATORS = _upsert(
 )
 
 
-def _validators(row: sqlite3.Row) -> Validators:
+def _validators(row: Row) -> Validators:
     return Validators(row["etag"], row["last_modified"], row["content_hash"])
 
 
@@ -907,7 +1392,7 @@ _UPSERT_INDEX_PAGE = _upsert(
 )
 
 
-def _known_page(row: sqlite3.Row) -> KnownPage:
+def _known_page(row: Row) -> KnownPage:
     return KnownPage(row["url"], parse_iso(row["first_seen"]))
 
 
@@ -924,6 +1409,7 @@ ENTRY_CONTENT = (
     "attribution",
     "position",
     "signature",
+    "target",
 )
 ENTRIES = (
     "feed",
@@ -968,6 +1454,7 @@ STORED_ENTRY = (
     "norm_body",
     "source",
     "signature",
+    "target",
 )
 _SELECT_STORED = f"SELECT {_columns(STORED_ENTRY, 'e.')}, {_SOURCES} FROM entries e"
 _SELECT_STORED_ENTRIES = f"{_SELECT_STORED} WHERE e.feed = ? ORDER BY e.id"
@@ -1026,10 +1513,11 @@ def _content(change: Change, prepared: Prepared) -> tuple[object, ...]:
         item.item.attribution,
         item.item.position,
         item.signature or None,
+        item.target,
     )
 
 
-def _stored_entry(row: sqlite3.Row) -> StoredEntry:
+def _stored_entry(row: Row) -> StoredEntry:
     return StoredEntry(
         rowid=row["id"],
         entry_id=row["entry_id"],
@@ -1041,10 +1529,11 @@ def _stored_entry(row: sqlite3.Row) -> StoredEntry:
         sources=_sources(row["sources"]),
         owner=row["source"],
         signature=row["signature"] or b"",
+        target=row["target"],
     )
 
 
-def _entry_row(row: sqlite3.Row) -> EntryRow:
+def _entry_row(row: Row) -> EntryRow:
     return EntryRow(
         entry_id=row["entry_id"],
         headline=row["headline"],
@@ -1127,7 +1616,7 @@ def _revision(
     )
 
 
-def _revision_row(row: sqlite3.Row) -> Revision:
+def _revision_row(row: Row) -> Revision:
     return Revision(
         row["number"],
         row["headline"],
@@ -1174,9 +1663,10 @@ _UPSERT_SOURCE_RUN = _upsert(
 )
 _SELECT_RECENT = "SELECT recent FROM source_runs WHERE source = ?"
 _SELECT_SOURCE_RUNS = f"SELECT {_columns(SOURCE_RUNS)} FROM source_runs"
+_SELECT_SOURCE_RUN = f"{_SELECT_SOURCE_RUNS} WHERE source = ?"
 
 
-def _source_run(row: sqlite3.Row) -> SourceRun:
+def _source_run(row: Row) -> SourceRun:
     return SourceRun(
         source=row["source"],
         last_run=parse_iso(row["last_run"]),
@@ -1203,7 +1693,7 @@ def _bands(feed: str, item: Identified) -> Sequence[int]:
 
 
 def _replace_bands(
-    db: sqlite3.Connection, feed: str, rowid: int, old: bytes | None, new: Identified | None
+    db: Database, feed: str, rowid: int, old: bytes | None, new: Identified | None
 ) -> None:
     """The band keys of entry ``rowid`` go from those of signature ``old`` to those of item
     ``new``'s (None: to none). The keys are computed from the signatures, so no index by entry is
@@ -1252,7 +1742,7 @@ _RETOKENISED = (
 _SIGNED = "UPDATE entries SET signature = ? WHERE id = ?"
 
 
-def _reindex(db: sqlite3.Connection, *, retokenise: bool) -> None:
+def _reindex(db: Database, *, retokenise: bool) -> None:
     """Every entry's signature and band keys made from its stored body, in batches (inside the
     caller's transaction). ``retokenise``: first split the stored body at script boundaries and
     recompute its fingerprint, and the headline's key and folded form (the similarity-index
@@ -1311,6 +1801,55 @@ def format_recent(counts: Sequence[int | None]) -> str:
     return " ".join("x" if n is None else str(n) for n in counts)
 
 
+# feed_files (PostgreSQL: the feed documents every node serves)
+FEED_FILES = ("name", "body", "sha256", "modified")
+_SELECT_FEED_FILE_STAMP = "SELECT sha256, modified FROM feed_files WHERE name = ?"
+_SELECT_FEED_FILE = f"SELECT {_columns(FEED_FILES)} FROM feed_files WHERE name = ?"
+_UPSERT_FEED_FILE = _upsert("feed_files", FEED_FILES, ("name",), _set_excluded(FEED_FILES[1:]))
+
+
+def _stored_file(row: Row) -> StoredFile:
+    return StoredFile(row["name"], bytes(row["body"]), str(row["sha256"]), int(row["modified"]))
+
+
+# workers (PostgreSQL: each `feedbot worker` process, for /healthz)
+WORKERS = ("node", "host", "pid", "started", "heartbeat", "concurrency", "running", "runs")
+_UPSERT_WORKER = _upsert(
+    "workers",
+    WORKERS,
+    ("node",),
+    _set_excluded(("started", "heartbeat", "concurrency", "running", "runs")),
+)
+_WORKER_HEARTBEAT = "UPDATE workers SET heartbeat = ?, running = ?, runs = ? WHERE node = ?"
+_SELECT_WORKERS = f"SELECT {_columns(WORKERS)} FROM workers ORDER BY node"
+
+
+def _worker_row(row: Row) -> WorkerRow:
+    return WorkerRow(
+        node=row["node"],
+        host=row["host"],
+        pid=int(row["pid"]),
+        started=parse_iso(row["started"]),
+        heartbeat=parse_iso(row["heartbeat"]),
+        concurrency=int(row["concurrency"]),
+        running=tuple(n for n in row["running"].split(",") if n),
+        runs=int(row["runs"]),
+    )
+
+
+# host_gates (PostgreSQL: SharedHostGate)
+HOST_GATES = ("host", "next_start")
+
+# PostgreSQL: the state's tables whose statistics lag their changes (see Store.refresh_statistics)
+_PG_STALE_STATISTICS = (
+    "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+    "AND relname NOT LIKE 'procrastinate%' "
+    "AND n_mod_since_analyze > greatest(1000, n_live_tup / 10)"
+)
+
+_SQLITE_HAS_TABLE = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?"
+
+
 def _set_wal(db: sqlite3.Connection) -> None:
     """Switch to WAL. On a new database opened by several connections at once, the switch can
     report "database is locked" without waiting (SQLite's busy handler does not cover it): retry."""
@@ -1364,3 +1903,246 @@ def _problem(path: Path, exc: BaseException) -> str:
     if not hints and path.exists() and not os.access(path, os.W_OK):
         hints.append(f"{path.name} is read-only")
     return f"{exc} ({'; '.join(hints)})" if hints else str(exc)
+
+
+# --- politeness across nodes ----------------------------------------------------------------------
+class SharedHostGate:
+    """``host_concurrency`` and ``host_interval`` for the whole cluster, kept in PostgreSQL.
+
+    Concurrency: a request holds one of ``concurrency`` advisory locks of its host (the two-key
+    form: a hash of ``scheme://host:port``, and the slot number) on a connection of ``pool`` for as
+    long as it runs; PostgreSQL releases them when a node dies (its connections close), so a
+    killed worker never holds a host. Interval: ``host_gates`` keeps each host's next allowed start
+    on the database's clock (one clock for every node), reserved atomically by an upsert; the
+    request waits until then. Waiting for a free slot polls every ``poll`` seconds."""
+
+    def __init__(
+        self,
+        pool: Any,
+        *,
+        concurrency: int,
+        interval: float,
+        sleep: Callable[[float], None] = time.sleep,
+        poll: float = 0.02,
+    ) -> None:
+        self.pool = pool
+        self.concurrency = concurrency
+        self.interval = interval
+        self._sleep = sleep
+        self.poll = poll
+
+    @contextmanager
+    def slot(self, url: str, *, timeout: float | None = None) -> Iterator[None]:
+        """As :meth:`feedbot.polite.HostGate.slot`, for the cluster: with a ``timeout``, raises
+        :class:`feedbot.polite.SlotTimeout` instead of waiting longer for a free slot."""
+        from .polite import host_key
+
+        key = host_key(url)
+        lock = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big", signed=True)
+        with self.pool.connection() as conn:
+            slot = self._acquire(conn, lock, key, timeout)
+            try:
+                if self.interval > 0:
+                    row = conn.execute(
+                        """INSERT INTO host_gates (host, next_start)
+                           VALUES (%s, extract(epoch FROM clock_timestamp()) + %s)
+                           ON CONFLICT (host) DO UPDATE SET next_start = greatest(
+                               host_gates.next_start, extract(epoch FROM clock_timestamp())) + %s
+                           RETURNING next_start - %s - extract(epoch FROM clock_timestamp()) AS wait""",
+                        (key, self.interval, self.interval, self.interval),
+                    ).fetchone()
+                    wait = float(row["wait"])
+                    if wait > 0:
+                        self._sleep(wait)
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s, %s)", (lock, slot))
+
+    def _acquire(self, conn: Any, lock: int, key: str, timeout: float | None) -> int:
+        from .polite import SlotTimeout
+
+        delay = self.poll
+        waited = 0.0
+        while True:
+            for slot in range(self.concurrency):
+                row = conn.execute(
+                    "SELECT pg_try_advisory_lock(%s, %s) AS got", (lock, slot)
+                ).fetchone()
+                if row["got"]:
+                    return slot
+            if timeout is not None and waited + delay > timeout:
+                raise SlotTimeout(key, timeout)
+            self._sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.25)
+
+
+def connection_pool(url: str, *, size: int, name: str = "feedbot") -> Any:
+    """A pool of PostgreSQL connections as the store uses them (autocommit, rows by name), for the
+    threads of one worker process. A connection the server dropped fails the run that had it
+    (reported like any store error) and the pool replaces it."""
+    from psycopg_pool import ConnectionPool
+
+    return ConnectionPool(
+        url,
+        min_size=min(2, size),
+        max_size=size,
+        kwargs={"autocommit": True, "row_factory": _pg_rows},
+        name=name,
+        open=True,
+    )
+
+
+def engine_pool(url: str, *, name: str, size: int = 8) -> Any:
+    """The asynchronous pool procrastinate runs its queries on (a worker's event loop): like the
+    one procrastinate makes, but a connection lent is checked without a round trip — one the
+    server closed is known broken after its first failed query and then replaced — and each
+    statement commits by itself."""
+    from psycopg_pool import AsyncConnectionPool
+
+    async def check(conn: Any) -> None:
+        if conn.closed or conn.broken:
+            raise StoreError(f"{display_location(url)}: connection lost")
+
+    return AsyncConnectionPool(
+        url,
+        min_size=2,
+        max_size=size,
+        # procrastinate's statements are single calls of its functions: autocommit spares a
+        # COMMIT round trip after each (the loop runs them one after the other)
+        kwargs={"application_name": name, "autocommit": True},
+        check=check,
+        name=name,
+        open=False,
+    )
+
+
+class StorePool:
+    """Stores on pooled connections to a PostgreSQL state, for the threads of one process (a
+    worker's jobs, the server's requests): :meth:`store` lends one for a ``with`` block. The
+    process migrates the schema once before (``Store(url)``); pooled stores skip the check."""
+
+    def __init__(self, url: str, *, size: int, name: str = "feedbot") -> None:
+        self.url = url
+        self.pool = connection_pool(url, size=size, name=name)
+
+    @contextmanager
+    def store(self) -> Iterator[Store]:
+        with (
+            self.pool.connection() as conn,
+            Store(self.url, connection=conn, migrate=False) as store,
+        ):
+            yield store
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+# --- moving a state ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CopiedTable:
+    table: str
+    rows: int
+
+
+def copy_state(
+    source: Store, target: Store, *, documents: Sequence[tuple[str, bytes, int]] = ()
+) -> list[CopiedTable]:
+    """Copy every row of a SQLite state into an empty PostgreSQL state, in one transaction: every
+    table the migrations made, column for column, with SQLite's row ids (entry ids, and the
+    ``rowid`` that orders a table without an integer key) kept, so ids, ``published`` and
+    ``updated`` (stored as the same text) are unchanged; identity counters then continue after
+    the copied ids. ``documents`` are the feed files already written, as (name, bytes, mtime in
+    whole seconds): they become the served documents with the same ETag and Last-Modified.
+    Refuses a target that holds anything, and checks each table's count after copying."""
+    if source.postgres or not target.postgres:
+        raise StoreError("copy_state copies a SQLite state into a PostgreSQL state")
+    if source.schema_version() != target.schema_version():
+        raise StoreError(
+            f"{source.name} is at schema version {source.schema_version()} and {target.name} at "
+            f"{target.schema_version()}"
+        )
+    tables = _sqlite_tables(source)
+    for table in tables:
+        if table in _OPENING_WRITES:
+            continue
+        row = target.db.execute(f"SELECT count(*) AS n FROM {table}").fetchone()
+        if row["n"]:
+            raise StoreError(
+                f"{target.name} already holds a state ({row['n']} rows in {table}); "
+                "migrate-state copies into an empty database only"
+            )
+    copied = []
+    with target.transaction() as db:
+        for table in _OPENING_WRITES:
+            db.execute(f"DELETE FROM {table}")  # what opening the target wrote, copied again
+        for table in tables:
+            columns = [
+                r["name"] for r in source.db.execute(f"PRAGMA table_info({table})").fetchall()
+            ]
+            keyed = _integer_key(source, table)
+            rowless = _without_rowid(source, table)  # no rowid in SQLite: none to keep
+            names = columns if keyed or rowless else ["rowid", *columns]
+            select = ", ".join(names)
+            count = 0
+            order = ", ".join(_primary_key(source, table)) if rowless else "rowid"
+            cursor = source.db.execute(f"SELECT {select} FROM {table} ORDER BY {order}")
+            with db.raw.cursor().copy(f"COPY {table} ({select}) FROM STDIN") as copy:
+                while True:
+                    rows = cursor.fetchmany(1000)  # type: ignore[attr-defined]
+                    if not rows:
+                        break
+                    for row in rows:
+                        copy.write_row(tuple(row))
+                    count += len(rows)
+            copied.append(CopiedTable(table, count))
+            for column in [keyed] if keyed else [] if rowless else ["rowid"]:
+                db.raw.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', '{column}'), "
+                    f"coalesce(max({column}), 0) + 1, false) FROM {table}"
+                )
+        for done in copied:
+            row = db.execute(f"SELECT count(*) AS n FROM {done.table}").fetchone()
+            if row["n"] != done.rows:
+                raise StoreError(
+                    f"{target.name}: {done.table} holds {row['n']} rows after copying {done.rows}"
+                )
+        for name, body, modified in documents:
+            db.execute(
+                "INSERT INTO feed_files (name, body, sha256, modified) VALUES (?, ?, ?, ?)",
+                (name, body, hashlib.sha256(body).hexdigest(), modified),
+            )
+    return copied
+
+
+# tables a state writes as soon as it is opened (store_settings: the signature algorithm)
+_OPENING_WRITES = ("store_settings",)
+
+
+def _sqlite_tables(store: Store) -> list[str]:
+    """The state's tables in the order the migrations created them (parents before children)."""
+    rows = store.db.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+        "ORDER BY rowid"
+    ).fetchall()
+    return [row["name"] for row in rows]
+
+
+def _without_rowid(store: Store, table: str) -> bool:
+    row = store.db.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+    ).fetchone()
+    return row is not None and "WITHOUT ROWID" in str(row["sql"]).upper()
+
+
+def _primary_key(store: Store, table: str) -> list[str]:
+    keys = [r for r in store.db.execute(f"PRAGMA table_info({table})").fetchall() if r["pk"]]
+    return [str(r["name"]) for r in sorted(keys, key=lambda r: int(r["pk"]))]
+
+
+def _integer_key(store: Store, table: str) -> str | None:
+    """The column that is SQLite's rowid under its own name (``id INTEGER PRIMARY KEY``)."""
+    keys = [r for r in store.db.execute(f"PRAGMA table_info({table})").fetchall() if r["pk"]]
+    if len(keys) == 1 and keys[0]["type"].upper() == "INTEGER":
+        return str(keys[0]["name"])
+    return None

@@ -30,8 +30,7 @@ import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from typing import Any
 
 import requests
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -40,9 +39,6 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 
 from . import netpolicy
 from .netpolicy import STRICT, Context, Origin
-
-if TYPE_CHECKING:
-    from requests.sessions import _Settings
 
 
 class Deadline:
@@ -290,37 +286,16 @@ class GuardedAdapter(requests.adapters.HTTPAdapter):
         return manager
 
 
-class _Session(requests.Session):
-    """A session that reads what the environment says of an origin (its proxy or NO_PROXY, the CA
-    bundle) once, not on every request: requests walks the whole environment twice per request,
-    a fifth of the CPU of a conditional GET. The environment is read when the session first
-    requests from an origin; a change to it later is not seen by this session (a run makes its
-    own; so does each start of the daemon)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._environment: dict[tuple[object, ...], _Settings] = {}
-
-    def merge_environment_settings(
-        self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
-    ) -> _Settings:
-        if proxies or not self.trust_env:
-            return super().merge_environment_settings(url, proxies, stream, verify, cert)
-        parts = urlsplit(str(url))
-        key = (parts.scheme, parts.netloc, stream, verify, cert)
-        settings = self._environment.get(key)
-        if settings is None:
-            settings = super().merge_environment_settings(url, proxies, stream, verify, cert)
-            self._environment[key] = settings
-        fresh = settings.copy()
-        fresh["proxies"] = dict(settings["proxies"])  # requests may add to it
-        return fresh
-
-
-def guarded_session(*, pool_connections: int = 10, pool_maxsize: int = 10) -> requests.Session:
+def guarded_session(
+    *,
+    pool_connections: int = 10,
+    pool_maxsize: int = 10,
+    session: requests.Session | None = None,
+) -> requests.Session:
     """A requests session whose every connection obeys the fetch policy of the current
-    :func:`scope` (the strict policy outside one)."""
-    session = _Session()
+    :func:`scope` (the strict policy outside one); ``session``: the session to mount the guarded
+    adapter on (default: a new one)."""
+    session = session if session is not None else requests.Session()
     adapter = GuardedAdapter(pool_connections=pool_connections, pool_maxsize=pool_maxsize)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

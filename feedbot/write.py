@@ -18,8 +18,9 @@ moment it returns, the fsync matters only to what the disk keeps when the machin
 
 The seam: :class:`FeedSink` is what publishing writes through and what the server reads from — a
 document by name (``ukraine.atom``), its bytes and when it last changed. :class:`FileSink` keeps
-them as files in ``feeds_dir``; another home for them (a database) is another class with the same
-four methods, and neither :mod:`feedbot.publish` nor :mod:`feedbot.serve` changes.
+them as files in ``feeds_dir``; :class:`StateSink` keeps them in the shared state (a PostgreSQL
+``state``: every node serves the same bytes with the same validators), and neither
+:mod:`feedbot.publish` nor :mod:`feedbot.serve` knows which.
 """
 
 from __future__ import annotations
@@ -27,13 +28,16 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
-from .errors import RenderError
+from .errors import RenderError, StoreError
+from .model import StoredFile
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,10 @@ class FeedSink(Protocol):
 
     def sync(self) -> None:
         """Make every document written so far durable (raises RenderError when it cannot)."""
+        ...
+
+    def close(self) -> None:
+        """End what the sink runs in the background (after :meth:`sync`)."""
         ...
 
     def version(self, name: str) -> Hashable | None:
@@ -159,6 +167,68 @@ def temp_path(path: Path) -> Path:
     of the whole feeds folder per file written made writing quadratic in the feeds). Two writes of
     one feed file never overlap: runs hold the run lock, and sources writing one feed take turns."""
     return path.with_name(f".{path.name}.tmp")
+
+
+class DocumentStore(Protocol):
+    """The part of :class:`feedbot.store.Store` that keeps feed documents (table ``feed_files``)."""
+
+    def feed_file_stamp(self, name: str) -> tuple[str, int] | None: ...
+
+    def feed_file(self, name: str) -> StoredFile | None: ...
+
+    def save_feed_file(self, name: str, data: bytes, *, now: datetime) -> bool: ...
+
+
+class StateSink:
+    """Feed documents kept in the shared state: the same bytes, ETag and Last-Modified on every
+    node. ``open_store`` gives a store for one operation — the run's own store (publishing, in the
+    thread that owns it) or one on a pooled connection (the server's threads). A new version is
+    stamped by ``now``, at least one second after the version it replaces (the store sees to it).
+    A document once stored is never removed, so the names seen to exist are remembered (a worker
+    keeps one sink for all its runs: whether a feed has its documents costs no query then)."""
+
+    def __init__(
+        self,
+        open_store: Callable[[], AbstractContextManager[DocumentStore]],
+        now: Callable[[], datetime],
+    ) -> None:
+        self.open_store = open_store
+        self.now = now
+        self._existing: set[str] = set()
+
+    def write_if_changed(self, name: str, data: bytes) -> bool:
+        try:
+            with self.open_store() as store:
+                written = store.save_feed_file(name, data, now=self.now())
+        except StoreError as exc:
+            raise RenderError(f"{name}: cannot write it into the shared state: {exc}") from None
+        self._existing.add(name)
+        return written
+
+    def sync(self) -> None:
+        """Nothing to do: each document is its own committed transaction."""
+
+    def close(self) -> None:
+        """Nothing runs in the background."""
+
+    def exists(self, name: str) -> bool:
+        if name in self._existing:
+            return True
+        if self.version(name) is None:
+            return False
+        self._existing.add(name)
+        return True
+
+    def version(self, name: str) -> Hashable | None:
+        with self.open_store() as store:
+            return store.feed_file_stamp(name)
+
+    def read(self, name: str) -> FeedDocument | None:
+        with self.open_store() as store:
+            stored = store.feed_file(name)
+        if stored is None:
+            return None
+        return FeedDocument(stored.body, stored.modified, (stored.sha256, stored.modified))
 
 
 def write_if_changed(path: Path, data: bytes, *, sync_directory: bool = True) -> bool:

@@ -4,10 +4,22 @@
 # - chromium: the headless browser of render = "browser" and of the preview page's browser tests
 #   (Playwright for Python drives it; it never downloads a browser of its own);
 # - fonts-wqy-microhei: a CJK font, so that the preview screenshot of the (Chinese) example digest
-#   shows its characters.
+#   shows its characters;
+# - postgresql, the real database server that the PostgreSQL state tests start themselves
+#   (tests/pg.py runs initdb and pg_ctl from /usr/lib/postgresql/*/bin in a temporary folder,
+#   on 127.0.0.1 only). Debian's package would also create and start a cluster of its own, which
+#   the tests never use: when we install it, we tell postgresql-common not to create one.
 # Installs what is missing with apt-get (Debian/Ubuntu), through sudo only when not already root.
 # Safe to run again: it does nothing when everything is present.
 set -euo pipefail
+
+have_postgres() {
+    local dir
+    for dir in /usr/lib/postgresql/*/bin; do
+        [ -x "$dir/initdb" ] && [ -x "$dir/pg_ctl" ] && [ -x "$dir/postgres" ] && return 0
+    done
+    command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1
+}
 
 missing=()
 command -v newsboat >/dev/null 2>&1 || missing+=(newsboat)
@@ -17,6 +29,7 @@ if ! { command -v fc-list >/dev/null 2>&1 && fc-list :lang=zh family | grep -q .
     ! dpkg-query -W -f='${Status}' fonts-wqy-microhei 2>/dev/null | grep -q 'install ok installed'; then
     missing+=(fonts-wqy-microhei)
 fi
+have_postgres || missing+=(postgresql)
 
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0
@@ -29,8 +42,13 @@ sudo=()
 if [ "$(id -u)" -ne 0 ]; then
     sudo=(sudo)
 fi
+if [[ " ${missing[*]} " == *" postgresql "* ]] && [ ! -e /etc/postgresql-common/createcluster.conf ]; then
+    "${sudo[@]}" mkdir -p /etc/postgresql-common
+    echo "create_main_cluster = false" | "${sudo[@]}" tee /etc/postgresql-common/createcluster.conf >/dev/null
+fi
 echo "tests/system-deps.sh: installing ${missing[*]}" >&2
 "${sudo[@]}" apt-get update -qq
-DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends -o Dpkg::Options::=--force-confold "${missing[@]}" >/dev/null
 command -v newsboat >/dev/null
 command -v chromium >/dev/null
+have_postgres

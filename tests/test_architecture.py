@@ -140,7 +140,7 @@ def test_importing_a_pure_module_loads_no_io() -> None:
 
 
 def test_only_the_store_speaks_sql() -> None:
-    users = sorted(m for m in _modules() if "sqlite3" in _imports(m))
+    users = sorted(m for m in _modules() if {"sqlite3", "psycopg", "psycopg_pool"} & _imports(m))
     assert users == ["store"]
 
 

@@ -390,7 +390,11 @@ def test_migration_2_upgrades_a_version_1_state(tmp_path: Path) -> None:
     db.execute("PRAGMA user_version = 1")
     db.close()
     with Store(path) as store:
-        assert store.db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert (
+            store.db.execute("PRAGMA user_version").fetchone()[0]
+            == SCHEMA_VERSION
+            == len(MIGRATIONS)
+        )
         assert store.index_pages("any") == []
         # migration 5 keys validators by source: the URL-keyed cache is dropped (it is a cache:
         # each source reads its page in full once)

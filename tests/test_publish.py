@@ -45,6 +45,9 @@ class MemorySink:
     def sync(self) -> None:
         """A dict is as durable as it gets."""
 
+    def close(self) -> None:
+        """Nothing runs in the background."""
+
     def version(self, name: str) -> Hashable | None:
         document = self.documents.get(name)
         return document.version if document else None

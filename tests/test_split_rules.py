@@ -12,8 +12,8 @@ import pytest
 from feedbot.split import boilerplate
 from feedbot.split.dom import extract_html
 from feedbot.split.outline import families
-from feedbot.split.pipeline import _prepare, split_page
-from feedbot.split.single import counts_stories
+from feedbot.split.pipeline import SplitOptions, _choose, _levels, _prepare, split_page
+from feedbot.split.single import counts_stories, evidence
 from feedbot.split.text import marker_of, opening_date, strip_marker
 
 CASES: list[dict[str, Any]] = json.loads(
@@ -70,6 +70,8 @@ def test_rule(case: dict[str, Any]) -> None:
         assert opening_date(case["text"]) == case["date"]
     elif rule == "title-count":
         assert counts_stories(case["text"], case["n"]) == case["counts"]
+    elif rule == "evidence":
+        _evidence_case(case)
     elif rule == "split":
         split = split_page(_page(case["html"]))
         if "single" in case:
@@ -78,3 +80,20 @@ def test_rule(case: dict[str, Any]) -> None:
             assert [item.headline for item in split.items] == case["headlines"]
     else:
         raise AssertionError(f"unknown rule {rule!r}")
+
+
+def _evidence_case(case: dict[str, Any]) -> None:
+    """The pieces of single-article evidence on the page's chosen level: those that must be there,
+    those that must not, and the decision."""
+    page = _prepare(extract_html(_page(case["html"])))
+    levels, _ = _levels(page, SplitOptions())
+    level = _choose(page, levels, False).level
+    assert level is not None
+    found = evidence(
+        page.title, level, page.blocks, page.reasons, page.ext.parents, levels, page.chars
+    )
+    keys = {piece.key for piece in found}
+    assert set(case.get("pieces", [])) <= keys, found
+    assert not set(case.get("absent", [])) & keys, found
+    split = split_page(_page(case["html"]))
+    assert split.single_article == case["single"], [c.reasons for c in split.candidates]

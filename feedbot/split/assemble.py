@@ -17,11 +17,16 @@ from . import boilerplate
 from .blocks import SEPARATOR_GAP, Block
 from .levels import Level
 from .outline import head_text
+from .prepass import body_chars
 from .rules import (
     AD_NOTE,
+    ASSEMBLY,
     CLOSING,
     END_MARK_HTML,
+    HEADINGS,
+    LINKED_HEADLINE,
     SENTENCE_END,
+    SENTENCE_MARKS,
     SINGLE,
     SOURCE_NOTE,
     TAGGED_LINE,
@@ -38,6 +43,7 @@ class PlannedItem:
     rest: Block | None = None  # the headline block's text after its lead, first in the body
     attribution: str | None = None
     anchor: str | None = None
+    link: str | None = None  # where the headline links to, when it is a link off its place
 
 
 @dataclass
@@ -120,7 +126,16 @@ def plan_items(
         for j in range(ends[k], heads[k + 1] if k + 1 < len(heads) else len(blocks)):
             plan.cut(j, reasons.get(j, "section"), blocks[j].text)
         head = blocks[start]
+        sub = None if lead_family else _one_story(item.body, head, blocks)
+        if sub is not None:
+            # "## 本期话题" over one "### 再摸最后一次鱼": the section's one story names it
+            for j in [start, *(j for j in item.body if j < sub)]:
+                plan.cut(j, "section", blocks[j].text)
+            item.body = [j for j in item.body if j > sub]
+            item.head, item.anchor = sub, blocks[sub].anchor
+            head = blocks[sub]
         item.headline = strip_marker(head_text(head, lead_family))
+        item.link = headline_link(head, lead_family)
         tagged = level.tags and TAGGED_LINE.match(head.text)
         if tagged:
             # "[工具] 基于 three.js 的在线编辑器： https://…": the tag is a category, the line
@@ -128,6 +143,10 @@ def plan_items(
             item.headline = tagged.group(1).strip()
             link = tagged.group(2).strip()
             item.rest = Block(text=link, html=f"<p>{escape(link, quote=False)}</p>", tag="p")
+        elif not lead_family and _bracket_title(head):
+            # "【神舟十一号载人飞船明日发射】经任务总指挥部研究决定，…": the bracket is the headline
+            item.headline = strip_marker(head.lead or "")
+            item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
         elif lead_family and head.lead:
             if AD_NOTE.match(head.rest_text) and on("ad-notes"):
                 plan.cut(start, "ad", head.text)  # "Haskell Developer at X (ad)"
@@ -142,12 +161,45 @@ def plan_items(
                 item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
         if not item.body and item.rest is None:
             again = again or _comes_again(heads, blocks)
-            bare = _bare_headline(k, heads, ends, reasons, again)
+            bare = _bare_headline(k, heads, ends, reasons, again) or _empty_section(
+                k, heads, ends, blocks, reasons
+            )
             if bare:
                 plan.cut(start, bare, head.text)
                 continue
         plan.items.append(item)
     return plan
+
+
+def _bracket_title(head: Block) -> bool:
+    """A headline line that opens with a 【bracketed】 title and goes on with the story's text
+    (sentences longer than the title), not a topic tag before a headline ("【旺角衝突】向天開兩槍")."""
+    if head.lead_kind != "bracket" or not head.lead or not on("bracket-titles"):
+        return False
+    rest = head.rest_text
+    return len(rest) > max(len(head.lead), ASSEMBLY.bracket_rest) and any(
+        mark in rest for mark in SENTENCE_MARKS
+    )
+
+
+def _one_story(body: list[int], head: Block, blocks: Sequence[Block]) -> int | None:
+    """The one finer heading of a section, when it opens the section's text (nothing but its
+    label's lines before it), no other heading follows, and it says more than the section's own
+    heading (a label over a title, not a post's linked title over its "Introduction", nor a
+    version number over "New Features"): the section's one story."""
+    if head.tag not in HEADINGS or not body or not on("one-story-sections"):
+        return None
+    if head.link_ratio >= LINKED_HEADLINE:
+        return None
+    subs = [j for j in body if blocks[j].tag in HEADINGS and blocks[j].tag > head.tag]
+    if len(subs) != 1 or any(blocks[j].tag in HEADINGS for j in body if j not in subs):
+        return None
+    if units(blocks[subs[0]].text) <= units(head.text):
+        return None
+    before = [j for j in body if j < subs[0]]
+    if any(blocks[j].text.endswith(SENTENCE_END) or body_chars(blocks[j]) > 0 for j in before):
+        return None
+    return subs[0]
 
 
 def _bare_headline(
@@ -159,6 +211,23 @@ def _bare_headline(
     if k == 0 and _bodied(1, heads, ends, reasons):
         return "title"
     return "table of contents" if again[k] else ""
+
+
+def _empty_section(
+    k: int, heads: list[int], ends: list[int], blocks: Sequence[Block], reasons: dict[int, str]
+) -> str:
+    """Why heading ``k`` is no story when nothing at all is under it, the next block a heading (a
+    newsletter's "Promotions" left empty this week), while most of its level's headings head a
+    text: '' when it is one. A headline that links is a story whatever is under it (a repository
+    with no description yet)."""
+    head = blocks[heads[k]]
+    if head.tag not in HEADINGS or head.link_ratio >= LINKED_HEADLINE or not on("empty-sections"):
+        return ""
+    after = heads[k] + 1
+    if after < len(blocks) and blocks[after].tag not in HEADINGS:
+        return ""  # (something is under it, if only a link cut as such: "Full Changelog")
+    bodied = sum(1 for m in range(len(heads)) if _bodied(m, heads, ends, reasons))
+    return "empty section" if bodied >= ASSEMBLY.bodied_share * len(heads) else ""
 
 
 def _comes_again(heads: list[int], blocks: Sequence[Block]) -> list[bool]:
@@ -217,21 +286,27 @@ def _plan_one(
     return PlannedItem("", start, body, attribution=attribution, anchor=blocks[start].anchor)
 
 
+def headline_link(head: Block, lead_family: bool) -> str | None:
+    """Where a headline links to, when the headline is a link (the whole line, or its lead) that
+    leaves its place on the page (an in-page "#…" link leads to no other story)."""
+    if not head.href or head.href.startswith("#"):
+        return None
+    if lead_family and head.lead:
+        return head.href if head.lead_kind == "link" else None
+    return head.href if head.link_ratio >= LINKED_HEADLINE else None
+
+
 def make_items(plan: Plan, blocks: Sequence[Block]) -> list[Item]:
     items = []
     for position, planned in enumerate(plan.items):
         body = [blocks[j] for j in planned.body]
         if planned.rest is not None:
             body.insert(0, planned.rest)
-        items.append(
-            _make_item(planned.headline, body, planned.anchor, position, planned.attribution)
-        )
+        items.append(_make_item(planned, body, position))
     return items
 
 
-def _make_item(
-    headline: str, body: Sequence[Block], anchor: str | None, position: int, attribution: str | None
-) -> Item:
+def _make_item(planned: PlannedItem, body: Sequence[Block], position: int) -> Item:
     parts = [b.html for b in body]
     texts = [b.text for b in body]
     if parts:
@@ -240,12 +315,13 @@ def _make_item(
             texts[-1] = cleaned
             parts[-1] = END_MARK_HTML.sub("", parts[-1])
     return Item(
-        headline=headline,
+        headline=planned.headline,
         body_html="\n".join(parts),
         body_text="\n\n".join(t for t in texts if t),
         position=position,
-        anchor=anchor,
-        attribution=attribution,
+        anchor=planned.anchor,
+        attribution=planned.attribution,
+        link=planned.link,
     )
 
 

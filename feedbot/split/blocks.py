@@ -19,7 +19,28 @@ _ALNUM = re.compile(r"[^\W_]")  # str.isalnum() characters
 
 def collapse(text: str) -> str:
     """White space runs folded to one space, ends trimmed (str.split's white space is re's ``\\s``)."""
+    if text.isascii() and not _ascii_spaced(text):
+        return text  # (the common case of a paragraph's text: nothing to fold, nothing to build)
     return " ".join(text.split())
+
+
+def _ascii_spaced(text: str) -> bool:
+    """Whether an ASCII text has white space to fold: a run, at an end, or other than " " (the
+    ASCII characters str.split takes for white space: \\t \\n \\x0b \\x0c \\r \\x1c-\\x1f)."""
+    return (
+        "  " in text
+        or "\n" in text
+        or "\t" in text
+        or "\r" in text
+        or text[:1] == " "
+        or text[-1:] == " "
+        or "\x0b" in text
+        or "\x0c" in text
+        or "\x1c" in text
+        or "\x1d" in text
+        or "\x1e" in text
+        or "\x1f" in text
+    )
 
 
 def nonws(text: str) -> int:

@@ -13,6 +13,7 @@ from .rules import (
     ATTRIBUTION,
     BRACKETED,
     BYLINE,
+    BYLINE_DASHED,
     CONTACT,
     CONTACT_INFO,
     CONTACT_INFO_NEEDLES,
@@ -21,7 +22,9 @@ from .rules import (
     COPYRIGHT_NEEDLES,
     CREDIT,
     CUE,
+    DATED_SOURCE,
     DATELINE,
+    DATELINE_CJK,
     DIGIT,
     DISCLAIMER,
     EDITOR,
@@ -42,6 +45,7 @@ from .rules import (
     SUBMIT,
     SUBMIT_NEEDLES,
     TEMPLATE,
+    on,
 )
 
 
@@ -60,7 +64,9 @@ def _may_hold(lowered: str, gate: re.Pattern[str]) -> bool:
     return lowered.isascii() or gate.search(lowered) is not None
 
 
-_CLASSIFY_GATE = _gate(END_NEEDLES, COPYRIGHT_NEEDLES, CONTACT_NEEDLES)
+# the first characters of a line DATED_SOURCE may find: a year's digits, or a symbol before it
+_DATED_OPENINGS = frozenset("12📅🗓📆[【(（") | frozenset("•·-—*#")
+_CLASSIFY_GATE = _gate(END_NEEDLES, COPYRIGHT_NEEDLES, CONTACT_NEEDLES, PHOTO_NEEDLES)
 
 
 def classify(text: str) -> str | None:
@@ -81,9 +87,27 @@ def classify(text: str) -> str | None:
             return kind
     if gated and _holds(lowered, CONTACT_NEEDLES) and CONTACT.match(text):
         return "contact"
-    if len(text) <= LINE_LENGTHS.photo and _holds(lowered, PHOTO_NEEDLES) and PHOTO.search(text):
+    if (
+        gated
+        and len(text) <= LINE_LENGTHS.photo
+        and _holds(lowered, PHOTO_NEEDLES)
+        and PHOTO.search(text)
+    ):
         return "photo credit"
-    if len(text) <= LINE_LENGTHS.timestamp and DIGIT.search(text) and DATELINE.match(text):
+    if (
+        len(text) <= LINE_LENGTHS.byline
+        and text[:1] in _DATED_OPENINGS
+        and DATED_SOURCE.match(text)
+        and on("dated-source")
+    ):
+        return "dateline"
+    if (
+        len(text) <= LINE_LENGTHS.timestamp
+        and DIGIT.search(text)
+        and (
+            DATELINE.match(text) or ("分" in text and on("cjk-clock") and DATELINE_CJK.match(text))
+        )
+    ):
         return "timestamp"
     return None
 
@@ -99,7 +123,9 @@ def _opening_kind(text: str) -> str | None:
         return "editor"
     if CREDIT.match(text):
         return "credit"
-    if len(text) <= LINE_LENGTHS.byline and BYLINE.match(text):
+    if len(text) <= LINE_LENGTHS.byline and (
+        BYLINE.match(text) or (BYLINE_DASHED.match(text) and on("dash-bylines"))
+    ):
         return "byline"
     if CUE.match(text):
         return "cue"
@@ -108,7 +134,10 @@ def _opening_kind(text: str) -> str | None:
 
 # any of the patterns that open a line, as one pattern (case folded: a gate, the patterns decide)
 _STARTS = re.compile(
-    "|".join(f"(?:{p.pattern})" for p in (AD, SHARE, ATTRIBUTION, EDITOR, CREDIT, BYLINE, CUE)),
+    "|".join(
+        f"(?:{p.pattern})"
+        for p in (AD, SHARE, ATTRIBUTION, EDITOR, CREDIT, BYLINE, BYLINE_DASHED, CUE)
+    ),
     re.I,
 )
 

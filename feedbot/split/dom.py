@@ -42,10 +42,14 @@ from .rules import (
     LENGTHS,
     LINES,
     LINK_PAGES,
+    LINKED_HEADLINE,
+    MENU_TOKENS,
     META_DATES,
     RECORD_HEADER_TOKENS,
     RECORD_REPEATS,
+    SIDE_TOKENS,
     SILENT_TAGS,
+    SLIDER_TOKENS,
     TITLES,
     WRAPPERS,
     on,
@@ -81,6 +85,12 @@ def _tokens(tag: Element) -> set[str]:
 def _is_furniture(tag: Element) -> bool:
     tokens = _tokens(tag)
     named = tokens & FURNITURE_TOKENS
+    if not named and tokens & MENU_TOKENS and on("dropdown-menus"):
+        return True
+    if not named and tokens & SLIDER_TOKENS and on("sliders"):
+        return True
+    if not named and tokens & SIDE_TOKENS and on("side-columns") and _side_column(tag):
+        return True
     if named:
         return not (named <= RECORD_HEADER_TOKENS and on("record-header") and _record_header(tag))
     role = tag.get("role")
@@ -90,6 +100,16 @@ def _is_furniture(tag: Element) -> bool:
     if style and HIDDEN_STYLE.search(style):
         return True
     return tag.get("hidden") is not None or tag.get("aria-hidden") == "true"
+
+
+def _side_column(tag: Element) -> bool:
+    """A class or id that opens with "side"/"rail"/"aside" ("sideCont", "side-col", "rail"): the
+    element is a side column ("…-with-right-rail" names the grid that holds one, not the column)."""
+    for value in [*(tag.get("class") or "").split(), tag.get("id") or ""]:
+        parts = _TOKEN_SPLIT.split(_CAMEL.sub("-", value).lower())
+        if parts and parts[0] in SIDE_TOKENS:
+            return True
+    return False
 
 
 def _record_header(tag: Element) -> bool:
@@ -133,13 +153,15 @@ def _spaced_text(tag: Element) -> str:
         if event == "start":
             if breaks:
                 parts.append(" ")
-            if element.text:
-                parts.append(element.text)
+            text = element.text
+            if text:
+                parts.append(text)
         elif element is not tag:
             if breaks:
                 parts.append(" ")
-            if element.tail:
-                parts.append(element.tail)
+            tail = element.tail
+            if tail:
+                parts.append(tail)
     return "".join(parts)
 
 
@@ -172,7 +194,7 @@ def _longer_than(tag: Element, limit: int) -> bool:
 
 def page_title(root: Element) -> str:
     """The page's own title: the heading the document title names (a post's <h1>, or the <h3> a
-    blog theme gives it, not the site's <h1> in the banner), else the first <h1>, else the
+    blog theme gives it, not the site's <h1> in the banner), else the <h1> when there is one, else the
     og:title, else the document title without the site's name."""
     meta = next((m for m in root.iter("meta") if m.get("property") == "og:title"), None)
     og = collapse(meta.get("content") or "") if meta is not None else ""
@@ -185,15 +207,19 @@ def page_title(root: Element) -> str:
     )
     if named:
         return named
-    h1 = next(root.iter("h1"), None)
-    if h1 is not None:
-        text = text_of(h1)
-        if text:
-            return text
+    h1s = [h1 for h1 in root.iter("h1") if text_of(h1)]
+    if h1s and not (on("posts-h1") and _post_titles(h1s)):
+        return text_of(h1s[0])
     if og:
         return og
     # "Headline - Site name": keep the headline part
     return re.split(r"\s+[-|–—_]\s+", document)[0] if document else ""
+
+
+def _post_titles(h1s: list[Element]) -> bool:
+    """Several <h1>, each a link: the post titles of a blog home (each links to its post), none of
+    them the page's title."""
+    return len(h1s) >= TITLES.post_h1s and all(h1.find(".//a[@href]") is not None for h1 in h1s)
 
 
 def _named_heading(root: Element, names: str) -> str:
@@ -450,6 +476,7 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
         stripped = len(text.strip()) if text else 0
         total = linked = bold = flags = stripped_linked = 0
         children = len(tag)
+        tails: list[str] = []
         if children:
             for child in tag:
                 ct, cl, cb, cf, cs, csl, co = stats[child]
@@ -468,17 +495,15 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
                 tail = child.tail
                 if tail:
                     stripped += len(tail.strip())
+                    tails.append(tail)
             flags &= _INHERITED
         if name in block_tags or flags & HAS_BLOCK:
             total = linked = bold = 0
         else:
             if text:
                 total += nonws(text)
-            if children:
-                for child in tag:
-                    tail = child.tail
-                    if tail:
-                        total += nonws(tail)
+            for tail in tails:
+                total += nonws(tail)
         if name == "a":
             linked = total
             stripped_linked = stripped
@@ -545,13 +570,14 @@ def path_of(tag: Element) -> str:
 
 
 def _children(tag: Element) -> list[Node]:
-    nodes: list[Node] = []
-    if tag.text:
-        nodes.append(tag.text)
+    # (each read of .text or .tail decodes the string anew: read each once)
+    text = tag.text
+    nodes: list[Node] = [text] if text else []
     for child in tag:
         nodes.append(child)
-        if child.tail:
-            nodes.append(child.tail)
+        tail = child.tail
+        if tail:
+            nodes.append(tail)
     return nodes
 
 
@@ -566,8 +592,10 @@ def _nodes_text(nodes: list[Node], stats: dict[Element, Stats] | None = None) ->
         elif not len(node):
             if node.tag == "br":
                 parts.append(" ")
-            elif node.text:
-                parts.append(node.text)
+            else:
+                text = node.text
+                if text:
+                    parts.append(text)
         elif stats is not None and not stats[node][3] & (HAS_BR | HAS_BLOCK):
             parts.extend(_strings(node))
         else:
@@ -631,6 +659,7 @@ def _source_lines(nodes: list[Node]) -> list[Node]:
 
 _BOLD = 1  # walking context: inside bold text
 _IN_LIST = 2  # walking context: inside a list item
+_IN_LINK = 4  # walking context: inside a link (a card whose whole teaser is one <a>)
 _LIST_ITEMS = frozenset(["li", "dd"])
 
 
@@ -642,6 +671,7 @@ class _Linearizer:
         self.pending_gap = 0
         self.separators: list[str] = []
         self.in_list = False
+        self.in_link = False  # the blocks being emitted are inside a link
         self.open_item = False  # the next block is the first of a list item
 
     def walk(self, root: Element) -> None:
@@ -653,10 +683,15 @@ class _Linearizer:
             ctx |= _BOLD
         if any(t.tag in _LIST_ITEMS for t in ancestors):
             ctx |= _IN_LIST
+        if on("linked-blocks") and any(
+            t.tag == "a" and _one_block(t, self.stats) for t in ancestors
+        ):
+            ctx |= _IN_LINK
         work: list[tuple[Element, list[Node] | None, int]] = [(root, None, ctx)]
         while work:
             tag, run, ctx = work.pop()
             self.in_list = bool(ctx & _IN_LIST) or tag.tag in _LIST_ITEMS
+            self.in_link = bool(ctx & _IN_LINK)
             if run is None and tag.tag in _LIST_ITEMS:
                 self.open_item = True
             if run is not None:
@@ -686,11 +721,15 @@ class _Linearizer:
             kind = "line"
         if len(tag):
             self.emit_nodes(_children(tag), tag, kind, bold, split_br=True, whole=True)
-        elif tag.text:  # the common case: a paragraph of nothing but text
-            self.emit_text(tag.text, tag, kind, bold)
+        else:  # the common case: a paragraph of nothing but text (read once: lxml decodes it)
+            text = tag.text
+            if text:
+                self.emit_text(text, tag, kind, bold)
         return True
 
     def add(self, block: Block, parent: Element, nodes: list[Node] | None = None) -> None:
+        if self.in_link:
+            _inside_link(block, parent)
         block.item_start = self.open_item
         if self.forced:
             block.forced = _forced(block, parent, nodes or [], self.forced)
@@ -742,20 +781,23 @@ class _Linearizer:
         """A container's runs of inline content (blocks of their own) and block children, in order."""
         stats = self.stats
         inner = ctx | _IN_LIST if tag.tag in _LIST_ITEMS else ctx
+        if tag.tag == "a" and on("linked-blocks") and _one_block(tag, stats):
+            inner |= _IN_LINK  # (an <a> around one block: the block is that link's text)
         items: list[tuple[Element, list[Node] | None, int]] = []
-        current: list[Node] = []
-        if tag.text:
-            current.append(tag.text)
+        text = tag.text
+        current: list[Node] = [text] if text else []
         for child in tag:
-            if child.tag in BLOCK_TAGS or stats[child][3] & HAS_BLOCK:
+            flags = stats[child][3]
+            if flags & HAS_BLOCK or child.tag in BLOCK_TAGS:
                 if current:
                     items.append((tag, current, ctx))
                     current = []
-                items.append((child, None, inner | (_BOLD if stats[child][3] & SELF_BOLD else 0)))
+                items.append((child, None, inner | (_BOLD if flags & SELF_BOLD else 0)))
             else:
                 current.append(child)
-            if child.tail:
-                current.append(child.tail)
+            tail = child.tail
+            if tail:
+                current.append(tail)
         if current:
             items.append((tag, current, ctx))
         return items
@@ -840,10 +882,30 @@ class _Linearizer:
         self.pending_gap = 0
         if not block.bold and kind not in HEADINGS and (text[0] in "【[" or _colon_early(text)):
             _text_lead(block)
-        if self.forced or self.open_item:
+        if self.forced or self.open_item or self.in_link:
             self.add(block, parent)
         else:
             self.blocks.append(block)  # (the common case of add, inlined: the hot path)
+
+
+def _one_block(link: Element, stats: dict[Element, Stats]) -> bool:
+    """A link around one block of text and nothing else of its kind (a card's teaser <p>, a
+    heading), not around a list or a widget of many."""
+    blocks = [c for c in link if c.tag in BLOCK_TAGS or stats[c][3] & HAS_BLOCK]
+    return len(blocks) == 1 and not stats[blocks[0]][3] & HAS_BLOCK
+
+
+def _inside_link(block: Block, parent: Element) -> None:
+    """A block inside a link (``<a href><p>headline</p></a>``, a card's teaser) is all link text,
+    leading where that link leads."""
+    link = parent if parent.tag == "a" else next(parent.iterancestors("a"), None)
+    if link is None:
+        return
+    block.link_ratio = 1.0
+    block.href = block.href or link.get("href")
+    if block.lead_kind == "label" and on("link-sections"):
+        block.lead = block.lead_kind = None  # (the link's title, colon and all)
+        block.rest_text = block.rest_html = ""
 
 
 def _bold_and_link_len(
@@ -1036,8 +1098,13 @@ def _text_lead(block: Block) -> None:
     """A lead set apart by the text itself: 【brackets】, or a label and a colon ("DEAR ABBY: …")."""
     if block.text[:1] in "【[":
         _bracket_lead(block)
-    elif on("label-lead") and block.tag not in HEADINGS and _colon_early(block.text):
-        _label_lead(block)
+    elif (
+        on("label-lead")
+        and block.tag not in HEADINGS
+        and _colon_early(block.text)
+        and not (block.link_ratio >= LINKED_HEADLINE and on("link-sections"))
+    ):
+        _label_lead(block)  # (a line that is one link is that link's title, colon and all)
 
 
 def _colon_early(text: str) -> bool:

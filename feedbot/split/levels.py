@@ -14,7 +14,7 @@ import math
 import re
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .blocks import Block
 from .blocks import collapse as fold_space
@@ -322,8 +322,8 @@ def _descend(
             + ", ".join(str(i) for i in sorted(set(mixed.heads) - set(finer.heads)))
         )
         return mixed
-    finer.sections = set(best.heads) | best.sections
-    return finer
+    # a copy: the family itself stays as it was scored (another chooser may weigh it as it is)
+    return replace(finer, sections=set(best.heads) | best.sections)
 
 
 def add_records(best: Level, levels: Sequence[Level], outside: set[int], choice: Choice) -> Level:

@@ -12,8 +12,17 @@ import bisect
 from collections.abc import Sequence
 
 from .blocks import Block, nonws
-from .rules import FAMILIES, FAMILY_RANKS, HEADINGS, INTRODUCING, LEAD_FAMILIES, SENTENCE_END, on
-from .text import marker_of, units
+from .rules import (
+    ADDRESS_LINE,
+    FAMILIES,
+    FAMILY_RANKS,
+    HEADINGS,
+    INTRODUCING,
+    LEAD_FAMILIES,
+    SENTENCE_END,
+    on,
+)
+from .text import MARKER_OPENINGS, marker_of, units
 
 
 def rank(family: str) -> int:
@@ -56,7 +65,47 @@ def families(
             continue
         for name in _families_of(blocks, i, sizes, skip, lines_in_chunks):
             fams.setdefault(name, []).append(i)
+    if on("numbered-lines"):
+        for name, heads in _numbered_lines(blocks, skip, sizes).items():
+            if len(heads) > len(fams.get(name, ())):
+                fams[name] = heads
     return fams
+
+
+def _numbered_lines(
+    blocks: Sequence[Block], skip: set[int], sizes: Sequence[float]
+) -> dict[str, list[int]]:
+    """Runs of numbered lines one after another, counting 1, 2, 3 … or down to 1: each line a
+    story of its own (a briefing's "1、…；" lines), as a marker family."""
+    runs: dict[str, list[int]] = {}
+    run: list[int] = []
+    kind = ""
+    previous = first = 0
+
+    def close() -> None:
+        if len(run) >= FAMILIES.numbered_lines and 1 in (first, previous):
+            runs.setdefault(f"mark:{kind}", []).extend(run)
+
+    for i, block in enumerate(blocks):
+        opening = block.text[:1]  # (a block's text is collapsed: no space opens it)
+        if not run and not (opening.isdecimal() or opening in MARKER_OPENINGS):
+            continue  # (most blocks: no marker opens them, and no run to close)
+        if i in skip:
+            continue
+        mark = (
+            marker_of(block.text)
+            if block.tag in ("line", "p", "li") and sizes[i] <= FAMILIES.numbered_line_max
+            else None
+        )
+        if mark and run and mark[0] == kind and mark[1] - previous == (1 if first == 1 else -1):
+            run.append(i)
+        else:
+            close()
+            run, kind = ([i], mark[0]) if mark and mark[1] else ([], "")
+            first = mark[1] if mark else 0
+        previous = mark[1] if mark else 0
+    close()
+    return runs
 
 
 def _families_of(
@@ -72,7 +121,9 @@ def _families_of(
         found.extend(_lead_families(block))
     elif _bare_entry(block):
         found.append("li-lead")  # an entry of a list of leads with nothing after its link
-    if size > FAMILIES.line_max:
+    if size > FAMILIES.line_max or (
+        text[:1] in "hHwW" and ADDRESS_LINE.match(text) and on("address-lines")
+    ):
         return found
     mark = marker_of(text)
     if mark and (block.bold or not text.endswith(SENTENCE_END) or size <= FAMILIES.mark_plain_max):
@@ -86,6 +137,7 @@ def _families_of(
         and not block.bold
         and size >= FAMILIES.link_line_min
         and on("link-lines")
+        and not (mark and on("numbered-links"))  # (a numbered link line: its numbering says more)
     ):
         found.append("link")
     if text.startswith("【") and text.endswith("】"):

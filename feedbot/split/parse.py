@@ -9,6 +9,7 @@ config validates with the same engine), off the hot path.
 
 from __future__ import annotations
 
+import re
 import warnings
 
 from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, XMLParsedAsHTMLWarning
@@ -19,6 +20,11 @@ _EMPTY = b"<html><body></body></html>"
 # lxml refuses them when text is moved (a removed element's tail). In UTF-8 these bytes never occur
 # inside a multi-byte sequence, so deleting them from the bytes is safe.
 _CONTROLS = bytes([*range(0, 9), 11, 12, *range(14, 32)])
+# a self-closing <html ... />, <head/> or <body/> start tag (XHTML habits: en-cracked-6-things' page
+# opens with <html id=… xmlns:fb=… />): HTML ignores the slash on an element that is not void, and
+# libxml2 closes the element there, leaving an empty page; the slash is dropped before parsing
+_SELF_CLOSED = re.compile(rb"(<(?:html|head|body)\b[^<>]*?)\s*/>", re.I)
+_SELF_CLOSED_REACH = 8192  # such a tag opens the page: looked for this far only
 
 
 def parse_html(text: str) -> BeautifulSoup:
@@ -44,6 +50,9 @@ def parse_tree(text: str) -> etree._Element:
     left out. A page nested deeper than libxml2's tree builder allows (256 levels) is parsed again
     through the parser's event interface, which has no such limit, so no text is ever lost."""
     data = text.encode("utf-8", "replace").translate(None, _CONTROLS)
+    head = data[:_SELF_CLOSED_REACH]
+    if b"/>" in head and _SELF_CLOSED.search(head):
+        data = _SELF_CLOSED.sub(rb"\1>", head) + data[_SELF_CLOSED_REACH:]
     if not data.strip():
         data = _EMPTY
     parser = _parser()

@@ -21,9 +21,10 @@ from .dom import extract_html, extract_text
 from .levels import Choice, Level, add_records, choose, link_list, score_level, trim_frames
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
-from .refine import dated_entries, split_run_ins, subject_lines
-from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE
-from .single import dialogue, is_single_article
+from .ranking import PageView, fitted_choice
+from .refine import dated_entries, marker_heads, split_run_ins, stamped_posts, subject_lines
+from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE, level_chooser
+from .single import is_single_article
 from .text import units
 
 
@@ -131,11 +132,7 @@ def _single(
     if best is None:
         single, why = one_text(page.total)
         return single, Candidate("one-text", int(single), float(single), why)
-    if best.name == "label":  # labels are names: only a conversation makes them one article
-        talk = dialogue(page.blocks)
-        said = "two speakers' names in turn (an interview)" if talk else "labelled stories"
-        return talk, Candidate("single-article", int(talk), float(talk), (said,))
-    if is_lead_family(best.name):
+    if is_lead_family(best.name) and best.name != "label":
         return False, None
     single, evidence = is_single_article(
         page.title, best, page.blocks, page.reasons, page.ext.parents, levels, page.chars
@@ -152,7 +149,7 @@ def one_text(chars: float) -> tuple[bool, tuple[str, ...]]:
 
 
 def _prepare(ext: Extracted) -> _Page:
-    blocks = dated_entries(subject_lines(split_run_ins(ext.blocks)))
+    blocks = stamped_posts(dated_entries(subject_lines(split_run_ins(marker_heads(ext.blocks)))))
     sizes = [units(b.text, TITLE_LINE.measure) for b in blocks]
     reasons = cut_reasons(blocks, sizes)
     title = ext.title
@@ -209,23 +206,39 @@ def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
     ):
         choice.level = links
         choice.why.append(f"the page is a list of {len(links.heads)} headline links")
+    if level_chooser() == "fitted":
+        view = PageView(
+            page.title,
+            page.blocks,
+            page.reasons,
+            page.ext.parents,
+            page.chars,
+            page.total,
+            page.linked,
+        )
+        fitted_choice(view, levels, choice, links)
+    settle(page, levels, choice)
+    return choice
+
+
+def settle(page: _Page, levels: Sequence[Level], choice: Choice) -> None:
+    """The chosen level made final: a second run of stories beside it added, the closing notes
+    after the last rule left out, and the blocks outside the stories' own elements found."""
     best = choice.level
-    if best is not None:
+    if best is None:
+        return
+    outside = outside_items(best.heads, best.ends, page.blocks, set(page.reasons), page.ext.parents)
+    added = add_records(best, levels, outside, choice)
+    if added is not best:
+        best = choice.level = added
         outside = outside_items(
             best.heads, best.ends, page.blocks, set(page.reasons), page.ext.parents
         )
-        added = add_records(best, levels, outside, choice)
-        if added is not best:
-            best = choice.level = added
-            outside = outside_items(
-                best.heads, best.ends, page.blocks, set(page.reasons), page.ext.parents
-            )
-        choice.outside = outside
-        closing = closing_heads(best.heads, page.blocks, page.chars)
-        if closing is not None:
-            best.keep(0, closing)
-            choice.why.append("the headlines after the last rule are the page's closing notes")
-    return choice
+    choice.outside = outside
+    closing = closing_heads(best.heads, page.blocks, page.chars)
+    if closing is not None:
+        best.keep(0, closing)
+        choice.why.append("the headlines after the last rule are the page's closing notes")
 
 
 def _finish(
@@ -236,12 +249,17 @@ def _finish(
     candidates: Sequence[Candidate],
     options: SplitOptions,
 ) -> Split:
-    zone = page_zone(
-        configured=options.timezone,
-        dated=page.ext.dated,
-        lang=page.ext.lang,
-        content_language=options.language,
-        text=" ".join([page.title, *(b.text for b in page.blocks[:40])]),
+    published = page.ext.published
+    zone = (  # (a page that states no date needs no zone: the script test reads its text)
+        page_zone(
+            configured=options.timezone,
+            dated=page.ext.dated,
+            lang=page.ext.lang,
+            content_language=options.language,
+            text=" ".join([page.title, *(b.text for b in page.blocks[:40])]),
+        )
+        if published is not None
+        else None
     )
     dropped = [Dropped(reason, text) for reason, text in page.ext.dropped]
     dropped += [Dropped(plan.cuts[i], page.blocks[i].text) for i in sorted(plan.cuts)]
@@ -254,6 +272,6 @@ def _finish(
         candidates=tuple(candidates),
         dropped=tuple(dropped),
         attribution=plan.attribution,
-        published=page_time(page.ext.published, zone),
-        date_zone=zone.reason if page.ext.published and not page.ext.published.tzinfo else "",
+        published=page_time(published, zone) if zone is not None else None,
+        date_zone=zone.reason if zone is not None and published and not published.tzinfo else "",
     )

@@ -13,8 +13,21 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from .blocks import Block
-from .rules import FIRST_SENTENCE, MAIL, MAIL_SUBJECT, RUN_INS, SCORING, on
-from .text import dated_in_sequence, opening_date
+from .rules import (
+    CLOSING_STAMP,
+    DATED_TEXT_MIN,
+    FIRST_SENTENCE,
+    MAIL,
+    MAIL_SUBJECT,
+    MARKER_HEADS,
+    MD_IMAGE,
+    RUN_INS,
+    SCORING,
+    SENTENCE_END,
+    STAMPED,
+    on,
+)
+from .text import dated_in_sequence, marker_alone, marker_of, opening_date, units
 
 # a run-in label: at the start of the text or after a sentence (or the dateline's comma), a name
 # with no punctuation in it, closed by a colon
@@ -64,7 +77,10 @@ def dated_entries(blocks: Sequence[Block]) -> list[Block]:
     found = [
         i
         for i, b in enumerate(blocks)
-        if b.tag in ("li", "p", "line") and b.lead_kind is None and opening_date(b.text)
+        if b.text[:1].isalnum()
+        and b.tag in ("li", "p", "line")
+        and b.lead_kind is None
+        and opening_date(b.text)
     ]
     if not dated_in_sequence([blocks[i].text for i in found], SCORING.dated_min):
         return list(blocks)
@@ -84,13 +100,113 @@ def dated_entries(blocks: Sequence[Block]) -> list[Block]:
     return out
 
 
+def marker_heads(blocks: Sequence[Block]) -> list[Block]:
+    """A numbering marker set apart from its title ("<div class=Title>#6.</div><div class=Title2>
+    Insisting They Can't …</div>", a countdown's entry heads): the two are one headline line."""
+    if not on("marker-heads"):
+        return list(blocks)
+    found = [
+        i
+        for i in range(len(blocks) - 1)
+        if len(blocks[i].text) <= MARKER_HEADS.marker_chars
+        and blocks[i].tag in _LINES
+        and marker_alone(blocks[i].text)
+        and _title_after(blocks[i + 1])
+    ]
+    if len(found) < MARKER_HEADS.min_heads:
+        return list(blocks)
+    out = list(blocks)
+    for i in reversed(found):
+        marker, title = out[i], out[i + 1]
+        text = f"{marker.text} {title.text}"
+        out[i : i + 2] = [
+            replace(title, text=text, html=_p(text), gap=marker.gap, item_start=marker.item_start)
+        ]
+    return out
+
+
+_LINES = ("p", "line", "div")
+
+
+def _title_after(block: Block) -> bool:
+    """A title line: short, no sentence, no marker of its own."""
+    return (
+        block.tag in _LINES
+        and units(block.text, MARKER_HEADS.title_max) <= MARKER_HEADS.title_max
+        and not block.text.endswith(SENTENCE_END)
+        and marker_of(block.text) is None
+    )
+
+
+def stamped_posts(blocks: Sequence[Block]) -> list[Block]:
+    """Posts that close with their time stamp, in order, and have no headline of their own (a live
+    blog: "Tim Cook begins by saying … 10/23/2012 5:03:54 PM"): each post's first sentence is its
+    headline, as a lead, the rest of the post its body, the stamp out of the text."""
+    if not on("stamped-posts"):
+        return list(blocks)
+    found: list[tuple[int, int, tuple[int, ...]]] = []  # (block, where its stamp starts, its time)
+    texts = 0
+    for i, block in enumerate(blocks):
+        if block.tag not in ("li", "p", "line"):
+            continue
+        texts += 1
+        if block.lead_kind not in (None, "label") or not block.text[-1:].isalnum():
+            continue
+        stamp = CLOSING_STAMP.search(block.text, max(0, len(block.text) - _STAMP_CHARS))
+        if stamp is None or sum(map(str.isalnum, block.text[: stamp.start()])) < DATED_TEXT_MIN:
+            continue
+        found.append((i, stamp.start(), _stamp_time(stamp)))
+    times = [t for _, _, t in found]
+    if (
+        len(found) < STAMPED.min_posts
+        or len(found) < STAMPED.share * texts
+        or len(set(times)) < 2
+        or not (times == sorted(times) or times == sorted(times, reverse=True))
+    ):
+        return list(blocks)
+    out = list(blocks)
+    for i, start, _ in found:
+        text = out[i].text[:start].strip()
+        image = MD_IMAGE.match(text)  # (a picture's post: its caption is the headline)
+        skip = image.end() if image else 0
+        match = FIRST_SENTENCE.search(text, skip)
+        cut = match.end() if match else len(text)
+        rest = text[cut:].strip()
+        out[i] = replace(
+            out[i],
+            text=text,
+            lead=text[skip:cut].strip(),
+            lead_kind="date",
+            rest_text=rest,
+            rest_html=_p(rest) if rest else "",
+        )
+    return out
+
+
+_STAMP_CHARS = 40  # a closing stamp is at most this long ("2024-06-13, 12:05:09 p.m." and spaces)
+
+
+def _stamp_time(stamp: re.Match[str]) -> tuple[int, ...]:
+    """A stamp's date and time as numbers that sort as times do (year first, whichever end of the
+    date it is at; day and month in the page's own order, the same for every post)."""
+    a, b, c = (int(stamp.group(k)) for k in ("a", "b", "c"))
+    year, first, second = (a, b, c) if a > 31 else (c, a, b)
+    hour = int(stamp.group("h")) % 12 if stamp.group("ap") else int(stamp.group("h"))
+    if (stamp.group("ap") or "").lower().startswith("p"):
+        hour += 12
+    return (year, first, second, hour, int(stamp.group("mi")), int(stamp.group("s") or 0))
+
+
 def split_run_ins(blocks: Sequence[Block]) -> list[Block]:
     """Every block, with the paragraphs made of labelled run-in stories split into one each."""
     if not on("run-ins"):
         return list(blocks)
     out: list[Block] = []
     for block in blocks:
-        out.extend(_pieces(block) if _plain(block) else [block])
+        if block.tag in ("p", "line") and _plain(block):
+            out.extend(_pieces(block))
+        else:
+            out.append(block)
     return out
 
 

@@ -3,10 +3,13 @@
 Owns: the evidence, each piece a weight (positive: one article; negative: a digest), and the decision.
 For one article: an interview's questions and answers, short section-like headings, an introduction as
 long as a section, headings that are questions or name parts of a text, the title's subject running
-through the sections. For a digest: headlines that are links, stories each in a box of its own,
-numbered headlines, a line every story repeats (a "Buy now", a "Read more"), a title that names a
-round-up. Every weight and threshold is in :class:`~feedbot.split.rules.Single`, with the pages that
-set it. Pure.
+through the sections, long sections, headings that are a word and a number ("注1", "Reason #2"),
+labelled lines holding short values (a notice's fields), a title naming one release. For a digest:
+headlines that are links, stories each in a box of its own, numbered headlines (not the numbered
+topic labels of one document's outline), a line or a label every story repeats (a "Buy now", a
+"DEAR ABBY:"), a title that names a round-up, an issue or a day, or counts the stories, stories that
+each link out to sites of their own, category headings over the headlines. Every weight and
+threshold is in :class:`~feedbot.split.rules.Single`, with the counts of real pages that set it. Pure.
 """
 
 from __future__ import annotations
@@ -16,16 +19,21 @@ import re
 import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from ..text import CJK
 from .assemble import inside, item_boxes
 from .blocks import Block
 from .levels import Level, nested, own_before
+from .outline import is_lead_family
 from .prepass import body_chars
 from .rules import (
     COUNTED_TITLE,
     DIGEST_CUES,
     FAMILIES,
+    ISSUE_TITLE,
+    MARKED_PART,
+    OUTBOUND_LINK,
     OUTLINE,
     QA_OPENINGS,
     SCORING,
@@ -33,6 +41,7 @@ from .rules import (
     SINGLE,
     TITLE_NUMBER,
     TITLE_PUNCTUATION,
+    VERSION,
     on,
 )
 from .text import dated_in_sequence, fold, marker_of, strip_marker, terms, units
@@ -41,7 +50,17 @@ _DIGEST_CUES = re.compile(DIGEST_CUES, re.I)
 _SECTION_CUES = re.compile(SECTION_CUES, re.I)
 # a title that counts its stories: "10 things …", "12 Twitter-Nutzer …", "The 10 best …", "4 Things"
 
-Evidence = list[tuple[str, float]]
+
+class Piece(NamedTuple):
+    """One piece of evidence: its name (a feature of the fitted decision), what it says, its
+    hand-set weight (positive: one article)."""
+
+    key: str
+    why: str
+    weight: float
+
+
+Evidence = list[Piece]
 
 
 def is_single_article(
@@ -57,49 +76,90 @@ def is_single_article(
     page's other levels, for the category headings over the chosen ones)."""
     if len(level.heads) > SINGLE.max_sections:
         return False, [f"{len(level.heads)} headlines: more than an article has sections"]
+    found = evidence(title, level, blocks, reasons, parents, levels, chars)
+    total = sum(piece.weight for piece in found)
+    single = total >= SINGLE.threshold
+    verdict = f"evidence {total:+.1f} ({'≥' if single else '<'} {SINGLE.threshold:.1f})"
+    why = [f"{p.why} ({p.weight:+.1f})" for p in found] or ["no evidence either way"]
+    return single, [*why, verdict]
+
+
+def evidence(
+    title: str,
+    level: Level,
+    blocks: Sequence[Block],
+    reasons: dict[int, str],
+    parents: Sequence[int],
+    levels: Sequence[Level] = (),
+    chars: Sequence[float] = (),
+) -> Evidence:
+    """Every piece of evidence both ways on the page's chosen level."""
     heads_text = [strip_marker(blocks[i].text) for i in level.heads[: SINGLE.sample_sections]]
     found = _for_one_article(title, level, blocks, heads_text, set(reasons))
     found += _for_a_digest(title, level, blocks, reasons, parents)
     found += _grouped(level, levels, chars)
-    total = sum(weight for _why, weight in found)
-    single = total >= SINGLE.threshold
-    verdict = f"evidence {total:+.1f} ({'≥' if single else '<'} {SINGLE.threshold:.1f})"
-    why = [f"{why} ({weight:+.1f})" for why, weight in found] or ["no evidence either way"]
-    return single, [*why, verdict]
+    return found
 
 
 def _for_one_article(
     title: str, level: Level, blocks: Sequence[Block], heads_text: list[str], skip: set[int]
 ) -> Evidence:
     found: Evidence = []
-    if sum(1 for b in blocks if b.text.startswith(QA_OPENINGS)) >= SINGLE.qa_paragraphs:
-        found.append(("question-and-answer paragraphs (an interview)", SINGLE.qa_weight))
+    qa = sum(1 for b in blocks if b.text.startswith(QA_OPENINGS))
+    if qa >= SINGLE.qa_paragraphs:
+        why = f"{qa} question-and-answer paragraphs (an interview)"
+        found.append(Piece("qa", why, SINGLE.qa_weight))
     elif dialogue(blocks):
-        found.append(("paragraphs open with two speakers' names in turn", SINGLE.qa_weight))
+        found.append(
+            Piece("qa", "paragraphs open with two speakers' names in turn", SINGLE.qa_weight)
+        )
     mean = level.mean_head()
     if mean <= SINGLE.short_heads:
-        found.append(
-            (f"short section-like headings (mean {mean:.1f} units)", SINGLE.short_heads_weight)
-        )
+        why = f"short section-like headings (mean {mean:.1f} units)"
+        found.append(Piece("short_heads", why, SINGLE.short_heads_weight))
     elif mean <= SINGLE.shortish_heads:
-        found.append((f"shortish headings (mean {mean:.1f} units)", SINGLE.shortish_heads_weight))
+        why = f"shortish headings (mean {mean:.1f} units)"
+        found.append(Piece("shortish_heads", why, SINGLE.shortish_heads_weight))
     found += _introduction(level, blocks, skip)
     questions = sum(1 for h in heads_text if h.rstrip().endswith(("?", "？")))
     if heads_text and questions / len(heads_text) >= SINGLE.questions_share:
-        found.append(("the headings are questions (an explainer)", SINGLE.questions_weight))
+        why = f"{questions} of {len(heads_text)} headings are questions (an explainer)"
+        found.append(Piece("questions", why, SINGLE.questions_weight))
     cues = sum(1 for h in heads_text if _SECTION_CUES.match(h))
     if heads_text and cues / len(heads_text) >= SINGLE.section_cue_share:
-        found.append((f"{cues} headings name parts of a text", SINGLE.section_cue_weight))
+        found.append(
+            Piece(
+                "section_cues", f"{cues} headings name parts of a text", SINGLE.section_cue_weight
+            )
+        )
     found += _one_subject(title, level, blocks)
     found += _title_parts(title, heads_text)
-    if level.rank > SINGLE.plain_rank and len(level.heads) <= SINGLE.few_plain:
+    found += _marked_parts(level, blocks)
+    found += _fields(level, blocks)
+    found += _version_title(title, heads_text)
+    # (plain lines, not the labels of labelled lines: two labelled news lines make a home page)
+    plain = level.rank > SINGLE.plain_rank and not is_lead_family(level.name)
+    if plain and len(level.heads) <= SINGLE.few_plain:
         found.append(
-            (f"only {len(level.heads)} plain lines stand out in the text", SINGLE.few_plain_weight)
+            Piece(
+                "few_plain",
+                f"only {len(level.heads)} plain lines stand out in the text",
+                SINGLE.few_plain_weight,
+            )
         )
-    typical = statistics.median(level.spans) if level.spans else 0.0
-    if typical >= SINGLE.long_sections:
-        found.append((f"long sections (median {typical:.0f} characters)", SINGLE.long_weight))
+    found += _long_sections(level)
     return found
+
+
+def _long_sections(level: Level) -> Evidence:
+    """Sections as long as an article's chapters (a digest's stories run a few paragraphs)."""
+    typical = statistics.median(level.spans) if level.spans else 0.0
+    why = f"long sections (median {typical:.0f} characters)"
+    if typical >= SINGLE.longer_sections:
+        return [Piece("long_sections", why, SINGLE.long_weight + SINGLE.longer_weight)]
+    if typical >= SINGLE.long_sections:
+        return [Piece("long_sections", why, SINGLE.long_weight)]
+    return []
 
 
 def _title_parts(title: str, heads_text: list[str]) -> Evidence:
@@ -117,8 +177,67 @@ def _title_parts(title: str, heads_text: list[str]) -> Evidence:
             continue
         key = fold(head)
         if key in whole or any(p in key for p in parts):
-            return [(f"the heading {head!r} repeats a part of the title", SINGLE.title_part_weight)]
+            why = f"the heading {head!r} repeats a part of the title"
+            return [Piece("title_part", why, SINGLE.title_part_weight)]
     return []
+
+
+def _head_label(level: Level, block: Block) -> str:
+    """What a headline of the level says: its label on a level of labels, else its text."""
+    if level.name == "label" and block.lead_kind == "label" and block.lead:
+        return block.lead
+    return block.text
+
+
+def _marked_parts(level: Level, blocks: Sequence[Block]) -> Evidence:
+    """Headings that are one word and a number ("注1" … "注6", "Reason #1" … "#3"): the numbered
+    parts of one text, where a story's headline would say what the story is."""
+    if not on("marked-parts") or len(level.heads) < SINGLE.marked_parts_min:
+        return []
+    words: Counter[str] = Counter()
+    for i in level.heads[: SINGLE.sample_sections]:
+        match = MARKED_PART.match(_head_label(level, blocks[i]))
+        if match:
+            words[fold(match.group(1))] += 1
+    if not words:
+        return []
+    word, count = words.most_common(1)[0]
+    sampled = min(len(level.heads), SINGLE.sample_sections)
+    if count < SINGLE.marked_parts_min or count < SINGLE.marked_parts_share * sampled:
+        return []
+    why = f"{count} headings are {word!r} and a number: the numbered parts of one text"
+    return [Piece("marked_parts", why, SINGLE.marked_parts_weight)]
+
+
+def _fields(level: Level, blocks: Sequence[Block]) -> Evidence:
+    """Labelled lines whose text is a short value ("联系电话：010-…", "邮箱：…", "Date: …"): the
+    fields of one document, not stories under their names."""
+    if level.name != "label" or not on("field-labels"):
+        return []
+    values = [
+        units(blocks[i].rest_text or "", SINGLE.field_value_max)
+        for i in level.heads
+        if blocks[i].lead_kind == "label"
+    ]
+    if not values:
+        return []
+    short = sum(v <= SINGLE.field_value_max for v in values) / len(level.heads)
+    if short < SINGLE.field_share:
+        return []
+    why = f"{short:.0%} of the labelled lines hold a short value (the fields of one document)"
+    return [Piece("fields", why, SINGLE.fields_weight)]
+
+
+def _version_title(title: str, heads_text: list[str]) -> Evidence:
+    """The title names one release ("v0.9.1", "Ruby 3.3.0") and no heading is a version: the notes
+    of one release (a changelog's headings are its versions)."""
+    if not title or not on("version-title"):
+        return []
+    match = VERSION.search(title)
+    if match is None or any(VERSION.search(h) for h in heads_text):
+        return []
+    why = f"the title names one release ({match.group(0)})"
+    return [Piece("version_title", why, SINGLE.version_title_weight)]
 
 
 def dialogue(blocks: Sequence[Block]) -> bool:
@@ -141,10 +260,13 @@ def _introduction(level: Level, blocks: Sequence[Block], skip: set[int]) -> Evid
     with a greeting or a one-line summary, if anything."""
     lead = sum(body_chars(blocks[i]) for i in range(level.heads[0]) if i not in skip)
     typical = statistics.median(level.spans) if level.spans else 0.0
+    said = f"{lead:.0f} characters, a section's median {typical:.0f}"
     if typical and lead >= typical:
-        return [("an introduction as long as a section", SINGLE.intro_weight)]
+        why = f"an introduction as long as a section ({said})"
+        return [Piece("intro", why, SINGLE.intro_weight)]
     if typical and lead >= SINGLE.half_intro * typical:
-        return [("an introduction half as long as a section", SINGLE.half_intro_weight)]
+        why = f"an introduction half as long as a section ({said})"
+        return [Piece("half_intro", why, SINGLE.half_intro_weight)]
     return []
 
 
@@ -170,9 +292,8 @@ def _one_subject(title: str, level: Level, blocks: Sequence[Block]) -> Evidence:
     find = _finder(wanted)
     share = sum(1 for body in bodies if find(body) >= need) / len(bodies)
     if share >= SINGLE.title_terms_share:
-        return [
-            (f"the title's words recur in {share:.0%} of the sections", SINGLE.title_terms_weight)
-        ]
+        why = f"the title's words recur in {share:.0%} of the sections"
+        return [Piece("one_subject", why, SINGLE.title_terms_weight)]
     return []
 
 
@@ -208,31 +329,91 @@ def _for_a_digest(
     heads = level.heads
     linked = sum(blocks[i].link_ratio > SCORING.linked_head for i in heads) / len(heads)
     if linked >= SINGLE.linked_heads_share:
-        found.append(
-            (f"{linked:.0%} of the headlines are links to the stories", -SINGLE.linked_weight)
-        )
+        why = f"{linked:.0%} of the headlines are links to the stories"
+        found.append(Piece("linked_heads", why, -SINGLE.linked_weight))
     if level.runs > 1:
-        found.append((f"{level.runs} runs of stories in parts of their own", -SINGLE.boxed_weight))
+        why = f"{level.runs} runs of stories in parts of their own"
+        found.append(Piece("runs", why, -SINGLE.boxed_weight))
     if boxed(level, blocks, parents):
-        found.append(("each story sits in an element of its own", -SINGLE.boxed_weight))
-    if numbered(level, blocks):
-        found.append(
-            ("the headlines are numbered in sequence (a listicle)", -SINGLE.numbered_weight)
+        weight = (
+            SINGLE.boxed_weight
+            if linked >= SINGLE.linked_heads_share
+            else SINGLE.boxed_plain_weight
         )
+        why = f"each of the {len(heads)} stories sits in an element of its own"
+        found.append(Piece("boxed", why, -weight))
+    found += _sources(level, blocks)
+    found += _recurring_label(level, blocks)
+    if numbered(level, blocks) and not outline_numbers(title, level):
+        why = f"the {len(heads)} headlines are numbered in sequence (a listicle)"
+        found.append(Piece("numbered", why, -SINGLE.numbered_weight))
     if on("dated-sequence") and dated_in_sequence(
         [blocks[i].text for i in heads], SINGLE.numbered_min, alone=level.name == "dt"
     ):
-        found.append(
-            ("the headlines are dated in sequence (news entries)", -SINGLE.numbered_weight)
-        )
+        why = f"the {len(heads)} headlines are dated in sequence (news entries)"
+        found.append(Piece("dated", why, -SINGLE.numbered_weight))
     line = recurring_line(level, blocks, reasons)
     if line:
-        found.append((f"every story repeats the line {line!r}", -SINGLE.recurring_weight))
+        why = f"every story repeats the line {line!r}"
+        found.append(Piece("recurring", why, -SINGLE.recurring_weight))
+    issue = ISSUE_TITLE.search(title) if title and on("issue-title") else None
+    if issue:
+        why = f"the title names an issue or a day ({issue.group(0)!r}): a periodical"
+        found.append(Piece("issue_title", why, -SINGLE.issue_title_weight))
     if title and (_DIGEST_CUES.search(title) or COUNTED_TITLE.match(title)):
-        found.append((f"the title {title!r} names a round-up", -SINGLE.title_cue_weight))
+        why = f"the title {title!r} names a round-up"
+        found.append(Piece("title_cue", why, -SINGLE.title_cue_weight))
     if title and counts_stories(title, len(heads)):
-        found.append((f"the title counts the {len(heads)} stories", -SINGLE.title_count_weight))
+        why = f"the title counts the {len(heads)} stories"
+        found.append(Piece("title_count", why, -SINGLE.title_count_weight))
     return found
+
+
+def outline_numbers(title: str, level: Level) -> bool:
+    """Numbered headings that are short topic labels ("一、时间地点与分组", "二、提交材料"), under a
+    title that does not count them: the numbered outline of one document, where a listicle's
+    title announces its count ("7 Places to …")."""
+    if not on("outline-numbers") or level.mean_head() > SINGLE.short_heads:
+        return False
+    return not counts_stories(title, len(level.heads))
+
+
+def _sources(level: Level, blocks: Sequence[Block]) -> Evidence:
+    """Most sections link out, to as many sites as there are sections: each story cites its own
+    source, where an article links from a few of its sections to a few sites (the lines cut as a
+    story's source or share bar count: they are its own)."""
+    n = min(len(level.heads), SINGLE.sample_sections)
+    if n < SINGLE.sources_min:
+        return []
+    sites: set[str] = set()
+    linking = 0
+    for head, end in list(zip(level.heads, level.ends, strict=True))[:n]:
+        found = {
+            site.lower()
+            for j in range(head, min(end, head + 1 + SINGLE.sample_blocks))
+            for site in OUTBOUND_LINK.findall(blocks[j].html)
+        }
+        linking += bool(found)
+        sites |= found
+    if linking < SINGLE.sources_share * n or len(sites) < max(n, SINGLE.sources_sites):
+        return []
+    why = f"{linking} of {n} stories link out, to {len(sites)} sites (each its own source)"
+    return [Piece("sources", why, -SINGLE.sources_weight)]
+
+
+def _recurring_label(level: Level, blocks: Sequence[Block]) -> Evidence:
+    """One label opening many of the labelled lines, not two speakers in turn: the label of a kind
+    of record ("DEAR ABBY:" over each letter), as no article's parts repeat theirs."""
+    if level.name != "label" or len(level.heads) < SINGLE.recurring_label_min or dialogue(blocks):
+        return []
+    labels = Counter(fold(blocks[i].lead or "") for i in level.heads)
+    label, count = labels.most_common(1)[0]
+    if not label or count < max(
+        SINGLE.recurring_label_min, SINGLE.recurring_label_share * len(level.heads)
+    ):
+        return []
+    why = f"{count} of the {len(level.heads)} headlines open with the same label (records)"
+    return [Piece("recurring", why, -SINGLE.recurring_weight)]
 
 
 def counts_stories(title: str, n: int) -> bool:
@@ -269,13 +450,11 @@ def _grouped(level: Level, levels: Sequence[Level], chars: Sequence[float]) -> E
             continue
         bare = sum(o < SCORING.body_min for o in holding) / len(holding)
         if bare >= OUTLINE.wrapper_own_share:
-            return [
-                (
-                    f"the headlines are grouped under {len(holding)} {coarser.name} category "
-                    "headings with no text of their own",
-                    -SINGLE.groups_weight,
-                )
-            ]
+            why = (
+                f"the headlines are grouped under {len(holding)} {coarser.name} category "
+                "headings with no text of their own"
+            )
+            return [Piece("category_groups", why, -SINGLE.groups_weight)]
     return []
 
 

@@ -29,6 +29,7 @@ _MARKERS = [(name, re.compile(pattern)) for name, pattern in MARKERS]
 _MARKER_FIRST = frozenset(MARKER_FIRST) | frozenset(
     chr(c) for c in [*range(0x2460, 0x2474), *range(0x3251, 0x3260)]
 )
+MARKER_OPENINGS = _MARKER_FIRST  # the characters other than digits a numbering marker opens with
 _CJK_NUMBERS = {c: i for i, c in enumerate(CJK_DIGITS, start=1)}
 # ASCII letters to "a", digits to "0", everything else to a space: words are then the runs of "a"
 # and of "0" (what WORD finds in ASCII text), counted with str methods instead of a regex
@@ -96,6 +97,17 @@ def strip_marker(text: str) -> str:
     return text.rstrip(":：").strip()
 
 
+def marker_alone(text: str) -> bool:
+    """Whether the text is a numbering marker and nothing else ("#6.", "3)", "（二）")."""
+    if not _may_mark(text):
+        return False
+    for _name, pattern in _MARKERS:
+        match = pattern.match(text)
+        if match and match.end() == len(text):
+            return True
+    return False
+
+
 def marker_of(text: str) -> tuple[str, int] | None:
     """The numbering marker opening a line and its number (0 for a bullet), or None."""
     if not _may_mark(text):
@@ -116,6 +128,10 @@ def marker_of(text: str) -> tuple[str, int] | None:
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
+_DIGIT = re.compile(r"\d")
+_DATE_REACH = (
+    40  # "Wednesday, September 30, 2024": the day's digits come within this many characters
+)
 
 
 def fold(text: str) -> str:
@@ -142,6 +158,8 @@ def opening_date(text: str, *, alone: bool = False) -> int | None:
     first = text[:1]
     if not first.isalnum() or not (first.isdigit() or first.isascii()):
         return None
+    if not first.isdigit() and _DIGIT.search(text, 0, _DATE_REACH) is None:
+        return None  # (every date written with a month's name has its day within this reach)
     for pattern in OPENING_DATES:
         match = pattern.match(text)
         if match is None:
