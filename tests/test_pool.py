@@ -254,3 +254,123 @@ def test_the_run_lock_goes_with_the_run_not_with_its_worker_processes(tmp_path: 
     lock = RunLock(tmp_path, 0)
     lock.acquire()  # ...and the lock is free all the same
     lock.release()
+
+
+# --- both backends ---------------------------------------------------------------------------
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+_databases = iter(range(1_000_000))
+
+
+def _state(request: pytest.FixtureRequest, backend: str) -> dict[str, Any]:
+    """The config settings of a fresh, empty state on ``backend`` (PostgreSQL: a new database on
+    the session's real server)."""
+    if backend == "sqlite":
+        return {}
+    server = request.getfixturevalue("postgres")
+    return {"state": server.create_database(f"feedbot_pool_{os.getpid()}_{next(_databases)}")}
+
+
+def _documents(config: Any) -> dict[str, tuple[bytes, object]]:
+    """Every feed document of a run's configuration with a stamp of its version: files (their
+    bytes, inode and mtime) or, with PostgreSQL, the shared state's rows (bytes, sha256 and
+    modified)."""
+    from feedbot.store import Store
+
+    with Store(config.store_location) as store:
+        if store.postgres:
+            documents = {}
+            for name in sorted(store.feed_file_names()):
+                stored = store.feed_file(name)
+                assert stored is not None
+                documents[name] = (stored.body, store.feed_file_stamp(name))
+            return documents
+    return {
+        p.name: (p.read_bytes(), (p.stat().st_ino, p.stat().st_mtime_ns))
+        for p in sorted(config.feeds_dir.iterdir())
+    }
+
+
+def _entries(config: Any, feeds: list[str]) -> dict[str, int]:
+    from feedbot.store import Store
+
+    with Store(config.store_location) as store:
+        return {feed: store.count_entries(feed) for feed in feeds}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_the_same_feeds_with_and_without_processes_at_concurrency_1_and_4(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """Eight sources into two feeds (stories shared across sources), two days, on SQLite and on
+    PostgreSQL: with two worker processes or none, one fetching thread or four, the feed
+    documents are byte-identical and so are the counts of each source's run (day 2 brings new
+    and edited stories); the processes are used only when asked for."""
+    outputs = {}
+    for processes, concurrency in ((0, 1), (0, 4), (2, 1), (2, 4)):
+        directory = tmp_path / "run"  # the same paths every time: links name the pages' files
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir()
+        sources = _sources(directory, 8)
+        settings = {"processes": processes, "concurrency": concurrency, **_state(request, backend)}
+        config = load_config(write_config(directory, sources, **settings))
+        clock = Clock()
+        first = run_once(config, now=clock)
+        for i in range(8):  # day 2: the other page under each source
+            page = (NEXT if i % 2 else PAGE).replace("烏克蘭".encode(), f"烏克蘭{i % 3}".encode())
+            (directory / f"p{i}.html").write_bytes(page)
+        clock.now = clock.now.replace(day=7)
+        second = run_once(config, now=clock)
+        assert all(r.ok for r in first + second), [r.error for r in first + second]
+        documents = {name: body for name, (body, _) in _documents(config).items()}
+        assert {"f0.atom", "f1.atom"} <= set(documents)
+        outputs[(processes, concurrency)] = (
+            documents,
+            [(r.source, r.new, r.updated, r.unchanged) for r in first + second],
+        )
+    reference = outputs[(0, 1)]
+    assert any(new for _, new, _, _ in reference[1]) and any(up for _, _, up, _ in reference[1])
+    for variant, output in outputs.items():
+        assert output[1] == reference[1], variant
+        assert output[0].keys() == reference[0].keys(), variant
+        for name, body in output[0].items():
+            assert body == reference[0][name], (
+                f"{name} differs with (processes, concurrency) {variant}"
+            )
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_failed_fetch_or_an_empty_page_keeps_its_feed_and_items_in_a_run_with_processes(
+    tmp_path: Path, request: pytest.FixtureRequest, backend: str
+) -> None:
+    """Six sources, each its own feed, with worker processes and background feed writers: on day
+    2 one page is gone (a fetch error) and one yields nothing (a page of no stories), while the
+    others change. The two sources fail with their reasons; their feeds keep their bytes and
+    their version (not rewritten: same inode and mtime, or the same stamp in the shared state)
+    and the state keeps their entries; the others' feeds are rewritten."""
+    sources = [{**s, "feed": s["name"]} for s in _sources(tmp_path, 6)]
+    config = load_config(
+        write_config(tmp_path, sources, processes=2, concurrency=4, **_state(request, backend))
+    )
+    clock = Clock()
+    assert all(r.ok for r in run_once(config, now=clock))
+    feeds = [s["name"] for s in sources]
+    before, counts = _documents(config), _entries(config, feeds)
+    assert all(counts.values())
+    (tmp_path / "p1.html").unlink()
+    (tmp_path / "p2.html").write_bytes(b"<html><body><p>nothing to split here</p></body></html>")
+    for i in (0, 3, 4, 5):
+        (tmp_path / f"p{i}.html").write_bytes(NEXT if i % 2 == 0 else PAGE)
+    clock.now = clock.now.replace(day=7)
+    results = run_once(config, now=clock)
+    assert [r.ok for r in results] == [True, False, False, True, True, True], [
+        r.error for r in results
+    ]
+    assert "p1.html" in (results[1].error or "")
+    assert results[2].error_kind is ErrorKind.NO_ITEMS and "p2.html" in (results[2].error or "")
+    after = _documents(config)
+    for feed in ("s1", "s2"):
+        for fmt in config.feed(feed).formats:
+            name = f"{feed}.{fmt}"
+            assert after[name] == before[name], f"{name} was rewritten"
+    assert _entries(config, ["s1", "s2"]) == {"s1": counts["s1"], "s2": counts["s2"]}
+    assert all(after[f"s{i}.atom"] != before[f"s{i}.atom"] for i in (0, 3, 4, 5))
