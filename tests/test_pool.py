@@ -278,7 +278,7 @@ def _documents(config: Any) -> dict[str, tuple[bytes, object]]:
 
     with Store(config.store_location) as store:
         if store.postgres:
-            documents = {}
+            documents: dict[str, tuple[bytes, object]] = {}
             for name in sorted(store.feed_file_names()):
                 stored = store.feed_file(name)
                 assert stored is not None
