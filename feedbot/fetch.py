@@ -591,6 +591,10 @@ class Fetcher:
         with response:
             status = response.status_code
             if status == 304:
+                # a 304 has no body: reading it (nothing; urllib3 reads no byte of a 304) hands
+                # the connection back to the pool for the next request — left unread, the
+                # response's close closed it, and a re-poll paid a new connection per page
+                _ = response.content
                 raise NotModified(url)
             if status in RETRY_STATUSES:
                 after = retry_after(response.headers.get("Retry-After"), self.now())
