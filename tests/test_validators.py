@@ -126,3 +126,38 @@ def test_a_re_poll_answered_304_keeps_its_connections_open(tmp_path: Path, serve
     assert all(r.ok and r.not_modified for r in results), [r.error for r in results]
     assert [status for _, status in clients] == [304] * 6
     assert len({port for port, _ in clients}) <= 2, clients
+
+
+def test_credentials_from_netrc_are_looked_up_once_per_host_and_still_sent(
+    tmp_path: Path, server: Server, monkeypatch: Any
+) -> None:
+    """requests sends what ~/.netrc holds for a host; feedbot's session reads it once per host,
+    not on every request, and still sends it on every request to that host (and nothing to a host
+    the file does not name)."""
+    import base64
+
+    import requests.sessions
+    import requests.utils
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login reader password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    lookups: list[str] = []
+    real = requests.utils.get_netrc_auth
+
+    def counted(url: str, raise_errors: bool = False) -> Any:
+        lookups.append(url)
+        return real(url, raise_errors)
+
+    monkeypatch.setattr(requests.utils, "get_netrc_auth", counted)
+    monkeypatch.setattr(requests.sessions, "get_netrc_auth", counted)
+    for i in range(3):
+        server.routes[f"/d{i}"] = Response(200, PAGE)
+    sources = [{"name": f"s{i}", "url": server.url(f"/d{i}"), "feed": f"f{i}"} for i in range(3)]
+    config = load_config(write_config(tmp_path, sources, concurrency=1))
+    assert all(r.ok for r in run_once(config, now=Clock()))
+    expected = "Basic " + base64.b64encode(b"reader:s3cret").decode()
+    pages = [headers for _, path, headers in server.requests if path.startswith("/d")]
+    assert len(pages) == 3 and all(h.get("Authorization") == expected for h in pages)
+    assert len(lookups) == 1  # one host, one lookup (robots.txt and the three pages)
