@@ -145,8 +145,10 @@ class EnvironmentOnce(requests.Session):
         self._netrc: dict[tuple[str, str], Any] = {}
 
     def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
-        if self.trust_env and not request.auth and not self.auth:
-            parts = urlsplit(str(request.url))
+        parts = urlsplit(str(request.url))
+        # a URL with credentials of its own: requests' way, untouched (they count only when the
+        # request has no other auth, and ~/.netrc's come first)
+        if self.trust_env and not request.auth and not self.auth and "@" not in parts.netloc:
             key = (parts.scheme, parts.netloc)
             if key not in self._netrc:
                 self._netrc[key] = requests.utils.get_netrc_auth(str(request.url))
