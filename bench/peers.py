@@ -317,7 +317,7 @@ def main(argv: list[str] | None = None) -> int:
         "| pass | "
         + " | ".join(names[p] for p in programs)
         + " | "
-        + " | ".join(f"{names[p]} ÷ urlwatch" for p in programs[:-1])
+        + " | ".join(f"{names[p]} pages/s ÷ urlwatch pages/s" for p in programs[:-1])
         + " |"
     )
     print("|---" * (1 + 2 * len(programs) - 1) + "|")
