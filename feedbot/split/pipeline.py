@@ -18,7 +18,16 @@ from ..model import Candidate, Dropped, Split, SplitMode
 from .assemble import Plan, closing_heads, make_items, outside_items, plan_items, plan_single
 from .blocks import Block, Extracted
 from .dom import extract_html, extract_text
-from .levels import Choice, Level, add_records, choose, link_list, score_level, trim_frames
+from .levels import (
+    Choice,
+    Level,
+    add_records,
+    choose,
+    link_list,
+    score_level,
+    trim_closing_part,
+    trim_frames,
+)
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
 from .ranking import PageView, fitted_choice
@@ -104,6 +113,7 @@ def run_stages(ext: Extracted, options: SplitOptions, page_text: str = "") -> Re
     best = choice.level
     if not single and best is not None and not forced:
         trim_frames(best, page.blocks, choice)
+        trim_closing_part(best, levels, choice)
     if single:
         plan = plan_single(page.title, page.blocks, page.reasons)
         structure = "whole"
@@ -184,7 +194,7 @@ def _levels(page: _Page, options: SplitOptions) -> tuple[list[Level], bool]:
         return [score_level(name, heads, blocks, _flat(blocks), page.total, page.chars)], True
     outline = Outline(families(blocks, set(reasons), page.sizes), len(blocks))
     return [
-        score_level(name, heads, blocks, outline, page.total, page.chars)
+        score_level(name, heads, blocks, outline, page.total, page.chars, cut=reasons)
         for name, heads in outline.families.items()
     ], False
 
