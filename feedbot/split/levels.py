@@ -23,6 +23,7 @@ from .rules import (
     FAMILIES,
     FOREWORD_SECTIONS,
     FRAME_SECTIONS,
+    GLANCE_SECTIONS,
     HEADINGS,
     LINK_PAGES,
     LONE_HEADINGS,
@@ -331,6 +332,7 @@ def _settle_cycle(cycle: list[Level], choice: Choice) -> Level:
 
 _FRAMES = re.compile(FRAME_SECTIONS, re.I)
 _FOREWORDS = re.compile(FOREWORD_SECTIONS, re.I)
+_GLANCES = re.compile(GLANCE_SECTIONS)
 
 
 def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
@@ -342,7 +344,11 @@ def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
 
     def frame(k: int) -> bool:
         text = fold_space(strip_marker(head_text(blocks[level.heads[k]], lead_family)))
-        return bool(_FRAMES.match(text) or (on("foreword-frames") and _FOREWORDS.match(text)))
+        return bool(
+            _FRAMES.match(text)
+            or (on("foreword-frames") and _FOREWORDS.match(text))
+            or (on("glance-frames") and _GLANCES.match(text))
+        )
 
     first, last = 0, len(level.heads)
     while last - first > OUTLINE.frames_keep and frame(first):

@@ -850,6 +850,9 @@ FRAME_SECTIONS = (
     r"Einleitung|Inhalt|Zusammenfassung|Fazit|Sommaire|Résumé|En bref|Conclusion|Índice|Resumen|"
     r"Введение|Содержание|Итоги)\b"
 )
+# ... and the issue at a glance ("内容速览", "本期速览") or its guide ("导读"), the Chinese highlights
+# (zh-shawn-weekly-21: its "内容速览" list of the stories came out as a story) [glance-frames]
+GLANCE_SECTIONS = r"^(导读|導讀|(内容|內容|本期|本周|本週|一周|一週)?速[览覽])\b"
 # ... and a foreword, in the corpus's languages (fr-winsos-bookmarks-29: "Avant-propos" before
 # the issue's sections) [foreword-frames]
 FOREWORD_SECTIONS = (
@@ -1310,6 +1313,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "closing-part": "cantoneseslang/hongkong-daily-news-note",
     "sibling-stories": "nikolai-shabalin/frontend-weekly",
     "foreword-frames": "eunomie/log.winsos.net",
+    "glance-frames": "Xiaoxie1994/shawn-weekly",
     "dominant-entries": "slorber/this-week-in-react",
     "link-sections": (
         "kubernetes-sigs/lwkd",
