@@ -184,6 +184,13 @@ def test_6_a_home_page_of_headline_links_gives_one_item_per_link() -> None:
     assert all(len(item.headline) >= 10 for item in split.items)
 
 
+def test_6_a_link_list_keeps_its_menu_and_pager_lines_out() -> None:
+    headlines = _headlines("ru-opennet-home-20180317")
+    assert len(headlines) == 20
+    assert not [h for h in headlines if "|" in h or ">>" in h]
+    assert headlines[0].startswith("Доступна система фильтрации спама Rspamd 1.7")
+
+
 def test_7_inline_tags_put_no_space_inside_words() -> None:
     body = _split("single-zh-163-longhu").items[0].body_text
     assert "龙湖集团即将迎来赴港上市10周年" in body

@@ -27,6 +27,7 @@ from .rules import (
     HEADINGS,
     LINK_PAGES,
     LONE_HEADINGS,
+    MENU_LINE,
     OUTLINE,
     PRIORS,
     SCORING,
@@ -545,6 +546,9 @@ def add_records(best: Level, levels: Sequence[Level], outside: set[int], choice:
     return best
 
 
+_MENU_LINE = re.compile(MENU_LINE)
+
+
 def link_list(
     blocks: Sequence[Block], reasons: dict[int, str], sizes: Sequence[float], chars: Sequence[float]
 ) -> Level | None:
@@ -559,6 +563,8 @@ def link_list(
         if reasons.get(i, "links") != "links" or block.link_ratio < LINK_PAGES.link_share:
             continue
         if sizes[i] < LINK_PAGES.link_units or block.text in seen:
+            continue
+        if on("menu-lines") and _MENU_LINE.search(block.text):
             continue
         seen.add(block.text)
         heads.append(i)

@@ -279,6 +279,10 @@ class LinkPages:
 
 
 LINK_PAGES = LinkPages()
+# a line of links that is a menu or a pager, not one story's headline link: three pieces or more
+# between "|" (or "·", "•"), or a link opening or closing with ">>" ("Следующие 20 новостей >>",
+# ">> еще 1 мини-новость за день": ru-opennet-home-20180317) [menu-lines]
+MENU_LINE = r"^[^|·•]+([|·•][^|·•]+){2,}$|^\s*(>>|<<)|(>>|<<)\s*$"
 
 
 @dataclass(frozen=True)
@@ -1314,6 +1318,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "sibling-stories": "nikolai-shabalin/frontend-weekly",
     "foreword-frames": "eunomie/log.winsos.net",
     "glance-frames": "Xiaoxie1994/shawn-weekly",
+    "menu-lines": "silverfoxy/JSCryptoMinerStudy",
     "dominant-entries": "slorber/this-week-in-react",
     "link-sections": (
         "kubernetes-sigs/lwkd",
