@@ -554,6 +554,9 @@ class Prepass:
     # a reference line, a name and the address it links to ("less : http://lesscss.org/"): at least
     # this share of it inside links, the name at most link_only_max long [reference-lines]
     reference_link_share: float = 0.3
+    # an editor's line ("编辑: 薛锦") this close to the page's end signs the stories off: the lines
+    # after it are the page's closing notes ("GoCN归档: https://…": zh-gocn-daily-20181008) [sign-off]
+    after_sign_off: int = 2
 
 
 PREPASS = Prepass()
@@ -1319,6 +1322,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "foreword-frames": "eunomie/log.winsos.net",
     "glance-frames": "Xiaoxie1994/shawn-weekly",
     "menu-lines": "silverfoxy/JSCryptoMinerStudy",
+    "sign-off": "gocn/news",
     "dominant-entries": "slorber/this-week-in-react",
     "link-sections": (
         "kubernetes-sigs/lwkd",
