@@ -191,6 +191,15 @@ def test_6_a_link_list_keeps_its_menu_and_pager_lines_out() -> None:
     assert headlines[0].startswith("Доступна система фильтрации спама Rspamd 1.7")
 
 
+@pytest.mark.parametrize(
+    "page_id", ["zhhk-hkcnews-home-20180323", "zhhk-hkcnews-home-20180323-big5hkscs"]
+)
+def test_6_the_top_headline_link_of_a_link_page_is_a_story_not_the_title(page_id: str) -> None:
+    headlines = _headlines(page_id)
+    assert headlines[0].startswith("【旺角衝突】向天開兩槍交警")
+    assert headlines[1].startswith("鄭若驊遷入山頂官邸")
+
+
 def test_7_inline_tags_put_no_space_inside_words() -> None:
     body = _split("single-zh-163-longhu").items[0].body_text
     assert "龙湖集团即将迎来赴港上市10周年" in body

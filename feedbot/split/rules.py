@@ -1323,6 +1323,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "glance-frames": "Xiaoxie1994/shawn-weekly",
     "menu-lines": "silverfoxy/JSCryptoMinerStudy",
     "sign-off": "gocn/news",
+    "linked-top-story": "silverfoxy/JSCryptoMinerStudy",
     "dominant-entries": "slorber/this-week-in-react",
     "link-sections": (
         "kubernetes-sigs/lwkd",
