@@ -39,6 +39,7 @@ def _headlines(page_id: str) -> list[str]:
         ("zhtw-techbridge-home-20191206", 10),  # a Hexo blog home page of post teasers
         ("zhtw-lazyjerry-weekly-20251122", 13),  # a weekly with ## parts and ### categories
         ("zh-60s-dushijie-20230315", 15),  # a plain-text briefing of numbered one-line stories
+        ("fr-rfi-journal-facile-20180529", 10),  # a radio bulletin's transcript, speakers in turn
     ],
 )
 def test_1_the_single_article_test_does_not_swallow_digests(page_id: str, stories: int) -> None:

@@ -429,6 +429,26 @@ STAMPED = Stamped()
 
 
 @dataclass(frozen=True)
+class Turns:
+    """A news bulletin's transcript: paragraphs opened by its speakers' tags in turn ("AG : …",
+    "MJ : …"), one speaker (the anchor) opening each story with a short lead the other develops
+    (fr-rfi-journal-facile-20180529) [bulletin-turns]. Each anchor turn's first sentence is its
+    story's headline. An interview is kept whole: its asker's turns are questions."""
+
+    # two or three speakers, each with this many turns at least, holding this share of the texts
+    min_turns: int = 4
+    max_speakers: int = 3
+    share: float = 0.6
+    # the anchor's turns are at most this long against the other speaker's (median lengths)
+    anchor_vs_other: float = 0.5
+    # ... and fewer than this share of them are questions (an interviewer asks)
+    max_questions: float = 0.3
+
+
+TURNS = Turns()
+
+
+@dataclass(frozen=True)
 class MarkerHeads:
     """A numbering marker in an element of its own before its title's (en-cracked-6-things: a
     countdown's "#6." beside "Insisting They Can't …") [marker-heads]."""
@@ -565,7 +585,15 @@ PREPASS = Prepass()
 # --- the outline: headline-like blocks by family -----------------------------------------------------
 
 # families whose headline is a lead phrase opening a block, the rest of the block being body
-LEAD_FAMILIES = ("li-", "p-bold-lead", "bracket-lead", "label", "selector-lead", "date-lead")
+LEAD_FAMILIES = (
+    "li-",
+    "p-bold-lead",
+    "bracket-lead",
+    "label",
+    "selector-lead",
+    "date-lead",
+    "turn-lead",
+)
 # how strongly each family's markup sets a line apart (the smaller, the coarser its sections): the
 # order browsers and readers give them — headings by level, then whole bold or bracketed lines and
 # definition terms, numbered lines, plain short lines, and leads that open a paragraph
@@ -587,6 +615,7 @@ FAMILY_RANKS = {
     "bracket-lead": 10,
     "label": 10,
     "date-lead": 10,
+    "turn-lead": 10,
 }
 
 
@@ -701,6 +730,7 @@ PRIORS = {
     "li-lead": 0.3,
     "label": 0.05,
     "date-lead": 0.3,
+    "turn-lead": 0.3,
     "p-bold-lead": 0.05,
     "short": 0.0,
     "selector": 5.0,
@@ -1324,6 +1354,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "menu-lines": "silverfoxy/JSCryptoMinerStudy",
     "sign-off": "gocn/news",
     "linked-top-story": "silverfoxy/JSCryptoMinerStudy",
+    "bulletin-turns": "MartyZhou/francaisfacile",
     "dominant-entries": "slorber/this-week-in-react",
     "link-sections": (
         "kubernetes-sigs/lwkd",
