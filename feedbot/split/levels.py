@@ -90,6 +90,16 @@ class Level:
         return sum(self.head_sizes) / len(self.head_sizes) if self.head_sizes else 0.0
 
 
+def _note_bodies(level: Level, whole: bool) -> None:
+    """What the level's bodies are when they are not the text under each headline."""
+    if whole:
+        level.reasons.append("numbered one-line stories holding the text: each line its own body")
+    if level.name == "turn-lead":
+        level.reasons.append(
+            "a bulletin's transcript: each anchor turn's first sentence its headline"
+        )
+
+
 def score_level(
     name: str,
     heads: list[int],
@@ -126,8 +136,7 @@ def score_level(
     level.reasons.append(
         f"{n} headlines, {frac_body:.0%} with a body, cover {coverage:.0%} of the text"
     )
-    if whole:
-        level.reasons.append("numbered one-line stories holding the text: each line its own body")
+    _note_bodies(level, whole)
     score += _evidence(level, blocks, level.reasons, name == "date-lead" or whole)
     distinct = len({head_text(blocks[i], is_lead_family(name)) for i in heads}) / n
     level.named = (
