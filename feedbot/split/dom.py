@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html as htmllib
 import itertools
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -342,23 +343,59 @@ class _Weigher:
     Measuring that exactly means joining all of the text, so bounds decide first: the characters
     that are not white space (counted in C) are a lower bound and twice them an upper one. The exact
     lengths are taken only when the bounds do not settle it (the page's as what is left plus what
-    was removed), so nested furniture costs one serialisation per element, not a join of its text."""
+    was removed), so nested furniture costs one serialisation per element, not a join of its text.
+    The page's own count of characters that are not white space (``rough``) is read only as far as
+    a comparison needs: the text left in the tree is a lower bound of it, and most elements weighed
+    (a menu, a footer) are small next to the first few paragraphs; when the whole is needed, it is
+    the text left plus what :meth:`cut` saw go."""
 
     def __init__(self, root: Element) -> None:
         self.root = root
-        self.rough = _rough_len(root)
+        self._rough: int | None = None  # the page's rough length, once it was needed whole
+        self.cut_rough = 0  # the rough length of what was removed before that
         self.removed = 0  # characters removed so far
         self.exact: list[int] = []  # the page's exact length, then one entry per large element met
         self.lengths: dict[Element, int] = {}
 
+    def cut(self, tag: Element) -> None:
+        """Note an element about to be removed (its text, not its tail, leaves the page)."""
+        if self._rough is None:
+            self.cut_rough += _rough_len(tag)
+
+    @property
+    def rough(self) -> int:
+        if self._rough is None:
+            self._rough = _rough_len(self.root) + self.cut_rough
+        return self._rough
+
+    def _rough_at_least(self, limit: int) -> bool:
+        """Whether the page's rough length is at least ``limit``, read no further than it takes."""
+        if limit <= 0:
+            return True
+        if self._rough is None and _longer_than(self.root, limit):
+            return True  # (what is left is at most what there was)
+        return self.rough >= limit
+
+    def _small(self, size: int) -> bool:
+        """``2 * size <= holds_most * rough``, the page's rough length read only as far as needed."""
+        most = EXTRACTION.holds_most
+        if most <= 0:
+            return 2 * size <= most * self.rough
+        least = math.ceil(2 * size / most)  # the least rough length that makes the element small
+        while least > 0 and most * (least - 1) >= 2 * size:
+            least -= 1
+        while most * least < 2 * size:
+            least += 1
+        return self._rough_at_least(least)
+
     def holds_most(self, tag: Element) -> bool:
         most, exact = EXTRACTION.holds_most, self.exact
-        if not self.rough:
+        if not self._rough_at_least(1):
             return False
         if self.lengths:
             return self.lengths[tag] > most * exact[0]
         size = _rough_len(tag)
-        if 2 * size <= most * self.rough:
+        if self._small(size):
             return False
         # a large element: after a few, measure every element at once (nested furniture would
         # otherwise cost a serialisation and a join per level)
@@ -405,8 +442,10 @@ def remove_furniture(
         if name in SILENT_TAGS or name in INVISIBLE_TAGS:
             text = _joined(tag) if name == "noscript" else ""
             weigher.removed += len(text) + 1 if text else 0
+            weigher.cut(tag)
             _remove(tag)
             continue
+        weigher.cut(tag)
         weigher.removed += _drop(tag, reason, dropped)
         if where is not None and cut is not None:
             cut.append((reason, dropped[-1][1] if dropped else "", where.get(tag, "")))
