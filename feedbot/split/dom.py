@@ -661,6 +661,7 @@ def _inner_html(tag: Element) -> str:
     return whole[whole.index(">") + 1 : -len(close)]
 
 
+_UNWRAPPED = LINES.unwrapped
 _LINE_BREAK = "\n"  # (this very string object) a line break of the source that counts as a <br>
 
 
@@ -727,22 +728,26 @@ class _Linearizer:
         ):
             ctx |= _IN_LINK
         work: list[tuple[Element, list[Node] | None, int]] = [(root, None, ctx)]
+        pop, leaf = work.pop, self.leaf
         while work:
-            tag, run, ctx = work.pop()
-            self.in_list = bool(ctx & _IN_LIST) or tag.tag in _LIST_ITEMS
+            tag, run, ctx = pop()
+            name = tag.tag  # (each read of .tag builds a new string: read it once)
+            listed = name in _LIST_ITEMS
+            self.in_list = listed or bool(ctx & _IN_LIST)
             self.in_link = bool(ctx & _IN_LINK)
-            if run is None and tag.tag in _LIST_ITEMS:
-                self.open_item = True
             if run is not None:
                 # loose text inside a list item is that item's text
-                kind = str(tag.tag) if tag.tag in LEAF_KINDS else "line"
+                kind = str(name) if name in LEAF_KINDS else "line"
                 self.emit_nodes(run, tag, kind, bool(ctx & _BOLD), split_br=True, whole=False)
-            elif not self.leaf(tag, bool(ctx & _BOLD)):
+                continue
+            if listed:
+                self.open_item = True
+            if not leaf(tag, name, bool(ctx & _BOLD)):
                 work.extend(reversed(self.container(tag, ctx)))
 
-    def leaf(self, tag: Element, bold: bool) -> bool:
-        """Emit an element that is one block (or a rule); False for a container to walk into."""
-        name = tag.tag
+    def leaf(self, tag: Element, name: str, bold: bool) -> bool:
+        """Emit an element (named ``name``) that is one block (or a rule); False for a container to
+        walk into."""
         if name in HEADINGS or name == "pre":
             self.emit_nodes(_children(tag), tag, str(name), bold, split_br=False, whole=True)
             return True
@@ -752,18 +757,19 @@ class _Linearizer:
         if name == "table" and self.data_table(tag):
             self.emit_table(tag)
             return True
-        flags = self.stats[tag][3]
+        figures = self.stats[tag]
+        flags = figures[3]
         if flags & HAS_BLOCK:
             return False
         kind = str(name) if name in LEAF_KINDS else "p"
-        if name in BR_CONTAINERS and flags & HAS_BR:
+        if flags & HAS_BR and name in BR_CONTAINERS:
             kind = "line"
         if len(tag):
             self.emit_nodes(_children(tag), tag, kind, bold, split_br=True, whole=True)
         else:  # the common case: a paragraph of nothing but text (read once: lxml decodes it)
             text = tag.text
             if text:
-                self.emit_text(text, tag, kind, bold)
+                self.emit_text(text, tag, kind, bold, node=figures[6])
         return True
 
     def add(self, block: Block, parent: Element, nodes: list[Node] | None = None) -> None:
@@ -893,33 +899,43 @@ class _Linearizer:
             self.add(block, parent, part)
 
     def emit_text(
-        self, raw: str, parent: Element, kind: str, bold: bool, *, split_br: bool = True
+        self,
+        raw: str,
+        parent: Element,
+        kind: str,
+        bold: bool,
+        *,
+        split_br: bool = True,
+        node: int | None = None,
     ) -> None:
-        """The common case of :meth:`emit_nodes`: an element that holds nothing but text."""
-        if split_br and len(raw) > LINES.unwrapped and "\n" in raw and _unwrapped([raw]):
+        """The common case of :meth:`emit_nodes`: an element that holds nothing but text (``node``:
+        its ordinal, when the caller has it at hand)."""
+        if split_br and len(raw) > _UNWRAPPED and "\n" in raw and _unwrapped([raw]):
             self.emit_nodes([raw], parent, kind, bold, split_br=True, whole=False)
             return
         text = collapse(raw)
         if not text:
             return
-        if not text[0].isalnum() and is_separator(text):
+        first = text[0]
+        if not first.isalnum() and is_separator(text):
             self.pending_gap = SEPARATOR_GAP
             self.separators.append(text)
             return
         # what _make_block finds for such an element: all bold or none, no links, the element's id
         wrapper = WRAPPERS.get(kind, "p")
+        heading = kind in HEADINGS
         block = Block(
             text=text,
             html=f"<{wrapper}>{_escape(raw).strip()}</{wrapper}>",
             tag=kind,
-            bold=kind in HEADINGS or bold,
+            bold=heading or bold,
             anchor=parent.get("id") or None,
             gap=self.pending_gap,
-            node=self.stats[parent][6],
+            node=self.stats[parent][6] if node is None else node,
             in_list=self.in_list,
         )
         self.pending_gap = 0
-        if not block.bold and kind not in HEADINGS and (text[0] in "【[" or _colon_early(text)):
+        if not block.bold and not heading and (first in "【[" or _colon_early(text)):
             _text_lead(block)
         if self.forced or self.open_item or self.in_link:
             self.add(block, parent)
@@ -1148,8 +1164,11 @@ def _text_lead(block: Block) -> None:
 
 def _colon_early(text: str) -> bool:
     """A colon where a label's would be (a cheap test before the pattern)."""
-    window = LABELS.max_chars + 2
+    window = _COLON_WINDOW
     return text.find(":", 0, window) > 0 or text.find("：", 0, window) > 0
+
+
+_COLON_WINDOW = LABELS.max_chars + 2
 
 
 def _label_lead(block: Block) -> None:
