@@ -86,10 +86,20 @@ def plan_single(title: str, blocks: Sequence[Block], reasons: dict[int, str]) ->
     return plan
 
 
-def _cut_tail(plan: Plan, blocks: Sequence[Block], body: list[int], *, last: bool) -> None:
-    """Closing boilerplate lines at the end of a story (sign-offs, credits, disclaimers)."""
+def _cut_tail(
+    plan: Plan,
+    blocks: Sequence[Block],
+    body: list[int],
+    *,
+    last: bool,
+    kinds: Sequence[str | None] | None = None,
+) -> None:
+    """Closing boilerplate lines at the end of a story (sign-offs, credits, disclaimers);
+    ``kinds``: each block's :func:`~feedbot.split.boilerplate.classify`, when known."""
     while body:
-        kind = boilerplate.classify_tail(blocks[body[-1]].text, last=last)
+        j = body[-1]
+        plain = kinds is not None and kinds[j] is None
+        kind = boilerplate.classify_tail(blocks[j].text, last=last, plain=plain)
         if not kind:
             return
         index = body.pop()
@@ -103,9 +113,10 @@ def plan_items(
     parents: Sequence[int],
     lead_family: bool,
     outside: set[int] | None = None,
+    kinds: Sequence[str | None] | None = None,
 ) -> Plan:
     """The items of a page split at ``level``'s headlines (``outside``: the blocks outside the
-    stories' own elements, when known)."""
+    stories' own elements, when known; ``kinds``: each block's boilerplate kind, when known)."""
     plan = Plan()
     heads = level.heads
     ends = level.ends or [
@@ -121,7 +132,7 @@ def plan_items(
         else:
             plan.cut(i, "section" if i in level.sections else "lead", blocks[i].text)
     for k, start in enumerate(heads):
-        item = _plan_one(plan, k, start, ends[k], level, blocks, reasons, outside, trailer)
+        item = _plan_one(plan, k, start, ends[k], level, blocks, reasons, outside, trailer, kinds)
         # between a story's end and the next headline: a coarser section's label and its own text
         for j in range(ends[k], heads[k + 1] if k + 1 < len(heads) else len(blocks)):
             plan.cut(j, reasons.get(j, "section"), blocks[j].text)
@@ -259,6 +270,7 @@ def _plan_one(
     reasons: dict[int, str],
     outside: set[int],
     trailer: int | None,
+    kinds: Sequence[str | None] | None = None,
 ) -> PlannedItem:
     """One story's body: the blocks up to the next headline, less what is no part of it."""
     last_item = k == len(level.heads) - 1
@@ -274,7 +286,7 @@ def _plan_one(
             plan.cut(j, "trailer", blocks[j].text)
         else:
             body.append(j)
-    _cut_tail(plan, blocks, body, last=last_item)
+    _cut_tail(plan, blocks, body, last=last_item, kinds=kinds)
     attribution: str | None = None
     for j in range(start + 1, end):
         if j not in reasons:

@@ -71,11 +71,13 @@ def _units(text: str) -> float:
             words += folded.count(" 0") + (folded[:1] == "0")
             words += folded.count("a0") + folded.count("0a")
         return word * words
-    runs: list[str] = CJK_RUN.findall(text)
+    # each run of CJK characters becomes one space: the CJK characters are what the text lost, plus
+    # one per run (one pass over the text instead of a findall and a sub)
+    rest, runs = CJK_RUN.subn(" ", text)
     if not runs:
         return word * len(WORD.findall(text))
-    cjk = sum(map(len, runs))
-    words = len(WORD.findall(CJK_RUN.sub(" ", text)))
+    cjk = len(text) - len(rest) + runs
+    words = len(WORD.findall(rest))
     return cjk + word * words
 
 
