@@ -489,15 +489,18 @@ def _is_bold_tag(tag: Element) -> bool:
 
 
 # per-element figures from one post-order pass: (text length, text inside links, bold text, flags,
-# stripped length, stripped length inside links, ordinal). Lengths count characters that are not white
-# space; the stripped ones count each string's characters after stripping its ends (what find_content
-# always compared: the spaces inside a string count there). The ordinal numbers the elements in that
-# pass, so that blocks can name their element without holding it.
-Stats: TypeAlias = tuple[int, int, int, int, int, int, int]
+# stripped length, stripped length inside links, ordinal, own text). Lengths count characters that are
+# not white space; the stripped ones count each string's characters after stripping its ends (what
+# find_content always compared: the spaces inside a string count there). The ordinal numbers the
+# elements in that pass, so that blocks can name their element without holding it. The own text is
+# the element's text when it has no children (the common paragraph: lxml decodes the string anew on
+# every read of .text, so the walk takes it from here), else None.
+Stats: TypeAlias = tuple[int, int, int, int, int, int, int, str | None]
 HAS_BLOCK = 1  # holds a block-level element
 HAS_BR = 2  # holds a <br>
 ANCHORED = 4  # holds (or is) an element with an id, or an <a name>
 SELF_BOLD = 8  # is bold itself (<b>, <strong>, a heading, a bold style); not passed to its parents
+HAS_CHILDREN = 16  # has child elements; not passed to its parents
 _INHERITED = HAS_BLOCK | HAS_BR | ANCHORED
 
 
@@ -518,7 +521,7 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
         tails: list[str] = []
         if children:
             for child in tag:
-                ct, cl, cb, cf, cs, csl, co = stats[child]
+                ct, cl, cb, cf, cs, csl, co, _own = stats[child]
                 up[co] = len(stats)
                 total += ct
                 linked += cl
@@ -535,7 +538,7 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
                 if tail:
                     stripped += len(tail.strip())
                     tails.append(tail)
-            flags &= _INHERITED
+            flags = flags & _INHERITED | HAS_CHILDREN
         if name in block_tags or flags & HAS_BLOCK:
             total = linked = bold = 0
         else:
@@ -556,7 +559,8 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
             if style and BOLD_STYLE.search(style):
                 bold = total
                 flags |= SELF_BOLD
-        stats[tag] = (total, linked, bold, flags, stripped, stripped_linked, len(stats))
+        own = None if children else text
+        stats[tag] = (total, linked, bold, flags, stripped, stripped_linked, len(stats), own)
         up.append(-1)
     return stats
 
@@ -764,12 +768,12 @@ class _Linearizer:
         kind = str(name) if name in LEAF_KINDS else "p"
         if flags & HAS_BR and name in BR_CONTAINERS:
             kind = "line"
-        if len(tag):
+        if flags & HAS_CHILDREN:
             self.emit_nodes(_children(tag), tag, kind, bold, split_br=True, whole=True)
-        else:  # the common case: a paragraph of nothing but text (read once: lxml decodes it)
-            text = tag.text
+        else:  # the common case: a paragraph of nothing but text (as measure read it)
+            text = figures[7]
             if text:
-                self.emit_text(text, tag, kind, bold, node=figures[6])
+                self.emit_text(text, tag, kind, bold, figures=figures)
         return True
 
     def add(self, block: Block, parent: Element, nodes: list[Node] | None = None) -> None:
@@ -906,10 +910,10 @@ class _Linearizer:
         bold: bool,
         *,
         split_br: bool = True,
-        node: int | None = None,
+        figures: Stats | None = None,
     ) -> None:
-        """The common case of :meth:`emit_nodes`: an element that holds nothing but text (``node``:
-        its ordinal, when the caller has it at hand)."""
+        """The common case of :meth:`emit_nodes`: an element that holds nothing but text
+        (``figures``: its :data:`Stats`, when the caller has them at hand)."""
         if split_br and len(raw) > _UNWRAPPED and "\n" in raw and _unwrapped([raw]):
             self.emit_nodes([raw], parent, kind, bold, split_br=True, whole=False)
             return
@@ -922,6 +926,8 @@ class _Linearizer:
             self.separators.append(text)
             return
         # what _make_block finds for such an element: all bold or none, no links, the element's id
+        if figures is None:
+            figures = self.stats[parent]
         wrapper = WRAPPERS.get(kind, "p")
         heading = kind in HEADINGS
         block = Block(
@@ -929,9 +935,9 @@ class _Linearizer:
             html=f"<{wrapper}>{_escape(raw).strip()}</{wrapper}>",
             tag=kind,
             bold=heading or bold,
-            anchor=parent.get("id") or None,
+            anchor=(parent.get("id") or None) if figures[3] & ANCHORED else None,
             gap=self.pending_gap,
-            node=self.stats[parent][6] if node is None else node,
+            node=figures[6],
             in_list=self.in_list,
         )
         self.pending_gap = 0
