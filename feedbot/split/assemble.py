@@ -329,7 +329,7 @@ def _make_item(planned: PlannedItem, body: Sequence[Block], position: int) -> It
     return Item(
         headline=planned.headline,
         body_html="\n".join(parts),
-        body_text="\n\n".join(t for t in texts if t),
+        body_text="\n\n".join([t for t in texts if t]),
         position=position,
         anchor=planned.anchor,
         attribution=planned.attribution,

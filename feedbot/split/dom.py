@@ -520,9 +520,10 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
         children = len(tag)
         tails: list[str] = []
         if children:
+            me = len(stats)  # (this element's ordinal: its children are in already)
             for child in tag:
                 ct, cl, cb, cf, cs, csl, co, _own = stats[child]
-                up[co] = len(stats)
+                up[co] = me
                 total += ct
                 linked += cl
                 bold += cb
