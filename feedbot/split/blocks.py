@@ -19,9 +19,10 @@ _ALNUM = re.compile(r"[^\W_]")  # str.isalnum() characters
 
 def collapse(text: str) -> str:
     """White space runs folded to one space, ends trimmed (str.split's white space is re's ``\\s``)."""
+    # (the common case of a paragraph's text: nothing to fold, nothing to build)
     if text.isascii():
         if not _ascii_spaced(text):
-            return text  # (the common case of a paragraph's text: nothing to fold, nothing to build)
+            return text
     elif text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
         return text  # (no white space but single inner spaces: every other kind is unprintable)
     return " ".join(text.split())
