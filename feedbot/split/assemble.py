@@ -415,6 +415,29 @@ def closing_heads(heads: list[int], blocks: Sequence[Block], chars: Sequence[flo
     return None
 
 
+def _skipped_gap(blocks: Sequence[Block], skip: set[int], j: int) -> int:
+    """The widest gap of the skipped blocks right before block ``j`` (0 when there are none)."""
+    value = 0
+    m = j - 1
+    while m >= 0 and m in skip:
+        value = max(value, blocks[m].gap)
+        m -= 1
+    return value
+
+
+def _gaps(blocks: Sequence[Block], skip: set[int], start: int, stop: int) -> Iterator[int]:
+    """The gap before each block from ``start`` to ``stop`` that is not skipped, the skipped blocks
+    right before it counted in (one pass: the widest of a run of skipped blocks is carried)."""
+    carry = _skipped_gap(blocks, skip, start) if start < stop else 0
+    for j in range(start, stop):
+        value = blocks[j].gap
+        if j in skip:
+            carry = max(carry, value)
+        else:
+            yield max(value, carry)
+            carry = 0
+
+
 def trailer_start(
     heads: list[int], blocks: Sequence[Block], skip: set[int], reasons: dict[int, str]
 ) -> int | None:
@@ -430,21 +453,13 @@ def trailer_start(
         return None
 
     def gap(j: int) -> int:
-        value = blocks[j].gap
-        m = j - 1
-        while m >= 0 and m in skip:
-            value = max(value, blocks[m].gap)
-            m -= 1
-        return value
+        return max(blocks[j].gap, _skipped_gap(blocks, skip, j))
 
     head_gaps = [gap(h) for h in heads[1:]]
-    body_gaps = [
-        gap(j)
-        for k, h in enumerate(heads[:-1])
-        for j in range(h + 1, heads[k + 1])
-        if j not in skip
-    ]
-    widest = max(body_gaps, default=0)
+    widest = max(
+        (g for k, h in enumerate(heads[:-1]) for g in _gaps(blocks, skip, h + 1, heads[k + 1])),
+        default=0,
+    )
     narrowest = min(head_gaps)
     if widest < narrowest:
         threshold = narrowest
