@@ -501,6 +501,7 @@ HAS_BR = 2  # holds a <br>
 ANCHORED = 4  # holds (or is) an element with an id, or an <a name>
 SELF_BOLD = 8  # is bold itself (<b>, <strong>, a heading, a bold style); not passed to its parents
 HAS_CHILDREN = 16  # has child elements; not passed to its parents
+_NO_TAILS: list[str] = []  # (the tails of an element with no children: never added to)
 _INHERITED = HAS_BLOCK | HAS_BR | ANCHORED
 
 
@@ -518,8 +519,9 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
         stripped = len(text.strip()) if text else 0
         total = linked = bold = flags = stripped_linked = 0
         children = len(tag)
-        tails: list[str] = []
+        tails: list[str] = _NO_TAILS
         if children:
+            tails = []
             me = len(stats)  # (this element's ordinal: its children are in already)
             for child in tag:
                 ct, cl, cb, cf, cs, csl, co, _own = stats[child]
@@ -862,26 +864,17 @@ class _Linearizer:
         split_br: bool,
         whole: bool,
     ) -> None:
-        if split_br and _unwrapped(nodes):
+        unwrapped = split_br and _unwrapped(nodes)
+        if unwrapped:
             nodes = _source_lines(nodes)
         elif len(nodes) == 1 and isinstance(nodes[0], str):
             self.emit_text(nodes[0], parent, kind, bold, split_br=False)
             return
         if not nodes:
             return
-        line: list[Node] = []
-        lines: list[list[Node]] = []
-        for node in nodes:
-            if split_br and (
-                node is _LINE_BREAK or (not isinstance(node, str) and node.tag == "br")
-            ):
-                lines.append(line)
-                line = []
-            else:
-                line.append(node)
-        lines.append(line)
+        lines = _lines(nodes) if split_br else [nodes]
         texts = [_nodes_text(part, self.stats) for part in lines]
-        if sum(1 for text in texts if text) > 1:
+        if len(texts) > 1 and sum(1 for text in texts if text) > 1:
             kind = "line" if kind == "p" else kind
         blank = 0
         single = len(lines) == 1
@@ -891,7 +884,7 @@ class _Linearizer:
                 if index:
                     blank += 1
                 continue
-            if is_separator(text):
+            if not text[0].isalnum() and is_separator(text):
                 self.pending_gap = SEPARATOR_GAP
                 self.separators.append(text)
                 continue
@@ -948,6 +941,20 @@ class _Linearizer:
             self.add(block, parent)
         else:
             self.blocks.append(block)  # (the common case of add, inlined: the hot path)
+
+
+def _lines(nodes: list[Node]) -> list[list[Node]]:
+    """The nodes cut at each <br> and each source line break (:data:`_LINE_BREAK`)."""
+    line: list[Node] = []
+    lines: list[list[Node]] = []
+    for node in nodes:
+        if node is _LINE_BREAK or (not isinstance(node, str) and node.tag == "br"):
+            lines.append(line)
+            line = []
+        else:
+            line.append(node)
+    lines.append(line)
+    return lines
 
 
 def _one_block(link: Element, stats: dict[Element, Stats]) -> bool:
