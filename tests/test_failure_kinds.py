@@ -38,6 +38,7 @@ def _headlines(page_id: str) -> list[str]:
         ("en-zdnet-best-gadgets-2019", 11),  # product <h3>s, "See it now:" in each
         ("zhtw-techbridge-home-20191206", 10),  # a Hexo blog home page of post teasers
         ("zhtw-lazyjerry-weekly-20251122", 13),  # a weekly with ## parts and ### categories
+        ("zh-60s-dushijie-20230315", 15),  # a plain-text briefing of numbered one-line stories
     ],
 )
 def test_1_the_single_article_test_does_not_swallow_digests(page_id: str, stories: int) -> None:
@@ -95,6 +96,9 @@ def test_4_link_bullets_stay_inside_the_sections_that_hold_them() -> None:
         "single-zh-163-longhu",  # bold cross-heads, <h3> link lists of other stories
         "single-zhtw-techbridge-tensorflow-mnist",  # a long Traditional-Chinese post, code tables
         "single-zh-wechat-yiriyiji",  # prose and code, short lines that introduce code
+        "single-de-apache-httpd-konfigurationsdateien",  # <h2><a name> sections in div.section boxes
+        "single-en-webstruct-tutorial",  # a Sphinx tutorial: "¶" headings in div.section boxes
+        "single-lv-lsm-norvegija",  # one story among a date line, the site's name, sidebar titles
     ],
 )
 def test_5_single_articles_are_not_chopped(page_id: str) -> None:

@@ -18,10 +18,11 @@ REAL = FIXTURES / "realpages"
 SEQS = FIXTURES / "realseqs"
 
 # what the splitter reaches on the real corpus (raise these as it gets better, never lower them)
-MACRO_F1 = 0.87
+MACRO_F1 = 0.88  # (issue12-single2: 0.888, numbered one-line stories no longer one article)
 # (issue12-single: 5 of 41 wrong; main had 12 wrong before it. corpus-4 arrived with 13 pages, scored before any
-# rule looked at them: 92 digests F1 0.877, 6 of 48 singles wrong)
-SINGLES_WRONG = 6
+# rule looked at them: 92 digests F1 0.877, 6 of 48 singles wrong; issue12-single2: headings' own anchors are
+# no headline links, boxes around plain headings and one dominant section count for one article: 3 wrong)
+SINGLES_WRONG = 3
 ERRORS = 0
 
 

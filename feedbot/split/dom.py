@@ -46,6 +46,7 @@ from .rules import (
     LINKED_HEADLINE,
     MENU_TOKENS,
     META_DATES,
+    PERMALINK_MARKS,
     RECORD_HEADER_TOKENS,
     RECORD_REPEATS,
     SIDE_TOKENS,
@@ -210,7 +211,7 @@ def page_title(root: Element) -> str:
         return named
     h1s = [h1 for h1 in root.iter("h1") if text_of(h1)]
     if h1s and not (on("posts-h1") and _post_titles(h1s)):
-        return text_of(h1s[0])
+        return heading_text(h1s[0])
     if og:
         return og
     # "Headline - Site name": keep the headline part
@@ -224,16 +225,33 @@ def _post_titles(h1s: list[Element]) -> bool:
 
 
 def _named_heading(root: Element, names: str) -> str:
-    """The longest of the page's first headings (h1-h3) whose text the document title holds."""
-    folded = fold(names)
+    """The longest of the page's first headings (h1-h3) that the document title names."""
+    folded = [fold(name) for name in names.splitlines() if name]
     best = ""
     for count, heading in enumerate(root.iter("h1", "h2", "h3")):
         if count >= TITLES.headings:
             break
-        text = text_of(heading)
-        if len(text) >= TITLES.min_chars and len(text) > len(best) and fold(text) in folded:
-            best = text
+        text = heading_text(heading)
+        if len(text) >= TITLES.min_chars and len(text) > len(best):
+            key = fold(text)
+            if key and any(_names(name, key) for name in folded):
+                best = text
     return best
+
+
+def _names(title: str, heading: str) -> bool:
+    """Whether a document title names the heading: as its headline part ("Headline - Site", "Site |
+    Headline") or as most of it, not as one word in the middle (the "React" section of "This Week
+    In React #201: …")."""
+    if heading not in title:
+        return False
+    if not on("title-part"):
+        return True
+    return (
+        title.startswith(heading)
+        or title.endswith(heading)
+        or len(heading) >= TITLES.named_share * len(title)
+    )
 
 
 def _parse_date(value: str) -> datetime | None:
@@ -615,6 +633,27 @@ def path_of(tag: Element) -> str:
     return " > ".join(reversed(parts))
 
 
+def _permalink(heading: Element) -> Element | None:
+    """The heading's own permalink when it closes the heading: an <a> into the page whose text is a
+    mark ("¶", "#"), with no text after it."""
+    if not len(heading) or not on("permalinks"):
+        return None
+    last = heading[-1]
+    if last.tag != "a" or (last.tail and last.tail.strip()) or len(last):
+        return None
+    href = last.get("href") or ""
+    return last if href.startswith("#") and (last.text or "").strip() in PERMALINK_MARKS else None
+
+
+def heading_text(heading: Element) -> str:
+    """A heading's text without its own permalink mark."""
+    text = text_of(heading)
+    mark = _permalink(heading)
+    if mark is None:
+        return text
+    return text.removesuffix((mark.text or "").strip()).rstrip()
+
+
 def _children(tag: Element) -> list[Node]:
     # (each read of .text or .tail decodes the string anew: read each once)
     text = tag.text
@@ -756,7 +795,11 @@ class _Linearizer:
         """Emit an element (named ``name``) that is one block (or a rule); False for a container to
         walk into."""
         if name in HEADINGS or name == "pre":
-            self.emit_nodes(_children(tag), tag, str(name), bold, split_br=False, whole=True)
+            nodes = _children(tag)
+            mark = _permalink(tag) if name != "pre" else None
+            if mark is not None:  # (the heading's own "¶": no part of its text)
+                nodes = [n for n in nodes if n is not mark]
+            self.emit_nodes(nodes, tag, str(name), bold, split_br=False, whole=True)
             return True
         if name == "hr":
             self.pending_gap = SEPARATOR_GAP

@@ -87,10 +87,11 @@ def score_level(
         for b, h in zip(level.spans, level.head_sizes, strict=True)
     ]
     frac_body = sum(with_body) / n
-    if name == "date-lead":
-        frac_body = 1.0  # a dated news line is a story by itself, with or without more text
     covered = sum(level.spans) + sum(len(head_text(blocks[i], is_lead_family(name))) for i in heads)
     coverage = min(1.0, covered / total) if total else 0.0
+    whole = _whole_lines(level, blocks, coverage)
+    if name == "date-lead" or whole:
+        frac_body = 1.0  # a dated or numbered news line is a story by itself, body or not
     mean_head = level.mean_head()
     cv = _deviation(level.head_sizes, mean_head) / mean_head if mean_head else 1.0
     score = (
@@ -104,6 +105,8 @@ def score_level(
     level.reasons.append(
         f"{n} headlines, {frac_body:.0%} with a body, cover {coverage:.0%} of the text"
     )
+    if whole:
+        level.reasons.append("numbered one-line stories holding the text: each line its own body")
     score += _evidence(level, blocks, level.reasons)
     distinct = len({head_text(blocks[i], is_lead_family(name)) for i in heads}) / n
     enough = frac_body >= SCORING.ok_body_share
@@ -151,6 +154,20 @@ def _measure(
         at = bisect.bisect_right(finer, start)
         stop = min(end, finer[at]) if at < len(finer) else end
         level.own.append(sum(chars[start + 1 : stop], rest))
+
+
+def _whole_lines(level: Level, blocks: Sequence[Block], coverage: float) -> bool:
+    """Numbered lines in sequence, each a sentence long, that hold the page's text between them: a
+    briefing of one-line stories ("1、…；" … "15、…；"), each line a story by itself."""
+    if not on("whole-lines") or not level.name.startswith("mark:") or level.name == "mark:bullet":
+        return False
+    n = len(level.heads)
+    if n < SCORING.whole_lines_min or coverage < SCORING.whole_lines_cover:
+        return False
+    if level.mean_head() < SCORING.whole_line_units:
+        return False
+    values = [m[1] for m in (marker_of(blocks[i].text) for i in level.heads) if m]
+    return len(values) == n and all(b - a == 1 for a, b in itertools.pairwise(values))
 
 
 def _evidence(level: Level, blocks: Sequence[Block], reasons: list[str]) -> float:

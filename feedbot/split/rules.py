@@ -333,6 +333,10 @@ class Titles:
     headings: int = 50
     # ... and at least this long (not a one-word site name)
     min_chars: int = 8
+    # ... and the title's headline part (it opens or closes the title) or this share of it at least,
+    # not a word inside it: "⚛️ React", a newsletter's section, inside "This Week In React #201: …"
+    # was taken for its title, which hid the issue's number (fr-twir-201) [title-part]
+    named_share: float = 0.5
     # this many <h1>, each a link, are a blog home's post titles: the first is no page title
     # (es-microsiervos-home-20180319: four posts in full, each under <h1><a>) [posts-h1]
     post_h1s: int = 2
@@ -649,6 +653,13 @@ class Scoring:
     # a level needs this share of headlines with a body, and headlines no longer than this
     ok_body_share: float = 0.5
     ok_head_max: float = 80
+    # ... except numbered lines in sequence (at least this many, each this long at least: a
+    # sentence, where the numbered outlines of real singles' notices run 4-7 units) that hold this
+    # share of the page's text: one-line stories, each its own body (a morning briefing's "1、…；"
+    # … "15、…；" was kept as one article, zh-60s-dushijie-20230315) [whole-lines]
+    whole_lines_min: int = 5
+    whole_line_units: float = 20
+    whole_lines_cover: float = 0.8
     # a family's prior (families not listed: numbered lines 0.3, the rest 0.1)
     marked_prior: float = 0.3
     other_prior: float = 0.1
@@ -903,14 +914,28 @@ class Single:
     # a title naming one release (rules.VERSION) above headings that are no versions: the notes of
     # one release (2 real singles: VS Code 0.9.1, Ruby 3.3.0); a changelog's headings are versions
     version_title_weight: float = 1.0
+    # one section, headline and body, holds at least this share of the level's text, on a level of
+    # at least this many headlines: one text, its other "headlines" stray lines around it (a date
+    # line, the site's name, a sidebar's titles). Real pages with 4 or more headlines: 3 singles
+    # (0.61-0.82), no digest over 0.56 (a weekly's four sections; a list of headlines with little
+    # or no body, a link list or one-line stories, stays under 0.2 as their headlines count); with 3
+    # headlines, one long story beside two short ones is a digest's too (a newsletter's bold lines,
+    # a live blog's: fr-twir-201, en-anildash-apple-event-liveblog, 0.72-0.77)
+    dominant_share: float = 0.6
+    dominant_min: int = 4
+    dominant_weight: float = 1.0
     # --- evidence for a digest (subtracted) ---
     # headlines that are links (to each story's own page): this share of them
     linked_heads_share: float = 0.5
     linked_weight: float = 3.0
+    # (a headline is a link when its link leaves the page: an anchor named or pointing in the page,
+    # "<h2><a name="syntax">", "¶", is the heading's own mark; 2 real singles, Apache's manual and
+    # a digest of self-anchored headings, en-twin-2022-08-15, have only such links)
     # each story in an element of its own (a card, an <article>), at least this many; with headlines
-    # that are no links, the elements may be an article's sections (Sphinx's div.section, HTML5
-    # <section>): every real digest in boxes links its headlines, one real single (a tutorial) is
-    # boxed with plain headings
+    # that are no links, the elements are an article's sections (Sphinx's div.section, HTML5
+    # <section>): every real digest in boxes links its headlines off the page (9 pages of 6
+    # sources), the 2 real singles boxed (a Sphinx tutorial, the Apache manual) have plain headings,
+    # so boxes around plain headings count for one article
     boxed_min: int = 3
     boxed_weight: float = 3.0
     boxed_plain_weight: float = 1.0
@@ -1030,6 +1055,11 @@ DATE_IN_TEXT = re.compile(
 
 # footnote references after a headline: "[3]", "[1] [2]", "[[4]]"
 FOOTNOTE_REFERENCES = re.compile(r"(\s*\[\s*\[?\s*\d{1,3}\s*\]?\s*\])+\s*")
+
+# a heading's own permalink, the link a documentation generator closes it with (Sphinx and
+# Python-Markdown's toc "¶", themes' "#", "§", "🔗"): the mark, pointing into the page, is no part of
+# the heading's text ("Tutorial¶" was the headline of a Sphinx tutorial, single-en-webstruct-tutorial)
+PERMALINK_MARKS = frozenset(["¶", "#", "§", "🔗"])
 
 # a title that counts its stories: "10 things …", "12 Twitter-Nutzer …", "The 10 best …"
 COUNTED_TITLE = re.compile(r"^\s*(the\s+)?\d{1,3}\s+(best\s+)?\w", re.I)
@@ -1164,6 +1194,17 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "field-labels": "Halerfermatqing/mybolgfor",
     "outline-numbers": "Halerfermatqing/mybolgfor",
     "version-title": "microsoft/vscode-docs",
+    # headings marked by their own anchors (<a name>, "¶") were taken for headline links, and the
+    # sections of a manual and a tutorial in boxes of their own for a digest's cards
+    # (single-de-apache-httpd-konfigurationsdateien, single-en-webstruct-tutorial)
+    "anchor-heads": "advancedlogic/GoOse",
+    "plain-boxes": ("advancedlogic/GoOse", "pypi:html-text"),
+    "permalinks": "pypi:html-text",
+    "title-part": "slorber/this-week-in-react",
+    "whole-lines": "RavelloH/EverydayNews",
+    # one section holding the article, among a date line and the sidebar's titles
+    # (single-lv-lsm-norvegija)
+    "dominant-section": "pypi:newspaper4k",
     # every post of a blog home under an <h1>: the first is not the page's title
     # (es-microsiervos-home-20180319)
     "posts-h1": "silverfoxy/JSCryptoMinerStudy",

@@ -4,8 +4,10 @@ Owns: the evidence, each piece a weight (positive: one article; negative: a dige
 For one article: an interview's questions and answers, short section-like headings, an introduction as
 long as a section, headings that are questions or name parts of a text, the title's subject running
 through the sections, long sections, headings that are a word and a number ("注1", "Reason #2"),
-labelled lines holding short values (a notice's fields), a title naming one release. For a digest:
-headlines that are links, stories each in a box of its own, numbered headlines (not the numbered
+labelled lines holding short values (a notice's fields), a title naming one release, sections each in
+a box of their own under plain headings (a manual's), one section holding most of the text (the other
+headlines stray lines around it). For a digest: headlines that link off the page (a heading's own
+anchor is no link), stories each in a box of their own under such headlines, numbered headlines (not the numbered
 topic labels of one document's outline), a line or a label every story repeats (a "Buy now", a
 "DEAR ABBY:"), a title that names a round-up, an issue or a day, or counts the stories, stories that
 each link out to sites of their own, category headings over the headlines. Every weight and
@@ -148,7 +150,23 @@ def _for_one_article(
             )
         )
     found += _long_sections(level)
+    found += _dominant(level, blocks)
     return found
+
+
+def _dominant(level: Level, blocks: Sequence[Block]) -> Evidence:
+    """One section, its headline and body, holds most of the text: the page is that one text, its
+    other headlines stray lines around it (a date line, the site's name, a sidebar's titles); a
+    list of headlines with little or no body is no such page."""
+    if not on("dominant-section") or len(level.heads) < SINGLE.dominant_min or not level.spans:
+        return []
+    sizes = [len(blocks[i].text) + span for i, span in zip(level.heads, level.spans, strict=True)]
+    total = sum(sizes)
+    share = max(sizes) / total if total else 0.0
+    if share < SINGLE.dominant_share:
+        return []
+    why = f"one section holds {share:.0%} of the text (one text, stray lines around it)"
+    return [Piece("dominant", why, SINGLE.dominant_weight)]
 
 
 def _long_sections(level: Level) -> Evidence:
@@ -327,21 +345,14 @@ def _for_a_digest(
 ) -> Evidence:
     found: Evidence = []
     heads = level.heads
-    linked = sum(blocks[i].link_ratio > SCORING.linked_head for i in heads) / len(heads)
+    linked = sum(links_out(blocks[i]) for i in heads) / len(heads)
     if linked >= SINGLE.linked_heads_share:
         why = f"{linked:.0%} of the headlines are links to the stories"
         found.append(Piece("linked_heads", why, -SINGLE.linked_weight))
     if level.runs > 1:
         why = f"{level.runs} runs of stories in parts of their own"
         found.append(Piece("runs", why, -SINGLE.boxed_weight))
-    if boxed(level, blocks, parents):
-        weight = (
-            SINGLE.boxed_weight
-            if linked >= SINGLE.linked_heads_share
-            else SINGLE.boxed_plain_weight
-        )
-        why = f"each of the {len(heads)} stories sits in an element of its own"
-        found.append(Piece("boxed", why, -weight))
+    found += _boxes(level, blocks, parents, linked >= SINGLE.linked_heads_share)
     found += _sources(level, blocks)
     found += _recurring_label(level, blocks)
     if numbered(level, blocks) and not outline_numbers(title, level):
@@ -367,6 +378,33 @@ def _for_a_digest(
         why = f"the title counts the {len(heads)} stories"
         found.append(Piece("title_count", why, -SINGLE.title_count_weight))
     return found
+
+
+def links_out(block: Block) -> bool:
+    """Whether a headline is a link off the page (to its story), not its own anchor: a heading
+    whose link is named ("<a name=…>") or points into the page ("#syntax", a "¶") is marked, not
+    linked."""
+    if block.link_ratio <= SCORING.linked_head:
+        return False
+    if not on("anchor-heads"):
+        return True
+    return block.href is not None and block.href != "" and not block.href.startswith("#")
+
+
+def _boxes(level: Level, blocks: Sequence[Block], parents: Sequence[int], linked: bool) -> Evidence:
+    """Each section in an element of its own: a digest's cards when the headlines link to their
+    stories, an article's sections (Sphinx's div.section, HTML5 <section>) when they do not."""
+    if not boxed(level, blocks, parents):
+        return []
+    n = len(level.heads)
+    if linked:
+        why = f"each of the {n} stories sits in an element of its own"
+        return [Piece("boxed", why, -SINGLE.boxed_weight)]
+    if on("plain-boxes"):
+        why = f"each of the {n} sections sits in an element of its own, under a plain heading"
+        return [Piece("sectioned", why, SINGLE.boxed_plain_weight)]
+    why = f"each of the {n} stories sits in an element of its own"
+    return [Piece("boxed", why, -SINGLE.boxed_plain_weight)]
 
 
 def outline_numbers(title: str, level: Level) -> bool:
