@@ -425,17 +425,24 @@ def _skipped_gap(blocks: Sequence[Block], skip: set[int], j: int) -> int:
     return value
 
 
-def _gaps(blocks: Sequence[Block], skip: set[int], start: int, stop: int) -> Iterator[int]:
-    """The gap before each block from ``start`` to ``stop`` that is not skipped, the skipped blocks
-    right before it counted in (one pass: the widest of a run of skipped blocks is carried)."""
+def _widest_gap(blocks: Sequence[Block], skip: set[int], start: int, stop: int) -> int:
+    """The widest gap before a block from ``start`` to ``stop`` that is not skipped, the skipped
+    blocks right before it counted in (one pass: the widest of a run of skipped blocks is carried);
+    0 when every block there is skipped."""
     carry = _skipped_gap(blocks, skip, start) if start < stop else 0
+    widest = 0
     for j in range(start, stop):
         value = blocks[j].gap
         if j in skip:
-            carry = max(carry, value)
+            if value > carry:
+                carry = value
         else:
-            yield max(value, carry)
+            if carry > value:
+                value = carry
+            if value > widest:
+                widest = value
             carry = 0
+    return widest
 
 
 def trailer_start(
@@ -457,7 +464,7 @@ def trailer_start(
 
     head_gaps = [gap(h) for h in heads[1:]]
     widest = max(
-        (g for k, h in enumerate(heads[:-1]) for g in _gaps(blocks, skip, h + 1, heads[k + 1])),
+        (_widest_gap(blocks, skip, h + 1, heads[k + 1]) for k, h in enumerate(heads[:-1])),
         default=0,
     )
     narrowest = min(head_gaps)

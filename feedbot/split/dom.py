@@ -435,12 +435,16 @@ def remove_furniture(
     dropped: list[tuple[str, str]],
     where: dict[Element, str] | None = None,
     cut: list[tuple[str, str, str]] | None = None,
+    elements: list[Element] | None = None,
 ) -> None:
     """Remove page furniture in place (an element holding most of the page's text never is): by
-    name, by class or role, hidden. With ``where``, the removed elements' selectors go to ``cut``."""
+    name, by class or role, hidden. With ``where``, the removed elements' selectors go to ``cut``.
+    ``elements``: the root's descendants in document order, when the caller holds them."""
     weigher = _Weigher(root)
+    if elements is None:
+        elements = list(root.iterdescendants())
     # elements with attributes or a name to drop, found first so that removing does not disturb the walk
-    found = [tag for tag in root.iterdescendants() if tag.tag in DROP_TAGS or tag.attrib]
+    found = [tag for tag in elements if tag.tag in DROP_TAGS or tag.attrib]
     gone: set[Element] = set()
     for tag in found:
         if tag in gone:
@@ -1378,9 +1382,13 @@ def extract_html(
         scope = _body(root)
     where = element_paths(scope) if paths else None
     cut: list[tuple[str, str, str]] = []
-    remove_furniture(scope, dropped, where, cut)
+    # (held until measure has run: lxml then hands out the same Python objects for the elements
+    # instead of making new ones)
+    elements = list(scope.iterdescendants())
+    remove_furniture(scope, dropped, where, cut, elements)
     parents: list[int] = []
     stats = measure(scope, parents)
+    del elements
     content = scope if content_selector else find_content(scope, stats)
     lin = _Linearizer(stats, forced)
     lin.walk(content)
