@@ -59,7 +59,20 @@ def units(text: str, limit: float | None = None) -> float:
             head = _units(text[:cut])
             if head > limit:
                 return head
-    return _units(text)
+    # a whole text's measure is remembered: the stages measure the same headlines again (every
+    # level a headline belongs to, the single-article test); bounded, and a pure function
+    if len(text) > MEASURE.remembered_chars:
+        return _units(text)
+    found = _MEASURED.get(text)
+    if found is None:
+        found = _units(text)
+        if len(_MEASURED) >= MEASURE.remembered:
+            _MEASURED.clear()
+        _MEASURED[text] = found
+    return found
+
+
+_MEASURED: dict[str, float] = {}  # text -> units, up to MEASURE.remembered texts
 
 
 def _units(text: str) -> float:
