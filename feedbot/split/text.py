@@ -5,6 +5,7 @@ Owns: :func:`units`, :func:`marker_of` / :func:`strip_marker`, :func:`terms`. Pu
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -101,6 +102,12 @@ def _may_mark(text: str) -> bool:
 
 def strip_marker(text: str) -> str:
     """A headline without its numbering marker, enclosing brackets and closing colon."""
+    if len(text) > MEASURE.remembered_chars:
+        return _strip_marker(text)
+    return _remembered_strip(text)  # (the stages ask again for the same headlines)
+
+
+def _strip_marker(text: str) -> str:
     for _name, pattern in _MARKERS if _may_mark(text) else ():
         match = pattern.match(text)
         if match and match.end() < len(text):
@@ -125,6 +132,12 @@ def marker_alone(text: str) -> bool:
 
 def marker_of(text: str) -> tuple[str, int] | None:
     """The numbering marker opening a line and its number (0 for a bullet), or None."""
+    if len(text) > MEASURE.remembered_chars:
+        return _marker_of(text)
+    return _remembered_marker(text)  # (the stages ask again for the same headlines)
+
+
+def _marker_of(text: str) -> tuple[str, int] | None:
     if not _may_mark(text):
         return None
     for name, pattern in _MARKERS:
@@ -140,6 +153,19 @@ def marker_of(text: str) -> tuple[str, int] | None:
                 number = ord(value) - ord("\u2460") + 1  # ① is 1
             return name, number
     return None
+
+
+# bounded memos of the two (pure) marker readings, for texts as short as a line
+_remembered_strip = functools.lru_cache(maxsize=MEASURE.remembered)(_strip_marker)
+_remembered_marker = functools.lru_cache(maxsize=MEASURE.remembered)(_marker_of)
+
+
+def forget() -> None:
+    """Empty the memos of this module (a benchmark times each page from cold: what a page costs
+    when none of its lines was seen before)."""
+    _MEASURED.clear()
+    _remembered_strip.cache_clear()
+    _remembered_marker.cache_clear()
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
