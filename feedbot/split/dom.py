@@ -781,7 +781,7 @@ class _Linearizer:
         pop, leaf = work.pop, self.leaf
         while work:
             tag, run, ctx = pop()
-            name = tag.tag  # (each read of .tag builds a new string: read it once)
+            name = tag.tag  # (read once: each read is a call into lxml)
             listed = name in _LIST_ITEMS
             self.in_list = listed or bool(ctx & _IN_LIST)
             self.in_link = bool(ctx & _IN_LINK)
@@ -798,17 +798,19 @@ class _Linearizer:
     def leaf(self, tag: Element, name: str, bold: bool) -> bool:
         """Emit an element (named ``name``) that is one block (or a rule); False for a container to
         walk into."""
-        if name in HEADINGS or name == "pre":
+        if name == "p":
+            pass  # (the common case: none of the kinds below)
+        elif name in HEADINGS or name == "pre":
             nodes = _children(tag)
             mark = _permalink(tag) if name != "pre" else None
             if mark is not None:  # (the heading's own "¶": no part of its text)
                 nodes = [n for n in nodes if n is not mark]
             self.emit_nodes(nodes, tag, str(name), bold, split_br=False, whole=True)
             return True
-        if name == "hr":
+        elif name == "hr":
             self.pending_gap = SEPARATOR_GAP
             return True
-        if name == "table" and self.data_table(tag):
+        elif name == "table" and self.data_table(tag):
             self.emit_table(tag)
             return True
         figures = self.stats[tag]
@@ -982,7 +984,12 @@ class _Linearizer:
             in_list=self.in_list,
         )
         self.pending_gap = 0
-        if not block.bold and not heading and (first in "【[" or _colon_early(text)):
+        window = _COLON_WINDOW  # (_colon_early, inlined: the hot path)
+        if (
+            not block.bold
+            and not heading
+            and (first in "【[" or text.find(":", 0, window) > 0 or text.find("：", 0, window) > 0)
+        ):
             _text_lead(block)
         if self.forced or self.open_item or self.in_link:
             self.add(block, parent)
