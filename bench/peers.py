@@ -1,6 +1,6 @@
 """feedbot next to urlwatch on the same 200 pages, in the same run (issue 17).
 
-    python -m bench peers [--pages 200] [--repeat 3] [--changed 120]
+    python -m bench peers [--pages 200] [--repeat 3] [--changed 120] [--baseline DIR]
 
 200 digest pages (about 79 KB each, 15.8 MB in all, h2 headlines, about 10 stories a page, half
 English and half Chinese; navigation and a footer around them) served by one local page server
@@ -18,6 +18,12 @@ are on one host, whose politeness would pace the bench at one page a second): ``
 urlwatch runs as installed, with its 10 worker threads, and its stdout reporter on (the diff of
 each changed page), written to /dev/null as feedbot's output is.
 
+``--baseline DIR``: a second feedbot, the source tree in DIR (``git archive main | tar -x -C DIR``),
+runs beside them in every round (``PYTHONPATH=DIR``, the same interpreter and libraries, a state of
+its own): before and after measured side by side, under the same load. Each pass also gives the CPU
+time (user + system) of the program's processes, children included: on a shared machine it moves
+less with the others' load than wall time does.
+
 urlwatch comes from PyPI into the bench's own environment, ``bench/.venv-peers`` (git-ignored):
 ``python3 -m venv bench/.venv-peers && bench/.venv-peers/bin/pip install urlwatch``; the bench makes
 it if it is missing.
@@ -28,6 +34,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -178,18 +185,24 @@ def urlwatch_files(work: Path, port: int, pages: int) -> list[str]:
     ]
 
 
-def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall time and CPU time (user + system of the process and its children) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     out = subprocess.run(
         argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, check=False
     )
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if out.returncode not in (0,):
         raise SystemExit(f"{' '.join(argv)} exited {out.returncode}:\n{out.stderr[-3000:]!r}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return seconds, cpu
 
 
-def one_round(pages: int, changed: int, seed: int, round_: int) -> dict[str, float]:
+def one_round(
+    pages: int, changed: int, seed: int, round_: int, baseline: Path | None = None
+) -> dict[str, float]:
     work = Path(tempfile.mkdtemp(prefix="feedbot-peers-"))
     www = work / "www"
     www.mkdir()
@@ -208,19 +221,33 @@ def one_round(pages: int, changed: int, seed: int, round_: int) -> dict[str, flo
         (uw_dir / "hooks.py").write_text("")
         urlwatch = [str(ensure_urlwatch()), *urlwatch_files(uw_dir, port, pages)]
         r: dict[str, float] = {"mb": total / 1e6, "load": os.getloadavg()[0]}
-        # alternate which program goes first from round to round
-        order = [("feedbot", feedbot, fb_dir), ("urlwatch", urlwatch, uw_dir)]
-        if round_ % 2:
-            order.reverse()
-        for name, argv, cwd in order:
-            r[f"{name}_new"] = timed(argv, cwd, env)
-        for name, argv, cwd in order:
-            r[f"{name}_unchanged"] = timed(argv, cwd, env)
-        change_pages(www, text, changed, 1)
-        time.sleep(0.1)
-        for name, argv, cwd in order:
-            r[f"{name}_changed"] = timed(argv, cwd, env)
+        order = [("feedbot", feedbot, fb_dir, env), ("urlwatch", urlwatch, uw_dir, env)]
+        if baseline is not None:
+            base_dir = work / "baseline"
+            base_dir.mkdir()
+            base_env = {**env, "PYTHONPATH": str(baseline)}
+            base = [
+                sys.executable,
+                "-m",
+                "feedbot",
+                "run",
+                "-c",
+                str(feedbot_config(base_dir, port, pages)),
+            ]
+            order.insert(1, ("baseline", base, base_dir, base_env))
+        # rotate which program goes first from round to round
+        order = order[round_ % len(order) :] + order[: round_ % len(order)]
+        for key in ("new", "unchanged", "changed"):
+            if key == "changed":
+                change_pages(www, text, changed, 1)
+                time.sleep(0.1)
+            for name, argv, cwd, run_env in order:
+                r[f"{name}_{key}"], r[f"{name}_{key}_cpu"] = timed(argv, cwd, run_env)
         r["items"] = float(count_entries(fb_dir / "state" / "feedbot.sqlite3"))
+        if baseline is not None:
+            r["baseline_items"] = float(
+                count_entries(work / "baseline" / "state" / "feedbot.sqlite3")
+            )
         return r
     finally:
         server.terminate()
@@ -257,11 +284,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changed", type=int, default=120)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--baseline", type=Path, default=None, help="a feedbot source tree to run beside this one"
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    baseline = args.baseline.resolve() if args.baseline else None
+    if baseline is not None and not (baseline / "feedbot" / "__init__.py").is_file():
+        parser.error(f"{baseline}: no feedbot package there")
     ensure_urlwatch()
     rounds = []
     for round_ in range(args.repeat):
-        rounds.append(one_round(args.pages, args.changed, args.seed, round_))
+        rounds.append(one_round(args.pages, args.changed, args.seed, round_, baseline))
         r = rounds[-1]
         print(
             f"  round {round_ + 1}: load {r['load']:.2f}; "
@@ -278,18 +311,29 @@ def main(argv: list[str] | None = None) -> int:
         f"feedbot start-up (import feedbot.cli) {startup_seconds():.3f} s"
     )
     print()
-    print("| pass | feedbot | urlwatch | feedbot pages/s ÷ urlwatch pages/s |")
-    print("|---|---|---|---|")
+    programs = ["feedbot", *(["baseline"] if baseline else []), "urlwatch"]
+    names = {"feedbot": "feedbot", "baseline": "baseline feedbot", "urlwatch": "urlwatch"}
+    print(
+        "| pass | "
+        + " | ".join(names[p] for p in programs)
+        + " | "
+        + " | ".join(f"{names[p]} pages/s ÷ urlwatch pages/s" for p in programs[:-1])
+        + " |"
+    )
+    print("|---" * (1 + 2 * len(programs) - 1) + "|")
     for label, key in (
         ("every page new", "new"),
         ("unchanged re-poll (304)", "unchanged"),
         (f"{args.changed} of {pages} pages changed", "changed"),
     ):
-        fb, uw = med[f"feedbot_{key}"], med[f"urlwatch_{key}"]
-        print(
-            f"| {label} | {pages / fb:.0f} pages/s ({fb:.2f} s) | {pages / uw:.0f} pages/s "
-            f"({uw:.2f} s) | {uw / fb:.2f} |"
-        )
+        cells = [
+            f"{pages / med[f'{p}_{key}']:.0f} pages/s ({med[f'{p}_{key}']:.2f} s, "
+            f"CPU {med[f'{p}_{key}_cpu']:.2f} s)"
+            for p in programs
+        ]
+        uw = med[f"urlwatch_{key}"]
+        ratios = [f"{uw / med[f'{p}_{key}']:.2f}" for p in programs[:-1]]
+        print(f"| {label} | " + " | ".join(cells + ratios) + " |")
     return 0
 
 

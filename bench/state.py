@@ -3,6 +3,9 @@ against one feed of 1k, 10k, 100k and 1M entries (issue 17).
 
     python -m bench state [--sizes 1000,10000,100000,1000000] [--repeat 3] [--keep DIR]
 
+The sizes are built first; then the measurements take turns, size after size in every round, so
+that the load of a shared machine weighs on each size alike.
+
 For each size the state is built fast, without running a page per ten entries: stories are
 generated (half English, half Chinese, words and characters drawn with Zipf's law from large
 vocabularies, so unrelated stories share common words and phrases as real ones do), identified
@@ -255,49 +258,64 @@ def run_page(work: Path, stories: list[Story], size: int, kind: str) -> Measured
     return Measured(size=size, kind=kind, **values)
 
 
-def measure_size(size: int, repeat: int, seed: int, keep: Path | None) -> list[Measured]:
-    base = keep or Path(tempfile.mkdtemp(prefix="feedbot-state-bench-"))
+@dataclass
+class Prepared:
+    """A built state of one size and where its next pages' stories start."""
+
+    size: int
+    work: Path
+    serial: int  # the next new story's serial
+    edits: int  # the next edit's serial
+    newest: int  # the newest stored story not edited yet
+
+
+def prepare_size(size: int, seed: int, base: Path) -> Prepared:
+    """Build (or reuse, with --keep) the state of ``size`` entries and run the warm-up page."""
     work = base / f"n{size}"
     text = Text(seed)
-    try:
-        if not (work / "state" / "feedbot.sqlite3").exists():
-            shutil.rmtree(work, ignore_errors=True)
-            work.mkdir(parents=True)
-            seconds = build(work, size, seed)
-            print(f"  [{size:,}] state built in {seconds:.1f} s", file=sys.stderr, flush=True)
-        else:
-            write_config(work)
-        serial = 10**8 + size  # new stories get serials no stored story has
-        marker = work / "next-serial"
-        if marker.exists():
-            serial = int(marker.read_text())
-        edits = serial
-        results = []
-        # warm-up: the feed file is written once, as it is in use
-        run_page(work, [story(text, serial + i) for i in range(PAGE_ITEMS)], size, "warm-up")
-        serial += PAGE_ITEMS
-        newest = size - 1
-        for _ in range(repeat):
-            fresh = [story(text, serial + i) for i in range(PAGE_ITEMS)]
-            serial += PAGE_ITEMS
-            results.append(run_page(work, fresh, size, "new"))
-            originals = [story(text, newest - i) for i in range(PAGE_ITEMS)]
-            newest -= PAGE_ITEMS
-            changed = [edited(text, s, edits + i) for i, s in enumerate(originals)]
-            edits += PAGE_ITEMS
-            results.append(run_page(work, changed, size, "edited"))
-            for r in results[-2:]:
-                print(
-                    f"  [{size:,}] {r.kind}: {r.seconds:.3f} s (cpu {r.cpu_seconds:.3f} s), "
-                    f"{r.maxrss_mb:.0f} MB, new {r.new}, updated {r.updated}",
-                    file=sys.stderr,
-                    flush=True,
-                )
-        marker.write_text(str(serial))
-        return results
-    finally:
-        if keep is None:
-            shutil.rmtree(base, ignore_errors=True)
+    if not (work / "state" / "feedbot.sqlite3").exists():
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        seconds = build(work, size, seed)
+        print(f"  [{size:,}] state built in {seconds:.1f} s", file=sys.stderr, flush=True)
+    else:
+        write_config(work)
+    serial = 10**8 + size  # new stories get serials no stored story has
+    marker = work / "next-serial"
+    if marker.exists():
+        serial = int(marker.read_text())
+    newest = size - 1
+    edited_marker = work / "next-edit"
+    if edited_marker.exists():
+        newest = int(edited_marker.read_text())
+    # warm-up: the feed file is written once, as it is in use
+    run_page(work, [story(text, serial + i) for i in range(PAGE_ITEMS)], size, "warm-up")
+    serial += PAGE_ITEMS
+    return Prepared(size, work, serial, serial, newest)
+
+
+def measure_round(state: Prepared, seed: int) -> list[Measured]:
+    """One page of new stories and one of edits of the newest stored ones, against ``state``."""
+    text = Text(seed)
+    fresh = [story(text, state.serial + i) for i in range(PAGE_ITEMS)]
+    state.serial += PAGE_ITEMS
+    results = [run_page(state.work, fresh, state.size, "new")]
+    originals = [story(text, state.newest - i) for i in range(PAGE_ITEMS)]
+    state.newest -= PAGE_ITEMS
+    changed = [edited(text, s, state.edits + i) for i, s in enumerate(originals)]
+    state.edits += PAGE_ITEMS
+    results.append(run_page(state.work, changed, state.size, "edited"))
+    (state.work / "next-serial").write_text(str(max(state.serial, state.edits)))
+    (state.work / "next-edit").write_text(str(state.newest))
+    for r in results:
+        print(
+            f"  [{state.size:,}] {r.kind}: {r.seconds:.3f} s (cpu {r.cpu_seconds:.3f} s), "
+            f"{r.maxrss_mb:.0f} MB, new {r.new}, updated {r.updated}, load "
+            f"{os.getloadavg()[0]:.2f}",
+            file=sys.stderr,
+            flush=True,
+        )
+    return results
 
 
 def table(results: list[Measured]) -> str:
@@ -319,14 +337,18 @@ def table(results: list[Measured]) -> str:
                 cells.append(f"{median:.0f} {unit}" if unit == "MB" else f"{median:.3f} {unit}")
             lines.append(f"| page of {kind} items: {label} | " + " | ".join(cells) + " |")
     for kind in ("new", "edited"):
-        first = statistics.median(
-            r.seconds for r in results if r.size == sizes[0] and r.kind == kind
-        )
-        last = statistics.median(
-            r.seconds for r in results if r.size == sizes[-1] and r.kind == kind
-        )
+        ratios = []
+        for field in ("seconds", "cpu_seconds"):
+            first = statistics.median(
+                getattr(r, field) for r in results if r.size == sizes[0] and r.kind == kind
+            )
+            last = statistics.median(
+                getattr(r, field) for r in results if r.size == sizes[-1] and r.kind == kind
+            )
+            ratios.append(last / first)
         lines.append(
-            f"\n{kind}: {sizes[-1]:,} entries / {sizes[0]:,} entries = {last / first:.2f}x (median time)"
+            f"\n{kind}: {sizes[-1]:,} entries / {sizes[0]:,} entries = {ratios[0]:.2f}x "
+            f"(median time), {ratios[1]:.2f}x (median CPU)"
         )
     return "\n".join(lines)
 
@@ -348,9 +370,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", help="also write the measurements to this JSON file")
     args = parser.parse_args(argv)
     results: list[Measured] = []
-    for size in (int(s) for s in args.sizes.split(",")):
-        print(f"  [{size:,}] load: {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
-        results += measure_size(size, args.repeat, args.seed, args.keep)
+    base = args.keep or Path(tempfile.mkdtemp(prefix="feedbot-state-bench-"))
+    try:
+        states = []
+        for size in (int(s) for s in args.sizes.split(",")):
+            print(f"  [{size:,}] load: {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
+            states.append(prepare_size(size, args.seed, base))
+        # the sizes take turns, round after round: the machine's load (shared with others) then
+        # weighs on every size alike, and the ratios compare pages measured side by side
+        for _ in range(args.repeat):
+            for state in states:
+                results += measure_round(state, args.seed)
+    finally:
+        if args.keep is None:
+            shutil.rmtree(base, ignore_errors=True)
     print(table(results))
     if args.json:
         Path(args.json).write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
 from .clock import utcnow
@@ -27,8 +28,10 @@ from .logfmt import JsonFormatter, text_formatter
 from .model import RenderMode, RunResult, Split, SplitMode
 from .redact import ScrubFilter
 from .run import check_state, run_once, split_options
-from .split.explain import Explanation
 from .store import Store, read_state_error
+
+if TYPE_CHECKING:
+    from .split.explain import Explanation
 
 log = logging.getLogger("feedbot")
 DEFAULT_CONFIG = "feedbot.toml"

@@ -101,6 +101,9 @@ class Config:
     lock_timeout: float = 60.0
     base_url: str | None = None
     concurrency: int = DEFAULT_CONCURRENCY  # sources fetched at the same time
+    # worker processes that split, identify and sanitise pages (feedbot.pool): None = one per
+    # core, 0 = none (the worker threads do it)
+    processes: int | None = None
     host_concurrency: int = 2  # requests at the same time to one host (host:port)
     host_interval: float = 1.0  # seconds between the starts of two requests to one host
     request_timeout: float = 60.0  # wall-clock seconds for one request, headers and body
@@ -588,6 +591,10 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
         settings.fail("lock_timeout", "must not be negative")
     concurrency = settings.positive("concurrency", int, default["concurrency"])
     host_concurrency = settings.positive("host_concurrency", int, default["host_concurrency"])
+    processes = settings.get("processes", int, default["processes"])
+    if processes is not None and processes < 0:
+        settings.fail("processes", "must be 0 (none: the worker threads split pages) or more")
+        processes = default["processes"]
     host_interval = _seconds(settings, "host_interval", default["host_interval"])
     request_timeout = _seconds(settings, "request_timeout", default["request_timeout"])
     source_timeout = _seconds(settings, "source_timeout", default["source_timeout"])
@@ -643,6 +650,7 @@ def parse_config(path: Path, data: dict[str, Any]) -> Config:
         sources=sources,
         feeds=feeds,
         concurrency=concurrency,
+        processes=processes,
         host_concurrency=host_concurrency,
         host_interval=host_interval,
         request_timeout=request_timeout,

@@ -115,4 +115,13 @@ class LockError(FeedbotError):
 
 
 class RenderError(FeedbotError):
-    """A feed could not be rendered or written."""
+    """A feed could not be rendered or written. ``documents`` and ``feeds``: the documents that
+    could not be written and the feeds they belong to, when the error says (empty: all those the
+    operation concerned)."""
+
+    def __init__(
+        self, message: str, *, documents: tuple[str, ...] = (), feeds: tuple[str, ...] = ()
+    ) -> None:
+        super().__init__(message)
+        self.documents = documents
+        self.feeds = feeds

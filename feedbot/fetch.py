@@ -122,15 +122,39 @@ def retry_after(value: str | None, now: datetime) -> float | None:
     return max(0.0, (when - now).total_seconds())
 
 
+class _NoCredentials(requests.auth.AuthBase):
+    """What ~/.netrc holds for a host that it does not name: nothing to add to the request."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
+_NO_CREDENTIALS = _NoCredentials()
+
+
 class EnvironmentOnce(requests.Session):
     """A session that reads the environment's settings for a host (proxies and NO_PROXY, the CA
-    bundle variables) once, the first time it asks that host, instead of on every request: requests
-    walks every environment variable per request for them, a good part of a short fetch's CPU.
-    The answer is requests' own (``merge_environment_settings``), kept per scheme and host."""
+    bundle variables, the credentials ~/.netrc gives it) once, the first time it asks that host,
+    instead of on every request: requests walks every environment variable per request for them
+    and looks for ~/.netrc on the disk, a good part of a short fetch's CPU. The answers are
+    requests' own (``merge_environment_settings``, ``get_netrc_auth``), kept per scheme and host."""
 
     def __init__(self) -> None:
         super().__init__()
         self._per_host: dict[tuple[str, str], dict[str, Any]] = {}
+        self._netrc: dict[tuple[str, str], Any] = {}
+
+    def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+        parts = urlsplit(str(request.url))
+        # a URL with credentials of its own: requests' way, untouched (they count only when the
+        # request has no other auth, and ~/.netrc's come first)
+        if self.trust_env and not request.auth and not self.auth and "@" not in parts.netloc:
+            key = (parts.scheme, parts.netloc)
+            if key not in self._netrc:
+                self._netrc[key] = requests.utils.get_netrc_auth(str(request.url))
+            # a truthy auth: requests does not look in ~/.netrc again for this request
+            request.auth = self._netrc[key] or _NO_CREDENTIALS
+        return super().prepare_request(request)
 
     def merge_environment_settings(
         self, url: Any, proxies: Any, stream: Any, verify: Any, cert: Any
@@ -591,6 +615,10 @@ class Fetcher:
         with response:
             status = response.status_code
             if status == 304:
+                # a 304 has no body: reading it (nothing; urllib3 reads no byte of a 304) hands
+                # the connection back to the pool for the next request — left unread, the
+                # response's close closed it, and a re-poll paid a new connection per page
+                _ = response.content
                 raise NotModified(url)
             if status in RETRY_STATUSES:
                 after = retry_after(response.headers.get("Retry-After"), self.now())

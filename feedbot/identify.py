@@ -36,6 +36,15 @@ _INVISIBLE = re.compile(
 # (a CJK character or a run of word characters) kept apart, so re-tokenising a stored body gives
 # what tokenising its text gives (the similarity-index migration relies on it).
 _TOKEN = re.compile(f"[{CJK_CHARS}]|[^\\W_{CJK_CHARS}]+")
+# The same tokens, found faster (the regular expression above, tried at every character, was a
+# third of identifying a page): an ASCII text is its runs of letters and digits, which translate
+# and split find in C; any other text is cut into the stretches no token crosses — runs of letters
+# and digits of any script, and single CJK characters Python does not count as letters (U+309B,
+# Extension H) — and a stretch of CJK alone is its characters. tests/test_identify.py checks that
+# tokens() equals _TOKEN.findall on every text.
+_ASCII_GAPS = str.maketrans({c: " " for c in range(128) if not chr(c).isalnum()})
+_STRETCH = re.compile(f"[^\\W_]+|[{CJK_CHARS}]")
+_NOT_CJK = re.compile(f"[^{CJK_CHARS}]")
 # Bits of a page that change on every visit without the story changing.
 BUILTIN_VOLATILE = (
     r"\d+\s*(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?)\s+ago",
@@ -71,6 +80,11 @@ def _cc() -> Any:
     return _converter
 
 
+def prepare() -> None:
+    """Load OpenCC and its dictionaries now (worker processes forked after this share them)."""
+    _cc()
+
+
 def fold(text: str) -> str:
     """Display-independent form: NFKC, no invisible controls, Simplified script, case folded,
     white space collapsed. Punctuation is kept (see :func:`squash`)."""
@@ -85,6 +99,8 @@ def _fold_short(text: str) -> str:
 
 
 def _fold(text: str) -> str:
+    if text.isascii():  # NFKC, the invisible controls and OpenCC leave it as it is
+        return " ".join(text.lower().split())
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
     if not text.isascii() and CJK.search(text):
@@ -124,8 +140,18 @@ def normalise_body(body_text: str, volatile: Sequence[str] = ()) -> str:
 
 def tokens(text: str) -> list[str]:
     """CJK characters one by one, other scripts run by run of letters and digits (already folded
-    text): a token never holds a CJK character and anything else."""
-    return _TOKEN.findall(text)
+    text): a token never holds a CJK character and anything else. ``_TOKEN.findall(text)``."""
+    if text.isascii():
+        return text.translate(_ASCII_GAPS).split()
+    out: list[str] = []
+    for stretch in _STRETCH.findall(text):
+        if stretch.isascii():
+            out.append(stretch)
+        elif _NOT_CJK.search(stretch) is None:
+            out.extend(stretch)
+        else:
+            out.extend(_TOKEN.findall(stretch))
+    return out
 
 
 def link_target(link: str | None, page_url: str | None) -> str:

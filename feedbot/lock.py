@@ -16,6 +16,23 @@ from types import TracebackType
 
 from .errors import LockError
 
+# The descriptors of the locks this process holds. A child forked while one is held (a run's
+# worker processes: feedbot.pool) would share the lock with us — flock belongs to the open file,
+# which fork duplicates — and keep it after we die until it exits itself: the child closes its
+# copies at once (the lock stays ours; it goes when our last descriptor does).
+_HELD: set[int] = set()
+
+
+def _forget_in_child() -> None:
+    for fd in list(_HELD):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_in_child)
+
 
 class RunLock:
     """An exclusive advisory lock on ``state_dir/feedbot.lock``; released when the process dies."""
@@ -36,6 +53,7 @@ class RunLock:
         while True:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                _HELD.add(self.fd)
                 with contextlib.suppress(OSError):  # the pid is a courtesy; on a full disk, skip it
                     os.ftruncate(self.fd, 0)
                     os.write(self.fd, f"{os.getpid()} {self.role}\n".encode())
@@ -74,6 +92,7 @@ class RunLock:
 
     def release(self) -> None:
         if self.fd >= 0:
+            _HELD.discard(self.fd)
             fcntl.flock(self.fd, fcntl.LOCK_UN)
             os.close(self.fd)
             self.fd = -1

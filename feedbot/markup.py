@@ -20,8 +20,6 @@ import re
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-import markdown
-
 from .model import PageFormat
 
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -334,6 +332,8 @@ def markdown_page(text: str) -> str:
     function in a child process with a time and memory limit."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     matter = front_matter(text)
+    import markdown  # on first use: a run of HTML pages never needs it
+
     body = markdown.markdown(strip_mdx(matter.body), extensions=["extra"])
     lang = f' lang="{html.escape(matter.lang)}"' if matter.lang else ""
     head = '<meta charset="utf-8">'

@@ -267,6 +267,23 @@ class SourceRun:
 
 
 @dataclass(frozen=True)
+class RunRecord:
+    """What the store records of one run of a source (:meth:`feedbot.store.Store.record_runs`).
+    ``page_items``: how many items its page gave (None when the page was not modified: as many as
+    the run before; a failed run counts none)."""
+
+    source: str
+    now: datetime
+    ok: bool
+    result: str  # "ok", "not modified" or "error"
+    error: str | None = None
+    error_kind: str | None = None
+    new: int = 0
+    updated: int = 0
+    page_items: int | None = None
+
+
+@dataclass(frozen=True)
 class RunResult:
     """The result of processing one source once."""
 

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from . import websub
 from .config import Config
-from .decide import marks_updates
+from .errors import RenderError
 from .model import EntryRow
 from .render import RENDERERS, FeedMeta, archive_filename, feed_filename, render_atom
 from .store import Store
@@ -30,12 +30,15 @@ log = logging.getLogger("feedbot")
 Ping = Callable[..., bool]  # websub.publish's signature: (hub, topics, *, user_agent, timeout)
 
 
-def sink_for(config: Config, store: Store, now: Callable[[], datetime]) -> FeedSink:
+def sink_for(
+    config: Config, store: Store, now: Callable[[], datetime], *, writers: int = 0
+) -> FeedSink:
     """Where a run publishes: into the shared state when it is PostgreSQL (every node serves the
-    same bytes, stamped by the run's clock ``now``), else the files in ``feeds_dir``."""
+    same bytes, stamped by the run's clock ``now``), else the files in ``feeds_dir`` (written by
+    ``writers`` background threads: see :class:`feedbot.write.FileSink`)."""
     if store.postgres:
         return StateSink(lambda: nullcontext(store), now)
-    return FileSink(config.feeds_dir)
+    return FileSink(config.feeds_dir, writers=writers)
 
 
 class Publisher:
@@ -53,6 +56,9 @@ class Publisher:
         self.store = store
         self.sink: FeedSink = sink if sink is not None else FileSink(config.feeds_dir)
         self.ping = ping  # None: websub.publish
+        self._unsettled: list[str] = []  # feeds written, not yet durable and still pending
+        self._documents: dict[str, str] = {}  # document -> feed, of the unsettled feeds
+        self._pings: list[tuple[str, list[str]]] = []  # (hub, URLs) to tell once durable
 
     def needs_publishing(self, feed: str, *, changed: bool = False) -> bool:
         """Whether ``feed`` must be written: ``changed`` (its entries changed in this run), pending
@@ -63,19 +69,57 @@ class Publisher:
             not self.sink.exists(feed_filename(feed, fmt)) for fmt in self.config.feed(feed).formats
         )
 
-    def publish_if_needed(self, feed: str, *, changed: bool = False) -> list[str] | None:
+    def publish_if_needed(
+        self, feed: str, *, changed: bool = False, defer: bool = False
+    ) -> list[str] | None:
         """Write ``feed`` when :meth:`needs_publishing`; the documents written (None: not needed).
-        Raises RenderError when a document cannot be rendered or written (the feed stays pending,
-        for the next run), StoreError when the pending mark cannot be cleared."""
+        Its pending mark is cleared once the documents are durable: at once, or with ``defer`` at
+        the next :meth:`settle` (one directory fsync and one transaction for many feeds). Raises
+        RenderError when a document cannot be rendered or written (the feed stays pending, for
+        the next run), StoreError when the pending mark cannot be cleared."""
         if not self.needs_publishing(feed, changed=changed):
             return None
         written = self.publish(feed)
-        self.store.feed_written(feed)
+        self._unsettled.append(feed)
+        self._documents.update((document, feed) for document in written)
+        if not defer:
+            self.settle()
         return written
+
+    def settle(self) -> None:
+        """Make the documents written so far durable, then clear the pending marks of their feeds
+        (in that order: see :mod:`feedbot.write`) and tell their hubs. Raises RenderError naming
+        the feeds whose documents could not be written (they stay pending; the others are
+        settled), StoreError when the marks cannot be cleared."""
+        if not self._unsettled:
+            return
+        feeds, self._unsettled = self._unsettled, []
+        documents, self._documents = self._documents, {}
+        pings, self._pings = self._pings, []
+        try:
+            self.sink.sync()
+        except RenderError as exc:
+            failed = (
+                {documents.get(name, "") for name in exc.documents}
+                if exc.documents
+                else set(feeds)  # the folder could not be synced: nothing is durable
+            )
+            self.store.feeds_written([feed for feed in feeds if feed not in failed])
+            raise RenderError(
+                str(exc), documents=exc.documents, feeds=tuple(sorted(failed))
+            ) from None
+        self.store.feeds_written(feeds)
+        for hub, urls in pings:
+            (self.ping or websub.publish)(
+                hub, urls, user_agent=self.config.user_agent, timeout=self.config.connect_timeout
+            )
 
     def publish(self, name: str) -> list[str]:
         """Render one feed in each of its formats and its full archive pages; write the documents
-        whose bytes changed, and ping the feed's hub when any did. Returns the names written."""
+        whose bytes changed (the feed's hub is told when any did, at :meth:`settle`). Returns the
+        names written."""
+        from .decide import marks_updates  # imported when a feed is written, not at start-up
+
         feed = self.config.feed(name)
         entries = self._public(self.store.feed_entries(name, feed.entries))
         if not entries:
@@ -109,11 +153,9 @@ class Publisher:
             if self.sink.write_if_changed(filename, RENDERERS[fmt](meta, entries)):
                 written.append(filename)
         if written and feed.websub_hub and self.config.base_url:
-            (self.ping or websub.publish)(
-                feed.websub_hub,
-                [self._url(f) for f in written if ".archive-" not in f],
-                user_agent=self.config.user_agent,
-                timeout=self.config.connect_timeout,
+            # the hub is told at :meth:`settle`, once the documents are durable: it fetches them
+            self._pings.append(
+                (feed.websub_hub, [self._url(f) for f in written if ".archive-" not in f])
             )
         return written
 
@@ -135,6 +177,8 @@ class Publisher:
         page written ends (the store remembers it), not from the first entry. Returns the number of
         full pages, the entries after the last of them (fewer than ``entries``) and the names of
         the pages written now."""
+        from .decide import marks_updates
+
         feed = self.config.feed(name)
         written: list[str] = []
         page, last = self.store.archive_pages(name)
@@ -160,5 +204,6 @@ class Publisher:
                     filename, render_atom(meta, self._public(rows)[::-1])
                 ):
                     written.append(filename)
+                    self.sink.sync()  # recorded as written for good only once it is durable
             self.store.archive_page_written(name, page, end)
             last = end

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Collection, Iterable
+from functools import lru_cache
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 # Query parameters that carry credentials by the names APIs and feed services give them; a
@@ -47,6 +48,15 @@ _TRAILING = ".,:;!?)]}"
 
 
 def _names(secret_params: Iterable[str]) -> frozenset[str]:
+    if isinstance(secret_params, tuple):
+        return _tuple_names(secret_params)
+    return frozenset(name.lower() for name in secret_params)
+
+
+@lru_cache(maxsize=16)
+def _tuple_names(secret_params: tuple[str, ...]) -> frozenset[str]:
+    """:func:`_names` of a tuple (the configured list), worked out once: feeds show thousands of
+    URLs per run."""
     return frozenset(name.lower() for name in secret_params)
 
 
@@ -54,6 +64,8 @@ def public_url(url: str, secret_params: Collection[str] = SECRET_PARAMS) -> str:
     """``url`` without user-info and without the query parameters named in ``secret_params``
     (compared without case, percent-decoded); everything else byte for byte as it was. A URL that
     does not parse is returned with anything that looks like user-info cut out."""
+    if "@" not in url and "?" not in url:
+        return url  # no user-info, no query: nothing to hide (the common case, without parsing)
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises ValueError on a malformed port

@@ -13,8 +13,10 @@ the thread that opened it, and the result does not depend on which source answer
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,14 +27,13 @@ from typing import TYPE_CHECKING
 
 from .clock import utcnow
 from .config import Config, SourceConfig
-from .decide import DEFAULT as DEFAULT_THRESHOLDS
-from .decide import decide
 from .errors import (
     ErrorKind,
     ExtractError,
     FeedbotError,
     FetchError,
     NotModified,
+    RenderError,
     SourceError,
     StoreError,
 )
@@ -45,11 +46,13 @@ from .model import (
     PageFormat,
     Prepared,
     RenderMode,
+    RunRecord,
     RunResult,
     SourceKind,
     Split,
     Validators,
 )
+from .pool import MIN_SOURCES, PagePool, wanted
 from .publish import Publisher, sink_for
 from .redact import SECRET_PARAMS, public_url
 from .render import feed_filename, item_link
@@ -61,9 +64,10 @@ if TYPE_CHECKING:
     from .split import SplitOptions
 
 log = logging.getLogger("feedbot")
-# Start-up: a run where nothing changed (every page 304) splits, identifies, sanitises and renders
-# nothing, so the modules that do (lxml, BeautifulSoup, OpenCC, nh3, feedgen) are imported where
-# they are first needed, not when feedbot starts.
+# Start-up: a run where nothing changed (every page 304) splits, identifies, decides, sanitises and
+# renders nothing, so the modules that do (lxml, BeautifulSoup, OpenCC, nh3, feedgen, decide and
+# identify with their patterns, multiprocessing) are imported where they are first needed, not
+# when feedbot starts.
 
 
 def split_options(source: SourceConfig, page: Page | None = None) -> SplitOptions:
@@ -203,6 +207,26 @@ def fetch_page(
     )
 
 
+def process_page(
+    source: SourceConfig, page: Page, secret_params: Sequence[str] = SECRET_PARAMS
+) -> tuple[Split, tuple[Identified, ...], tuple[str, ...]]:
+    """The pure work on a fetched page: split (an ExtractError when it yields nothing), identify,
+    sanitise. In a worker process when the run has a :class:`~feedbot.pool.PagePool`."""
+    split = split_or_fail(source, page)
+    identified = identify_split(source, split, page.final_url)
+    return split, identified, sanitise_items(identified, page, secret_params)
+
+
+def prepare_workers() -> None:
+    """What :func:`process_page` needs, loaded in the parent before worker processes are forked
+    (they share it and import nothing): the splitter, the identifier with its OpenCC converter,
+    the sanitiser."""
+    from . import identify, sanitize, split
+
+    del sanitize, split
+    identify.prepare()
+
+
 def _fetch_and_split(
     fetcher: Fetcher,
     source: SourceConfig,
@@ -210,12 +234,14 @@ def _fetch_and_split(
     cached: Validators | None,
     started: float | None = None,
     secret_params: Sequence[str] = SECRET_PARAMS,
+    pages: PagePool | None = None,
 ) -> PageResult:
     try:
         page = fetch_page(fetcher, source, url, cached, started)
-        split = split_or_fail(source, page)
-        identified = identify_split(source, split, page.final_url)
-        cleaned = sanitise_items(identified, page, secret_params)
+        if pages is None:
+            split, identified, cleaned = process_page(source, page, secret_params)
+        else:
+            split, identified, cleaned = pages.run(process_page, source, page, secret_params)
         return PageResult(url, page=page, split=split, identified=identified, cleaned=cleaned)
     except NotModified:
         return PageResult(url, not_modified=True)
@@ -223,14 +249,15 @@ def _fetch_and_split(
         return PageResult(url, error=exc)
 
 
-def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
+def collect(fetcher: Fetcher, plan: Plan, pages: PagePool | None = None) -> Fetched:
     """Fetch, decode and split one source (for an index source: the index and the pages it leads
-    to). Touches the network only, never the store, so it may run in a worker thread."""
+    to). Touches the network only, never the store, so it may run in a worker thread; the pure
+    work on each page is done in ``pages``' worker processes when there are any."""
     started = time.monotonic()
     source = plan.source
     if source.kind is not SourceKind.INDEX:
         result = _fetch_and_split(
-            fetcher, source, source.url, plan.validators, None, plan.secret_params
+            fetcher, source, source.url, plan.validators, None, plan.secret_params, pages
         )
         return Fetched(source, pages=(result,), seconds=time.monotonic() - started)
     index: Page | None = None
@@ -260,13 +287,13 @@ def collect(fetcher: Fetcher, plan: Plan) -> Fetched:
         recheck=timedelta(seconds=source.recheck),
         now=plan.now,
     )
-    pages = tuple(
+    results = tuple(
         _fetch_and_split(
-            fetcher, source, url, plan.page_validators.get(url), begun, plan.secret_params
+            fetcher, source, url, plan.page_validators.get(url), begun, plan.secret_params, pages
         )
         for url in chosen
     )
-    return Fetched(source, pages=pages, index=index, seconds=time.monotonic() - started)
+    return Fetched(source, pages=results, index=index, seconds=time.monotonic() - started)
 
 
 @dataclass
@@ -295,8 +322,9 @@ class Runner:
         return Plan(source, now, validators, known, page_validators, secret)
 
     def finish(self, fetched: Fetched) -> RunResult:
-        """Identify, decide and store what a worker brought back; record and log the run (main
-        thread). Never raises for a source's fault."""
+        """Identify, decide and store what a worker brought back; log the run (main thread).
+        Never raises for a source's fault. The run is recorded once its feed is published
+        (:func:`record`)."""
         source = fetched.source
         started = time.monotonic()
         try:
@@ -316,26 +344,6 @@ class Runner:
         if result.error:
             # credentials in a URL never reach the log, the state or the CLI's output
             result = replace(result, error=self.config.scrub(result.error))
-        try:
-            self.store.record_run(
-                source.name,
-                now=self.now(),
-                ok=result.ok,
-                result="not modified" if result.not_modified else ("ok" if result.ok else "error"),
-                error=result.error,
-                error_kind=result.error_kind,
-                new=result.new,
-                updated=result.updated,
-                page_items=None
-                if result.not_modified
-                else result.new + result.updated + result.unchanged,
-            )
-        except StoreError as exc:
-            if exc.kind is not ErrorKind.STORE:
-                raise
-            log.warning("source %s: cannot record the run: %s", source.name, exc)
-        except Exception as exc:  # recording the run must never hide the run's own result
-            log.warning("source %s: cannot record the run: %s", source.name, exc)
         level = logging.ERROR if not result.ok else logging.INFO
         values = {
             "source": source.name,
@@ -463,6 +471,9 @@ class Runner:
         first unless a worker did: ``cleaned`` is each identified item's sanitised HTML).
         ``linked_as`` is the URL an index source linked the page by: the page is then remembered as
         processed."""
+        from .decide import DEFAULT as DEFAULT_THRESHOLDS
+        from .decide import decide
+
         feed = self.config.feed(source.feed)
         if not identified:
             identified = identify_split(source, split, page.final_url)
@@ -522,7 +533,7 @@ def _publish(
     sources into errors (in place)."""
     changed = any(results[i].new or results[i].updated for i in mine)
     try:
-        written = publisher.publish_if_needed(feed, changed=changed)
+        written = publisher.publish_if_needed(feed, changed=changed, defer=True)
     except StoreError:
         raise  # the documents are written but the state cannot record it: that ends the run
     except FeedbotError as exc:  # a document could not be rendered or written
@@ -536,6 +547,90 @@ def _publish(
         log.info(
             "feed=%s written=%s", feed, ",".join(written), extra={"feed": feed, "written": written}
         )
+
+
+# Feeds published and runs recorded are settled together every this many sources: one fsync of
+# the feeds directory and two transactions for all of them (a directory fsync per feed file and a
+# commit per source's run record were a fifth of a run of 200 sources; bench/README.md, issue 17).
+# A run killed before its sources are settled loses only their run records (and its feeds stay
+# pending, so the next run makes sure of them).
+SETTLE_EVERY = 32
+# Seconds a thread of a run of many sources holds the interpreter lock before another may take it
+# (Python's default: 0.005). The main thread stores and renders with thousands of short SQLite
+# calls, each of which lets the lock go and must take it back from a fetching thread (reading a
+# body, handing a page to the worker processes, taking their results): with the default each
+# return could wait 5 ms. Measured on the 200-page bench (every page new, median of 4, load ~4):
+# 3.5-4.7 s with 0.005, 2.9-3.6 s with 0.0005, 3.8 s with 0.001; the run's CPU time the same.
+SWITCH_INTERVAL = 0.0005
+# Threads that write feed files in a run of many sources (see FileSink): each write ends with an
+# fsync of its file, 2-3 ms on the bench machine's disk, and fsyncs of different files overlap.
+WRITERS = 4
+
+
+def _settle(
+    publisher: Publisher,
+    store: Store,
+    ready: list[int],
+    results: list[RunResult],
+    finished: Sequence[datetime],
+) -> None:
+    """Make the feeds published so far durable and clear their pending marks, then record the
+    runs of their sources (``ready``, emptied); a feed that cannot be written or made durable
+    turns the results of its sources into errors (in place)."""
+    if not ready:
+        return
+    config = publisher.config
+
+    def feeds_of(feeds: Sequence[str]) -> set[str]:
+        return {s.name for s in config.sources if s.feed in feeds}
+
+    try:
+        publisher.settle()
+    except StoreError:
+        raise  # the documents are written but the state cannot record it: that ends the run
+    except RenderError as exc:
+        log.error("feeds %s: %s", ", ".join(exc.feeds) or "?", exc)
+        for i in ready:
+            if not exc.feeds or results[i].source in feeds_of(exc.feeds):
+                results[i] = RunResult(
+                    results[i].source, ok=False, error=str(exc), error_kind=ErrorKind.RENDER
+                )
+    indexes = list(ready)
+    ready.clear()
+    record(store, [run_record(results[i], finished[i]) for i in indexes])
+
+
+def run_record(result: RunResult, now: datetime) -> RunRecord:
+    """What the store records of a source's run (after its feed was published: a feed that could
+    not be written makes the run an error)."""
+    return RunRecord(
+        result.source,
+        now=now,
+        ok=result.ok,
+        result="not modified" if result.not_modified else ("ok" if result.ok else "error"),
+        error=result.error,
+        error_kind=result.error_kind,
+        new=result.new,
+        updated=result.updated,
+        page_items=None if result.not_modified else result.new + result.updated + result.unchanged,
+    )
+
+
+def record(store: Store, records: Sequence[RunRecord]) -> None:
+    """Record the runs; a failure to (a full disk) is logged and never hides the runs' results."""
+    try:
+        store.record_runs(records)
+    except StoreError as exc:
+        if exc.kind is not ErrorKind.STORE:
+            raise
+        log.warning("cannot record the runs of %s: %s", _names(records), exc)
+    except Exception as exc:  # recording the run must never hide the run's own result
+        log.warning("cannot record the runs of %s: %s", _names(records), exc)
+
+
+def _names(records: Sequence[RunRecord]) -> str:
+    names = [r.source for r in records]
+    return ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
 
 
 def fetch_settings(config: Config) -> FetchSettings:
@@ -613,6 +708,8 @@ def run_once(
     try:
         check_state(config)
         with Store(config.store_location) as opened:
+            if len([s for s in config.sources if not names or s.name in names]) >= MIN_SOURCES:
+                opened.checkpoint_in_background()
             clear_state_error(config.state_dir)
             return _run(
                 config, opened, names=names, fetcher=fetcher, now=now, progress=progress, sink=sink
@@ -647,19 +744,36 @@ def _run(
     }
     try:
         runner = Runner(config, store, fetcher, now)
-        publisher = Publisher(config, store, sink or sink_for(config, store, now))
+        own_sink = sink is None
+        if sink is None:
+            # a run of many feeds writes its files in the background (FileSink: the fsyncs
+            # overlap, and the main thread renders the next feed meanwhile)
+            sink = sink_for(
+                config, store, now, writers=WRITERS if len(sources) >= MIN_SOURCES else 0
+            )
+        publisher = Publisher(config, store, sink)
         if len(sources) == 1:
             # one source (a scheduled run): no thread to hand it to, the same steps in order
-            result = runner.finish(collect(fetcher, runner.plan(sources[0])))
-            results.append(result)
-            if progress:
-                progress(result)
-            _publish(publisher, sources[0].feed, [0], results)
+            try:
+                result = runner.finish(collect(fetcher, runner.plan(sources[0])))
+                results.append(result)
+                if progress:
+                    progress(result)
+                finished_at = now()
+                _publish(publisher, sources[0].feed, [0], results)
+                _settle(publisher, store, [0], results, [finished_at])
+            finally:
+                if own_sink:
+                    sink.close()
             prune_feeds(config, store, feeds, newest_seen, now())
             return results
+        # the pure work on each page in worker processes, forked when the first page needs it
+        pages = PagePool(wanted(config.processes, len(sources)), prepare=prepare_workers)
         workers = max(1, min(config.concurrency, len(sources)))
         pool = ThreadPoolExecutor(workers, thread_name_prefix="feedbot-fetch")
         abandoned = False
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(switch, SWITCH_INTERVAL))
         try:
             # A feed is rendered as soon as its last source is stored, while the workers go
             # on fetching: rendering overlaps the network instead of following it.
@@ -675,24 +789,43 @@ def _run(
             window = max(8 * workers, 32)
             futures: dict[int, Future[Fetched]] = {}
             begun: dict[int, float] = {}  # source index -> when a worker took it (monotonic)
+            finished: list[datetime] = []  # source index -> when it was stored
+            ready: list[int] = []  # sources whose feed is published, their runs not yet recorded
             submitted = 0
-            for i in range(len(sources)):  # stored in config order, whoever was first
-                while submitted < min(i + window, len(sources)):
-                    plan = runner.plan(sources[submitted])
-                    futures[submitted] = pool.submit(_timed, fetcher, plan, begun, submitted)
-                    submitted += 1
-                fetched = _wait(futures.pop(i), begun, i, sources[i], config)
-                abandoned = abandoned or (fetched.error is not None and fetched.seconds < 0)
-                result = runner.finish(fetched)
-                results.append(result)
-                if progress:
-                    progress(result)
-                for feed in complete.get(i, ()):
-                    _publish(publisher, feed, members[feed], results)
+            try:
+                for i in range(len(sources)):  # stored in config order, whoever was first
+                    while submitted < min(i + window, len(sources)):
+                        plan = runner.plan(sources[submitted])
+                        futures[submitted] = pool.submit(
+                            _timed, fetcher, plan, begun, submitted, pages
+                        )
+                        submitted += 1
+                    fetched = _wait(futures.pop(i), begun, i, sources[i], config)
+                    abandoned = abandoned or (fetched.error is not None and fetched.seconds < 0)
+                    result = runner.finish(fetched)
+                    results.append(result)
+                    finished.append(now())
+                    if progress:
+                        progress(result)
+                    for feed in complete.get(i, ()):
+                        _publish(publisher, feed, members[feed], results)
+                        ready += members[feed]
+                    if len(ready) >= SETTLE_EVERY:
+                        _settle(publisher, store, ready, results, finished)
+            except BaseException:
+                # what was published is still settled and recorded, as far as the state allows
+                with contextlib.suppress(Exception):
+                    _settle(publisher, store, ready, results, finished)
+                raise
+            _settle(publisher, store, ready, results, finished)
         finally:
             # On an error or Ctrl-C, sources not started yet are dropped, not fetched; a worker
             # given up on is not waited for (it ends at its own fetch deadline).
             pool.shutdown(wait=not abandoned, cancel_futures=True)
+            pages.close(wait=not abandoned)
+            if own_sink:
+                sink.close()
+            sys.setswitchinterval(switch)
         prune_feeds(config, store, feeds, newest_seen, now())
     finally:
         if own_fetcher:
@@ -700,10 +833,12 @@ def _run(
     return results
 
 
-def _timed(fetcher: Fetcher, plan: Plan, begun: dict[int, float], index: int) -> Fetched:
+def _timed(
+    fetcher: Fetcher, plan: Plan, begun: dict[int, float], index: int, pages: PagePool
+) -> Fetched:
     """:func:`collect` in a worker, noting when it began (for the wait in the main thread)."""
     begun[index] = time.monotonic()
-    return collect(fetcher, plan)
+    return collect(fetcher, plan, pages)
 
 
 def _wait(

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedbot.identify import (
+    _TOKEN,
     BUILTIN_VOLATILE,
     fold,
     normalise_body,
@@ -128,6 +129,33 @@ def test_latin_or_digits_glued_to_cjk_are_their_own_token(
     text = "".join(word + "".join(chars) for word, chars in runs)
     expected = [t for word, chars in runs for t in (word, *chars)]
     assert tokens(text) == expected
+
+
+@given(
+    st.one_of(mixed_text, st.text(max_size=80), st.text(alphabet=st.characters(max_codepoint=127)))
+)
+@settings(max_examples=1000, deadline=None)
+def test_the_fast_tokeniser_finds_what_the_pattern_finds(text: str) -> None:
+    """tokens() takes shortcuts (ASCII text, stretches of CJK): the tokens are the pattern's."""
+    assert tokens(text) == _TOKEN.findall(text)
+    assert tokens(text.casefold()) == _TOKEN.findall(text.casefold())
+
+
+def test_the_fast_tokeniser_on_every_cjk_character_and_what_is_not_a_letter() -> None:
+    """Every code point of the CJK ranges (letters or not: U+309B, unassigned Extension H), next
+    to Latin, digits, an underscore and punctuation: the same tokens as the pattern."""
+    for lo, hi, _ in CJK_RANGES:
+        chars = "".join(chr(cp) for cp in range(lo, hi + 1))
+        for text in (chars, f"ab{chars}12_x,{chars[:50]}-é{chars[-50:]}ß"):
+            assert tokens(text) == _TOKEN.findall(text), (hex(lo), hex(hi))
+
+
+def test_fold_of_ascii_text_takes_the_short_way_to_the_same_result() -> None:
+    for text in ("Hello  World\t\n x_Y", "A\x00B\x1cC", "  ", "MiXeD 123 -- ok.", "\x0b\x1f end"):
+        expected = " ".join(
+            unicodedata.normalize("NFKC", text).casefold().split()
+        )  # what the long way gives an ASCII text
+        assert fold(text) == expected
 
 
 # The tokeniser before script boundaries (feedbot up to schema 4), kept to check the migration's claim.

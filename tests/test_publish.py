@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from feedbot.config import Config, load_config
 from feedbot.publish import Publisher
 from feedbot.run import run_once
@@ -39,6 +41,12 @@ class MemorySink:
 
     def exists(self, name: str) -> bool:
         return name in self.documents
+
+    def sync(self) -> None:
+        """A dict is as durable as it gets."""
+
+    def close(self) -> None:
+        """Nothing runs in the background."""
 
     def version(self, name: str) -> Hashable | None:
         document = self.documents.get(name)
@@ -127,3 +135,92 @@ def test_the_file_sink_is_the_feeds_directory(tmp_path: Path) -> None:
     assert document.modified == (tmp_path / "documents" / "f.atom").stat().st_mtime
     assert sink.write_if_changed("f.atom", b"<feed></feed>")
     assert sink.version("f.atom") != document.version
+
+
+def _many(tmp_path: Path, count: int) -> Config:
+    sources = []
+    for i in range(count):
+        page = (FIXTURES / "ukraine-digest-2022-03-06.html").read_bytes()
+        (tmp_path / f"d{i}.html").write_bytes(
+            page.replace("烏克蘭".encode(), f"烏克蘭{i}".encode())
+        )
+        sources.append({"name": f"s{i}", "url": f"d{i}.html", "feed": f"f{i // 2}"})
+    return load_config(write_config(tmp_path, sources, processes=0))
+
+
+def test_a_run_is_recorded_only_once_its_feed_is_written_and_durable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/healthz and `feedbot status` read the run records: a source is never recorded as having
+    run well before its feed file exists, and its feed's pending mark is cleared only after the
+    feeds directory was synced (so a rename a power cut took back is written again)."""
+    config = _many(tmp_path, 70)  # more than one batch of settling
+    events: list[tuple[str, Any]] = []
+    record_runs, feeds_written, sync = Store.record_runs, Store.feeds_written, FileSink.sync
+
+    def recording(self: Store, records: Any) -> None:
+        for r in records:
+            assert (config.feeds_dir / f"{config.source(r.source).feed}.atom").is_file(), r
+        events.append(("recorded", [r.source for r in records]))
+        record_runs(self, records)
+
+    def clearing(self: Store, feeds: Any) -> None:
+        events.append(("cleared", list(feeds)))
+        feeds_written(self, feeds)
+
+    def syncing(self: FileSink) -> None:
+        events.append(("synced", None))
+        sync(self)
+
+    monkeypatch.setattr(Store, "record_runs", recording)
+    monkeypatch.setattr(Store, "feeds_written", clearing)
+    monkeypatch.setattr(FileSink, "sync", syncing)
+    results = run_once(config, now=Clock())
+    assert all(r.ok for r in results) and sum(r.new for r in results) >= 5 * 35
+    recorded = [name for kind, names in events if kind == "recorded" for name in names]
+    assert recorded == [f"s{i}" for i in range(70)]
+    cleared = [feed for kind, feeds in events if kind == "cleared" for feed in feeds]
+    assert cleared == [f"f{i}" for i in range(35)]
+    for n, (kind, _) in enumerate(events):
+        if kind == "cleared":
+            assert events[n - 1][0] == "synced"
+    assert 2 <= sum(kind == "synced" for kind, _ in events) <= 4  # batches, not one per feed
+    with Store(config.db_path) as store:
+        assert not any(store.is_pending(f"f{i}") for i in range(35))
+        assert all(run.result == "ok" for run in store.source_runs().values())
+
+
+def test_a_feed_that_cannot_be_written_records_its_sources_runs_as_errors(tmp_path: Path) -> None:
+    """The pages were stored, but the feed file cannot be written (here: the feeds folder is a
+    file): the run is an error, recorded as one (not "ok" with no feed to show for it)."""
+    config = _config(tmp_path)
+    config.feeds_dir.write_text("not a folder")
+    (result,) = run_once(config, now=Clock())
+    assert not result.ok and result.error_kind == "render"
+    with Store(config.db_path) as store:
+        run = store.source_runs()["ukraine"]
+        assert store.is_pending("ukraine")
+    assert run.result == "error" and run.error_kind == "render" and run.failures == 1
+
+
+def test_a_feed_file_that_cannot_be_written_fails_its_own_sources_only(tmp_path: Path) -> None:
+    """In a run of many feeds their files are written in the background: the one that cannot be
+    written (here a folder stands where its temporary file goes) makes its sources' runs errors
+    and stays pending; every other feed is written, settled and recorded as usual."""
+    config = _many(tmp_path, 10)
+    config.feeds_dir.mkdir()
+    (config.feeds_dir / ".f3.atom.tmp").mkdir()
+    results = run_once(config, now=Clock())
+    failed = [r.source for r in results if not r.ok]
+    assert failed == ["s6", "s7"]  # the sources of f3
+    assert all(r.error_kind == "render" and "f3.atom" in (r.error or "") for r in results[6:8])
+    with Store(config.db_path) as store:
+        assert [f"f{i}" for i in range(5) if store.is_pending(f"f{i}")] == ["f3"]
+        runs = store.source_runs()
+    assert [name for name, run in sorted(runs.items()) if run.result == "error"] == ["s6", "s7"]
+    assert sorted(p.name for p in config.feeds_dir.glob("*.atom")) == [
+        f"f{i}.atom" for i in (0, 1, 2, 4)
+    ]
+    (config.feeds_dir / ".f3.atom.tmp").rmdir()
+    assert all(r.ok for r in run_once(config, now=Clock()))  # nothing changed: f3 caught up
+    assert (config.feeds_dir / "f3.atom").is_file()

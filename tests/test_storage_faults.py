@@ -239,3 +239,29 @@ def test_fault_simulation_is_real(tmp_path: Path, mode: str) -> None:
     assert (target / "old").read_text() == "kept"
     probe = target / "probe"
     assert not probe.exists() or probe.stat().st_size < 100000
+
+
+def test_the_log_is_copied_into_the_database_beside_the_writer(tmp_path: Path) -> None:
+    """A run of many pages checkpoints in the background (its commits no longer stop for it):
+    what it commits reaches the database file while it goes on, not only when it closes."""
+    import time
+
+    from feedbot.store import Store
+
+    path = tmp_path / "state.sqlite3"
+    with Store(path) as store:
+        store.checkpoint_in_background()
+        before = path.stat().st_size
+        for n in range(20):
+            with store.transaction() as db:
+                db.execute(
+                    "INSERT INTO store_settings (name, value) VALUES (?, ?)",
+                    (f"filler{n}", "x" * 100_000),
+                )
+        deadline = time.monotonic() + 10
+        while path.stat().st_size < before + 1_000_000 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert path.stat().st_size >= before + 1_000_000
+        assert store.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    with Store(path) as store:
+        assert store.db.execute("SELECT count(*) FROM store_settings").fetchone()[0] >= 20

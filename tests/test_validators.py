@@ -90,3 +90,74 @@ def test_changed_split_options_take_effect_at_the_next_run(tmp_path: Path, serve
     assert "If-None-Match" not in server.requests[-1][2]
     clock.advance(hours=1)
     assert run_once(config, now=clock)[0].not_modified  # and then its validators apply again
+
+
+def test_a_re_poll_answered_304_keeps_its_connections_open(tmp_path: Path, server: Server) -> None:
+    """Six sources on one host, polled twice; the second time every page answers "304 Not
+    Modified". A 304 has no body, so the connection it came on serves the next request: the
+    re-poll opens at most one connection per fetching thread (it opened one per page)."""
+    clients: list[tuple[int, int]] = []  # (client port, status) of each page request
+
+    def answer(handler: Any) -> None:
+        etag = '"v1"'
+        if handler.headers.get("If-None-Match") == etag:
+            clients.append((handler.client_address[1], 304))
+            handler.send_response(304)
+            handler.send_header("ETag", etag)
+            handler.end_headers()
+            return
+        clients.append((handler.client_address[1], 200))
+        handler.send_response(200)
+        handler.send_header("Content-Type", "text/html; charset=utf-8")
+        handler.send_header("ETag", etag)
+        handler.send_header("Content-Length", str(len(PAGE)))
+        handler.end_headers()
+        handler.wfile.write(PAGE)
+
+    sources = []
+    for i in range(6):
+        server.routes[f"/d{i}"] = Response(handler=answer)
+        sources.append({"name": f"s{i}", "url": server.url(f"/d{i}"), "feed": f"f{i}"})
+    config = load_config(write_config(tmp_path, sources, concurrency=2, host_concurrency=2))
+    clock = Clock()
+    assert all(r.ok and r.new for r in run_once(config, now=clock))
+    clients.clear()
+    results = run_once(config, now=clock)
+    assert all(r.ok and r.not_modified for r in results), [r.error for r in results]
+    assert [status for _, status in clients] == [304] * 6
+    assert len({port for port, _ in clients}) <= 2, clients
+
+
+def test_credentials_from_netrc_are_looked_up_once_per_host_and_still_sent(
+    tmp_path: Path, server: Server, monkeypatch: Any
+) -> None:
+    """requests sends what ~/.netrc holds for a host; feedbot's session reads it once per host,
+    not on every request, and still sends it on every request to that host (and nothing to a host
+    the file does not name)."""
+    import base64
+
+    import requests.sessions
+    import requests.utils
+
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login reader password s3cret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    lookups: list[str] = []
+    real = requests.utils.get_netrc_auth
+
+    def counted(url: str, raise_errors: bool = False) -> Any:
+        lookups.append(url)
+        return real(url, raise_errors)
+
+    monkeypatch.setattr(requests.utils, "get_netrc_auth", counted)
+    monkeypatch.setattr(requests.sessions, "get_netrc_auth", counted)
+    for i in range(3):
+        server.routes[f"/d{i}"] = Response(200, PAGE)
+    sources = [{"name": f"s{i}", "url": server.url(f"/d{i}"), "feed": f"f{i}"} for i in range(3)]
+    config = load_config(write_config(tmp_path, sources, concurrency=1))
+    assert all(r.ok for r in run_once(config, now=Clock()))
+    expected = "Basic " + base64.b64encode(b"reader:s3cret").decode()
+    pages = [headers for _, path, headers in server.requests if path.startswith("/d")]
+    assert len(pages) == 3 and all(h.get("Authorization") == expected for h in pages)
+    assert len(lookups) == 1  # one host, one lookup (robots.txt and the three pages)
