@@ -75,6 +75,48 @@ def test_3_category_headings_give_way_to_the_entries_they_group(
     assert not set(not_items) & set(headlines)
 
 
+def test_2_linked_post_titles_are_no_wrappers_over_the_links_they_round_up() -> None:
+    # a blog home of ten <h1> posts, each a round-up of bold links to other sites' articles
+    headlines = _headlines("de-bildblog-home-20180319")
+    assert len(headlines) == 10
+    assert headlines[0] == "Bolz-Account, Palandt-Tätergedenken, Bitte keine Unfallfotos"
+
+
+def test_2_a_heading_with_no_text_gives_way_to_its_named_sub_headings() -> None:
+    # "Un peu de contenu" wraps three <h3> topics whose names are shorter than it
+    headlines = _headlines("fr-winsos-bookmarks-29")
+    assert headlines[-3:] == ["Développement", "Misc", "Graphisme, design & co"]
+    assert "Un peu de contenu" not in headlines
+
+
+def test_4_sections_of_bare_link_bullets_are_the_stories() -> None:
+    # five emoji-headed ## sections of link bullets, three of them links only
+    assert _headlines("fr-twir-201") == [
+        "⚛️ React",
+        "📱 React-Native",
+        "🇫🇷 En français",
+        "🔀 Autre",
+        "🤭 Fun",
+    ]
+
+
+def test_4_link_entries_under_one_issue_heading_are_the_stories() -> None:
+    # one ## issue heading, three ### parts, 41 numbered entries, most folded by the Markdown
+    # renderer into the paragraph before them ("…\n1. [title](url)")
+    headlines = _headlines("en-devopsish-100")
+    assert len(headlines) == 41
+    assert headlines[:2] == [
+        "Conference: All Things Open 2018",
+        "All Things Open 2018 – Conference Wrap-Up",
+    ]
+
+
+def test_6_numbered_lines_of_a_briefing_are_stories_without_bodies() -> None:
+    headlines = _headlines("zh-60s-dushijie-20230315")
+    assert len(headlines) == 15
+    assert headlines[0].startswith("外交部领事司：3月15日起驻外签证机关恢复审发")
+
+
 def test_4_link_bullets_stay_inside_the_sections_that_hold_them() -> None:
     # six ## topic sections; two of them are round-ups of one-line link bullets
     headlines = _headlines("ru-bem-digest-3")

@@ -208,6 +208,81 @@ class Chooser:
     single_names: list[str] | None  # None: today's decision
     c_rank: float | None = None  # None: chosen by an inner CV
     c_single: float | None = None
+    # how the pages are seen when fitting and when deciding (see ``VIEWS``): "as-is" (every
+    # candidate as it is), "moved" (a family stands for what the outline's moves make of it)
+    train_view: str = "as-is"
+    test_view: str = "as-is"
+
+
+def moved_view(rec: dict[str, Any], key: str = "moved") -> dict[str, Any]:
+    """The page as a chooser that picks the *start* of the outline's moves sees it: each family
+    candidate's outcome is that of the level the moves reach from it; today's own pick (the moves
+    from the best hand score) is no candidate of its own."""
+    out = dict(rec)
+    cands = []
+    for c in rec["cands"]:
+        if c["origin"] == "today":
+            continue
+        c = dict(c)
+        if c["origin"] == "family" and key in c:
+            m = c[key]
+            c.update(
+                heads=m["heads"],
+                hand_single=m["hand_single"],
+                lead=m["lead"],
+                label_level=m["label_level"],
+            )
+            if "f1" in m:
+                c["f1"] = m["f1"]
+        cands.append(c)
+    # the hand-set chooser's own pick is the moves from the best hand score (ties: shorter name)
+    families = [k for k, c in enumerate(cands) if c["origin"] == "family"]
+    best = max(
+        families,
+        key=lambda k: (cands[k]["features"]["hand_score"], -len(cands[k]["name"])),
+        default=None,
+    )
+    for k, c in enumerate(cands):
+        c["today"] = k == best if not rec_is_links(rec) else c["origin"] == "links"
+    out["cands"] = cands
+    return out
+
+
+def rec_is_links(rec: dict[str, Any]) -> bool:
+    """Today's pick is the page's headline links (not a family moved on the outline)."""
+    return any(c["today"] and c["origin"] == "links" for c in rec["cands"])
+
+
+def top_view(k: int) -> Any:
+    """The page with only today's pick, the links and the ``k`` best families by hand score."""
+
+    def view(rec: dict[str, Any]) -> dict[str, Any]:
+        fam = sorted(
+            (c for c in rec["cands"] if c["origin"] == "family"),
+            key=lambda c: -c["features"]["hand_score"],
+        )[:k]
+        keep = {id(c) for c in fam}
+        out = dict(rec)
+        out["cands"] = [
+            c for c in rec["cands"] if id(c) in keep or c["today"] or c["origin"] != "family"
+        ]
+        return out
+
+    return view
+
+
+VIEWS: dict[str, Any] = {
+    "as-is": lambda rec: rec,
+    "moved": moved_view,
+    "moved_up": lambda rec: moved_view(rec, "moved_up"),
+    "moved_down": lambda rec: moved_view(rec, "moved_down"),
+    "top2": top_view(2),
+    "top3": top_view(3),
+}
+
+
+def viewed(data: dict[str, Any], name: str) -> dict[str, Any]:
+    return {key: [VIEWS[name](r) for r in recs] for key, recs in data.items()}
 
 
 def decide(
@@ -296,8 +371,8 @@ def reading(recs: list[dict[str, Any]], decisions: dict[str, tuple[int | None, b
 def cross_validate(data: dict[str, Any], how: Chooser, held_out: str = "loso") -> Reading:
     """Leave one source out: fit on the other sources' pages (every rule on), decide on the held-out
     source's pages as ``held_out`` reads them ("loso": its own rules off; "all": every rule on)."""
-    train_all = data["all"]
-    test = {r["id"]: r for r in data[held_out]}
+    train_all = viewed(data, how.train_view)["all"]
+    test = {r["id"]: r for r in viewed(data, how.test_view)[held_out]}
     by_source: dict[str, list[str]] = defaultdict(list)
     for r in train_all:
         by_source[r["source"]].append(r["id"])
@@ -311,8 +386,8 @@ def cross_validate(data: dict[str, Any], how: Chooser, held_out: str = "loso") -
 
 
 def on_all(data: dict[str, Any], how: Chooser, which: str = "all") -> Reading:
-    ranker, single = fit(data["all"], how)
-    recs = data[which]
+    ranker, single = fit(viewed(data, how.train_view)["all"], how)
+    recs = viewed(data, how.test_view)[which]
     return reading(recs, {r["id"]: decide(r, ranker, single) for r in recs})
 
 
@@ -401,6 +476,13 @@ def compare(data: dict[str, Any]) -> None:
         ),
         "ranker: all structural, fitted single (evidence+shape)": Chooser(
             RANKER_SETS["structural"], SINGLE_SETS["evidence+shape"]
+        ),
+        # the ranker picks where the outline's moves start (each family seen as what they make of it)
+        "ranker: shipped features, moves from its pick": Chooser(
+            SHIPPED, None, c_rank=SHIPPED_C, train_view="moved", test_view="moved"
+        ),
+        "ranker: structural+hand score, moves from its pick": Chooser(
+            RANKER_SETS["structural+hand"], None, train_view="moved", test_view="moved"
         ),
     }
     print(

@@ -6,7 +6,9 @@ Development only (needs numpy and scikit-learn, which feedbot does not depend on
     .venv/bin/python tools/fit_split.py collect      # candidates, features and outcomes per page
     .venv/bin/python tools/fit_split.py ceiling      # the oracle ceiling over today's candidates
     .venv/bin/python tools/fit_split.py pages        # ... page by page, every rule on and LOSO
-    .venv/bin/python tools/fit_split.py cv           # the comparison table (in-sample, CV, arrival)
+    .venv/bin/python tools/fit_split.py cv           # the comparison table (in-sample, CV, arrival;
+                                                     # also rows where the ranker picks where the
+                                                     # outline's moves start: the 'moved' views)
     .venv/bin/python tools/fit_split.py select       # forward selection of the ranker's features
     .venv/bin/python tools/fit_split.py weights      # fit on every page: the table for rules.RANKER
     .venv/bin/python tools/fit_split.py nested       # selection and fit together, cross-validated
@@ -30,16 +32,19 @@ by an inner grouped CV on the training folds only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import statistics
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from feedbot.eval_real import fine_headlines, load_labels, own_rules, page_input, prf
+from feedbot.split import levels as levels_module
 from feedbot.split.assemble import plan_items, plan_single
 from feedbot.split.dom import extract_html, extract_text
 from feedbot.split.levels import Choice, choose, link_list, trim_frames
@@ -80,9 +85,12 @@ def f1(label: dict[str, Any], heads: list[str]) -> float:
     return max(prf(heads, gold)[2], prf(heads, fine_headlines(label))[2])
 
 
-def today_level(page: Any, levels: list[Any]) -> Any:
-    """Today's choice before it is settled: the best score moved on the outline, or the links."""
-    choice = choose(copy.deepcopy(levels), page.chars)
+def today_level(page: Any, levels: list[Any], start: str | None = None) -> Any:
+    """Today's choice before it is settled: the best score (or the family ``start``) moved on the
+    outline, or the links."""
+    copies = copy.deepcopy(levels)
+    first = next((s for s in copies if s.name == start), None) if start else None
+    choice = choose(copies, page.chars, first)
     links = link_list(page.blocks, page.reasons, page.sizes, page.chars)
     if links is not None and (
         choice.level is None
@@ -130,6 +138,36 @@ def forced(page: Any, levels: list[Any], level: Any) -> tuple[list[str], list[An
     return [it.headline for it in plan.items], pieces, (settled, hand_single)
 
 
+@contextlib.contextmanager
+def no_move(name: str) -> Iterator[None]:
+    """Experiments only: the outline's moves without one of them (``_ascend`` or ``_descend``)."""
+    saved = getattr(levels_module, name)
+    setattr(levels_module, name, lambda *args: None)
+    try:
+        yield
+    finally:
+        setattr(levels_module, name, saved)
+
+
+def moved_outcome(
+    label: dict[str, Any], page: Any, levels: list[Any], start: Any
+) -> dict[str, Any]:
+    """What the outline's moves make of the family ``start`` when they begin there (as today's
+    chooser begins from its best score): the level's name, headlines, F1 and single decision."""
+    level = today_level(page, levels, start.name)
+    heads, _pieces, (settled, hand_single) = forced(page, levels, level)
+    out = {
+        "name": level.name,
+        "heads": heads,
+        "hand_single": hand_single,
+        "lead": is_lead_family(settled.name),
+        "label_level": settled.name == "label",
+    }
+    if label["kind"] == "digest":
+        out["f1"] = f1(label, heads)
+    return out
+
+
 def collect_page(label: dict[str, Any], rules: list[str]) -> dict[str, Any]:
     text, kind = page_input(REAL, label)
     with switched_off(rules):
@@ -161,6 +199,12 @@ def collect_page(label: dict[str, Any], rules: list[str]) -> dict[str, Any]:
                     "_settled": settled,
                 }
             )
+        for c, (origin, level, _t) in zip(cands, candidate_levels(page, levels), strict=True):
+            if origin == "family":
+                c["moved"] = moved_outcome(label, page, levels, level)
+                for key, off in (("moved_up", "_descend"), ("moved_down", "_ascend")):
+                    with no_move(off):
+                        c[key] = moved_outcome(label, page, levels, level)
         relative([c["features"] for c in cands])
         for c in cands:
             settled = c.pop("_settled")
@@ -193,15 +237,13 @@ def collect_page(label: dict[str, Any], rules: list[str]) -> dict[str, Any]:
 def collect() -> None:
     labels = load_labels(REAL)
     new = arrivals()
-    data: dict[str, Any] = {"all": [], "loso": [], "arrival": []}
+    data: dict[str, Any] = {"all": [], "loso": [], "arrival": [], "arrival_loso": []}
     for label in labels:
-        if label["id"] in new:
-            data["arrival"].append(collect_page(label, []))
-            continue
-        data["all"].append(collect_page(label, []))
+        every, held = ("arrival", "arrival_loso") if label["id"] in new else ("all", "loso")
+        data[every].append(collect_page(label, []))
         rules = own_rules(label)
-        data["loso"].append(collect_page(label, rules) if rules else data["all"][-1])
-        print(label["id"], len(data["all"][-1]["cands"]), file=sys.stderr)
+        data[held].append(collect_page(label, rules) if rules else data[every][-1])
+        print(label["id"], len(data[every][-1]["cands"]), file=sys.stderr)
     CACHE.write_text(json.dumps(data, ensure_ascii=False))
 
 

@@ -717,30 +717,44 @@ _LINE_BREAK = "\n"  # (this very string object) a line break of the source that 
 
 def _unwrapped(nodes: list[Node]) -> bool:
     """Text whose source lines are the author's lines: a paragraph where some line of the source is
-    longer than any hard wrapping makes them (Markdown's single newlines, text pasted into <p>)."""
+    longer than any hard wrapping makes them (Markdown's single newlines, text pasted into <p>), or
+    where a source line opens with a list marker (a Markdown list entry folded into the paragraph)."""
     if not on("source-lines"):
         return False
     longest = LINES.unwrapped
+    folded = LINES.folded_entry if on("folded-entries") else None
     for node in nodes:
-        if (
-            isinstance(node, str)
-            and "\n" in node.strip()
-            and any(len(piece) > longest for piece in node.split("\n"))
-        ):
-            return True
+        if isinstance(node, str) and "\n" in node.strip():
+            if any(len(piece) > longest for piece in node.split("\n")):
+                return True
+            if folded is not None and folded.search(node):
+                return True
     return False
+
+
+class _EntryBreak(str):
+    """A source line break before a folded list entry ("\\n1. [title](…)"): the line after it opens
+    an entry of the list, its marker removed (the list's own numbering, as an <li> has none)."""
+
+
+_ENTRY_BREAK = _EntryBreak("\n")
 
 
 def _source_lines(nodes: list[Node]) -> list[Node]:
     """The nodes with each source line break in a string turned into a break of its own."""
     out: list[Node] = []
+    folded = LINES.folded_opening if on("folded-entries") else None
     for node in nodes:
         if not isinstance(node, str) or "\n" not in node:
             out.append(node)
             continue
         pieces = node.split("\n")
         for k, piece in enumerate(pieces):
-            if k:
+            opening = folded.match(piece) if k and folded is not None else None
+            if opening:
+                out.append(_ENTRY_BREAK)
+                piece = piece[opening.end() :]
+            elif k:
                 out.append(_LINE_BREAK)
             if piece:
                 out.append(piece)
@@ -921,7 +935,22 @@ class _Linearizer:
             return
         if not nodes:
             return
-        lines = _lines(nodes) if split_br else [nodes]
+        line: list[Node] = []
+        lines: list[list[Node]] = []
+        entries: set[int] = set()  # the lines that open a folded list entry
+        for node in nodes:
+            if split_br and (
+                node is _LINE_BREAK
+                or node is _ENTRY_BREAK
+                or (not isinstance(node, str) and node.tag == "br")
+            ):
+                lines.append(line)
+                line = []
+                if node is _ENTRY_BREAK:
+                    entries.add(len(lines))
+            else:
+                line.append(node)
+        lines.append(line)
         texts = [_nodes_text(part, self.stats) for part in lines]
         if len(texts) > 1 and sum(1 for text in texts if text) > 1:
             kind = "line" if kind == "p" else kind
@@ -940,7 +969,9 @@ class _Linearizer:
             inner = _inner_html(parent) if single and whole else _html(part)
             block = _make_block(part, parent, kind, text, inner.strip(), single, bold, self.stats)
             block.gap = max(blank, self.pending_gap)
-            block.in_list = self.in_list
+            block.in_list = self.in_list or index in entries
+            if index in entries:
+                self.open_item = True
             blank = 0
             self.pending_gap = 0
             self.add(block, parent, part)
@@ -995,20 +1026,6 @@ class _Linearizer:
             self.add(block, parent)
         else:
             self.blocks.append(block)  # (the common case of add, inlined: the hot path)
-
-
-def _lines(nodes: list[Node]) -> list[list[Node]]:
-    """The nodes cut at each <br> and each source line break (:data:`_LINE_BREAK`)."""
-    line: list[Node] = []
-    lines: list[list[Node]] = []
-    for node in nodes:
-        if node is _LINE_BREAK or (not isinstance(node, str) and node.tag == "br"):
-            lines.append(line)
-            line = []
-        else:
-            line.append(node)
-    lines.append(line)
-    return lines
 
 
 def _one_block(link: Element, stats: dict[Element, Stats]) -> bool:

@@ -13,13 +13,24 @@ import itertools
 import math
 import re
 import statistics
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass, field, replace
 
 from .blocks import Block
 from .blocks import collapse as fold_space
 from .outline import Outline, head_text, is_lead_family, rank
-from .rules import FRAME_SECTIONS, HEADINGS, LINK_PAGES, LONE_HEADINGS, OUTLINE, PRIORS, SCORING, on
+from .rules import (
+    FAMILIES,
+    FOREWORD_SECTIONS,
+    FRAME_SECTIONS,
+    HEADINGS,
+    LINK_PAGES,
+    LONE_HEADINGS,
+    OUTLINE,
+    PRIORS,
+    SCORING,
+    on,
+)
 from .text import dated_in_sequence, marker_of, strip_marker, units
 
 
@@ -39,6 +50,8 @@ class Level:
     head_lines: list[float] = field(default_factory=list)  # each headline block's whole length
     sections: set[int] = field(default_factory=set)  # coarser headlines the items are grouped under
     runs: int = 1  # runs of stories in parts of their own (feature cards beside a news list)
+    named: bool = False  # each headline a name of its own in words (none repeated, none a number)
+    linked: float = 0.0  # the share of headlines that are links
     tags: bool = (
         False  # the leads are category tags ([工具], [类库]): the whole line is the headline
     )
@@ -50,6 +63,14 @@ class Level:
     def own_share(self) -> float:
         """The share of headlines with a text of their own (not only finer headlines under them)."""
         return sum(o >= SCORING.body_min for o in self.own) / len(self.own) if self.own else 0.0
+
+    def held_own_share(self) -> float:
+        """:meth:`own_share` over the headlines with anything under them (an empty section, its
+        list cut, is no section without a text of its own)."""
+        if not on("held-sections"):
+            return self.own_share()
+        held = [o for o, span in zip(self.own, self.spans, strict=True) if span > 0]
+        return sum(o >= SCORING.body_min for o in held) / len(held) if held else 0.0
 
     def keep(self, first: int, last: int) -> None:
         """Keep only headlines ``first`` to ``last`` (exclusive), with all that is measured of them."""
@@ -74,19 +95,17 @@ def score_level(
     outline: Outline,
     total: float,
     chars: Sequence[float],
+    cut: Container[int] = (),
 ) -> Level:
-    """How well a family's headlines hold stories: bodies, coverage, regularity, numbering."""
+    """How well a family's headlines hold stories: bodies, coverage, regularity, numbering
+    (``cut``: the blocks cut before, which no span holds)."""
     n = len(heads)
     if n < 2 and not (n == 1 and name in LONE_HEADINGS):
         # one heading can stand for a digest that has a single story today; nothing else can
         return Level(name, heads, 0.0, ["fewer than 2 headlines"], False)
     level = Level(name, heads, 0.0, [], False)
     _measure(level, blocks, outline, chars)
-    with_body = [
-        b >= max(SCORING.body_min, SCORING.body_vs_head * h)
-        for b, h in zip(level.spans, level.head_sizes, strict=True)
-    ]
-    frac_body = sum(with_body) / n
+    frac_body = _body_share(level, blocks, cut)
     covered = sum(level.spans) + sum(len(head_text(blocks[i], is_lead_family(name))) for i in heads)
     coverage = min(1.0, covered / total) if total else 0.0
     whole = _whole_lines(level, blocks, coverage)
@@ -107,8 +126,13 @@ def score_level(
     )
     if whole:
         level.reasons.append("numbered one-line stories holding the text: each line its own body")
-    score += _evidence(level, blocks, level.reasons)
+    score += _evidence(level, blocks, level.reasons, name == "date-lead" or whole)
     distinct = len({head_text(blocks[i], is_lead_family(name)) for i in heads}) / n
+    level.named = (
+        name in HEADINGS
+        and distinct == 1.0
+        and all(any(map(str.isalpha, head_text(blocks[i], False))) for i in heads)
+    )
     enough = frac_body >= SCORING.ok_body_share
     level.ok = enough and mean_head <= SCORING.ok_head_max and distinct >= SCORING.distinct_heads
     if not enough:
@@ -156,6 +180,34 @@ def _measure(
         level.own.append(sum(chars[start + 1 : stop], rest))
 
 
+def _body_share(level: Level, blocks: Sequence[Block], cut: Container[int]) -> float:
+    """The share of headlines with a body: enough text after them, or a list of title links."""
+    with_body = [
+        b >= max(SCORING.body_min, SCORING.body_vs_head * h)
+        or _link_section(level.name, start, end, blocks, cut)
+        for b, h, start, end in zip(
+            level.spans, level.head_sizes, level.heads, level.ends, strict=True
+        )
+    ]
+    return sum(with_body) / len(with_body)
+
+
+def _link_section(
+    name: str, start: int, end: int, blocks: Sequence[Block], cut: Container[int]
+) -> bool:
+    """A heading over a list of title links (a newsletter's "En français" or "Version Updates"):
+    the links are its body, though their text is no body text."""
+    if name not in HEADINGS or not on("link-section-bodies"):
+        return False
+    links = 0
+    for j in range(start + 1, end):
+        if j not in cut and blocks[j].link_ratio >= FAMILIES.link_line_share:
+            links += 1
+            if links >= SCORING.link_section_min:
+                return True
+    return False
+
+
 def _whole_lines(level: Level, blocks: Sequence[Block], coverage: float) -> bool:
     """Numbered lines in sequence, each a sentence long, that hold the page's text between them: a
     briefing of one-line stories ("1、…；" … "15、…；"), each line a story by itself."""
@@ -170,7 +222,9 @@ def _whole_lines(level: Level, blocks: Sequence[Block], coverage: float) -> bool
     return len(values) == n and all(b - a == 1 for a, b in itertools.pairwise(values))
 
 
-def _evidence(level: Level, blocks: Sequence[Block], reasons: list[str]) -> float:
+def _evidence(
+    level: Level, blocks: Sequence[Block], reasons: list[str], line_stories: bool = False
+) -> float:
     """Score adjustments for numbering, long headlines, thin bodies and linked headlines."""
     score = 0.0
     name, heads = level.name, level.heads
@@ -195,10 +249,11 @@ def _evidence(level: Level, blocks: Sequence[Block], reasons: list[str]) -> floa
             SCORING.long_head_max_penalty, (mean_head - SCORING.long_head) / SCORING.long_head_scale
         )
         reasons.append(f"long headlines (mean {mean_head:.0f} units)")
-    if statistics.median(level.spans) < SCORING.thin_body_ratio * mean_head and name != "date-lead":
+    if statistics.median(level.spans) < SCORING.thin_body_ratio * mean_head and not line_stories:
         score -= SCORING.thin_body_penalty
         reasons.append("bodies barely longer than headlines")
     linked = sum(blocks[i].link_ratio > SCORING.linked_head for i in heads) / n
+    level.linked = linked
     if linked > SCORING.linked_heads and not name.startswith(("li-", "link")):
         score -= SCORING.linked_heads_penalty
         reasons.append("headlines are mostly links (a table of contents?)")
@@ -218,9 +273,9 @@ class Choice:
     outside: set[int] | None = None  # blocks outside the chosen stories' own elements
 
 
-def choose(levels: Sequence[Level], chars: Sequence[float]) -> Choice:
-    """The best-scoring level, moved on the outline: down from wrappers and category labels to the
-    stories they hold, up from link bullets to the sections that hold them."""
+def choose(levels: Sequence[Level], chars: Sequence[float], start: Level | None = None) -> Choice:
+    """The best-scoring level (or ``start``), moved on the outline: down from wrappers and category
+    labels to the stories they hold, up from link bullets to the sections that hold them."""
     viable = [s for s in levels if s.ok]
     choice = Choice(None)
     for s in levels:
@@ -230,14 +285,22 @@ def choose(levels: Sequence[Level], chars: Sequence[float]) -> Choice:
             )
     if not viable:
         return choice
-    best = max(viable, key=lambda s: (s.score, -len(s.name)))
-    choice.why.append(f"{best.name} scores best ({best.score:.2f})")
-    seen = {best.name}
+    if start is None:
+        best = max(viable, key=lambda s: (s.score, -len(s.name)))
+        choice.why.append(f"{best.name} scores best ({best.score:.2f})")
+    else:
+        best = start
+        choice.why.append(f"from {best.name}")
+    path = [best]
     while True:
         moved = _ascend(best, viable, chars, choice) or _descend(best, viable, chars, choice)
-        if moved is None or moved.name in seen:
+        if moved is None:
             break
-        seen.add(moved.name)
+        back = next((k for k, s in enumerate(path) if s.name == moved.name), None)
+        if back is not None:
+            best = _settle_cycle([*path[back:], moved], choice)
+            break
+        path.append(moved)
         best = moved
     for s in viable:
         if s is not best and s.name not in choice.rejected:
@@ -246,7 +309,28 @@ def choose(levels: Sequence[Level], chars: Sequence[float]) -> Choice:
     return choice
 
 
+def _settle_cycle(cycle: list[Level], choice: Choice) -> Level:
+    """Moves that lead back to a level already left (``cycle``: from it round to it again): a
+    descent found the coarser headlines grouping the finer ones, an ascent the finer ones inside
+    the coarser. The finer level holds the stories when they have texts of their own (as last
+    reached, with the sections it was moved under); bare link bullets stay in the sections."""
+    if not on("move-cycles"):
+        return cycle[-2]
+    finest = max(reversed(cycle), key=lambda s: s.rank)
+    share = finest.own_share()
+    if share >= OUTLINE.cycle_story_share:
+        why = f"the {finest.name} headlines have texts of their own ({share:.0%})"
+        chosen = finest
+    else:
+        chosen = min(reversed(cycle), key=lambda s: s.rank)
+        why = f"only {share:.0%} of the {finest.name} headlines have a text of their own"
+    choice.why.append(f"at {chosen.name}: the moves lead round in a circle; {why}")
+    choice.rejected.pop(chosen.name, None)
+    return chosen
+
+
 _FRAMES = re.compile(FRAME_SECTIONS, re.I)
+_FOREWORDS = re.compile(FOREWORD_SECTIONS, re.I)
 
 
 def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
@@ -257,8 +341,8 @@ def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
     lead_family = is_lead_family(level.name)
 
     def frame(k: int) -> bool:
-        text = strip_marker(head_text(blocks[level.heads[k]], lead_family))
-        return bool(_FRAMES.match(fold_space(text)))
+        text = fold_space(strip_marker(head_text(blocks[level.heads[k]], lead_family)))
+        return bool(_FRAMES.match(text) or (on("foreword-frames") and _FOREWORDS.match(text)))
 
     first, last = 0, len(level.heads)
     while last - first > OUTLINE.frames_keep and frame(first):
@@ -271,6 +355,29 @@ def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
     choice.why.append(f"{len(cut)} headlines at the ends name the frame, not stories")
     level.sections |= set(cut)
     level.keep(first, last)
+
+
+def trim_closing_part(level: Level, levels: Sequence[Level], choice: Choice) -> None:
+    """The heading stories under a heading of their own after most of the others (one coarser
+    heading on the page, "Today's weather" after the news): the page's closing part, not stories."""
+    if not on("closing-part") or level.name not in HEADINGS:
+        return
+    for coarser in levels:
+        if coarser.rank >= level.rank or coarser.name not in HEADINGS or len(coarser.heads) != 1:
+            continue
+        at = bisect.bisect_left(level.heads, coarser.heads[0])
+        after = len(level.heads) - at
+        if at < OUTLINE.closing_part_min or not after:
+            continue
+        if after > OUTLINE.closing_part_share * len(level.heads):
+            continue
+        choice.why.append(
+            f"the {after} headlines under '{coarser.name}' after the others are the page's "
+            "closing part"
+        )
+        level.sections |= {coarser.heads[0], *level.heads[at:]}
+        level.keep(0, at)
+        return
 
 
 def nested(inner: Level, outer: Level) -> list[int]:
@@ -316,7 +423,8 @@ def _descend(
     for finer in viable:
         if finer.rank <= best.rank:
             continue
-        if finer.mean_head() < OUTLINE.finer_head_ratio * best.mean_head():
+        shorter = finer.mean_head() < OUTLINE.finer_head_ratio * best.mean_head()
+        if shorter and not _sub_sections(best, finer):
             continue  # stories' headlines are not shorter than the labels over them
         counts = nested(finer, best)
         holders = sum(c > 0 for c in counts)
@@ -324,7 +432,7 @@ def _descend(
         if inside < OUTLINE.nested_share or len(finer.heads) < holders:
             continue
         own = _own_share(best, finer, chars)
-        why = _grouping_reason(best, finer, own, holders / len(counts))
+        why = _grouping_reason(best, finer, own, holders / len(counts), shorter)
         if why:
             found.append((finer.score, finer, why))
     if not found:
@@ -332,6 +440,7 @@ def _descend(
     _score, finer, why = max(found, key=lambda t: t[0])
     choice.rejected[best.name] = why
     choice.why.append(f"down to {finer.name}: {why}")
+    finer = _beside(finer, best, viable, choice)
     mixed = _mix(best, finer, chars) if on("mixed-sections") else None
     if mixed is not None:
         choice.why.append(
@@ -341,6 +450,47 @@ def _descend(
         return mixed
     # a copy: the family itself stays as it was scored (another chooser may weigh it as it is)
     return replace(finer, sections=set(best.heads) | best.sections)
+
+
+_ROWS = ("heads", "ends", "spans", "own", "head_sizes", "head_lines")
+
+
+def _beside(finer: Level, best: Level, viable: Sequence[Level], choice: Choice) -> Level:
+    """Headed stories beside the entries the moves went down to, in the same sections (a
+    weekly's <h3> articles with their texts beside its link entries under each <h2> category):
+    the headings between the two levels with a text of their own join the stories."""
+    if not on("sibling-stories"):
+        return finer
+    between = [
+        s
+        for s in viable
+        if best.rank < s.rank < finer.rank
+        and s.name in HEADINGS
+        and s.own_share() >= OUTLINE.sibling_own_share
+    ]
+    if not between:
+        return finer
+    other = max(between, key=lambda s: s.own_share())
+    taken = set(finer.heads)
+    inside = [
+        k
+        for k, (head, own) in enumerate(zip(other.heads, other.own, strict=True))
+        if own >= SCORING.body_min and head not in taken and best.heads[0] < head
+    ]
+    if len(inside) < OUTLINE.sibling_min:
+        return finer
+    rows = sorted(
+        [tuple(getattr(other, n)[k] for n in _ROWS) for k in inside]
+        + list(zip(*(getattr(finer, n) for n in _ROWS), strict=True))
+    )
+    merged = replace(finer, reasons=[*finer.reasons, f"with {len(inside)} {other.name} stories"])
+    for n, column in zip(_ROWS, zip(*rows, strict=True), strict=True):
+        setattr(merged, n, list(column))
+    merged.clip()
+    choice.why.append(
+        f"and the {len(inside)} {other.name} headlines with a text of their own beside them"
+    )
+    return merged
 
 
 def add_records(best: Level, levels: Sequence[Level], outside: set[int], choice: Choice) -> Level:
@@ -492,13 +642,31 @@ def _mix(coarse: Level, finer: Level, chars: Sequence[float]) -> Level | None:
     return mixed
 
 
-def _grouping_reason(best: Level, finer: Level, own_share: float, holding: float) -> str:
-    """Why ``best``'s headlines are groupers over ``finer``'s, or '' when they are not."""
-    if own_share < OUTLINE.wrapper_own_share and holding >= OUTLINE.holding_share:
+def _sub_sections(best: Level, finer: Level) -> bool:
+    """Headings under headings, each a name of its own in words (no template repeated in every
+    story, "What happened?", "Why it matters"; no comment numbers, "#11"): the sections of a
+    wrapper, however short their names."""
+    if not on("short-wrapped") or best.name not in HEADINGS or finer.name not in HEADINGS:
+        return False
+    return finer.named
+
+
+def _grouping_reason(
+    best: Level, finer: Level, own_share: float, holding: float, shorter: bool
+) -> str:
+    """Why ``best``'s headlines are groupers over ``finer``'s, or '' when they are not. Finer
+    headlines shorter than ``best``'s are stories only under wrappers (no text of their own)."""
+    if (
+        own_share < OUTLINE.wrapper_own_share
+        and holding >= OUTLINE.holding_share
+        and not (on("linked-posts") and best.linked > SCORING.linked_heads)
+    ):
         return (
             f"its headlines are wrappers: {own_share:.0%} of those over {finer.name} headlines "
             "have a text of their own before them"
         )
+    if shorter:
+        return ""
     if len(best.heads) <= OUTLINE.few and len(finer.heads) >= OUTLINE.few_children * len(
         best.heads
     ):
@@ -520,9 +688,10 @@ def _ascend(
 ) -> Level | None:
     """Up to the stories when the chosen headlines sit inside them: sub-headings fewer than the
     coarser headlines around them, or link bullets inside sections with a text of their own."""
+    heads = set(best.heads)
     for coarser in sorted(viable, key=lambda s: -s.score):
-        if coarser.rank >= best.rank:
-            continue
+        if coarser.rank >= best.rank or not heads.isdisjoint(coarser.heads):
+            continue  # (a level that took some of its headlines in is no section around them)
         counts = nested(best, coarser)
         if sum(counts) < OUTLINE.nested_share * len(best.heads):
             continue
@@ -536,7 +705,10 @@ def _ascend(
 
 def _sub_reason(best: Level, coarser: Level, chars: Sequence[float]) -> str:
     """Why ``best``'s headlines belong inside ``coarser``'s stories, or '' when they do not."""
-    if len(coarser.heads) > len(best.heads) and coarser.own_share() >= OUTLINE.section_own_share:
+    if (
+        len(coarser.heads) > len(best.heads)
+        and coarser.held_own_share() >= OUTLINE.section_own_share
+    ):
         return (
             f"its {len(best.heads)} headlines are sub-headings inside the "
             f"{len(coarser.heads)} {coarser.name} stories"

@@ -247,11 +247,13 @@ class Outline:
         return ends
 
     def finer_heads(self, level_rank: int, exclude: set[int]) -> list[int]:
-        """Sorted headlines of the families finer than ``level_rank``, less ``exclude``."""
+        """Sorted headlines of the families finer than ``level_rank``, less ``exclude`` (a family
+        of one line is no sub-heading: a bold line, a short line alone is the section's text)."""
         if level_rank not in self._finer:
             found: set[int] = set()
+            least = 2 if on("lone-finer") else 1
             for name, heads in self.families.items():
-                if self.ranks[name] > level_rank:
+                if self.ranks[name] > level_rank and len(heads) >= least:
                     found.update(heads)
             self._finer[level_rank] = sorted(found)
         return [i for i in self._finer[level_rank] if i not in exclude]

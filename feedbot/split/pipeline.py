@@ -19,7 +19,16 @@ from .assemble import Plan, closing_heads, make_items, outside_items, plan_items
 from .blocks import Block, Extracted
 from .boilerplate import classify
 from .dom import extract_html, extract_text
-from .levels import Choice, Level, add_records, choose, link_list, score_level, trim_frames
+from .levels import (
+    Choice,
+    Level,
+    add_records,
+    choose,
+    link_list,
+    score_level,
+    trim_closing_part,
+    trim_frames,
+)
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
 from .ranking import PageView, fitted_choice
@@ -106,6 +115,7 @@ def run_stages(ext: Extracted, options: SplitOptions, page_text: str = "") -> Re
     best = choice.level
     if not single and best is not None and not forced:
         trim_frames(best, page.blocks, choice)
+        trim_closing_part(best, levels, choice)
     if single:
         plan = plan_single(page.title, page.blocks, page.reasons)
         structure = "whole"
@@ -193,7 +203,7 @@ def _levels(page: _Page, options: SplitOptions) -> tuple[list[Level], bool]:
         return [score_level(name, heads, blocks, _flat(blocks), page.total, page.chars)], True
     outline = Outline(families(blocks, set(reasons), page.sizes), len(blocks))
     return [
-        score_level(name, heads, blocks, outline, page.total, page.chars)
+        score_level(name, heads, blocks, outline, page.total, page.chars, cut=reasons)
         for name, heads in outline.families.items()
     ], False
 

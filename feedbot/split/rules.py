@@ -243,6 +243,12 @@ class Lines:
     # than this many characters; a paragraph that does was written line by line (Markdown's single
     # newlines): its line breaks separate a headline line from its text
     unwrapped: int = 200
+    # a source line opening with a list marker ("\n1. [title](…)"): a Markdown list entry whose
+    # description was indented too far, so the renderer folded the next entry into the paragraph
+    # before it (a "lazy" line; en-devopsish-100, en-golangweekly-363): it is a line of its own
+    # [folded-entries]
+    folded_entry: re.Pattern[str] = re.compile(r"\n[ \t]*\d{1,2}[.)][ \t]")
+    folded_opening: re.Pattern[str] = re.compile(r"[ \t]*\d{1,2}[.)][ \t]+")  # (its marker)
 
 
 LINES = Lines()
@@ -650,6 +656,9 @@ class Scoring:
     # headlines that are mostly links over more than this share: a table of contents
     linked_heads: float = 0.5
     linked_heads_penalty: float = 0.5
+    # a heading over at least this many title links (not cut) has a body: the links
+    # (fr-twir-201: "🇫🇷 En français", "🔀 Autre" hold link lines only) [link-section-bodies]
+    link_section_min: int = 2
     # one headline alone stands for a digest with one story today (headings only), at a cost
     single_head_penalty: float = 2.0
     # a level's headlines differ: at least this share of them distinct (one label before every
@@ -739,8 +748,23 @@ class OutlineMoves:
     # bracketed leads are category tags when this many lines share at most this share of values
     tags_min: int = 3
     tags_share: float = 0.6
+    # the stories under the page's one coarser heading, after at least this many others and no
+    # more than this share of all, are the page's closing part (ja-hkdailynote-20251016: the
+    # weather's four <h3> under "本日の香港の天気" after ten news <h3>) [closing-part]
+    closing_part_min: int = 3
+    closing_part_share: float = 0.34
+    # headed stories beside the entries the moves went down to: a heading level between the two
+    # with this share of its headlines holding a text of their own adds them, this many at least
+    # (ru-frontend-weekly-8: <h3> articles beside link entries under the <h2> categories)
+    # [sibling-stories]
+    sibling_own_share: float = 0.8
+    sibling_min: int = 2
     # frame sections at the ends are cut only while this many stories remain
     frames_keep: int = 2
+    # moves that lead round in a circle (labels over entries, entries inside sections) settle on
+    # the entries when this share of them have a text of their own (en-devopsish-100 0.90,
+    # ru-frontend-weekly-8 0.98), else on the sections (fr-twir-201: 0.53, bare link bullets)
+    cycle_story_share: float = 0.75
     # bodies of comparable weight: within this factor of the median body (a feature of the ranker)
     comparable_factor: float = 4.0
 
@@ -830,6 +854,12 @@ FRAME_SECTIONS = (
     r"前言|导语|導語|摘要|总结|總結|小结|小結|结语|結語|目录|目錄|参考资料|參考資料|关于我们|關於我們|"
     r"Einleitung|Inhalt|Zusammenfassung|Fazit|Sommaire|Résumé|En bref|Conclusion|Índice|Resumen|"
     r"Введение|Содержание|Итоги)\b"
+)
+# ... and a foreword, in the corpus's languages (fr-winsos-bookmarks-29: "Avant-propos" before
+# the issue's sections) [foreword-frames]
+FOREWORD_SECTIONS = (
+    r"^(foreword|preface|avant-propos|préface|préambule|vorwort|prólogo|prefacio|preámbulo|"
+    r"предисловие|序言|序|まえがき)\b"
 )
 # a title that names an issue of a periodical or a day: an issue's number ("#318", "No. 5", "第 150 期",
 # "Issue 20", "Выпуск 3") or a full date ("2024年8月1日", "2024-12-30", "April 19, 2013", "29/05/2018");
@@ -929,6 +959,12 @@ class Single:
     dominant_share: float = 0.6
     dominant_min: int = 4
     dominant_weight: float = 1.0
+    # ... unless that section is a list of at least this many link entries (a lead link, or this
+    # share of the entry linked): a digest's section of links, not one text (fr-twir-201: its
+    # React section of 30 link entries, 0.73 of the text, once its <h2> sections are the level)
+    # [dominant-entries]
+    dominant_entries: int = 5
+    entry_link_share: float = 0.5
     # --- evidence for a digest (subtracted) ---
     # headlines that are links (to each story's own page): this share of them
     linked_heads_share: float = 0.5
@@ -1251,6 +1287,35 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "bracket-titles": "cngold/kuaixun.cngold.org",
     # the link-only sections of a weekly ("Deprecated", "Version Updates") were cut as "Related"
     # lists (en-lwkd-20190310, en-this-week-in-livecode-53, fr-twir-201)
+    "folded-entries": "able8/weekly",
+    # li-lead up to the page's one <h2> (link bullets in a section) and down again (one headline
+    # over 41): the moves went round and stopped at the heading (en-devopsish-100); where they
+    # settle was set on it, ru-frontend-weekly-8 and fr-twir-201 [move-cycles]
+    "move-cycles": (
+        "able8/weekly",
+        "nikolai-shabalin/frontend-weekly",
+        "slorber/this-week-in-react",
+    ),
+    # "Un peu de contenu" wraps the three <h3> topics with no text of its own, but their names are
+    # shorter than it: a wrapper gives way whatever its children's length (fr-winsos-bookmarks-29)
+    # [short-wrapped]
+    "short-wrapped": ("eunomie/log.winsos.net", "livecode/this-week-in-livecode"),
+    # two list entries under the last of nine <h2>, four of them empty (their lists cut as links):
+    # the entries are inside sections with a text of their own, counted over the sections that
+    # hold anything (en-lwkd-20240616) [held-sections]
+    "held-sections": "kubernetes-sigs/lwkd",
+    # "Release Schedule" had no text of its own: its first line was taken for a sub-heading, the
+    # page's one bold line (en-lwkd-20240616) [lone-finer]
+    "lone-finer": "kubernetes-sigs/lwkd",
+    "link-section-bodies": "slorber/this-week-in-react",
+    # a blog home's linked <h1> post titles were taken for wrappers over the bold links of each
+    # post's round-up: headlines that link to pages of their own are no wrappers
+    # (de-bildblog-home-20180319) [linked-posts]
+    "linked-posts": "silverfoxy/JSCryptoMinerStudy",
+    "closing-part": "cantoneseslang/hongkong-daily-news-note",
+    "sibling-stories": "nikolai-shabalin/frontend-weekly",
+    "foreword-frames": "eunomie/log.winsos.net",
+    "dominant-entries": "slorber/this-week-in-react",
     "link-sections": (
         "kubernetes-sigs/lwkd",
         "livecode/this-week-in-livecode",

@@ -165,8 +165,22 @@ def _dominant(level: Level, blocks: Sequence[Block]) -> Evidence:
     share = max(sizes) / total if total else 0.0
     if share < SINGLE.dominant_share:
         return []
+    k = sizes.index(max(sizes))
+    if _link_entries(blocks[level.heads[k] + 1 : level.ends[k]]) >= SINGLE.dominant_entries:
+        return []  # (a section that is a list of link entries: a digest's section, not one text)
     why = f"one section holds {share:.0%} of the text (one text, stray lines around it)"
     return [Piece("dominant", why, SINGLE.dominant_weight)]
+
+
+def _link_entries(blocks: Sequence[Block]) -> int:
+    """List entries that lead with a link or are one ("[title](…): what it is")."""
+    if not on("dominant-entries"):
+        return 0
+    return sum(
+        1
+        for b in blocks
+        if b.in_list and (b.lead_kind == "link" or b.link_ratio >= SINGLE.entry_link_share)
+    )
 
 
 def _long_sections(level: Level) -> Evidence:
