@@ -145,31 +145,8 @@ def plan_items(
             item.body = [j for j in item.body if j > sub]
             item.head, item.anchor = sub, blocks[sub].anchor
             head = blocks[sub]
-        item.headline = strip_marker(head_text(head, lead_family))
-        item.link = headline_link(head, lead_family)
-        tagged = level.tags and TAGGED_LINE.match(head.text)
-        if tagged:
-            # "[工具] 基于 three.js 的在线编辑器： https://…": the tag is a category, the line
-            # before its link is the headline and the link the body
-            item.headline = tagged.group(1).strip()
-            link = tagged.group(2).strip()
-            item.rest = Block(text=link, html=f"<p>{escape(link, quote=False)}</p>", tag="p")
-        elif not lead_family and _bracket_title(head):
-            # "【神舟十一号载人飞船明日发射】经任务总指挥部研究决定，…": the bracket is the headline
-            item.headline = strip_marker(head.lead or "")
-            item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
-        elif lead_family and head.lead:
-            if AD_NOTE.match(head.rest_text) and on("ad-notes"):
-                plan.cut(start, "ad", head.text)  # "Haskell Developer at X (ad)"
-                for j in item.body:
-                    plan.cut(j, "ad", blocks[j].text)
-                continue
-            if SOURCE_NOTE.match(head.rest_text):
-                # "<a>Headline</a> (Site name)": the note names where the link goes
-                item.attribution = item.attribution or head.rest_text.strip("()（） ")
-                plan.notes.append(("attribution", head.rest_text))
-            else:
-                item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
+        if not _shape_head(plan, item, head, start, level, lead_family, blocks):
+            continue
         if not item.body and item.rest is None:
             again = again or _comes_again(heads, blocks)
             bare = _bare_headline(k, heads, ends, reasons, again) or _empty_section(
@@ -180,6 +157,45 @@ def plan_items(
                 continue
         plan.items.append(item)
     return plan
+
+
+def _shape_head(
+    plan: Plan,
+    item: PlannedItem,
+    head: Block,
+    start: int,
+    level: Level,
+    lead_family: bool,
+    blocks: Sequence[Block],
+) -> bool:
+    """The item's headline, link and the rest of its headline line (a tag, a bracket title, a
+    lead-in's note); False when the line shows the item is an advertisement (then cut)."""
+    item.headline = strip_marker(head_text(head, lead_family))
+    item.link = headline_link(head, lead_family)
+    tagged = level.tags and TAGGED_LINE.match(head.text)
+    if tagged:
+        # "[工具] 基于 three.js 的在线编辑器： https://…": the tag is a category, the line
+        # before its link is the headline and the link the body
+        item.headline = tagged.group(1).strip()
+        link = tagged.group(2).strip()
+        item.rest = Block(text=link, html=f"<p>{escape(link, quote=False)}</p>", tag="p")
+    elif not lead_family and _bracket_title(head):
+        # "【神舟十一号载人飞船明日发射】经任务总指挥部研究决定，…": the bracket is the headline
+        item.headline = strip_marker(head.lead or "")
+        item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
+    elif lead_family and head.lead:
+        if AD_NOTE.match(head.rest_text) and on("ad-notes"):
+            plan.cut(start, "ad", head.text)  # "Haskell Developer at X (ad)"
+            for j in item.body:
+                plan.cut(j, "ad", blocks[j].text)
+            return False
+        if SOURCE_NOTE.match(head.rest_text):
+            # "<a>Headline</a> (Site name)": the note names where the link goes
+            item.attribution = item.attribution or head.rest_text.strip("()（） ")
+            plan.notes.append(("attribution", head.rest_text))
+        else:
+            item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
+    return True
 
 
 def _bracket_title(head: Block) -> bool:
