@@ -7,7 +7,9 @@ lxml, feedbot, BeautifulSoup, ...) so that a burst of load on a shared machine h
 each page's best round is kept and the pages' best times are summed. The median round is printed too.
 The garbage collector runs before each timed call (untimed), so no run pays for the garbage of the run
 before it; a BeautifulSoup tree is full of reference cycles, so this leaves out part of its real cost
-(feedbot's lxml tree is freed by reference counting, inside its timed call).
+(feedbot's lxml tree is freed by reference counting, inside its timed call). feedbot's memos of
+measured lines (``feedbot.split.text.forget``) are emptied before each of its timed calls too, so a
+page's second and third rounds pay what its first did.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning
 from bench.corpus import corpus
 from feedbot.split import split_page
 from feedbot.split.parse import parse_tree
+from feedbot.split.text import forget
 
 
 def bs_parse(page: str) -> object:
@@ -62,6 +65,7 @@ def main() -> int:
         for _ in range(args.repeat):
             for name, fn in runs.items():
                 gc.collect()  # nobody pays for the garbage of the run before
+                forget()  # nor profits from the lines it measured (feedbot's memos start empty)
                 start = clock()
                 fn(page)
                 times[name].append(clock() - start)

@@ -25,8 +25,9 @@ import logging
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import CancelledError, Future
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -55,6 +56,57 @@ ORPHAN_CHECK = 0.5
 # bench it was no faster and took more CPU (bench/README.md, issue 17). Platforms without fork get
 # their default.
 START_METHOD = "fork"
+
+
+class _ForkGuard:
+    """Keeps a fork from copying another thread's pipes to a child process.
+
+    A forked child gets a copy of every descriptor the parent has open, and Python's close-on-exec
+    flag does not help: the child never executes anything. While another thread talks to a child
+    process of its own through pipes (:mod:`feedbot.sandbox` rendering Markdown), a pool child forked
+    at that moment would hold the other ends open: the Markdown child would never see the end of its
+    input, and the parent never the end of its output — a run hung for ever (seen once in the suite).
+    So any number of threads may have child pipes open at once (:meth:`pipes`), and the pool forks
+    only when none has (:meth:`forking`). A fork waits at most as long as a Markdown render may take
+    (:data:`feedbot.sandbox.LIMITS`). The browser's driver (``render = "browser"``) keeps its pipes
+    open for the whole run, so children forked then may hold copies: harmless, because a run ends
+    its pool before it closes the browser (whose driver leaves when its input ends)."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._open = 0
+        self._forking = False
+
+    @contextmanager
+    def pipes(self) -> Iterator[None]:
+        """Held while this thread has a child process's pipes open."""
+        with self._changed:
+            while self._forking:
+                self._changed.wait()
+            self._open += 1
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._open -= 1
+                self._changed.notify_all()
+
+    @contextmanager
+    def forking(self) -> Iterator[None]:
+        """Held while the pool forks its children: no thread has a child's pipes open."""
+        with self._changed:
+            while self._open or self._forking:
+                self._changed.wait()
+            self._forking = True
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._forking = False
+                self._changed.notify_all()
+
+
+FORK_GUARD = _ForkGuard()
 
 
 def cores() -> int:
@@ -135,16 +187,19 @@ class PagePool:
             try:
                 if self._executor is None:
                     # what the children need is imported here, before they are forked: they
-                    # share it and import nothing themselves (see START_METHOD)
+                    # share it and import nothing themselves (see START_METHOD); with "fork" the
+                    # children are forked by the first submit, away from other threads' pipes
                     self._prepare()
                     context = _context()
                     expected = os.getpid() if context.get_start_method() == "fork" else None
-                    self._executor = ProcessPoolExecutor(
-                        self.workers,
-                        mp_context=context,
-                        initializer=_child_start,
-                        initargs=(expected,),
-                    )
+                    with FORK_GUARD.forking():
+                        self._executor = ProcessPoolExecutor(
+                            self.workers,
+                            mp_context=context,
+                            initializer=_child_start,
+                            initargs=(expected,),
+                        )
+                        return self._executor.submit(fn, *args)
                 return self._executor.submit(fn, *args)
             except (OSError, RuntimeError, BrokenProcessPool) as exc:
                 # cannot fork (out of processes or memory), or the pool broke meanwhile

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .markup import MarkdownError
+from .pool import FORK_GUARD
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,14 @@ def markdown_page(text: str, limits: ChildLimits | None = None) -> str:
     limits = limits or LIMITS
     code = _CHILD.format(memory=limits.memory, root=_ROOT)
     try:
-        done = subprocess.run(
-            [sys.executable, "-I", "-c", code],
-            input=text.encode("utf-8", "surrogatepass"),
-            capture_output=True,
-            timeout=limits.seconds,
-            check=False,
-        )
+        with FORK_GUARD.pipes():  # no page-pool child may be forked holding these pipes
+            done = subprocess.run(
+                [sys.executable, "-I", "-c", code],
+                input=text.encode("utf-8", "surrogatepass"),
+                capture_output=True,
+                timeout=limits.seconds,
+                check=False,
+            )
     except subprocess.TimeoutExpired:
         raise MarkdownError(
             f"rendering the Markdown took over {limits.seconds:g} s (a page full of unclosed "

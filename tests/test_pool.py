@@ -163,6 +163,34 @@ def test_no_process_without_workers_or_after_close() -> None:
     assert pages.run(_pid, 0) == os.getpid()
 
 
+def test_the_children_are_not_forked_while_another_thread_has_a_child_processes_pipes() -> None:
+    """A Markdown render talks to its child process through pipes; a pool child forked meanwhile
+    would hold their other ends open, and the render would wait for ever for the end of its output.
+    So the pool forks only once no thread has such pipes open, and its children hold none of them."""
+    import multiprocessing
+    import threading
+
+    read_end, write_end = os.pipe()  # the pipes of a render in flight
+    pipe = f"pipe:[{os.fstat(read_end).st_ino}]"
+    got: list[int] = []
+    with pool.FORK_GUARD.pipes():
+        pages = PagePool(1)
+        starter = threading.Thread(target=lambda: got.append(pages.run(_pid, 0)))
+        starter.start()
+        starter.join(0.5)
+        assert starter.is_alive() and not multiprocessing.active_children()
+        os.close(read_end)
+        os.close(write_end)
+    starter.join(30)
+    try:
+        assert got and got[0] != os.getpid()
+        # the child holds no descriptor of the pipes the other thread had open
+        fds = Path(f"/proc/{got[0]}/fd")
+        assert pipe not in {os.readlink(fd) for fd in fds.iterdir()}
+    finally:
+        pages.close()
+
+
 def _alive(pid: int) -> bool:
     try:
         status = Path(f"/proc/{pid}/status").read_text()

@@ -86,10 +86,20 @@ def plan_single(title: str, blocks: Sequence[Block], reasons: dict[int, str]) ->
     return plan
 
 
-def _cut_tail(plan: Plan, blocks: Sequence[Block], body: list[int], *, last: bool) -> None:
-    """Closing boilerplate lines at the end of a story (sign-offs, credits, disclaimers)."""
+def _cut_tail(
+    plan: Plan,
+    blocks: Sequence[Block],
+    body: list[int],
+    *,
+    last: bool,
+    kinds: Sequence[str | None] | None = None,
+) -> None:
+    """Closing boilerplate lines at the end of a story (sign-offs, credits, disclaimers);
+    ``kinds``: each block's :func:`~feedbot.split.boilerplate.classify`, when known."""
     while body:
-        kind = boilerplate.classify_tail(blocks[body[-1]].text, last=last)
+        j = body[-1]
+        plain = kinds is not None and kinds[j] is None
+        kind = boilerplate.classify_tail(blocks[j].text, last=last, plain=plain)
         if not kind:
             return
         index = body.pop()
@@ -103,9 +113,10 @@ def plan_items(
     parents: Sequence[int],
     lead_family: bool,
     outside: set[int] | None = None,
+    kinds: Sequence[str | None] | None = None,
 ) -> Plan:
     """The items of a page split at ``level``'s headlines (``outside``: the blocks outside the
-    stories' own elements, when known)."""
+    stories' own elements, when known; ``kinds``: each block's boilerplate kind, when known)."""
     plan = Plan()
     heads = level.heads
     ends = level.ends or [
@@ -121,7 +132,7 @@ def plan_items(
         else:
             plan.cut(i, "section" if i in level.sections else "lead", blocks[i].text)
     for k, start in enumerate(heads):
-        item = _plan_one(plan, k, start, ends[k], level, blocks, reasons, outside, trailer)
+        item = _plan_one(plan, k, start, ends[k], level, blocks, reasons, outside, trailer, kinds)
         # between a story's end and the next headline: a coarser section's label and its own text
         for j in range(ends[k], heads[k + 1] if k + 1 < len(heads) else len(blocks)):
             plan.cut(j, reasons.get(j, "section"), blocks[j].text)
@@ -134,31 +145,8 @@ def plan_items(
             item.body = [j for j in item.body if j > sub]
             item.head, item.anchor = sub, blocks[sub].anchor
             head = blocks[sub]
-        item.headline = strip_marker(head_text(head, lead_family))
-        item.link = headline_link(head, lead_family)
-        tagged = level.tags and TAGGED_LINE.match(head.text)
-        if tagged:
-            # "[工具] 基于 three.js 的在线编辑器： https://…": the tag is a category, the line
-            # before its link is the headline and the link the body
-            item.headline = tagged.group(1).strip()
-            link = tagged.group(2).strip()
-            item.rest = Block(text=link, html=f"<p>{escape(link, quote=False)}</p>", tag="p")
-        elif not lead_family and _bracket_title(head):
-            # "【神舟十一号载人飞船明日发射】经任务总指挥部研究决定，…": the bracket is the headline
-            item.headline = strip_marker(head.lead or "")
-            item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
-        elif lead_family and head.lead:
-            if AD_NOTE.match(head.rest_text) and on("ad-notes"):
-                plan.cut(start, "ad", head.text)  # "Haskell Developer at X (ad)"
-                for j in item.body:
-                    plan.cut(j, "ad", blocks[j].text)
-                continue
-            if SOURCE_NOTE.match(head.rest_text):
-                # "<a>Headline</a> (Site name)": the note names where the link goes
-                item.attribution = item.attribution or head.rest_text.strip("()（） ")
-                plan.notes.append(("attribution", head.rest_text))
-            else:
-                item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
+        if not _shape_head(plan, item, head, start, level, lead_family, blocks):
+            continue
         if not item.body and item.rest is None:
             again = again or _comes_again(heads, blocks)
             bare = _bare_headline(k, heads, ends, reasons, again, blocks) or _empty_section(
@@ -169,6 +157,45 @@ def plan_items(
                 continue
         plan.items.append(item)
     return plan
+
+
+def _shape_head(
+    plan: Plan,
+    item: PlannedItem,
+    head: Block,
+    start: int,
+    level: Level,
+    lead_family: bool,
+    blocks: Sequence[Block],
+) -> bool:
+    """The item's headline, link and the rest of its headline line (a tag, a bracket title, a
+    lead-in's note); False when the line shows the item is an advertisement (then cut)."""
+    item.headline = strip_marker(head_text(head, lead_family))
+    item.link = headline_link(head, lead_family)
+    tagged = level.tags and TAGGED_LINE.match(head.text)
+    if tagged:
+        # "[工具] 基于 three.js 的在线编辑器： https://…": the tag is a category, the line
+        # before its link is the headline and the link the body
+        item.headline = tagged.group(1).strip()
+        link = tagged.group(2).strip()
+        item.rest = Block(text=link, html=f"<p>{escape(link, quote=False)}</p>", tag="p")
+    elif not lead_family and _bracket_title(head):
+        # "【神舟十一号载人飞船明日发射】经任务总指挥部研究决定，…": the bracket is the headline
+        item.headline = strip_marker(head.lead or "")
+        item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
+    elif lead_family and head.lead:
+        if AD_NOTE.match(head.rest_text) and on("ad-notes"):
+            plan.cut(start, "ad", head.text)  # "Haskell Developer at X (ad)"
+            for j in item.body:
+                plan.cut(j, "ad", blocks[j].text)
+            return False
+        if SOURCE_NOTE.match(head.rest_text):
+            # "<a>Headline</a> (Site name)": the note names where the link goes
+            item.attribution = item.attribution or head.rest_text.strip("()（） ")
+            plan.notes.append(("attribution", head.rest_text))
+        else:
+            item.rest = Block(text=head.rest_text, html=head.rest_html, tag="p")
+    return True
 
 
 def _bracket_title(head: Block) -> bool:
@@ -278,6 +305,7 @@ def _plan_one(
     reasons: dict[int, str],
     outside: set[int],
     trailer: int | None,
+    kinds: Sequence[str | None] | None = None,
 ) -> PlannedItem:
     """One story's body: the blocks up to the next headline, less what is no part of it."""
     last_item = k == len(level.heads) - 1
@@ -293,7 +321,7 @@ def _plan_one(
             plan.cut(j, "trailer", blocks[j].text)
         else:
             body.append(j)
-    _cut_tail(plan, blocks, body, last=last_item)
+    _cut_tail(plan, blocks, body, last=last_item, kinds=kinds)
     attribution: str | None = None
     for j in range(start + 1, end):
         if j not in reasons:
@@ -336,7 +364,7 @@ def _make_item(planned: PlannedItem, body: Sequence[Block], position: int) -> It
     return Item(
         headline=planned.headline,
         body_html="\n".join(parts),
-        body_text="\n\n".join(t for t in texts if t),
+        body_text="\n\n".join([t for t in texts if t]),
         position=position,
         anchor=planned.anchor,
         attribution=planned.attribution,
@@ -422,6 +450,36 @@ def closing_heads(heads: list[int], blocks: Sequence[Block], chars: Sequence[flo
     return None
 
 
+def _skipped_gap(blocks: Sequence[Block], skip: set[int], j: int) -> int:
+    """The widest gap of the skipped blocks right before block ``j`` (0 when there are none)."""
+    value = 0
+    m = j - 1
+    while m >= 0 and m in skip:
+        value = max(value, blocks[m].gap)
+        m -= 1
+    return value
+
+
+def _widest_gap(blocks: Sequence[Block], skip: set[int], start: int, stop: int) -> int:
+    """The widest gap before a block from ``start`` to ``stop`` that is not skipped, the skipped
+    blocks right before it counted in (one pass: the widest of a run of skipped blocks is carried);
+    0 when every block there is skipped."""
+    carry = _skipped_gap(blocks, skip, start) if start < stop else 0
+    widest = 0
+    for j in range(start, stop):
+        value = blocks[j].gap
+        if j in skip:
+            if value > carry:
+                carry = value
+        else:
+            if carry > value:
+                value = carry
+            if value > widest:
+                widest = value
+            carry = 0
+    return widest
+
+
 def trailer_start(
     heads: list[int], blocks: Sequence[Block], skip: set[int], reasons: dict[int, str]
 ) -> int | None:
@@ -437,21 +495,13 @@ def trailer_start(
         return None
 
     def gap(j: int) -> int:
-        value = blocks[j].gap
-        m = j - 1
-        while m >= 0 and m in skip:
-            value = max(value, blocks[m].gap)
-            m -= 1
-        return value
+        return max(blocks[j].gap, _skipped_gap(blocks, skip, j))
 
     head_gaps = [gap(h) for h in heads[1:]]
-    body_gaps = [
-        gap(j)
-        for k, h in enumerate(heads[:-1])
-        for j in range(h + 1, heads[k + 1])
-        if j not in skip
-    ]
-    widest = max(body_gaps, default=0)
+    widest = max(
+        (_widest_gap(blocks, skip, h + 1, heads[k + 1]) for k, h in enumerate(heads[:-1])),
+        default=0,
+    )
     narrowest = min(head_gaps)
     if widest < narrowest:
         threshold = narrowest

@@ -19,8 +19,12 @@ _ALNUM = re.compile(r"[^\W_]")  # str.isalnum() characters
 
 def collapse(text: str) -> str:
     """White space runs folded to one space, ends trimmed (str.split's white space is re's ``\\s``)."""
-    if text.isascii() and not _ascii_spaced(text):
-        return text  # (the common case of a paragraph's text: nothing to fold, nothing to build)
+    # (the common case of a paragraph's text: nothing to fold, nothing to build)
+    if text.isascii():
+        if not _ascii_spaced(text):
+            return text
+    elif text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        return text  # (no white space but single inner spaces: every other kind is unprintable)
     return " ".join(text.split())
 
 
@@ -51,6 +55,8 @@ def nonws(text: str) -> int:
             if space in text:
                 n -= text.count(space)
         return n
+    if text.isprintable():  # (its only white space is " ": every other kind is unprintable)
+        return len(text) - text.count(" ")
     return len("".join(text.split()))
 
 

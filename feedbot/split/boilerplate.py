@@ -145,10 +145,11 @@ _STARTS = re.compile(
 _TAIL_GATE = _gate(SIGNOFF_NEEDLES, SUBMIT_NEEDLES)
 
 
-def classify_tail(text: str, *, last: bool = True) -> str | None:
+def classify_tail(text: str, *, last: bool = True, plain: bool = False) -> str | None:
     """The kind of closing line a short line is, when it ends a story (``last``: the page's last
-    story, where notes on submissions and contacts close the page), else None."""
-    kind = classify(text)
+    story, where notes on submissions and contacts close the page), else None. ``plain``: the
+    caller knows that :func:`classify` finds no kind in the text."""
+    kind = None if plain else classify(text)
     if kind:
         return kind
     if not text or len(text) > MAX_LINE:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html as htmllib
 import itertools
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -360,23 +361,59 @@ class _Weigher:
     Measuring that exactly means joining all of the text, so bounds decide first: the characters
     that are not white space (counted in C) are a lower bound and twice them an upper one. The exact
     lengths are taken only when the bounds do not settle it (the page's as what is left plus what
-    was removed), so nested furniture costs one serialisation per element, not a join of its text."""
+    was removed), so nested furniture costs one serialisation per element, not a join of its text.
+    The page's own count of characters that are not white space (``rough``) is read only as far as
+    a comparison needs: the text left in the tree is a lower bound of it, and most elements weighed
+    (a menu, a footer) are small next to the first few paragraphs; when the whole is needed, it is
+    the text left plus what :meth:`cut` saw go."""
 
     def __init__(self, root: Element) -> None:
         self.root = root
-        self.rough = _rough_len(root)
+        self._rough: int | None = None  # the page's rough length, once it was needed whole
+        self.cut_rough = 0  # the rough length of what was removed before that
         self.removed = 0  # characters removed so far
         self.exact: list[int] = []  # the page's exact length, then one entry per large element met
         self.lengths: dict[Element, int] = {}
 
+    def cut(self, tag: Element) -> None:
+        """Note an element about to be removed (its text, not its tail, leaves the page)."""
+        if self._rough is None:
+            self.cut_rough += _rough_len(tag)
+
+    @property
+    def rough(self) -> int:
+        if self._rough is None:
+            self._rough = _rough_len(self.root) + self.cut_rough
+        return self._rough
+
+    def _rough_at_least(self, limit: int) -> bool:
+        """Whether the page's rough length is at least ``limit``, read no further than it takes."""
+        if limit <= 0:
+            return True
+        if self._rough is None and _longer_than(self.root, limit):
+            return True  # (what is left is at most what there was)
+        return self.rough >= limit
+
+    def _small(self, size: int) -> bool:
+        """``2 * size <= holds_most * rough``, the page's rough length read only as far as needed."""
+        most = EXTRACTION.holds_most
+        if most <= 0:
+            return 2 * size <= most * self.rough
+        least = math.ceil(2 * size / most)  # the least rough length that makes the element small
+        while least > 0 and most * (least - 1) >= 2 * size:
+            least -= 1
+        while most * least < 2 * size:
+            least += 1
+        return self._rough_at_least(least)
+
     def holds_most(self, tag: Element) -> bool:
         most, exact = EXTRACTION.holds_most, self.exact
-        if not self.rough:
+        if not self._rough_at_least(1):
             return False
         if self.lengths:
             return self.lengths[tag] > most * exact[0]
         size = _rough_len(tag)
-        if 2 * size <= most * self.rough:
+        if self._small(size):
             return False
         # a large element: after a few, measure every element at once (nested furniture would
         # otherwise cost a serialisation and a join per level)
@@ -398,12 +435,16 @@ def remove_furniture(
     dropped: list[tuple[str, str]],
     where: dict[Element, str] | None = None,
     cut: list[tuple[str, str, str]] | None = None,
+    elements: list[Element] | None = None,
 ) -> None:
     """Remove page furniture in place (an element holding most of the page's text never is): by
-    name, by class or role, hidden. With ``where``, the removed elements' selectors go to ``cut``."""
+    name, by class or role, hidden. With ``where``, the removed elements' selectors go to ``cut``.
+    ``elements``: the root's descendants in document order, when the caller holds them."""
     weigher = _Weigher(root)
+    if elements is None:
+        elements = list(root.iterdescendants())
     # elements with attributes or a name to drop, found first so that removing does not disturb the walk
-    found = [tag for tag in root.iterdescendants() if tag.tag in DROP_TAGS or tag.attrib]
+    found = [tag for tag in elements if tag.tag in DROP_TAGS or tag.attrib]
     gone: set[Element] = set()
     for tag in found:
         if tag in gone:
@@ -423,8 +464,10 @@ def remove_furniture(
         if name in SILENT_TAGS or name in INVISIBLE_TAGS:
             text = _joined(tag) if name == "noscript" else ""
             weigher.removed += len(text) + 1 if text else 0
+            weigher.cut(tag)
             _remove(tag)
             continue
+        weigher.cut(tag)
         weigher.removed += _drop(tag, reason, dropped)
         if where is not None and cut is not None:
             cut.append((reason, dropped[-1][1] if dropped else "", where.get(tag, "")))
@@ -468,15 +511,19 @@ def _is_bold_tag(tag: Element) -> bool:
 
 
 # per-element figures from one post-order pass: (text length, text inside links, bold text, flags,
-# stripped length, stripped length inside links, ordinal). Lengths count characters that are not white
-# space; the stripped ones count each string's characters after stripping its ends (what find_content
-# always compared: the spaces inside a string count there). The ordinal numbers the elements in that
-# pass, so that blocks can name their element without holding it.
-Stats: TypeAlias = tuple[int, int, int, int, int, int, int]
+# stripped length, stripped length inside links, ordinal, own text). Lengths count characters that are
+# not white space; the stripped ones count each string's characters after stripping its ends (what
+# find_content always compared: the spaces inside a string count there). The ordinal numbers the
+# elements in that pass, so that blocks can name their element without holding it. The own text is
+# the element's text when it has no children (the common paragraph: lxml decodes the string anew on
+# every read of .text, so the walk takes it from here), else None.
+Stats: TypeAlias = tuple[int, int, int, int, int, int, int, str | None]
 HAS_BLOCK = 1  # holds a block-level element
 HAS_BR = 2  # holds a <br>
 ANCHORED = 4  # holds (or is) an element with an id, or an <a name>
 SELF_BOLD = 8  # is bold itself (<b>, <strong>, a heading, a bold style); not passed to its parents
+HAS_CHILDREN = 16  # has child elements; not passed to its parents
+_NO_TAILS: list[str] = []  # (the tails of an element with no children: never added to)
 _INHERITED = HAS_BLOCK | HAS_BR | ANCHORED
 
 
@@ -494,11 +541,13 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
         stripped = len(text.strip()) if text else 0
         total = linked = bold = flags = stripped_linked = 0
         children = len(tag)
-        tails: list[str] = []
+        tails: list[str] = _NO_TAILS
         if children:
+            tails = []
+            me = len(stats)  # (this element's ordinal: its children are in already)
             for child in tag:
-                ct, cl, cb, cf, cs, csl, co = stats[child]
-                up[co] = len(stats)
+                ct, cl, cb, cf, cs, csl, co, _own = stats[child]
+                up[co] = me
                 total += ct
                 linked += cl
                 bold += cb
@@ -514,7 +563,7 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
                 if tail:
                     stripped += len(tail.strip())
                     tails.append(tail)
-            flags &= _INHERITED
+            flags = flags & _INHERITED | HAS_CHILDREN
         if name in block_tags or flags & HAS_BLOCK:
             total = linked = bold = 0
         else:
@@ -535,7 +584,8 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
             if style and BOLD_STYLE.search(style):
                 bold = total
                 flags |= SELF_BOLD
-        stats[tag] = (total, linked, bold, flags, stripped, stripped_linked, len(stats))
+        own = None if children else text
+        stats[tag] = (total, linked, bold, flags, stripped, stripped_linked, len(stats), own)
         up.append(-1)
     return stats
 
@@ -661,6 +711,7 @@ def _inner_html(tag: Element) -> str:
     return whole[whole.index(">") + 1 : -len(close)]
 
 
+_UNWRAPPED = LINES.unwrapped
 _LINE_BREAK = "\n"  # (this very string object) a line break of the source that counts as a <br>
 
 
@@ -741,47 +792,54 @@ class _Linearizer:
         ):
             ctx |= _IN_LINK
         work: list[tuple[Element, list[Node] | None, int]] = [(root, None, ctx)]
+        pop, leaf = work.pop, self.leaf
         while work:
-            tag, run, ctx = work.pop()
-            self.in_list = bool(ctx & _IN_LIST) or tag.tag in _LIST_ITEMS
+            tag, run, ctx = pop()
+            name = tag.tag  # (read once: each read is a call into lxml)
+            listed = name in _LIST_ITEMS
+            self.in_list = listed or bool(ctx & _IN_LIST)
             self.in_link = bool(ctx & _IN_LINK)
-            if run is None and tag.tag in _LIST_ITEMS:
-                self.open_item = True
             if run is not None:
                 # loose text inside a list item is that item's text
-                kind = str(tag.tag) if tag.tag in LEAF_KINDS else "line"
+                kind = str(name) if name in LEAF_KINDS else "line"
                 self.emit_nodes(run, tag, kind, bool(ctx & _BOLD), split_br=True, whole=False)
-            elif not self.leaf(tag, bool(ctx & _BOLD)):
+                continue
+            if listed:
+                self.open_item = True
+            if not leaf(tag, name, bool(ctx & _BOLD)):
                 work.extend(reversed(self.container(tag, ctx)))
 
-    def leaf(self, tag: Element, bold: bool) -> bool:
-        """Emit an element that is one block (or a rule); False for a container to walk into."""
-        name = tag.tag
-        if name in HEADINGS or name == "pre":
+    def leaf(self, tag: Element, name: str, bold: bool) -> bool:
+        """Emit an element (named ``name``) that is one block (or a rule); False for a container to
+        walk into."""
+        if name == "p":
+            pass  # (the common case: none of the kinds below)
+        elif name in HEADINGS or name == "pre":
             nodes = _children(tag)
             mark = _permalink(tag) if name != "pre" else None
             if mark is not None:  # (the heading's own "¶": no part of its text)
                 nodes = [n for n in nodes if n is not mark]
             self.emit_nodes(nodes, tag, str(name), bold, split_br=False, whole=True)
             return True
-        if name == "hr":
+        elif name == "hr":
             self.pending_gap = SEPARATOR_GAP
             return True
-        if name == "table" and self.data_table(tag):
+        elif name == "table" and self.data_table(tag):
             self.emit_table(tag)
             return True
-        flags = self.stats[tag][3]
+        figures = self.stats[tag]
+        flags = figures[3]
         if flags & HAS_BLOCK:
             return False
         kind = str(name) if name in LEAF_KINDS else "p"
-        if name in BR_CONTAINERS and flags & HAS_BR:
+        if flags & HAS_BR and name in BR_CONTAINERS:
             kind = "line"
-        if len(tag):
+        if flags & HAS_CHILDREN:
             self.emit_nodes(_children(tag), tag, kind, bold, split_br=True, whole=True)
-        else:  # the common case: a paragraph of nothing but text (read once: lxml decodes it)
-            text = tag.text
+        else:  # the common case: a paragraph of nothing but text (as measure read it)
+            text = figures[7]
             if text:
-                self.emit_text(text, tag, kind, bold)
+                self.emit_text(text, tag, kind, bold, figures=figures)
         return True
 
     def add(self, block: Block, parent: Element, nodes: list[Node] | None = None) -> None:
@@ -869,7 +927,8 @@ class _Linearizer:
         split_br: bool,
         whole: bool,
     ) -> None:
-        if split_br and _unwrapped(nodes):
+        unwrapped = split_br and _unwrapped(nodes)
+        if unwrapped:
             nodes = _source_lines(nodes)
         elif len(nodes) == 1 and isinstance(nodes[0], str):
             self.emit_text(nodes[0], parent, kind, bold, split_br=False)
@@ -893,7 +952,7 @@ class _Linearizer:
                 line.append(node)
         lines.append(line)
         texts = [_nodes_text(part, self.stats) for part in lines]
-        if sum(1 for text in texts if text) > 1:
+        if len(texts) > 1 and sum(1 for text in texts if text) > 1:
             kind = "line" if kind == "p" else kind
         blank = 0
         single = len(lines) == 1
@@ -903,7 +962,7 @@ class _Linearizer:
                 if index:
                     blank += 1
                 continue
-            if is_separator(text):
+            if not text[0].isalnum() and is_separator(text):
                 self.pending_gap = SEPARATOR_GAP
                 self.separators.append(text)
                 continue
@@ -918,33 +977,50 @@ class _Linearizer:
             self.add(block, parent, part)
 
     def emit_text(
-        self, raw: str, parent: Element, kind: str, bold: bool, *, split_br: bool = True
+        self,
+        raw: str,
+        parent: Element,
+        kind: str,
+        bold: bool,
+        *,
+        split_br: bool = True,
+        figures: Stats | None = None,
     ) -> None:
-        """The common case of :meth:`emit_nodes`: an element that holds nothing but text."""
-        if split_br and len(raw) > LINES.unwrapped and "\n" in raw and _unwrapped([raw]):
+        """The common case of :meth:`emit_nodes`: an element that holds nothing but text
+        (``figures``: its :data:`Stats`, when the caller has them at hand)."""
+        if split_br and len(raw) > _UNWRAPPED and "\n" in raw and _unwrapped([raw]):
             self.emit_nodes([raw], parent, kind, bold, split_br=True, whole=False)
             return
         text = collapse(raw)
         if not text:
             return
-        if not text[0].isalnum() and is_separator(text):
+        first = text[0]
+        if not first.isalnum() and is_separator(text):
             self.pending_gap = SEPARATOR_GAP
             self.separators.append(text)
             return
         # what _make_block finds for such an element: all bold or none, no links, the element's id
+        if figures is None:
+            figures = self.stats[parent]
         wrapper = WRAPPERS.get(kind, "p")
+        heading = kind in HEADINGS
         block = Block(
             text=text,
             html=f"<{wrapper}>{_escape(raw).strip()}</{wrapper}>",
             tag=kind,
-            bold=kind in HEADINGS or bold,
-            anchor=parent.get("id") or None,
+            bold=heading or bold,
+            anchor=(parent.get("id") or None) if figures[3] & ANCHORED else None,
             gap=self.pending_gap,
-            node=self.stats[parent][6],
+            node=figures[6],
             in_list=self.in_list,
         )
         self.pending_gap = 0
-        if not block.bold and kind not in HEADINGS and (text[0] in "【[" or _colon_early(text)):
+        window = _COLON_WINDOW  # (_colon_early, inlined: the hot path)
+        if (
+            not block.bold
+            and not heading
+            and (first in "【[" or text.find(":", 0, window) > 0 or text.find("：", 0, window) > 0)
+        ):
             _text_lead(block)
         if self.forced or self.open_item or self.in_link:
             self.add(block, parent)
@@ -1173,8 +1249,11 @@ def _text_lead(block: Block) -> None:
 
 def _colon_early(text: str) -> bool:
     """A colon where a label's would be (a cheap test before the pattern)."""
-    window = LABELS.max_chars + 2
+    window = _COLON_WINDOW
     return text.find(":", 0, window) > 0 or text.find("：", 0, window) > 0
+
+
+_COLON_WINDOW = LABELS.max_chars + 2
 
 
 def _label_lead(block: Block) -> None:
@@ -1327,9 +1406,13 @@ def extract_html(
         scope = _body(root)
     where = element_paths(scope) if paths else None
     cut: list[tuple[str, str, str]] = []
-    remove_furniture(scope, dropped, where, cut)
+    # (held until measure has run: lxml then hands out the same Python objects for the elements
+    # instead of making new ones)
+    elements = list(scope.iterdescendants())
+    remove_furniture(scope, dropped, where, cut, elements)
     parents: list[int] = []
     stats = measure(scope, parents)
+    del elements
     content = scope if content_selector else find_content(scope, stats)
     lin = _Linearizer(stats, forced)
     lin.walk(content)

@@ -17,6 +17,7 @@ from ..dates import page_time, page_zone
 from ..model import Candidate, Dropped, Split, SplitMode
 from .assemble import Plan, closing_heads, make_items, outside_items, plan_items, plan_single
 from .blocks import Block, Extracted
+from .boilerplate import classify
 from .dom import extract_html, extract_text
 from .levels import (
     Choice,
@@ -88,6 +89,7 @@ class _Page:
     chars: list[float]  # each block's body characters, 0 for the cut ones
     total: float
     linked: bool = False  # the page is made mostly of links
+    kinds: list[str | None] | None = None  # each block's boilerplate kind (boilerplate.classify)
 
 
 @dataclass
@@ -131,7 +133,13 @@ def run_stages(ext: Extracted, options: SplitOptions, page_text: str = "") -> Re
         structure = "none"
     else:
         plan = plan_items(
-            best, page.blocks, page.reasons, ext.parents, is_lead_family(best.name), choice.outside
+            best,
+            page.blocks,
+            page.reasons,
+            ext.parents,
+            is_lead_family(best.name),
+            choice.outside,
+            kinds=page.kinds,
         )
         structure = best.name
     split = _finish(page, plan, structure, single, candidates, options)
@@ -170,7 +178,8 @@ def _prepare(ext: Extracted) -> _Page:
         stamped_posts(dated_entries(subject_lines(split_run_ins(marker_heads(ext.blocks)))))
     )
     sizes = [units(b.text, TITLE_LINE.measure) for b in blocks]
-    reasons = cut_reasons(blocks, sizes)
+    kinds = [classify(b.text) for b in blocks]  # (again at the stories' ends: read once)
+    reasons = cut_reasons(blocks, sizes, kinds)
     title = ext.title
     # plain text: the first line is the title when it stands alone before the first headline
     if (
@@ -186,7 +195,7 @@ def _prepare(ext: Extracted) -> _Page:
     text = sum(len(b.text) for b in blocks)
     links = sum(len(b.text) * b.link_ratio for b in blocks)
     linked = bool(text) and links > LINK_PAGES.linked_share * text
-    return _Page(ext, blocks, title, reasons, sizes, chars, sum(chars), linked)
+    return _Page(ext, blocks, title, reasons, sizes, chars, sum(chars), linked, kinds)
 
 
 def _levels(page: _Page, options: SplitOptions) -> tuple[list[Level], bool]:

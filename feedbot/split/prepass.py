@@ -65,13 +65,18 @@ def _toc_key(text: str) -> str:
     return "".join(strip_marker(text).split()).lower()
 
 
-def cut_reasons(blocks: Sequence[Block], sizes: Sequence[float]) -> dict[int, str]:
-    """Every block that is no story's text, with the reason."""
+def cut_reasons(
+    blocks: Sequence[Block],
+    sizes: Sequence[float],
+    kinds: Sequence[str | None] | None = None,
+) -> dict[int, str]:
+    """Every block that is no story's text, with the reason (``kinds``: each block's
+    :func:`~feedbot.split.boilerplate.classify`, when the caller has them)."""
     reasons: dict[int, str] = {}
     for i, block in enumerate(blocks):
         if block.tag == "table":
             continue  # a data table is content whatever its cells say
-        kind = boilerplate.classify(block.text)
+        kind = boilerplate.classify(block.text) if kinds is None else kinds[i]
         if kind == "timestamp" and block.tag == "dt" and on("dated-terms"):
             kind = None  # a date as a definition term names its entry (a <dl> of dated news)
         if kind:

@@ -47,7 +47,10 @@ def subject_lines(blocks: Sequence[Block]) -> list[Block]:
     found = [
         i
         for i, b in enumerate(blocks)
-        if b.tag in ("line", "p") and len(b.text) <= MAIL.subject_max and MAIL_SUBJECT.match(b.text)
+        if b.tag in ("line", "p")
+        and len(b.text) <= MAIL.subject_max
+        and _colon(b.text)  # (a cheap test before the pattern: a subject line's label has one)
+        and MAIL_SUBJECT.match(b.text)
     ]
     if len(found) < MAIL.min_letters:
         return list(blocks)
@@ -103,6 +106,10 @@ def dated_entries(blocks: Sequence[Block]) -> list[Block]:
     return out
 
 
+def _colon(text: str) -> bool:
+    return ":" in text or "：" in text
+
+
 def marker_heads(blocks: Sequence[Block]) -> list[Block]:
     """A numbering marker set apart from its title ("<div class=Title>#6.</div><div class=Title2>
     Insisting They Can't …</div>", a countdown's entry heads): the two are one headline line."""
@@ -155,7 +162,10 @@ def stamped_posts(blocks: Sequence[Block]) -> list[Block]:
         texts += 1
         if block.lead_kind not in (None, "label") or not block.text[-1:].isalnum():
             continue
-        stamp = CLOSING_STAMP.search(block.text, max(0, len(block.text) - _STAMP_CHARS))
+        start = max(0, len(block.text) - _STAMP_CHARS)
+        if block.text.find(":", start) < 0:
+            continue  # (a cheap test before the pattern: every stamp holds its clock's colon)
+        stamp = CLOSING_STAMP.search(block.text, start)
         if stamp is None or sum(map(str.isalnum, block.text[: stamp.start()])) < DATED_TEXT_MIN:
             continue
         found.append((i, stamp.start(), _stamp_time(stamp)))

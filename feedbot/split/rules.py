@@ -504,6 +504,11 @@ class Measure:
     # a text more than this many characters per unit of the limit is surely over it (a unit is a
     # CJK character or 1.6 words: 5 characters per unit is ~3 characters a word, spaces included)
     surely_longer: int = 5
+    # whole texts whose measure is remembered (a page's headlines are measured by every level that
+    # holds them): enough for the short blocks of a large page; only texts as short as a line are,
+    # so that the memory held stays a few MB at most
+    remembered: int = 8192
+    remembered_chars: int = 200
 
 
 MEASURE = Measure()

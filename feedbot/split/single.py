@@ -560,6 +560,6 @@ def recurring_line(level: Level, blocks: Sequence[Block], reasons: dict[int, str
                 # "See it now: Amazon" and "See it now: Best Buy" repeat the label
                 label = block.lead if block.lead_kind == "label" else None
                 keys.add(label or block.text[: SINGLE.recurring_prefix])
-        seen.update(keys)
+        seen.update(sorted(keys))  # (sorted: a tie goes the same way under every hash seed)
     common = [k for k, c in seen.most_common(1) if c >= SINGLE.recurring_share * n]
     return common[0] if common else ""

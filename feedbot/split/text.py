@@ -5,6 +5,7 @@ Owns: :func:`units`, :func:`marker_of` / :func:`strip_marker`, :func:`terms`. Pu
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -59,7 +60,20 @@ def units(text: str, limit: float | None = None) -> float:
             head = _units(text[:cut])
             if head > limit:
                 return head
-    return _units(text)
+    # a whole text's measure is remembered: the stages measure the same headlines again (every
+    # level a headline belongs to, the single-article test); bounded, and a pure function
+    if len(text) > MEASURE.remembered_chars:
+        return _units(text)
+    found = _MEASURED.get(text)
+    if found is None:
+        found = _units(text)
+        if len(_MEASURED) >= MEASURE.remembered:
+            _MEASURED.clear()
+        _MEASURED[text] = found
+    return found
+
+
+_MEASURED: dict[str, float] = {}  # text -> units, up to MEASURE.remembered texts
 
 
 def _units(text: str) -> float:
@@ -71,11 +85,13 @@ def _units(text: str) -> float:
             words += folded.count(" 0") + (folded[:1] == "0")
             words += folded.count("a0") + folded.count("0a")
         return word * words
-    runs: list[str] = CJK_RUN.findall(text)
+    # each run of CJK characters becomes one space: the CJK characters are what the text lost, plus
+    # one per run (one pass over the text instead of a findall and a sub)
+    rest, runs = CJK_RUN.subn(" ", text)
     if not runs:
         return word * len(WORD.findall(text))
-    cjk = sum(map(len, runs))
-    words = len(WORD.findall(CJK_RUN.sub(" ", text)))
+    cjk = len(text) - len(rest) + runs
+    words = len(WORD.findall(rest))
     return cjk + word * words
 
 
@@ -86,6 +102,12 @@ def _may_mark(text: str) -> bool:
 
 def strip_marker(text: str) -> str:
     """A headline without its numbering marker, enclosing brackets and closing colon."""
+    if len(text) > MEASURE.remembered_chars:
+        return _strip_marker(text)
+    return _remembered_strip(text)  # (the stages ask again for the same headlines)
+
+
+def _strip_marker(text: str) -> str:
     for _name, pattern in _MARKERS if _may_mark(text) else ():
         match = pattern.match(text)
         if match and match.end() < len(text):
@@ -110,6 +132,12 @@ def marker_alone(text: str) -> bool:
 
 def marker_of(text: str) -> tuple[str, int] | None:
     """The numbering marker opening a line and its number (0 for a bullet), or None."""
+    if len(text) > MEASURE.remembered_chars:
+        return _marker_of(text)
+    return _remembered_marker(text)  # (the stages ask again for the same headlines)
+
+
+def _marker_of(text: str) -> tuple[str, int] | None:
     if not _may_mark(text):
         return None
     for name, pattern in _MARKERS:
@@ -125,6 +153,19 @@ def marker_of(text: str) -> tuple[str, int] | None:
                 number = ord(value) - ord("\u2460") + 1  # ① is 1
             return name, number
     return None
+
+
+# bounded memos of the two (pure) marker readings, for texts as short as a line
+_remembered_strip = functools.lru_cache(maxsize=MEASURE.remembered)(_strip_marker)
+_remembered_marker = functools.lru_cache(maxsize=MEASURE.remembered)(_marker_of)
+
+
+def forget() -> None:
+    """Empty the memos of this module (a benchmark times each page from cold: what a page costs
+    when none of its lines was seen before)."""
+    _MEASURED.clear()
+    _remembered_strip.cache_clear()
+    _remembered_marker.cache_clear()
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
