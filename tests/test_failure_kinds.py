@@ -39,6 +39,7 @@ def _headlines(page_id: str) -> list[str]:
         ("zhtw-techbridge-home-20191206", 10),  # a Hexo blog home page of post teasers
         ("zhtw-lazyjerry-weekly-20251122", 13),  # a weekly with ## parts and ### categories
         ("zh-60s-dushijie-20230315", 15),  # a plain-text briefing of numbered one-line stories
+        ("fr-rfi-journal-facile-20180529", 10),  # a radio bulletin's transcript, speakers in turn
     ],
 )
 def test_1_the_single_article_test_does_not_swallow_digests(page_id: str, stories: int) -> None:
@@ -182,6 +183,22 @@ def test_6_a_home_page_of_headline_links_gives_one_item_per_link() -> None:
     split = _split("ja-entamenext-home-20180317")
     assert len(split.items) >= 10
     assert all(len(item.headline) >= 10 for item in split.items)
+
+
+def test_6_a_link_list_keeps_its_menu_and_pager_lines_out() -> None:
+    headlines = _headlines("ru-opennet-home-20180317")
+    assert len(headlines) == 20
+    assert not [h for h in headlines if "|" in h or ">>" in h]
+    assert headlines[0].startswith("Доступна система фильтрации спама Rspamd 1.7")
+
+
+@pytest.mark.parametrize(
+    "page_id", ["zhhk-hkcnews-home-20180323", "zhhk-hkcnews-home-20180323-big5hkscs"]
+)
+def test_6_the_top_headline_link_of_a_link_page_is_a_story_not_the_title(page_id: str) -> None:
+    headlines = _headlines(page_id)
+    assert headlines[0].startswith("【旺角衝突】向天開兩槍交警")
+    assert headlines[1].startswith("鄭若驊遷入山頂官邸")
 
 
 def test_7_inline_tags_put_no_space_inside_words() -> None:

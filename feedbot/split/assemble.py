@@ -149,7 +149,7 @@ def plan_items(
             continue
         if not item.body and item.rest is None:
             again = again or _comes_again(heads, blocks)
-            bare = _bare_headline(k, heads, ends, reasons, again) or _empty_section(
+            bare = _bare_headline(k, heads, ends, reasons, again, blocks) or _empty_section(
                 k, heads, ends, blocks, reasons
             )
             if bare:
@@ -230,14 +230,33 @@ def _one_story(body: list[int], head: Block, blocks: Sequence[Block]) -> int | N
 
 
 def _bare_headline(
-    k: int, heads: list[int], ends: list[int], reasons: dict[int, str], again: list[bool]
+    k: int,
+    heads: list[int],
+    ends: list[int],
+    reasons: dict[int, str],
+    again: list[bool],
+    blocks: Sequence[Block],
 ) -> str:
     """Why headline ``k``, with nothing under it, is no story ('' when it is one): the first one
-    over stories that have a text is the page's title; one that comes again further down is an
-    entry of a table of contents."""
-    if k == 0 and _bodied(1, heads, ends, reasons):
+    over stories that have a text is the page's title, unless it links like the headline after it
+    (the top story of a page of headline links); one that comes again further down is an entry of
+    a table of contents."""
+    if k == 0 and _bodied(1, heads, ends, reasons) and not _linked_pair(heads, blocks):
         return "title"
     return "table of contents" if again[k] else ""
+
+
+def _linked_pair(heads: list[int], blocks: Sequence[Block]) -> bool:
+    """The first two headlines both link, each to a page of its own [linked-top-story]."""
+    if len(heads) < 2 or not on("linked-top-story"):
+        return False
+    first, second = blocks[heads[0]], blocks[heads[1]]
+    return (
+        min(first.link_ratio, second.link_ratio) >= LINKED_HEADLINE
+        and first.href is not None
+        and second.href is not None
+        and first.href != second.href
+    )
 
 
 def _empty_section(

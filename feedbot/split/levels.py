@@ -23,9 +23,11 @@ from .rules import (
     FAMILIES,
     FOREWORD_SECTIONS,
     FRAME_SECTIONS,
+    GLANCE_SECTIONS,
     HEADINGS,
     LINK_PAGES,
     LONE_HEADINGS,
+    MENU_LINE,
     OUTLINE,
     PRIORS,
     SCORING,
@@ -88,6 +90,16 @@ class Level:
         return sum(self.head_sizes) / len(self.head_sizes) if self.head_sizes else 0.0
 
 
+def _note_bodies(level: Level, whole: bool) -> None:
+    """What the level's bodies are when they are not the text under each headline."""
+    if whole:
+        level.reasons.append("numbered one-line stories holding the text: each line its own body")
+    if level.name == "turn-lead":
+        level.reasons.append(
+            "a bulletin's transcript: each anchor turn's first sentence its headline"
+        )
+
+
 def score_level(
     name: str,
     heads: list[int],
@@ -124,8 +136,7 @@ def score_level(
     level.reasons.append(
         f"{n} headlines, {frac_body:.0%} with a body, cover {coverage:.0%} of the text"
     )
-    if whole:
-        level.reasons.append("numbered one-line stories holding the text: each line its own body")
+    _note_bodies(level, whole)
     score += _evidence(level, blocks, level.reasons, name == "date-lead" or whole)
     distinct = len({head_text(blocks[i], is_lead_family(name)) for i in heads}) / n
     level.named = (
@@ -331,6 +342,7 @@ def _settle_cycle(cycle: list[Level], choice: Choice) -> Level:
 
 _FRAMES = re.compile(FRAME_SECTIONS, re.I)
 _FOREWORDS = re.compile(FOREWORD_SECTIONS, re.I)
+_GLANCES = re.compile(GLANCE_SECTIONS)
 
 
 def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
@@ -342,7 +354,11 @@ def trim_frames(level: Level, blocks: Sequence[Block], choice: Choice) -> None:
 
     def frame(k: int) -> bool:
         text = fold_space(strip_marker(head_text(blocks[level.heads[k]], lead_family)))
-        return bool(_FRAMES.match(text) or (on("foreword-frames") and _FOREWORDS.match(text)))
+        return bool(
+            _FRAMES.match(text)
+            or (on("foreword-frames") and _FOREWORDS.match(text))
+            or (on("glance-frames") and _GLANCES.match(text))
+        )
 
     first, last = 0, len(level.heads)
     while last - first > OUTLINE.frames_keep and frame(first):
@@ -539,6 +555,9 @@ def add_records(best: Level, levels: Sequence[Level], outside: set[int], choice:
     return best
 
 
+_MENU_LINE = re.compile(MENU_LINE)
+
+
 def link_list(
     blocks: Sequence[Block], reasons: dict[int, str], sizes: Sequence[float], chars: Sequence[float]
 ) -> Level | None:
@@ -553,6 +572,8 @@ def link_list(
         if reasons.get(i, "links") != "links" or block.link_ratio < LINK_PAGES.link_share:
             continue
         if sizes[i] < LINK_PAGES.link_units or block.text in seen:
+            continue
+        if on("menu-lines") and _MENU_LINE.search(block.text):
             continue
         seen.add(block.text)
         heads.append(i)

@@ -172,6 +172,8 @@ def _lead_families(block: Block) -> list[str]:
     lead = block.lead or ""
     if kind == "date":
         return ["date-lead"]
+    if kind == "turn":
+        return ["turn-lead"]
     if block.tag == "li" or (block.in_list and block.item_start and on("list-leads")):
         return ["li-lead"] if on("list-leads") else [f"li-{kind}"]
     if kind == "bracket":

@@ -32,7 +32,14 @@ from .levels import (
 from .outline import Outline, families, is_lead_family
 from .prepass import body_chars, cut_reasons
 from .ranking import PageView, fitted_choice
-from .refine import dated_entries, marker_heads, split_run_ins, stamped_posts, subject_lines
+from .refine import (
+    bulletin_turns,
+    dated_entries,
+    marker_heads,
+    split_run_ins,
+    stamped_posts,
+    subject_lines,
+)
 from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE, level_chooser
 from .single import is_single_article
 from .text import units
@@ -167,7 +174,9 @@ def one_text(chars: float) -> tuple[bool, tuple[str, ...]]:
 
 
 def _prepare(ext: Extracted) -> _Page:
-    blocks = stamped_posts(dated_entries(subject_lines(split_run_ins(marker_heads(ext.blocks)))))
+    blocks = bulletin_turns(
+        stamped_posts(dated_entries(subject_lines(split_run_ins(marker_heads(ext.blocks)))))
+    )
     sizes = [units(b.text, TITLE_LINE.measure) for b in blocks]
     kinds = [classify(b.text) for b in blocks]  # (again at the stories' ends: read once)
     reasons = cut_reasons(blocks, sizes, kinds)

@@ -210,8 +210,22 @@ def _closing_lines(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
             continue
         kind = boilerplate.classify_tail(blocks[i].text, last=True)
         if not kind:
-            return
+            break
         reasons[i] = kind
+    _after_sign_off(blocks, reasons)
+
+
+def _after_sign_off(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
+    """An editor's line among the page's last lines signs the stories off: what follows it is the
+    page's closing notes (an archive link, a note on the sources), no story."""
+    if not on("sign-off"):
+        return
+    last = len(blocks) - 1
+    for i in range(last, max(-1, last - PREPASS.after_sign_off - 1), -1):
+        if reasons.get(i) == "editor" and i < last:
+            for j in range(i + 1, last + 1):
+                reasons.setdefault(j, "after the sign-off")
+            return
 
 
 def _numbered(block: Block) -> bool:

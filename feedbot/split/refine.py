@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import html as htmllib
 import re
+import statistics
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 
-from .blocks import Block
+from .blocks import SEPARATOR_GAP, Block
 from .rules import (
     CLOSING_STAMP,
     DATED_TEXT_MIN,
@@ -25,6 +27,7 @@ from .rules import (
     SCORING,
     SENTENCE_END,
     STAMPED,
+    TURNS,
     on,
 )
 from .text import dated_in_sequence, marker_alone, marker_of, opening_date, units
@@ -194,6 +197,57 @@ def stamped_posts(blocks: Sequence[Block]) -> list[Block]:
 
 
 _STAMP_CHARS = 40  # a closing stamp is at most this long ("2024-06-13, 12:05:09 p.m." and spaces)
+
+
+def bulletin_turns(blocks: Sequence[Block]) -> list[Block]:
+    """A news bulletin's transcript (speakers' tags opening the paragraphs in turn, the anchor's
+    short leads developed by the other speaker): each of the anchor's turns after the opening is a
+    story, its first sentence the headline, the turns up to the anchor's next its body (the
+    anchor's closing sentence alone is the sign-off)."""
+    anchor = _anchor(blocks) if on("bulletin-turns") else None
+    if anchor is None:
+        return list(blocks)
+    rules = [i for i, b in enumerate(blocks) if b.gap >= SEPARATOR_GAP and i]
+    turns = [i for i, b in enumerate(blocks) if b.lead_kind == "label" and b.lead == anchor]
+    # the headlines read at the opening, before the bulletin's rule, are no stories
+    start = next((r for r in rules if sum(t >= r for t in turns) > sum(t < r for t in turns)), 0)
+    out = list(blocks)
+    for i in turns:
+        text = out[i].rest_text
+        match = FIRST_SENTENCE.search(text)
+        if i < start or match is None:
+            continue
+        rest = text[match.end() :].strip()
+        if not rest and i == len(out) - 1:
+            continue  # (the anchor's last word, a sentence alone: the sign-off)
+        out[i] = replace(
+            out[i],
+            text=text,
+            lead=text[: match.end()].strip(),
+            lead_kind="turn",
+            rest_text=rest,
+            rest_html=_p(rest) if rest else "",
+        )
+    return out
+
+
+def _anchor(blocks: Sequence[Block]) -> str | None:
+    """The speaker who opens the stories: of two or three speakers taking turns, the one whose
+    turns are short statements beside the other's long ones (an interviewer's are questions)."""
+    texts = [b for b in blocks if b.tag in ("p", "li", "line")]
+    labelled = [b for b in texts if b.lead_kind == "label" and b.lead]
+    speakers = [s for s, n in Counter(b.lead for b in labelled).items() if n >= TURNS.min_turns]
+    if not 2 <= len(speakers) <= TURNS.max_speakers:
+        return None
+    turns = {s: [b.rest_text for b in labelled if b.lead == s] for s in speakers}
+    if sum(map(len, turns.values())) < TURNS.share * len(texts):
+        return None
+    lengths = {s: statistics.median(len(t) for t in said) for s, said in turns.items()}
+    anchor = min(speakers, key=lambda s: lengths[s])
+    if any(lengths[anchor] > TURNS.anchor_vs_other * lengths[s] for s in speakers if s != anchor):
+        return None
+    asked = sum(t.rstrip().endswith(("?", "？")) for t in turns[anchor])
+    return anchor if asked < TURNS.max_questions * len(turns[anchor]) else None
 
 
 def _stamp_time(stamp: re.Match[str]) -> tuple[int, ...]:

@@ -279,6 +279,10 @@ class LinkPages:
 
 
 LINK_PAGES = LinkPages()
+# a line of links that is a menu or a pager, not one story's headline link: three pieces or more
+# between "|" (or "·", "•"), or a link opening or closing with ">>" ("Следующие 20 новостей >>",
+# ">> еще 1 мини-новость за день": ru-opennet-home-20180317) [menu-lines]
+MENU_LINE = r"^[^|·•]+([|·•][^|·•]+){2,}$|^\s*(>>|<<)|(>>|<<)\s*$"
 
 
 @dataclass(frozen=True)
@@ -425,6 +429,26 @@ STAMPED = Stamped()
 
 
 @dataclass(frozen=True)
+class Turns:
+    """A news bulletin's transcript: paragraphs opened by its speakers' tags in turn ("AG : …",
+    "MJ : …"), one speaker (the anchor) opening each story with a short lead the other develops
+    (fr-rfi-journal-facile-20180529) [bulletin-turns]. Each anchor turn's first sentence is its
+    story's headline. An interview is kept whole: its asker's turns are questions."""
+
+    # two or three speakers, each with this many turns at least, holding this share of the texts
+    min_turns: int = 4
+    max_speakers: int = 3
+    share: float = 0.6
+    # the anchor's turns are at most this long against the other speaker's (median lengths)
+    anchor_vs_other: float = 0.5
+    # ... and fewer than this share of them are questions (an interviewer asks)
+    max_questions: float = 0.3
+
+
+TURNS = Turns()
+
+
+@dataclass(frozen=True)
 class MarkerHeads:
     """A numbering marker in an element of its own before its title's (en-cracked-6-things: a
     countdown's "#6." beside "Insisting They Can't …") [marker-heads]."""
@@ -555,6 +579,9 @@ class Prepass:
     # a reference line, a name and the address it links to ("less : http://lesscss.org/"): at least
     # this share of it inside links, the name at most link_only_max long [reference-lines]
     reference_link_share: float = 0.3
+    # an editor's line ("编辑: 薛锦") this close to the page's end signs the stories off: the lines
+    # after it are the page's closing notes ("GoCN归档: https://…": zh-gocn-daily-20181008) [sign-off]
+    after_sign_off: int = 2
 
 
 PREPASS = Prepass()
@@ -563,7 +590,15 @@ PREPASS = Prepass()
 # --- the outline: headline-like blocks by family -----------------------------------------------------
 
 # families whose headline is a lead phrase opening a block, the rest of the block being body
-LEAD_FAMILIES = ("li-", "p-bold-lead", "bracket-lead", "label", "selector-lead", "date-lead")
+LEAD_FAMILIES = (
+    "li-",
+    "p-bold-lead",
+    "bracket-lead",
+    "label",
+    "selector-lead",
+    "date-lead",
+    "turn-lead",
+)
 # how strongly each family's markup sets a line apart (the smaller, the coarser its sections): the
 # order browsers and readers give them — headings by level, then whole bold or bracketed lines and
 # definition terms, numbered lines, plain short lines, and leads that open a paragraph
@@ -585,6 +620,7 @@ FAMILY_RANKS = {
     "bracket-lead": 10,
     "label": 10,
     "date-lead": 10,
+    "turn-lead": 10,
 }
 
 
@@ -699,6 +735,7 @@ PRIORS = {
     "li-lead": 0.3,
     "label": 0.05,
     "date-lead": 0.3,
+    "turn-lead": 0.3,
     "p-bold-lead": 0.05,
     "short": 0.0,
     "selector": 5.0,
@@ -855,6 +892,9 @@ FRAME_SECTIONS = (
     r"Einleitung|Inhalt|Zusammenfassung|Fazit|Sommaire|Résumé|En bref|Conclusion|Índice|Resumen|"
     r"Введение|Содержание|Итоги)\b"
 )
+# ... and the issue at a glance ("内容速览", "本期速览") or its guide ("导读"), the Chinese highlights
+# (zh-shawn-weekly-21: its "内容速览" list of the stories came out as a story) [glance-frames]
+GLANCE_SECTIONS = r"^(导读|導讀|(内容|內容|本期|本周|本週|一周|一週)?速[览覽])\b"
 # ... and a foreword, in the corpus's languages (fr-winsos-bookmarks-29: "Avant-propos" before
 # the issue's sections) [foreword-frames]
 FOREWORD_SECTIONS = (
@@ -1315,6 +1355,11 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "closing-part": "cantoneseslang/hongkong-daily-news-note",
     "sibling-stories": "nikolai-shabalin/frontend-weekly",
     "foreword-frames": "eunomie/log.winsos.net",
+    "glance-frames": "Xiaoxie1994/shawn-weekly",
+    "menu-lines": "silverfoxy/JSCryptoMinerStudy",
+    "sign-off": "gocn/news",
+    "linked-top-story": "silverfoxy/JSCryptoMinerStudy",
+    "bulletin-turns": "MartyZhou/francaisfacile",
     "dominant-entries": "slorber/this-week-in-react",
     "link-sections": (
         "kubernetes-sigs/lwkd",
