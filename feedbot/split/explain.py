@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from ..model import Split
 from .assemble import Plan
 from .blocks import Block, Extracted
-from .dom import extract_html, extract_text
 from .levels import Level
 from .outline import head_text, is_lead_family
-from .pipeline import Result, SplitOptions, run_stages
+from .pipeline import Result, SplitOptions, extract_page, run_stages
 from .rules import PREVIEW
 from .text import strip_marker
 
@@ -68,16 +67,7 @@ def explain_page(
 ) -> Explanation:
     """Split a page as :func:`~feedbot.split.split_page` does, keeping the reasons."""
     options = options or SplitOptions()
-    if content_type == "text/plain":
-        ext = extract_text(text)
-    else:
-        ext = extract_html(
-            text,
-            content_selector=options.content_selector,
-            exclude=options.exclude_selectors,
-            headline_selector=options.headline_selector,
-            paths=True,
-        )
+    ext = extract_page(text, content_type, options, paths=True)
     result = run_stages(ext, options, page_text=text)
     chosen = result.split.structure
     why = list(result.choice.why)

@@ -63,16 +63,23 @@ def split_page(
 ) -> Split:
     """Split one page into items. Never raises on odd input; an empty result has no items."""
     options = options or SplitOptions()
+    return split_blocks(extract_page(text, content_type, options), options, page_text=text)
+
+
+def extract_page(
+    text: str, content_type: str, options: SplitOptions, *, paths: bool = False
+) -> Extracted:
+    """The page's blocks as the source's options select them (``paths``: with the CSS-like path
+    of every element, for the preview)."""
     if content_type == "text/plain":
-        ext = extract_text(text)
-    else:
-        ext = extract_html(
-            text,
-            content_selector=options.content_selector,
-            exclude=options.exclude_selectors,
-            headline_selector=options.headline_selector,
-        )
-    return split_blocks(ext, options, page_text=text)
+        return extract_text(text)
+    return extract_html(
+        text,
+        content_selector=options.content_selector,
+        exclude=options.exclude_selectors,
+        headline_selector=options.headline_selector,
+        paths=paths,
+    )
 
 
 @dataclass
