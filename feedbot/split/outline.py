@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
-from .blocks import Block, nonws
+from .blocks import SEPARATOR_GAP, Block, nonws
 from .rules import (
     ADDRESS_LINE,
     FAMILIES,
@@ -151,7 +151,27 @@ def _families_of(
         found.append("bracket")
     if _short_line(blocks, i, sizes, skip, lines_in_chunks):
         found.append("short")
+    if _ruled_line(blocks, i, size):
+        found.append("ruled")
     return found
+
+
+def _ruled_line(blocks: Sequence[Block], i: int, size: float) -> bool:
+    """A short bare line (text in no paragraph of its own) over a rule (<hr>): a section title
+    underlined, as a Markdown setext heading ("News\n----") reads when raw HTML around it kept it
+    from being rendered one; a paragraph over a rule closes a story [ruled-lines]."""
+    block = blocks[i]
+    return (
+        i + 1 < len(blocks)
+        and blocks[i + 1].gap >= SEPARATOR_GAP
+        and block.tag == "line"
+        and not block.bold
+        and size <= FAMILIES.short_max
+        and block.link_ratio < FAMILIES.short_link_share
+        and not block.text.endswith(SENTENCE_END + INTRODUCING)
+        and _wordy(block.text)
+        and on("ruled-lines")
+    )
 
 
 def _wordy(text: str) -> bool:

