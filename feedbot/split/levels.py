@@ -575,6 +575,8 @@ def link_list(
             continue
         if on("menu-lines") and _MENU_LINE.search(block.text):
             continue
+        if on("many-links") and block.html.count("<a ") >= LINK_PAGES.menu_links:
+            continue  # (a line of several links is a menu or a list of places, not a headline)
         seen.add(block.text)
         heads.append(i)
     if len(heads) < LINK_PAGES.min_links:

