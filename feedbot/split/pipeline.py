@@ -243,6 +243,7 @@ def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
         else:
             choice.level = links
             choice.why.append(f"the page is a list of {len(links.heads)} headline links")
+            choice.why.extend(links.reasons[1:])
     if level_chooser() == "fitted":
         view = PageView(
             page.title,
