@@ -47,6 +47,7 @@ from .rules import (
     MENU_TOKENS,
     META_DATES,
     PERMALINK_MARKS,
+    PROMO_TOKENS,
     RECORD_HEADER_TOKENS,
     RECORD_REPEATS,
     SIDE_TOKENS,
@@ -93,6 +94,8 @@ def _is_furniture(tag: Element) -> bool:
         return True
     if not named and tokens & SIDE_TOKENS and on("side-columns") and _side_column(tag):
         return True
+    if named and named <= PROMO_TOKENS and on("story-promos") and _story_promo(tag):
+        return False
     if named:
         return not (named <= RECORD_HEADER_TOKENS and on("record-header") and _record_header(tag))
     role = tag.get("role")
@@ -102,6 +105,21 @@ def _is_furniture(tag: Element) -> bool:
     if style and HIDDEN_STYLE.search(style):
         return True
     return tag.get("hidden") is not None or tag.get("aria-hidden") == "true"
+
+
+def _story_promo(tag: Element) -> bool:
+    """A promo box of stories: it holds a heading link, or is a part (the teaser) of a promo box
+    that does."""
+    if _linked_heading(tag):
+        return True
+    parent = tag.getparent()
+    return parent is not None and bool(_tokens(parent) & PROMO_TOKENS) and _linked_heading(parent)
+
+
+def _linked_heading(tag: Element) -> bool:
+    """Whether an element holds a heading whose text is a link (a story's headline, as a promo box
+    of a news home page holds; an offer or a sign-up box has none)."""
+    return any(a.get("href") for h in tag.iter(*HEADINGS) for a in h.iter("a"))
 
 
 def _side_column(tag: Element) -> bool:
