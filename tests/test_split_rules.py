@@ -57,7 +57,7 @@ def test_rule(case: dict[str, Any]) -> None:
         assert [b.text for b in extract_html(_page(case["html"])).blocks] == case["texts"]
     elif rule == "block":
         block = extract_html(_page(case["html"])).blocks[0]
-        for name in ("tag", "text", "lead", "lead_kind", "bold", "href"):
+        for name in ("tag", "text", "lead", "lead_kind", "bold", "href", "card"):
             if name in case:
                 assert getattr(block, name) == case[name], name
     elif rule == "families":

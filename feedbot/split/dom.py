@@ -29,6 +29,7 @@ from .rules import (
     BOLD_STYLE,
     BOLD_TAGS,
     BR_CONTAINERS,
+    CARDS,
     DATE_IN_TEXT,
     DROP_TAGS,
     EXTRACTION,
@@ -632,7 +633,43 @@ def find_content(body: Element, stats: dict[Element, Stats]) -> Element:
             return node
         if best.tag in ("li", "p", "pre", "blockquote", "td", "dd") or best.tag in HEADINGS:
             return node
+        if on("lead-cards") and _lead_cards(node, best, stats):
+            return node
         node = best
+
+
+def _lead_cards(node: Element, best: Element, stats: dict[Element, Stats]) -> bool:
+    """Whether a box of story cards stands before the column that holds the text (a home page's
+    top stories, each a picture and a title link to the same story): they are the page's first
+    stories, so the content area stays around both. A header's or a menu's links have no picture
+    of their own."""
+    for child in node:
+        if child is best:
+            return False
+        if child.tag not in BLOCK_TAGS:
+            continue
+        text, linked = stats[child][4:6]
+        if (
+            text
+            and linked >= LINK_PAGES.linked_share * text
+            and _cards(child) >= LINK_PAGES.min_links
+        ):
+            return True
+    return False
+
+
+def _cards(box: Element) -> int:
+    """How many headline links of a box go where one of its picture links goes (a card's title)."""
+    pictures = {
+        a.get("href")
+        for a in box.iter("a")
+        if a.get("href") and next(a.iter("img"), None) is not None
+    }
+    return sum(
+        1
+        for a in box.iter("a")
+        if a.get("href") in pictures and len(text_of(a)) >= LINK_PAGES.headline_chars
+    )
 
 
 def _signature(tag: Element) -> str:
@@ -864,10 +901,24 @@ class _Linearizer:
         if self.in_link:
             _inside_link(block, parent)
         block.item_start = self.open_item
+        if block.href and block.link_ratio >= LINK_PAGES.link_share and on("card-titles"):
+            block.card = self.card_title(block, parent)
         if self.forced:
             block.forced = _forced(block, parent, nodes or [], self.forced)
         self.open_item = False
         self.blocks.append(block)
+
+    def card_title(self, block: Block, tag: Element) -> bool:
+        """Whether a bare link is a card's title: the small box around it (no more than the title's
+        text again) holds a picture link to the same place (a home page's top-story cards)."""
+        box = tag.getparent()
+        figures = self.stats.get(box) if box is not None else None
+        if box is None or figures is None or figures[4] > CARDS.box_text * len(block.text):
+            return False
+        return any(
+            a.get("href") == block.href and next(a.iter("img"), None) is not None
+            for a in box.iter("a")
+        )
 
     def data_table(self, table: Element) -> bool:
         """A table of data (its cells hold only inline content), not a layout grid, and not a list

@@ -298,6 +298,20 @@ class LinkPages:
 
 
 LINK_PAGES = LinkPages()
+
+
+@dataclass(frozen=True)
+class Cards:
+    """Story cards: a picture and a title link to the same story, in a box of their own
+    (ja-entamenext-home-20180317: its four top-news cards stood outside the content area, and
+    inside it were cut as a run of bare links) [lead-cards, card-titles]."""
+
+    # a card's box holds no more text than this many times its title's (a teaser makes it a story
+    # entry, not a card)
+    box_text: float = 2.0
+
+
+CARDS = Cards()
 # a line of links that is a menu or a pager, not one story's headline link: three pieces or more
 # between "|" (or "·", "•"), or a link opening or closing with ">>" ("Следующие 20 новостей >>",
 # ">> еще 1 мини-новость за день": ru-opennet-home-20180317) [menu-lines]
@@ -1345,6 +1359,8 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "sliders": "adbar/trafilatura",
     "story-promos": "debian:jsoup (jhy/jsoup)",
     "labels-over-teasers": "debian:jsoup (jhy/jsoup)",
+    "lead-cards": "silverfoxy/JSCryptoMinerStudy",
+    "card-titles": "silverfoxy/JSCryptoMinerStudy",
     "side-columns": "silverfoxy/JSCryptoMinerStudy",
     "cjk-clock": "silverfoxy/JSCryptoMinerStudy",
     "marker-heads": "karussell/snacktory",
