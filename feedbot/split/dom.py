@@ -609,18 +609,19 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
     return stats
 
 
-def find_content(body: Element, stats: dict[Element, Stats]) -> Element:
+def find_content(body: Element, stats: dict[Element, Stats]) -> tuple[Element, str]:
     """Descend from <body> into the child that holds nearly all of the non-link text (on a page
-    made mostly of links, a home page of headline links, the text left says nothing: stay)."""
+    made mostly of links, a home page of headline links, the text left says nothing: stay); with
+    a note for the preview when the descent stopped for a box of story cards."""
     node = body
     text, linked = stats[body][4:6]
     if on("link-pages") and linked > LINK_PAGES.linked_share * text:
-        return body
+        return body, ""
     while True:
         text, linked = stats[node][4:6]
         content = text - linked
         if content <= 0:
-            return node
+            return node, ""
         best: Element | None = None
         best_len = 0
         for child in node:
@@ -630,11 +631,11 @@ def find_content(body: Element, stats: dict[Element, Stats]) -> Element:
             if text - linked > best_len:
                 best, best_len = child, text - linked
         if best is None or best_len < EXTRACTION.content_share * content:
-            return node
+            return node, ""
         if best.tag in ("li", "p", "pre", "blockquote", "td", "dd") or best.tag in HEADINGS:
-            return node
+            return node, ""
         if on("lead-cards") and _lead_cards(node, best, stats):
-            return node
+            return node, " (stays around a box of story cards before its main column) [lead-cards]"
         node = best
 
 
@@ -1482,13 +1483,20 @@ def extract_html(
     parents: list[int] = []
     stats = measure(scope, parents)
     del elements
-    content = scope if content_selector else find_content(scope, stats)
+    content, where_note = (scope, "") if content_selector else find_content(scope, stats)
     lin = _Linearizer(stats, forced)
     lin.walk(content)
     dropped.extend(("separator", text) for text in lin.separators)
     blocks = _without_title(lin.blocks, title, dropped) if not forced else lin.blocks
     ext = Extracted(
-        title, blocks, dropped, published, path_of(content), parents=parents, lang=lang, dated=dated
+        title,
+        blocks,
+        dropped,
+        published,
+        path_of(content) + where_note,
+        parents=parents,
+        lang=lang,
+        dated=dated,
     )
     if where is not None:
         ext.paths = [""] * len(parents)
