@@ -109,12 +109,16 @@ def _is_furniture(tag: Element) -> bool:
 
 
 def _story_promo(tag: Element) -> bool:
-    """A promo box of stories: it holds a heading link, or is a part (the teaser) of a promo box
-    that does."""
+    """A promo box of stories: it holds a heading link, or is a part (the teaser) of promo boxes
+    one inside the other, one of which does."""
     if _linked_heading(tag):
         return True
-    parent = tag.getparent()
-    return parent is not None and bool(_tokens(parent) & PROMO_TOKENS) and _linked_heading(parent)
+    for box in tag.iterancestors():
+        if not _tokens(box) & PROMO_TOKENS:
+            return False
+        if _linked_heading(box):
+            return True
+    return False
 
 
 def _linked_heading(tag: Element) -> bool:
