@@ -12,7 +12,14 @@ import pytest
 from feedbot.split import boilerplate
 from feedbot.split.dom import extract_html
 from feedbot.split.outline import families
-from feedbot.split.pipeline import SplitOptions, _choose, _levels, _prepare, split_page
+from feedbot.split.pipeline import (
+    SplitOptions,
+    _choose,
+    _labels_over_teasers,
+    _levels,
+    _prepare,
+    split_page,
+)
 from feedbot.split.single import counts_stories, evidence
 from feedbot.split.text import marker_of, opening_date, strip_marker
 
@@ -50,7 +57,7 @@ def test_rule(case: dict[str, Any]) -> None:
         assert [b.text for b in extract_html(_page(case["html"])).blocks] == case["texts"]
     elif rule == "block":
         block = extract_html(_page(case["html"])).blocks[0]
-        for name in ("tag", "text", "lead", "lead_kind", "bold", "href"):
+        for name in ("tag", "text", "lead", "lead_kind", "bold", "href", "card"):
             if name in case:
                 assert getattr(block, name) == case[name], name
     elif rule == "families":
@@ -66,6 +73,11 @@ def test_rule(case: dict[str, Any]) -> None:
             assert case["kept"] in texts
         if "gone" in case:
             assert case["gone"] not in texts
+    elif rule == "labels-over-teasers":
+        page = _prepare(extract_html(_page(case["html"])))
+        levels, _ = _levels(page, SplitOptions())
+        chosen = next(level for level in levels if level.name == case["level"])
+        assert _labels_over_teasers(chosen, levels) == case["gives_way"]
     elif rule == "dated":
         assert opening_date(case["text"]) == case["date"]
     elif rule == "title-count":

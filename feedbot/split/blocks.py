@@ -94,6 +94,7 @@ class Block:
     in_list: bool = False  # inside a list item (<li>, <dd>), however deep
     item_start: bool = False  # the first block of its list item
     forced: str = ""  # the source's headline selector names it: "block" or its "lead"
+    card: bool = False  # a card's title: a bare link going where a picture link beside it goes
     subject: bool = False  # a letter's subject line, its label removed ("Subject: …")
 
 

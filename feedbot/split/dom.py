@@ -29,6 +29,7 @@ from .rules import (
     BOLD_STYLE,
     BOLD_TAGS,
     BR_CONTAINERS,
+    CARDS,
     DATE_IN_TEXT,
     DROP_TAGS,
     EXTRACTION,
@@ -47,6 +48,7 @@ from .rules import (
     MENU_TOKENS,
     META_DATES,
     PERMALINK_MARKS,
+    PROMO_TOKENS,
     RECORD_HEADER_TOKENS,
     RECORD_REPEATS,
     SIDE_TOKENS,
@@ -93,6 +95,8 @@ def _is_furniture(tag: Element) -> bool:
         return True
     if not named and tokens & SIDE_TOKENS and on("side-columns") and _side_column(tag):
         return True
+    if named and named <= PROMO_TOKENS and on("story-promos") and _story_promo(tag):
+        return False
     if named:
         return not (named <= RECORD_HEADER_TOKENS and on("record-header") and _record_header(tag))
     role = tag.get("role")
@@ -102,6 +106,25 @@ def _is_furniture(tag: Element) -> bool:
     if style and HIDDEN_STYLE.search(style):
         return True
     return tag.get("hidden") is not None or tag.get("aria-hidden") == "true"
+
+
+def _story_promo(tag: Element) -> bool:
+    """A promo box of stories: it holds a heading link, or is a part (the teaser) of promo boxes
+    one inside the other, one of which does."""
+    if _linked_heading(tag):
+        return True
+    for box in tag.iterancestors():
+        if not _tokens(box) & PROMO_TOKENS:
+            return False
+        if _linked_heading(box):
+            return True
+    return False
+
+
+def _linked_heading(tag: Element) -> bool:
+    """Whether an element holds a heading whose text is a link (a story's headline, as a promo box
+    of a news home page holds; an offer or a sign-up box has none)."""
+    return any(a.get("href") for h in tag.iter(*HEADINGS) for a in h.iter("a"))
 
 
 def _side_column(tag: Element) -> bool:
@@ -590,18 +613,19 @@ def measure(root: Element, parents: list[int] | None = None) -> dict[Element, St
     return stats
 
 
-def find_content(body: Element, stats: dict[Element, Stats]) -> Element:
+def find_content(body: Element, stats: dict[Element, Stats]) -> tuple[Element, str]:
     """Descend from <body> into the child that holds nearly all of the non-link text (on a page
-    made mostly of links, a home page of headline links, the text left says nothing: stay)."""
+    made mostly of links, a home page of headline links, the text left says nothing: stay); with
+    a note for the preview when the descent stopped for a box of story cards."""
     node = body
     text, linked = stats[body][4:6]
     if on("link-pages") and linked > LINK_PAGES.linked_share * text:
-        return body
+        return body, ""
     while True:
         text, linked = stats[node][4:6]
         content = text - linked
         if content <= 0:
-            return node
+            return node, ""
         best: Element | None = None
         best_len = 0
         for child in node:
@@ -611,10 +635,46 @@ def find_content(body: Element, stats: dict[Element, Stats]) -> Element:
             if text - linked > best_len:
                 best, best_len = child, text - linked
         if best is None or best_len < EXTRACTION.content_share * content:
-            return node
+            return node, ""
         if best.tag in ("li", "p", "pre", "blockquote", "td", "dd") or best.tag in HEADINGS:
-            return node
+            return node, ""
+        if on("lead-cards") and _lead_cards(node, best, stats):
+            return node, " (stays around a box of story cards before its main column) [lead-cards]"
         node = best
+
+
+def _lead_cards(node: Element, best: Element, stats: dict[Element, Stats]) -> bool:
+    """Whether a box of story cards stands before the column that holds the text (a home page's
+    top stories, each a picture and a title link to the same story): they are the page's first
+    stories, so the content area stays around both. A header's or a menu's links have no picture
+    of their own."""
+    for child in node:
+        if child is best:
+            return False
+        if child.tag not in BLOCK_TAGS:
+            continue
+        text, linked = stats[child][4:6]
+        if (
+            text
+            and linked >= LINK_PAGES.linked_share * text
+            and _cards(child) >= LINK_PAGES.min_links
+        ):
+            return True
+    return False
+
+
+def _cards(box: Element) -> int:
+    """How many headline links of a box go where one of its picture links goes (a card's title)."""
+    pictures = {
+        a.get("href")
+        for a in box.iter("a")
+        if a.get("href") and next(a.iter("img"), None) is not None
+    }
+    return sum(
+        1
+        for a in box.iter("a")
+        if a.get("href") in pictures and len(text_of(a)) >= LINK_PAGES.headline_chars
+    )
 
 
 def _signature(tag: Element) -> str:
@@ -846,10 +906,24 @@ class _Linearizer:
         if self.in_link:
             _inside_link(block, parent)
         block.item_start = self.open_item
+        if block.href and block.link_ratio >= LINK_PAGES.link_share and on("card-titles"):
+            block.card = self.card_title(block, parent)
         if self.forced:
             block.forced = _forced(block, parent, nodes or [], self.forced)
         self.open_item = False
         self.blocks.append(block)
+
+    def card_title(self, block: Block, tag: Element) -> bool:
+        """Whether a bare link is a card's title: the small box around it (no more than the title's
+        text again) holds a picture link to the same place (a home page's top-story cards)."""
+        box = tag.getparent()
+        figures = self.stats.get(box) if box is not None else None
+        if box is None or figures is None or figures[4] > CARDS.box_text * len(block.text):
+            return False
+        return any(
+            a.get("href") == block.href and next(a.iter("img"), None) is not None
+            for a in box.iter("a")
+        )
 
     def data_table(self, table: Element) -> bool:
         """A table of data (its cells hold only inline content), not a layout grid, and not a list
@@ -1413,13 +1487,20 @@ def extract_html(
     parents: list[int] = []
     stats = measure(scope, parents)
     del elements
-    content = scope if content_selector else find_content(scope, stats)
+    content, where_note = (scope, "") if content_selector else find_content(scope, stats)
     lin = _Linearizer(stats, forced)
     lin.walk(content)
     dropped.extend(("separator", text) for text in lin.separators)
     blocks = _without_title(lin.blocks, title, dropped) if not forced else lin.blocks
     ext = Extracted(
-        title, blocks, dropped, published, path_of(content), parents=parents, lang=lang, dated=dated
+        title,
+        blocks,
+        dropped,
+        published,
+        path_of(content) + where_note,
+        parents=parents,
+        lang=lang,
+        dated=dated,
     )
     if where is not None:
         ext.paths = [""] * len(parents)

@@ -41,7 +41,7 @@ from .refine import (
     stamped_posts,
     subject_lines,
 )
-from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE, level_chooser
+from .rules import LINK_PAGES, ONE_TEXT, SENTENCE_END, TITLE_LINE, level_chooser, on
 from .single import is_single_article
 from .text import units
 
@@ -225,6 +225,21 @@ def _levels(page: _Page, options: SplitOptions) -> tuple[list[Level], bool]:
     ], False
 
 
+def _labels_over_teasers(chosen: Level, levels: Sequence[Level]) -> bool:
+    """Whether the chosen level's headlines are boxes' labels over a level of headline links that
+    each have a teaser (a portal's section titles, some of them not links, over its stories): the
+    teasers are more, and the labels are links less often than a level of headline links is."""
+    if not on("labels-over-teasers"):
+        return False
+    teasers = teaser_level(levels)
+    return (
+        teasers is not None
+        and teasers is not chosen
+        and chosen.linked < LINK_PAGES.teaser_linked
+        and len(teasers.heads) > len(chosen.heads)
+    )
+
+
 def _flat(blocks: Sequence[Block]) -> Outline:
     """A forced level has no sections: everything between two of its headlines is the story's."""
     return Outline({}, len(blocks))
@@ -239,13 +254,19 @@ def _choose(page: _Page, levels: list[Level], forced: bool) -> Choice:
     if links is not None and (
         choice.level is None
         or (page.linked and len(choice.level.heads) < LINK_PAGES.over_level * len(links.heads))
+        or _labels_over_teasers(choice.level, levels)
     ):
         teasers = teaser_level(levels)
         if teasers is not None:
+            over = (
+                f"over {choice.level.name}'s {len(choice.level.heads)} headlines, "
+                f"{choice.level.linked:.0%} of them links (boxes' labels)"
+                if choice.level is not None and _labels_over_teasers(choice.level, levels)
+                else f"over the page's {len(links.heads)} headline links (tickers, related links)"
+            )
             choice.level = teasers
             choice.why.append(
-                f"{teasers.name}: its {len(teasers.heads)} headline links each have a teaser, "
-                f"over the page's {len(links.heads)} headline links (tickers, related links)"
+                f"{teasers.name}: its {len(teasers.heads)} headline links each have a teaser, {over}"
             )
         else:
             choice.level = links

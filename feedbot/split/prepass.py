@@ -112,7 +112,7 @@ def _mail_headers(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
 def _link_runs(blocks: Sequence[Block], reasons: dict[int, str]) -> None:
     """Bare links next to other bare links, before a heading or the end, or labelled ("More: …")."""
     n = len(blocks)
-    links = [link_only(b) and not b.bold for b in blocks]
+    links = [link_only(b) and not b.bold and not b.card for b in blocks]
     for i in range(n):
         if not links[i] or i in reasons or _bare_entry(blocks, i, reasons):
             continue

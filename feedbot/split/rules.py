@@ -190,6 +190,11 @@ FURNITURE_TOKENS = frozenset(
 # class tokens of a menu that drops down over the page (a section bar's list of categories or topics
 # under each slider story of zhhk-hkcnews-home-20180323, taken for headline links) [dropdown-menus]
 MENU_TOKENS = frozenset(["dropdown", "pulldown", "drop-down", "pull-down"])
+# class / id tokens of a box promoting something: a product or a newsletter (furniture), or on a news
+# home page the stories themselves (en-newscomau-home-20100111: its top stories, features and promo
+# boxes, each a heading link over a teaser, were cut as furniture); such a box is kept when it holds a
+# heading whose text is a link (a headline link: an offer or a sign-up box has none) [story-promos]
+PROMO_TOKENS = frozenset(["promo", "promotion"])
 # class / id tokens of a teaser slider scrolling other stories past (single-de-cdu-erfurt-
 # waldorfschule: five dated teasers with "weiter lesen" above the one press release) [sliders]
 SLIDER_TOKENS = frozenset(["slider", "scroller"])
@@ -284,11 +289,29 @@ class LinkPages:
     # long as headline links: a portal's stories, kept over the page's list of links, most of them
     # tickers and related bullets with no text (en-newscomau-home-20100111: its 21 <h4> teasers
     # among 67 links) [teaser-heads]
+    # (the same teaser level also wins over a chosen level whose headlines are links less often than
+    # that share, when it holds more headlines: boxes' labels, some of them no links, over the
+    # stories they hold; en-newscomau-home-20100111: 20 <h2> box labels, weather towns among them,
+    # over its 43 <h4> teasers once its promo boxes were kept) [labels-over-teasers]
     teaser_linked: float = 0.8
     teaser_share: float = 0.9
 
 
 LINK_PAGES = LinkPages()
+
+
+@dataclass(frozen=True)
+class Cards:
+    """Story cards: a picture and a title link to the same story, in a box of their own
+    (ja-entamenext-home-20180317: its four top-news cards stood outside the content area, and
+    inside it were cut as a run of bare links) [lead-cards, card-titles]."""
+
+    # a card's box holds no more text than this many times its title's (a teaser makes it a story
+    # entry, not a card)
+    box_text: float = 2.0
+
+
+CARDS = Cards()
 # a line of links that is a menu or a pager, not one story's headline link: three pieces or more
 # between "|" (or "·", "•"), or a link opening or closing with ">>" ("Следующие 20 новостей >>",
 # ">> еще 1 мини-новость за день": ru-opennet-home-20180317) [menu-lines]
@@ -1334,6 +1357,10 @@ RULE_SOURCES: dict[str, str | tuple[str, ...]] = {  # (a tuple: made looking at 
     "linked-blocks": "silverfoxy/JSCryptoMinerStudy",
     "dropdown-menus": "silverfoxy/JSCryptoMinerStudy",
     "sliders": "adbar/trafilatura",
+    "story-promos": "debian:jsoup (jhy/jsoup)",
+    "labels-over-teasers": "debian:jsoup (jhy/jsoup)",
+    "lead-cards": "silverfoxy/JSCryptoMinerStudy",
+    "card-titles": "silverfoxy/JSCryptoMinerStudy",
     "side-columns": "silverfoxy/JSCryptoMinerStudy",
     "cjk-clock": "silverfoxy/JSCryptoMinerStudy",
     "marker-heads": "karussell/snacktory",
