@@ -1503,11 +1503,22 @@ def extract_html(
         dated=dated,
     )
     if where is not None:
-        ext.paths = [""] * len(parents)
-        for element, figures in stats.items():
-            ext.paths[figures[6]] = where.get(element, "")
-        ext.cut_paths = cut
+        _attach_paths(ext, where, stats, cut)
     return ext
+
+
+def _attach_paths(
+    ext: Extracted,
+    where: dict[Element, str],
+    stats: dict[Element, Stats],
+    cut: list[tuple[str, str, str]],
+) -> None:
+    """For the preview: each measured element's CSS selector, by its place in the walk, and the
+    selectors of what was cut as furniture."""
+    ext.paths = [""] * len(ext.parents)
+    for element, figures in stats.items():
+        ext.paths[figures[6]] = where.get(element, "")
+    ext.cut_paths = cut
 
 
 def _without_title(blocks: list[Block], title: str, dropped: list[tuple[str, str]]) -> list[Block]:
