@@ -939,9 +939,11 @@ FOREWORD_SECTIONS = (
 # a title that names an issue of a periodical or a day: an issue's number ("#318", "No. 5", "第 150 期",
 # "Issue 20", "Выпуск 3") or a full date ("2024年8月1日", "2024-12-30", "April 19, 2013", "29/05/2018");
 # a year or a month alone does not count ("2021: Year in Review", "v0.9.1 (October 2015)")
+_ISSUE_WORDS = r"issue|no\.|nr\.|vol\.|выпуск|édition|ausgabe|edição|número"  # "Ausgabe 30"
+_CJK_ISSUE = r"第\s*[\d一二三四五六七八九十百]+\s*"  # "第 150 期" (before its counter word)
 ISSUE_TITLE = re.compile(
-    r"(#\s?\d{1,4}(?!\d)|№\s?\d+|第\s*[\d一二三四五六七八九十百]+\s*[期号號回]|"
-    r"\b(issue|no\.|nr\.|vol\.|выпуск|édition|ausgabe|episode|edição|número)\s*#?\d+|"
+    rf"(#\s?\d{{1,4}}(?!\d)|№\s?\d+|{_CJK_ISSUE}[期号號回]|"
+    rf"\b({_ISSUE_WORDS}|episode)\s*#?\d+|"
     r"(19|20)\d\d\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?!\d)|"
     r"\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+\d{1,2},?\s+(19|20)\d\d|"
     r"\b\d{1,2}\.?\s+(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(19|20)\d\d|"
@@ -950,11 +952,7 @@ ISSUE_TITLE = re.compile(
 )
 # an issue's number in words, no date and no bare "#5" (a rank, a hashtag) or "episode 5" (a
 # podcast's page is as often one episode's article): "Ausgabe 30", "Issue 12", "第 150 期"
-ISSUE_NUMBER = re.compile(
-    r"(№\s?\d+|第\s*[\d一二三四五六七八九十百]+\s*[期号號]|"
-    r"\b(issue|no\.|nr\.|vol\.|выпуск|édition|ausgabe|edição|número)\s*#?\d+)",
-    re.I,
-)
+ISSUE_NUMBER = re.compile(rf"(№\s?\d+|{_CJK_ISSUE}[期号號]|\b({_ISSUE_WORDS})\s*#?\d+)", re.I)
 # a release's version in a title or a heading: three numbers ("3.3.0") or a "v" and two ("v0.9")
 VERSION = re.compile(r"(?<![\w.$€£¥])(v\d+\.\d+(\.\d+)*|\d+\.\d+\.\d+(\.\d+)*)(?![\w.]*\d)", re.I)
 # a link to another site in a block's HTML (feedbot writes every attribute in double quotes)
